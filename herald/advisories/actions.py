@@ -1,0 +1,719 @@
+"""Every write to advisories. Web views, the API and the CLI call these and nothing else.
+
+Each action runs in one transaction, enforces DESIGN.md's rules, appends an audit
+event, and sends its signals only after the commit:
+
+1. no change outside an open incident (one is declared automatically if needed);
+2. the timeline runs discovered <= reported <= fixed <= disclosed, and fixed or
+   resolved advisories carry a fixed date;
+4. an advisory with a confirmed exposure or required user action is published
+   only with outreach, or a recorded waiver (who, why);
+5. a public advisory never returns to draft; every change to it is a revision
+   with a change summary, a withdrawal included;
+6. the audit event is written in the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from herald.advisories import signals
+from herald.advisories.models import Advisory, Affected, Credit, Reference, Revision
+from herald.advisories.snapshot import snapshot_of
+from herald.advisories.validation import (
+    check_cve_ids,
+    check_cvss,
+    check_cwe_ids,
+    check_publishable,
+    check_severity,
+    check_status,
+    check_timeline,
+)
+from herald.audit.actions import actor_label, record
+from herald.core.errors import ConflictError, HeraldError, ValidationError
+from herald.core.ids import next_identifier
+from herald.core.models import Product, VendorProfile
+from herald.incidents.actions import add_event, do_declare_incident
+from herald.incidents.models import Incident, IncidentEvent, Severity
+from herald.incidents.queries import open_incidents
+
+TEXT_FIELDS = ("title", "summary", "description", "affected_users", "resolution")
+DATE_FIELDS = ("discovered_at", "reported_at", "fixed_at", "disclosed_at")
+BOOL_FIELDS = ("confirmed_exposure", "user_action_required")
+EDITABLE_FIELDS = (
+    *TEXT_FIELDS,
+    *DATE_FIELDS,
+    *BOOL_FIELDS,
+    "cve_ids",
+    "cwe_ids",
+    "severity",
+    "cvss_v3_vector",
+    "cvss_v4_vector",
+    "status",
+    "embargo_until",
+    "affected_regions",
+)
+MAX_TEXT = {"title": 300, "summary": 500, "description": 100_000, "affected_users": 20_000,
+            "resolution": 50_000}  # fmt: skip
+
+
+# ---------------------------------------------------------------- cleaning input
+
+
+def _collect(errors: dict[str, list[str]], check: Callable[[], Any]) -> Any:
+    try:
+        return check()
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+        return None
+
+
+def _as_date(value: Any, field: str) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationError({field: f"{str(value)[:40]!r} is not a date (YYYY-MM-DD)."}) from None
+
+
+def _as_datetime(value: Any, field: str) -> dt.datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        parsed = value
+    else:
+        try:
+            parsed = dt.datetime.fromisoformat(str(value))
+        except ValueError:
+            raise ValidationError(
+                {field: f"{str(value)[:40]!r} is not a date and time (ISO 8601)."}
+            ) from None
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, dt.UTC)
+    return parsed
+
+
+def regions_named_in(text: str, regions: Iterable[str]) -> list[str]:
+    """The vendor's regions that the prose names as words, in the vendor's order."""
+    return [r for r in regions if re.search(rf"(?<![\w-]){re.escape(r)}(?![\w-])", text or "")]
+
+
+def _clean_fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Normalise and validate each given field; one error dict for all of them."""
+    unknown = set(values) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({name: "Not a field of an advisory." for name in sorted(unknown)})
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, Any] = {}
+    for name, value in values.items():
+        if name in TEXT_FIELDS:
+            text = "" if value is None else str(value)
+            text = text.replace("\r\n", "\n").replace("\x00", "")
+            if name in ("title", "summary"):
+                text = " ".join(text.split())
+            if len(text) > MAX_TEXT[name]:
+                errors.setdefault(name, []).append(
+                    f"Too long: {len(text)} characters, at most {MAX_TEXT[name]}."
+                )
+            cleaned[name] = text
+        elif name in DATE_FIELDS:
+            cleaned[name] = _collect(errors, lambda v=value, n=name: _as_date(v, n))
+        elif name in BOOL_FIELDS:
+            cleaned[name] = bool(value)
+        elif name == "cve_ids":
+            cleaned[name] = _collect(errors, lambda v=value: check_cve_ids(v)) or []
+        elif name == "cwe_ids":
+            cleaned[name] = _collect(errors, lambda v=value: check_cwe_ids(v)) or []
+        elif name == "severity":
+            cleaned[name] = _collect(errors, lambda v=value: check_severity(v)) or ""
+        elif name in ("cvss_v3_vector", "cvss_v4_vector"):
+            cleaned[name] = value or ""
+        elif name == "status":
+            cleaned[name] = str(value or "").strip().lower()
+        elif name == "embargo_until":
+            cleaned[name] = _collect(errors, lambda v=value: _as_datetime(v, "embargo_until"))
+        elif name == "affected_regions":
+            regions = value if isinstance(value, (list, tuple)) else re.split(r"[\s,]+", str(value or ""))
+            cleaned[name] = [str(r).strip().upper() for r in regions if str(r).strip()]
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _check_whole(advisory: Advisory, errors: dict[str, list[str]]) -> None:
+    """Rules that concern the advisory as a whole, after the changes are applied."""
+    scores: dict[str, Any] = {}
+    for field in ("cvss_v3_vector", "cvss_v4_vector"):
+        scored = _collect(errors, lambda f=field: check_cvss(getattr(advisory, f), f))
+        if scored is not None:
+            setattr(advisory, field, scored.vector)
+        setattr(advisory, field.replace("vector", "score"), scored.score if scored else None)
+        scores[field] = scored
+    derived = scores["cvss_v4_vector"] or scores["cvss_v3_vector"]
+    if derived is not None:
+        # Severity follows the score whenever there is one (v4 first): a hand-set
+        # severity that disagrees with the vector would mislead every reader.
+        advisory.severity = derived.severity
+    _collect(errors, lambda: check_status(advisory.status, advisory.fixed_at))
+    _collect(errors, lambda: check_timeline({f: getattr(advisory, f) for f in DATE_FIELDS}))
+    if not (advisory.title or "").strip():
+        errors.setdefault("title", []).append("An advisory needs a title.")
+    regions = VendorProfile.get().regions or []
+    if regions:
+        unknown = [r for r in advisory.affected_regions if r not in regions]
+        if unknown:
+            errors.setdefault("affected_regions", []).append(
+                f"Unknown region(s) {', '.join(unknown)}; the vendor's regions are {', '.join(regions)}."
+            )
+
+
+def _product(ref: Any) -> Product | None:
+    if isinstance(ref, Product):
+        return ref
+    text = str(ref or "").strip()
+    if not text:
+        return None
+    return (
+        Product.objects.filter(slug=text).first()
+        or Product.objects.filter(name__iexact=text).first()
+    )
+
+
+def _clean_rows(
+    affected: Iterable[Mapping[str, Any]] | None,
+    credits: Iterable[Mapping[str, Any]] | None,
+    references: Iterable[Mapping[str, Any]] | None,
+) -> tuple[list[Affected] | None, list[Credit] | None, list[Reference] | None]:
+    errors: dict[str, list[str]] = {}
+    affected_rows: list[Affected] | None = None
+    credit_rows: list[Credit] | None = None
+    reference_rows: list[Reference] | None = None
+    regions = VendorProfile.get().regions or []
+    if affected is not None:
+        affected_rows = []
+        for i, row in enumerate(affected):
+            product = _product(row.get("product"))
+            if product is None:
+                errors.setdefault("affected", []).append(
+                    f"Row {i + 1}: unknown product {str(row.get('product'))[:80]!r}."
+                )
+                continue
+            item = Affected(
+                product=product,
+                deployment=row.get("deployment") or Affected.Deployment.CLOUD,
+                region=str(row.get("region") or "").upper(),
+                introduced=str(row.get("introduced") or "").strip(),
+                fixed=str(row.get("fixed") or "").strip(),
+                last_affected=str(row.get("last_affected") or "").strip(),
+                status=row.get("status") or Affected.Status.AFFECTED,
+                position=i,
+            )
+            if item.deployment not in Affected.Deployment.values:
+                errors.setdefault("affected", []).append(
+                    f"Row {i + 1}: unknown deployment {item.deployment!r}; use one of "
+                    f"{', '.join(Affected.Deployment.values)}."
+                )
+            if item.status not in Affected.Status.values:
+                errors.setdefault("affected", []).append(
+                    f"Row {i + 1}: unknown status {item.status!r}."
+                )
+            if item.region and regions and item.region not in regions:
+                errors.setdefault("affected", []).append(
+                    f"Row {i + 1}: unknown region {item.region!r}; use one of {', '.join(regions)}."
+                )
+            if item.fixed and item.last_affected:
+                errors.setdefault("affected", []).append(
+                    f"Row {i + 1}: give either the fixed version or the last affected one, not both."
+                )
+            affected_rows.append(item)
+    if credits is not None:
+        credit_rows = []
+        for i, row in enumerate(credits):
+            name = " ".join(str(row.get("name") or "").split())
+            ctype = str(row.get("type") or Credit.Type.FINDER).upper()
+            if not name:
+                errors.setdefault("credits", []).append(f"Credit {i + 1}: needs a name.")
+            if ctype not in Credit.Type.values:
+                errors.setdefault("credits", []).append(f"Credit {i + 1}: unknown type {ctype!r}.")
+            credit_rows.append(
+                Credit(name=name[:200], type=ctype, contact=str(row.get("contact") or "")[:300],
+                       position=i)
+            )
+    if references is not None:
+        reference_rows = []
+        for i, row in enumerate(references):
+            url = str(row.get("url") or "").strip()
+            rtype = str(row.get("type") or Reference.Type.WEB).upper()
+            if not re.match(r"^https?://[^\s/$.?#][^\s]*$", url) or len(url) > 1000:
+                errors.setdefault("references", []).append(
+                    f"Reference {i + 1}: {url[:80]!r} is not an http(s) URL."
+                )
+            if rtype not in Reference.Type.values:
+                errors.setdefault("references", []).append(
+                    f"Reference {i + 1}: unknown type {rtype!r}."
+                )
+            reference_rows.append(Reference(url=url, type=rtype, position=i))
+    if errors:
+        raise ValidationError(errors)
+    return affected_rows, credit_rows, reference_rows
+
+
+def _replace_rows(
+    advisory: Advisory,
+    affected: list[Affected] | None,
+    credits: list[Credit] | None,
+    references: list[Reference] | None,
+) -> None:
+    for rows, manager in ((affected, advisory.affected), (credits, advisory.credits),
+                          (references, advisory.references)):  # fmt: skip
+        if rows is None:
+            continue
+        manager.all().delete()
+        for row in rows:
+            row.advisory = advisory
+        manager.model.objects.bulk_create(rows)
+
+
+# ---------------------------------------------------------------- incidents (rule 1)
+
+
+def _resolve_incident(
+    advisory: Advisory | None,
+    incident: Incident | None,
+    *,
+    acting_user: AbstractBaseUser | None,
+    doing: str,
+    severity: str,
+) -> Incident:
+    """The open incident this change happens in; declares one when none is open."""
+    if incident is not None:
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        if not incident.is_open:
+            raise ValidationError(
+                {"incident": f"{incident.identifier} is resolved. Choose an open incident, "
+                             "or leave it empty and Herald will declare one."}
+            )
+        return incident
+    if advisory is not None:
+        current = Incident.objects.select_for_update().get(pk=advisory.incident_id)
+        if current.is_open:
+            return current
+    else:
+        candidates = list(open_incidents().values_list("identifier", flat=True)[:5])
+        if candidates:
+            raise ValidationError(
+                {"incident": "Choose the incident this advisory belongs to; open: "
+                             + ", ".join(candidates) + "."}
+            )
+    who = actor_label(acting_user, "cli")
+    if advisory is not None:
+        reason = (
+            f"{who} asked to {doing} {advisory.identifier}, whose incident "
+            f"{advisory.incident.identifier} is resolved, and no incident was open."
+        )
+        title = f"Change to advisory {advisory.identifier}: {advisory.title}"[:300]
+    else:
+        reason = f"{who} asked to {doing} with no incident open."
+        title = f"New advisory: {doing}"[:300]
+    return do_declare_incident(
+        title=title,
+        severity=severity if severity in Severity.values else Severity.MEDIUM,
+        reason=reason,
+        acting_user=acting_user,
+        auto=True,
+    )
+
+
+# ---------------------------------------------------------------- the actions
+
+
+def _lock(advisory: Advisory, expected_version: int | None) -> Advisory:
+    current = Advisory.objects.select_for_update().select_related("incident").get(pk=advisory.pk)
+    if expected_version is not None and current.version != expected_version:
+        raise ConflictError(
+            f"{current.identifier} was changed by someone else since you opened it "
+            f"(you edited version {expected_version}, it is now version {current.version}, "
+            f"saved {current.updated_at:%Y-%m-%d %H:%M} UTC). Reload it and apply your "
+            "changes again; nothing was saved."
+        )
+    return current
+
+
+def _write_revision(
+    advisory: Advisory, kind: str, summary: str, incident: Incident, who: str
+) -> Revision:
+    last = advisory.revisions.aggregate(n=Max("number"))["n"] or 0
+    return Revision.objects.create(
+        advisory=advisory,
+        number=last + 1,
+        kind=kind,
+        summary=summary,
+        snapshot=snapshot_of(advisory, with_history=False).to_dict(),
+        incident=incident,
+        created_at=timezone.now(),
+        created_by=who,
+    )
+
+
+def _require_summary(advisory: Advisory, change_summary: str) -> str:
+    summary = " ".join((change_summary or "").split())
+    if advisory.is_public and not summary:
+        raise ValidationError(
+            {"change_summary": f"{advisory.identifier} is public: say what changed, in a "
+                               "sentence, for its revision history."}
+        )
+    return summary
+
+
+def do_create_advisory(
+    *,
+    acting_user: AbstractBaseUser | None,
+    incident: Incident | None = None,
+    affected: Iterable[Mapping[str, Any]] = (),
+    credits: Iterable[Mapping[str, Any]] = (),
+    references: Iterable[Mapping[str, Any]] = (),
+    **values: Any,
+) -> Advisory:
+    """Create a draft. It is private to the desk until published."""
+    cleaned = _clean_fields(values)
+    rows = _clean_rows(list(affected), list(credits), list(references))
+    who = actor_label(acting_user, "cli")
+    profile = VendorProfile.get()
+    with transaction.atomic():
+        now = timezone.now()
+        advisory = Advisory(created_at=now, updated_at=now, created_by=who, **cleaned)
+        if not advisory.affected_regions and advisory.affected_users:
+            advisory.affected_regions = regions_named_in(advisory.affected_users, profile.regions)
+        errors: dict[str, list[str]] = {}
+        _check_whole(advisory, errors)
+        if errors:
+            raise ValidationError(errors)
+        advisory.incident = _resolve_incident(
+            None, incident, acting_user=acting_user,
+            doing=f"create advisory {advisory.title!r}", severity=advisory.severity,
+        )
+        advisory.identifier = next_identifier(profile.advisory_prefix, now.year)
+        advisory.save()
+        _replace_rows(advisory, *rows)
+        add_event(advisory.incident, IncidentEvent.Kind.ADVISORY,
+                  f"Advisory {advisory.identifier} drafted: {advisory.title}", actor=who)
+        record(acting_user=acting_user, action="advisory.create", obj=advisory,
+               after=snapshot_of(advisory, with_history=False).to_dict())
+    return advisory
+
+
+def do_update_advisory(
+    advisory: Advisory,
+    *,
+    acting_user: AbstractBaseUser | None,
+    expected_version: int | None = None,
+    change_summary: str = "",
+    incident: Incident | None = None,
+    affected: Iterable[Mapping[str, Any]] | None = None,
+    credits: Iterable[Mapping[str, Any]] | None = None,
+    references: Iterable[Mapping[str, Any]] | None = None,
+    **values: Any,
+) -> Advisory:
+    """Change fields. On a public advisory this writes a new revision (rule 5)."""
+    cleaned = _clean_fields(values)
+    rows = _clean_rows(
+        None if affected is None else list(affected),
+        None if credits is None else list(credits),
+        None if references is None else list(references),
+    )
+    return _change(
+        advisory,
+        acting_user=acting_user,
+        expected_version=expected_version,
+        incident=incident,
+        action="advisory.update",
+        doing="update",
+        change_summary=change_summary,
+        apply=lambda a: _apply_fields(a, cleaned),
+        rows=rows,
+    )
+
+
+def _apply_fields(advisory: Advisory, cleaned: Mapping[str, Any]) -> None:
+    for name, value in cleaned.items():
+        setattr(advisory, name, value)
+
+
+def _change(
+    advisory: Advisory,
+    *,
+    acting_user: AbstractBaseUser | None,
+    expected_version: int | None,
+    incident: Incident | None,
+    action: str,
+    doing: str,
+    change_summary: str,
+    apply: Callable[[Advisory], None],
+    rows: tuple[list[Affected] | None, list[Credit] | None, list[Reference] | None] = (
+        None, None, None),  # fmt: skip
+    revision_kind: str = Revision.Kind.UPDATED,
+) -> Advisory:
+    """The shared body of every change to an existing advisory."""
+    who = actor_label(acting_user, "cli")
+    with transaction.atomic():
+        advisory = _lock(advisory, expected_version)
+        if advisory.state == Advisory.State.WITHDRAWN:
+            raise HeraldError(f"{advisory.identifier} is withdrawn; it no longer changes.")
+        summary = _require_summary(advisory, change_summary)
+        before = snapshot_of(advisory, with_history=False).to_dict()
+        apply(advisory)
+        errors: dict[str, list[str]] = {}
+        _check_whole(advisory, errors)
+        if advisory.is_public:
+            _collect(errors, lambda: check_publishable(_publish_values(advisory)))
+        if errors:
+            raise ValidationError(errors)
+        advisory.incident = _resolve_incident(
+            advisory, incident, acting_user=acting_user,
+            doing=doing, severity=advisory.severity,
+        )
+        advisory.version += 1
+        advisory.updated_at = timezone.now()
+        advisory.save()
+        _replace_rows(advisory, *rows)
+        after = snapshot_of(advisory, with_history=False).to_dict()
+        if after == {**before, "updated_at": after["updated_at"], "incident": after["incident"]}:
+            raise HeraldError(f"Nothing changed in {advisory.identifier}; nothing was saved.")
+        revision = None
+        if advisory.is_public:
+            revision = _write_revision(advisory, revision_kind, summary, advisory.incident, who)
+        add_event(
+            advisory.incident, IncidentEvent.Kind.ADVISORY,
+            f"Advisory {advisory.identifier} {doing}"
+            + (f" (revision {revision.number}): {summary}" if revision else ""),
+            actor=who,
+        )
+        record(acting_user=acting_user, action=action, obj=advisory, before=before, after=after)
+        if revision is not None:
+            published = advisory
+            transaction.on_commit(
+                lambda: signals.advisory_revised.send(Advisory, advisory=published, revision=revision)
+            )
+    return advisory
+
+
+def _publish_values(advisory: Advisory) -> dict[str, Any]:
+    return {name: getattr(advisory, name) for name in (*TEXT_FIELDS, "severity", "status",
+                                                         "reported_at")}  # fmt: skip
+
+
+def do_publish_advisory(
+    advisory: Advisory,
+    *,
+    acting_user: AbstractBaseUser | None,
+    expected_version: int | None = None,
+    incident: Incident | None = None,
+    lift_embargo_reason: str = "",
+    outreach_waiver_reason: str = "",
+    published_at: dt.datetime | None = None,
+    actor: str | None = None,
+) -> Advisory:
+    """Make a draft public: the first revision, on every public surface at once."""
+    who = actor or actor_label(acting_user, "cli")
+    with transaction.atomic():
+        advisory = _lock(advisory, expected_version)
+        if advisory.state != Advisory.State.DRAFT:
+            raise HeraldError(f"{advisory.identifier} is already {advisory.state}.")
+        check_publishable(_publish_values(advisory))
+        now = timezone.now()
+        if advisory.embargo_until and advisory.embargo_until > now:
+            if not lift_embargo_reason.strip():
+                raise ValidationError(
+                    {"embargo_until": f"{advisory.identifier} is under embargo until "
+                     f"{advisory.embargo_until:%Y-%m-%d %H:%M} UTC. Schedule the publication "
+                     "for then, or give the reason to lift the embargo early."}
+                )
+        if (advisory.confirmed_exposure or advisory.user_action_required) and not (
+            outreach_waiver_reason.strip()
+        ):
+            reasons = [
+                label for flag, label in (
+                    (advisory.confirmed_exposure, "a confirmed exposure"),
+                    (advisory.user_action_required, "action required from users"),
+                ) if flag
+            ]
+            raise ValidationError(
+                {"outreach": f"{advisory.identifier} reports {' and '.join(reasons)}: it is "
+                 "published only with an outreach campaign to the affected customers, or a "
+                 "recorded waiver saying why none is needed."}
+            )
+        before = snapshot_of(advisory, with_history=False).to_dict()
+        published = published_at or now
+        advisory.state = Advisory.State.PUBLISHED
+        advisory.published_at = published
+        advisory.scheduled_publish_at = None
+        if advisory.disclosed_at is None:
+            advisory.disclosed_at = published.date()
+        if outreach_waiver_reason.strip():
+            advisory.outreach_waiver_reason = outreach_waiver_reason.strip()
+            advisory.outreach_waived_by = who
+        errors: dict[str, list[str]] = {}
+        _check_whole(advisory, errors)
+        if errors:
+            raise ValidationError(errors)
+        advisory.incident = _resolve_incident(
+            advisory, incident, acting_user=acting_user, doing="publish",
+            severity=advisory.severity,
+        )
+        advisory.version += 1
+        advisory.updated_at = now
+        advisory.save()
+        revision = _write_revision(advisory, Revision.Kind.PUBLISHED, "Published.",
+                                   advisory.incident, who)
+        message = f"Advisory {advisory.identifier} published"
+        if lift_embargo_reason.strip():
+            message += f"; embargo lifted early: {lift_embargo_reason.strip()}"
+        if advisory.outreach_waiver_reason:
+            message += f"; outreach waived by {who}: {advisory.outreach_waiver_reason}"
+        add_event(advisory.incident, IncidentEvent.Kind.ADVISORY, message, actor=who)
+        record(acting_user=acting_user, actor=who, action="advisory.publish", obj=advisory,
+               before=before,
+               after={**snapshot_of(advisory, with_history=False).to_dict(),
+                      "lift_embargo_reason": lift_embargo_reason.strip()})
+        done = advisory
+        transaction.on_commit(
+            lambda: signals.advisory_revised.send(Advisory, advisory=done, revision=revision)
+        )
+    return advisory
+
+
+def do_mark_fixed(
+    advisory: Advisory,
+    *,
+    acting_user: AbstractBaseUser | None,
+    fixed_at: dt.date | str,
+    resolution: str | None = None,
+    change_summary: str = "",
+    expected_version: int | None = None,
+    incident: Incident | None = None,
+) -> Advisory:
+    values: dict[str, Any] = {"status": Advisory.Status.FIXED, "fixed_at": fixed_at}
+    if resolution is not None:
+        values["resolution"] = resolution
+    cleaned = _clean_fields(values)
+    return _change(
+        advisory, acting_user=acting_user, expected_version=expected_version, incident=incident,
+        action="advisory.fix", doing="marked fixed",
+        change_summary=change_summary or "Fixed.",
+        apply=lambda a: _apply_fields(a, cleaned),
+    )
+
+
+def do_resolve_advisory(
+    advisory: Advisory,
+    *,
+    acting_user: AbstractBaseUser | None,
+    change_summary: str = "",
+    fixed_at: dt.date | str | None = None,
+    expected_version: int | None = None,
+    incident: Incident | None = None,
+) -> Advisory:
+    """Resolved advisories move from "Current" to "Past" on every surface."""
+    values: dict[str, Any] = {"status": Advisory.Status.RESOLVED}
+    if fixed_at is not None:
+        values["fixed_at"] = fixed_at
+    cleaned = _clean_fields(values)
+    return _change(
+        advisory, acting_user=acting_user, expected_version=expected_version, incident=incident,
+        action="advisory.resolve", doing="resolved",
+        change_summary=change_summary or "Resolved.",
+        apply=lambda a: _apply_fields(a, cleaned),
+    )
+
+
+def do_withdraw_advisory(
+    advisory: Advisory,
+    *,
+    acting_user: AbstractBaseUser | None,
+    reason: str,
+    expected_version: int | None = None,
+    incident: Incident | None = None,
+) -> Advisory:
+    """Withdraw a published advisory (published in error, a duplicate, not a vulnerability).
+
+    It stays public, marked withdrawn, so that every consumer learns of it; the
+    withdrawal is a revision like any other change.
+    """
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Say why the advisory is withdrawn."})
+    if advisory.state == Advisory.State.DRAFT:
+        raise HeraldError(
+            f"{advisory.identifier} was never published; a draft is simply left unpublished."
+        )
+
+    def apply(a: Advisory) -> None:
+        a.state = Advisory.State.WITHDRAWN
+        a.withdrawn_at = timezone.now()
+        a.withdrawn_reason = reason.strip()
+
+    return _change(
+        advisory, acting_user=acting_user, expected_version=expected_version, incident=incident,
+        action="advisory.withdraw", doing="withdrawn", change_summary=f"Withdrawn: {reason.strip()}",
+        apply=apply, revision_kind=Revision.Kind.WITHDRAWN,
+    )
+
+
+def do_schedule_publication(
+    advisory: Advisory,
+    *,
+    acting_user: AbstractBaseUser | None,
+    at: dt.datetime | str,
+    expected_version: int | None = None,
+) -> Advisory:
+    """Publish automatically at ``at`` (the end of the embargo), by the worker."""
+    from herald.advisories.tasks import publish_scheduled
+
+    when = _as_datetime(at, "scheduled_publish_at")
+    assert when is not None
+    who = actor_label(acting_user, "cli")
+    with transaction.atomic():
+        advisory = _lock(advisory, expected_version)
+        if advisory.state != Advisory.State.DRAFT:
+            raise HeraldError(f"{advisory.identifier} is already {advisory.state}.")
+        if when <= timezone.now():
+            raise ValidationError({"scheduled_publish_at": "Choose a moment in the future."})
+        if advisory.embargo_until and when < advisory.embargo_until:
+            raise ValidationError(
+                {"scheduled_publish_at": "That is before the embargo ends "
+                 f"({advisory.embargo_until:%Y-%m-%d %H:%M} UTC)."}
+            )
+        check_publishable(_publish_values(advisory))
+        if advisory.confirmed_exposure or advisory.user_action_required:
+            raise ValidationError(
+                {"outreach": "Advisories that need outreach are published by a person, "
+                 "who approves the campaign or records the waiver."}
+            )
+        before = {"scheduled_publish_at": advisory.scheduled_publish_at}
+        advisory.scheduled_publish_at = when
+        advisory.scheduled_by = who
+        advisory.version += 1
+        advisory.save(update_fields=["scheduled_publish_at", "scheduled_by", "version"])
+        add_event(advisory.incident, IncidentEvent.Kind.ADVISORY,
+                  f"Advisory {advisory.identifier} scheduled for {when:%Y-%m-%d %H:%M} UTC",
+                  actor=who)
+        record(acting_user=acting_user, action="advisory.schedule", obj=advisory,
+               before=before, after={"scheduled_publish_at": when})
+        advisory_id = advisory.pk
+        transaction.on_commit(
+            lambda: publish_scheduled.using(run_after=when).enqueue(advisory_id, when.isoformat())
+        )
+    return advisory

@@ -1,0 +1,234 @@
+"""Advisories: the seed page's template plus what OSV, CSAF and CVE need.
+
+Only actions in ``herald.advisories.actions`` write these tables. A published
+advisory is never edited in place without a new ``Revision`` (DESIGN.md rule 5).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from herald.core.models import Product
+from herald.incidents.models import Incident, Severity
+
+__all__ = ["Advisory", "Affected", "Credit", "Reference", "Revision", "Severity"]
+
+
+class Advisory(models.Model):
+    class Status(models.TextChoices):
+        """The page's vocabulary: what has been done about the vulnerability."""
+
+        REPORTED = "reported", "Reported"
+        FIXED = "fixed", "Fixed"
+        RESOLVED = "resolved", "Resolved"
+
+    class State(models.TextChoices):
+        """Visibility: only published and withdrawn advisories are ever public."""
+
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    identifier = models.CharField(max_length=40, unique=True)
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="advisories")
+    version = models.PositiveIntegerField(
+        default=1, help_text="Bumped by every save; a stale version is a conflict."
+    )
+
+    title = models.CharField(max_length=300)
+    summary = models.CharField(max_length=500, blank=True)
+    description = models.TextField(blank=True, help_text="Markdown.")
+    cve_ids = models.JSONField(default=list, blank=True)
+    cwe_ids = models.JSONField(default=list, blank=True)
+
+    severity = models.CharField(max_length=16, choices=Severity.choices, blank=True)
+    cvss_v3_vector = models.CharField(max_length=200, blank=True)
+    cvss_v3_score = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
+    cvss_v4_vector = models.CharField(max_length=400, blank=True)
+    cvss_v4_score = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REPORTED)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.DRAFT)
+    embargo_until = models.DateTimeField(
+        null=True, blank=True, help_text="Publishing before this moment needs a recorded reason."
+    )
+    scheduled_publish_at = models.DateTimeField(null=True, blank=True)
+    scheduled_by = models.CharField(max_length=200, blank=True)
+
+    affected_users = models.TextField(blank=True, help_text="Who is affected, in prose.")
+    affected_regions = models.JSONField(default=list, blank=True)
+    resolution = models.TextField(blank=True, help_text="Markdown: the fix and next steps.")
+
+    discovered_at = models.DateField(null=True, blank=True)
+    reported_at = models.DateField(null=True, blank=True)
+    fixed_at = models.DateField(null=True, blank=True)
+    disclosed_at = models.DateField(null=True, blank=True)
+
+    confirmed_exposure = models.BooleanField(default=False)
+    user_action_required = models.BooleanField(default=False)
+    outreach_waiver_reason = models.TextField(blank=True)
+    outreach_waived_by = models.CharField(max_length=200, blank=True)
+
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=200)
+    updated_at = models.DateTimeField()
+    published_at = models.DateTimeField(
+        null=True, blank=True, help_text="First publication: the page's Date."
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-published_at", "-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["state", "status"]),
+            models.Index(fields=["-published_at"]),
+        ]
+        verbose_name_plural = "advisories"
+
+    def __str__(self) -> str:
+        return f"{self.identifier} {self.title}"
+
+    @property
+    def is_public(self) -> bool:
+        return self.state in (self.State.PUBLISHED, self.State.WITHDRAWN)
+
+    @property
+    def is_current(self) -> bool:
+        """Published and not yet resolved: listed under "Current advisories"."""
+        return self.state == self.State.PUBLISHED and self.status != self.Status.RESOLVED
+
+
+class Affected(models.Model):
+    """One affected product line: where it runs, which versions, and their state."""
+
+    class Deployment(models.TextChoices):
+        CLOUD = "cloud", "Cloud"
+        SELF_HOSTED = "self_hosted", "Self-hosted"
+        SDK = "sdk", "SDK / library"
+        OTHER = "other", "Other"
+
+    class Status(models.TextChoices):
+        AFFECTED = "affected", "Affected"
+        FIXED = "fixed", "Fixed"
+        NOT_AFFECTED = "not_affected", "Not affected"
+        UNDER_INVESTIGATION = "under_investigation", "Under investigation"
+
+    advisory = models.ForeignKey(Advisory, on_delete=models.CASCADE, related_name="affected")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="affected")
+    deployment = models.CharField(
+        max_length=16, choices=Deployment.choices, default=Deployment.CLOUD
+    )
+    region = models.CharField(max_length=32, blank=True, help_text="Cloud region; blank for all.")
+    introduced = models.CharField(max_length=100, blank=True, help_text="First affected version.")
+    fixed = models.CharField(max_length=100, blank=True, help_text="First fixed version.")
+    last_affected = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.AFFECTED)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.product} {self.version_range}"
+
+    @property
+    def version_range(self) -> str:
+        parts = []
+        if self.introduced:
+            parts.append(f">= {self.introduced}")
+        if self.fixed:
+            parts.append(f"< {self.fixed}")
+        elif self.last_affected:
+            parts.append(f"<= {self.last_affected}")
+        return ", ".join(parts) or "all versions"
+
+
+class Credit(models.Model):
+    class Type(models.TextChoices):
+        """OSV's credit types, which CSAF and CVE map onto."""
+
+        FINDER = "FINDER", "Finder"
+        REPORTER = "REPORTER", "Reporter"
+        ANALYST = "ANALYST", "Analyst"
+        COORDINATOR = "COORDINATOR", "Coordinator"
+        REMEDIATION_DEVELOPER = "REMEDIATION_DEVELOPER", "Remediation developer"
+        REMEDIATION_REVIEWER = "REMEDIATION_REVIEWER", "Remediation reviewer"
+        REMEDIATION_VERIFIER = "REMEDIATION_VERIFIER", "Remediation verifier"
+        TOOL = "TOOL", "Tool"
+        SPONSOR = "SPONSOR", "Sponsor"
+        OTHER = "OTHER", "Other"
+
+    advisory = models.ForeignKey(Advisory, on_delete=models.CASCADE, related_name="credits")
+    name = models.CharField(max_length=200)
+    contact = models.CharField(max_length=300, blank=True)
+    type = models.CharField(max_length=32, choices=Type.choices, default=Type.FINDER)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.type})"
+
+
+class Reference(models.Model):
+    class Type(models.TextChoices):
+        """OSV's reference types; FIX links (pull requests) become CVE `patch` tags."""
+
+        ADVISORY = "ADVISORY", "Advisory"
+        ARTICLE = "ARTICLE", "Article"
+        DETECTION = "DETECTION", "Detection"
+        DISCUSSION = "DISCUSSION", "Discussion"
+        REPORT = "REPORT", "Report"
+        FIX = "FIX", "Fix"
+        INTRODUCED = "INTRODUCED", "Introduced"
+        PACKAGE = "PACKAGE", "Package"
+        EVIDENCE = "EVIDENCE", "Evidence"
+        WEB = "WEB", "Web"
+
+    advisory = models.ForeignKey(Advisory, on_delete=models.CASCADE, related_name="references")
+    url = models.URLField(max_length=1000)
+    type = models.CharField(max_length=16, choices=Type.choices, default=Type.WEB)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.url}"
+
+
+class Revision(models.Model):
+    """An immutable snapshot of a public advisory, one per publication, change or withdrawal."""
+
+    class Kind(models.TextChoices):
+        PUBLISHED = "published", "Published"
+        UPDATED = "updated", "Updated"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    advisory = models.ForeignKey(Advisory, on_delete=models.PROTECT, related_name="revisions")
+    number = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    summary = models.TextField(help_text="What changed, in a sentence.")
+    snapshot = models.JSONField()
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="revisions")
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["advisory", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["advisory", "number"], name="revision_number_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.advisory.identifier} r{self.number} {self.kind}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None:
+            raise ValueError("Revisions are immutable; record a new revision instead.")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise ValueError("Revisions are immutable and are never deleted.")

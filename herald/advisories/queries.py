@@ -1,0 +1,51 @@
+"""Reads of advisories. Public reads never return a draft (DESIGN.md rule 3)."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from herald.advisories.models import Advisory
+from herald.core.errors import HeraldError
+
+PUBLIC_STATES = (Advisory.State.PUBLISHED, Advisory.State.WITHDRAWN)
+
+
+def public_advisories() -> QuerySet[Advisory]:
+    """Every advisory the public may see, newest first."""
+    return (
+        Advisory.objects.filter(state__in=PUBLIC_STATES)
+        .select_related("incident")
+        .prefetch_related("affected__product", "credits", "references")
+        .order_by("-published_at", "-id")
+    )
+
+
+def current_advisories() -> QuerySet[Advisory]:
+    return public_advisories().filter(state=Advisory.State.PUBLISHED).exclude(
+        status=Advisory.Status.RESOLVED
+    )
+
+
+def past_advisories() -> QuerySet[Advisory]:
+    """Resolved and withdrawn advisories, kept for reference."""
+    return public_advisories().exclude(pk__in=current_advisories().values("pk"))
+
+
+def access_public_advisory(identifier: str) -> Advisory:
+    """A public advisory by identifier or CVE id; a draft is "not found", like a missing one."""
+    key = identifier.strip().upper()
+    queryset = public_advisories()
+    advisory = queryset.filter(identifier=key).first()
+    if advisory is None and key.startswith("CVE-"):
+        advisory = next((a for a in queryset.filter(cve_ids__icontains=key) if key in a.cve_ids), None)
+    if advisory is None:
+        raise HeraldError(f"No published advisory {identifier[:60]!r}.")
+    return advisory
+
+
+def access_advisory_by_identifier(identifier: str) -> Advisory:
+    """Any advisory, drafts included: for the desk and the CLI only."""
+    try:
+        return Advisory.objects.select_related("incident").get(identifier=identifier.strip().upper())
+    except Advisory.DoesNotExist:
+        raise HeraldError(f"No advisory {identifier[:60]!r}.") from None

@@ -1,0 +1,232 @@
+"""A frozen, database-free view of one advisory: what every renderer takes in.
+
+Renderers (Markdown, HTML, feeds, OSV, CSAF, CVE) are pure functions of an
+``AdvisorySnapshot``; revisions store ``to_dict()`` of the snapshot they publish.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field, fields
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from herald.advisories.models import Advisory
+
+
+@dataclass(frozen=True)
+class AffectedSnapshot:
+    product: str
+    product_slug: str
+    deployment: str
+    region: str = ""
+    introduced: str = ""
+    fixed: str = ""
+    last_affected: str = ""
+    status: str = "affected"
+    ecosystem: str = ""
+    package_name: str = ""
+    repository_url: str = ""
+
+    @property
+    def version_range(self) -> str:
+        parts = []
+        if self.introduced:
+            parts.append(f">= {self.introduced}")
+        if self.fixed:
+            parts.append(f"< {self.fixed}")
+        elif self.last_affected:
+            parts.append(f"<= {self.last_affected}")
+        return ", ".join(parts) or "all versions"
+
+
+@dataclass(frozen=True)
+class CreditSnapshot:
+    name: str
+    type: str = "FINDER"
+    contact: str = ""
+
+
+@dataclass(frozen=True)
+class ReferenceSnapshot:
+    url: str
+    type: str = "WEB"
+
+
+@dataclass(frozen=True)
+class RevisionEntry:
+    number: int
+    kind: str
+    summary: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class AdvisorySnapshot:
+    identifier: str
+    title: str
+    state: str
+    status: str
+    severity: str
+    summary: str = ""
+    description: str = ""
+    cve_ids: tuple[str, ...] = ()
+    cwe_ids: tuple[str, ...] = ()
+    cvss_v3_vector: str = ""
+    cvss_v3_score: Decimal | None = None
+    cvss_v4_vector: str = ""
+    cvss_v4_score: Decimal | None = None
+    affected_users: str = ""
+    affected_regions: tuple[str, ...] = ()
+    resolution: str = ""
+    discovered_at: dt.date | None = None
+    reported_at: dt.date | None = None
+    fixed_at: dt.date | None = None
+    disclosed_at: dt.date | None = None
+    confirmed_exposure: bool = False
+    user_action_required: bool = False
+    incident: str = ""
+    published_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    withdrawn_at: dt.datetime | None = None
+    withdrawn_reason: str = ""
+    affected: tuple[AffectedSnapshot, ...] = ()
+    credits: tuple[CreditSnapshot, ...] = ()
+    references: tuple[ReferenceSnapshot, ...] = ()
+    # Filled from the database for renderers; never stored inside a revision.
+    revisions: tuple[RevisionEntry, ...] = field(default=(), compare=False)
+
+    @property
+    def is_current(self) -> bool:
+        return self.state == "published" and self.status != "resolved"
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.state == "withdrawn"
+
+    @property
+    def date(self) -> dt.date | None:
+        """The page's "Date": first publication."""
+        return self.published_at.date() if self.published_at else None
+
+    @property
+    def products(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(a.product for a in self.affected))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (dates ISO 8601), without the revision history."""
+        data = asdict(self)
+        data.pop("revisions")
+        return _jsonable(data)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AdvisorySnapshot:
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in data:
+                continue
+            raw = data[f.name]
+            values[f.name] = _parse_field(f.name, raw)
+        return cls(**values)
+
+
+_DATE_FIELDS = {"discovered_at", "reported_at", "fixed_at", "disclosed_at"}
+_DATETIME_FIELDS = {"published_at", "updated_at", "withdrawn_at"}
+_DECIMAL_FIELDS = {"cvss_v3_score", "cvss_v4_score"}
+
+
+def _parse_field(name: str, raw: Any) -> Any:
+    if raw is None:
+        return None
+    if name in _DATE_FIELDS:
+        return dt.date.fromisoformat(raw)
+    if name in _DATETIME_FIELDS:
+        return dt.datetime.fromisoformat(raw)
+    if name in _DECIMAL_FIELDS:
+        return Decimal(str(raw))
+    if name == "affected":
+        return tuple(AffectedSnapshot(**row) for row in raw)
+    if name == "credits":
+        return tuple(CreditSnapshot(**row) for row in raw)
+    if name == "references":
+        return tuple(ReferenceSnapshot(**row) for row in raw)
+    if isinstance(raw, list):
+        return tuple(raw)
+    return raw
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def snapshot_of(advisory: Advisory, *, with_history: bool = True) -> AdvisorySnapshot:
+    """The advisory as it is now in the database."""
+    affected = tuple(
+        AffectedSnapshot(
+            product=row.product.name,
+            product_slug=row.product.slug,
+            deployment=row.deployment,
+            region=row.region,
+            introduced=row.introduced,
+            fixed=row.fixed,
+            last_affected=row.last_affected,
+            status=row.status,
+            ecosystem=row.product.ecosystem,
+            package_name=row.product.package_name,
+            repository_url=row.product.repository_url,
+        )
+        for row in advisory.affected.select_related("product").all()
+    )
+    history: tuple[RevisionEntry, ...] = ()
+    if with_history and advisory.pk:
+        history = tuple(
+            RevisionEntry(r.number, r.kind, r.summary, r.created_at)
+            for r in advisory.revisions.order_by("number")
+        )
+    return AdvisorySnapshot(
+        identifier=advisory.identifier,
+        title=advisory.title,
+        state=advisory.state,
+        status=advisory.status,
+        severity=advisory.severity,
+        summary=advisory.summary,
+        description=advisory.description,
+        cve_ids=tuple(advisory.cve_ids or ()),
+        cwe_ids=tuple(advisory.cwe_ids or ()),
+        cvss_v3_vector=advisory.cvss_v3_vector,
+        cvss_v3_score=advisory.cvss_v3_score,
+        cvss_v4_vector=advisory.cvss_v4_vector,
+        cvss_v4_score=advisory.cvss_v4_score,
+        affected_users=advisory.affected_users,
+        affected_regions=tuple(advisory.affected_regions or ()),
+        resolution=advisory.resolution,
+        discovered_at=advisory.discovered_at,
+        reported_at=advisory.reported_at,
+        fixed_at=advisory.fixed_at,
+        disclosed_at=advisory.disclosed_at,
+        confirmed_exposure=advisory.confirmed_exposure,
+        user_action_required=advisory.user_action_required,
+        incident=advisory.incident.identifier,
+        published_at=advisory.published_at,
+        updated_at=advisory.updated_at,
+        withdrawn_at=advisory.withdrawn_at,
+        withdrawn_reason=advisory.withdrawn_reason,
+        affected=affected,
+        credits=tuple(
+            CreditSnapshot(name=c.name, type=c.type, contact=c.contact)
+            for c in advisory.credits.all()
+        ),
+        references=tuple(
+            ReferenceSnapshot(url=r.url, type=r.type) for r in advisory.references.all()
+        ),
+        revisions=history,
+    )

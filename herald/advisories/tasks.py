@@ -1,0 +1,43 @@
+"""Background work on advisories, run by ``herald worker`` (or inside ``herald serve``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.utils import timezone
+from django_tasks import task
+
+from herald.advisories.models import Advisory
+from herald.core.errors import HeraldError, ValidationError
+
+logger = logging.getLogger(__name__)
+
+
+@task()
+def publish_scheduled(advisory_id: int, at: str) -> str:
+    """Publish an advisory whose embargo ended, if it is still scheduled for ``at``.
+
+    A schedule that was changed or cancelled since leaves a stale task behind;
+    comparing ``at`` makes it do nothing instead of publishing early.
+    """
+    from herald.advisories.actions import do_publish_advisory
+
+    advisory = Advisory.objects.filter(pk=advisory_id).first()
+    when = dt.datetime.fromisoformat(at)
+    if advisory is None or advisory.state != Advisory.State.DRAFT:
+        return "not a draft any more"
+    if advisory.scheduled_publish_at != when:
+        return "rescheduled"
+    if when > timezone.now():
+        return "too early"
+    try:
+        do_publish_advisory(
+            advisory,
+            acting_user=None,
+            actor=f"schedule set by {advisory.scheduled_by}",
+        )
+    except (HeraldError, ValidationError) as exc:
+        logger.error("Scheduled publication of %s failed: %s", advisory.identifier, exc)
+        raise
+    return "published"

@@ -1,0 +1,58 @@
+"""The ``herald`` command: Django's management commands, with Herald's listed first.
+
+``herald`` alone (or ``herald help``) lists Herald's own commands with one line
+each; ``herald help COMMAND`` and ``herald COMMAND --help`` give the details;
+``herald help --all`` also lists Django's commands (migrate, shell, ...).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+HERALD_COMMANDS = (
+    ("setup", "Create the database, the vendor profile and an admin account (--demo adds data)"),
+    ("serve", "Run the web server and the background worker"),
+    ("worker", "Run a background worker (scheduled publications, deliveries)"),
+    ("incident", "Declare, list, show and resolve incidents"),
+    ("advisory", "Create, update, publish, fix, resolve, withdraw, list and show advisories"),
+    ("export", "Write the public page as Markdown (and commit it to the website's repository)"),
+    ("import", "Read a handbook page in Markdown and create its advisories"),
+    ("audit", "Verify the tamper-evident audit chain"),
+)
+
+
+def _usage() -> str:
+    width = max(len(name) for name, _ in HERALD_COMMANDS)
+    lines = [
+        "usage: herald COMMAND [options]",
+        "",
+        "Herald, the security advisory desk. Commands:",
+        "",
+        *(f"  {name:<{width}}  {text}" for name, text in HERALD_COMMANDS),
+        "",
+        "herald COMMAND --help      options of one command",
+        "herald help --all          Django's commands too (migrate, createsuperuser, shell, ...)",
+        "",
+        "Settings come from the environment: HERALD_HOME (data directory, default ./var),",
+        "DATABASE_URL (PostgreSQL; SQLite under HERALD_HOME when unset), HERALD_SECRET_KEY,",
+        "HERALD_ALLOWED_HOSTS, HERALD_BASE_URL.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "herald.settings")
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args in (["help"], ["-h"], ["--help"]):
+        print(_usage())
+        return
+    if args[:2] == ["help", "--all"]:
+        args = ["help"]
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["herald", *args])
+
+
+if __name__ == "__main__":
+    main()

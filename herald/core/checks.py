@@ -1,0 +1,46 @@
+"""System checks for Herald's configuration, with stable ids.
+
+``herald serve`` and ``herald worker`` run them first and refuse to start on an
+error, so a wrong setting is a readable message at start, not a 500 later.
+
+| id          | meaning                                   |
+|-------------|-------------------------------------------|
+| herald.E001 | DATABASE_URL unusable                     |
+| herald.E002 | a boolean variable that is not a boolean  |
+| herald.E003 | HERALD_HOME not writable                  |
+| herald.E004 | HERALD_SECRET_KEY too short               |
+| herald.W001 | DEBUG on                                  |
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+
+
+@register(Tags.compatibility)
+def check_environment(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    for check_id, message, hint in getattr(settings, "CONFIG_ERRORS", []):
+        messages.append(Error(message, hint=hint, id=check_id))
+    key = os.environ.get("HERALD_SECRET_KEY")
+    if key is not None and len(key) < 32:
+        messages.append(
+            Error(
+                "HERALD_SECRET_KEY is shorter than 32 characters",
+                hint="Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'",
+                id="herald.E004",
+            )
+        )
+    if settings.DEBUG:
+        messages.append(
+            Warning(
+                "HERALD_DEBUG is on: error pages show settings and source code",
+                hint="Never turn it on for a desk that holds real embargoed advisories.",
+                id="herald.W001",
+            )
+        )
+    return messages

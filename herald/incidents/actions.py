@@ -1,0 +1,184 @@
+"""Every write to incidents: declare, note, hand over, resolve."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from herald.audit.actions import actor_label, record
+from herald.core.errors import HeraldError, ValidationError
+from herald.core.ids import next_identifier
+from herald.incidents import signals
+from herald.incidents.models import Incident, IncidentEvent, Severity
+
+INCIDENT_PREFIX = "INC"
+
+
+def _state(incident: Incident) -> dict[str, Any]:
+    return {
+        "identifier": incident.identifier,
+        "title": incident.title,
+        "severity": incident.severity,
+        "status": incident.status,
+        "commander": incident.commander.get_username() if incident.commander else None,
+        "summary": incident.summary,
+        "resolution_summary": incident.resolution_summary,
+    }
+
+
+def add_event(incident: Incident, kind: str, message: str, *, actor: str) -> IncidentEvent:
+    return IncidentEvent.objects.create(
+        incident=incident, at=timezone.now(), kind=kind, actor=actor, message=message
+    )
+
+
+def check_incident_fields(*, title: str, severity: str) -> None:
+    errors: dict[str, str] = {}
+    if not title or not title.strip():
+        errors["title"] = "An incident needs a title."
+    elif len(title) > 300:
+        errors["title"] = "Keep the title under 300 characters."
+    if severity not in Severity.values:
+        errors["severity"] = f"Unknown severity {severity!r}; use one of {', '.join(Severity.values)}."
+    if errors:
+        raise ValidationError(errors)
+
+
+def _user_by_username(username: str | None, field: str) -> AbstractBaseUser | None:
+    if not username:
+        return None
+    user_model = get_user_model()
+    try:
+        return user_model.objects.get(**{user_model.USERNAME_FIELD: username})
+    except user_model.DoesNotExist:
+        raise ValidationError({field: f"No account named {username!r}."}) from None
+
+
+def do_declare_incident(
+    *,
+    title: str,
+    severity: str = Severity.MEDIUM,
+    summary: str = "",
+    reason: str = "",
+    commander: AbstractBaseUser | str | None = None,
+    acting_user: AbstractBaseUser | None,
+    auto: bool = False,
+    actor: str | None = None,
+) -> Incident:
+    """Declare an incident. ``auto`` marks one Herald declared itself, and why."""
+    check_incident_fields(title=title, severity=severity)
+    if isinstance(commander, str):
+        commander = _user_by_username(commander, "commander")
+    who = actor or actor_label(acting_user, "cli")
+    with transaction.atomic():
+        now = timezone.now()
+        incident = Incident.objects.create(
+            identifier=next_identifier(INCIDENT_PREFIX, now.year),
+            title=title.strip(),
+            severity=severity,
+            summary=summary,
+            commander=commander
+            or (acting_user if acting_user is not None and acting_user.is_authenticated else None),
+            declared_at=now,
+            declared_by=who,
+            declared_reason=reason,
+            auto_declared=auto,
+        )
+        if auto:
+            add_event(
+                incident,
+                IncidentEvent.Kind.AUTO_DECLARED,
+                f"Declared automatically by Herald: {reason}",
+                actor=who,
+            )
+        else:
+            add_event(
+                incident,
+                IncidentEvent.Kind.DECLARED,
+                f"Declared by {who}" + (f": {reason}" if reason else ""),
+                actor=who,
+            )
+        record(acting_user=acting_user, actor=who, action="incident.declare", obj=incident,
+               after=_state(incident))
+        transaction.on_commit(lambda: signals.incident_declared.send(Incident, incident=incident))
+    return incident
+
+
+def check_open(incident: Incident) -> None:
+    if not incident.is_open:
+        raise HeraldError(f"Incident {incident.identifier} is resolved; declare a new one.")
+
+
+def do_add_incident_note(
+    incident: Incident, message: str, *, acting_user: AbstractBaseUser | None
+) -> IncidentEvent:
+    if not message.strip():
+        raise ValidationError({"message": "A note needs text."})
+    who = actor_label(acting_user, "cli")
+    with transaction.atomic():
+        event = add_event(incident, IncidentEvent.Kind.NOTE, message.strip(), actor=who)
+        record(acting_user=acting_user, action="incident.note", obj=incident,
+               after={"note": message.strip()})
+    return event
+
+
+def do_update_incident(
+    incident: Incident,
+    *,
+    acting_user: AbstractBaseUser | None,
+    title: str | None = None,
+    severity: str | None = None,
+    summary: str | None = None,
+    commander: AbstractBaseUser | str | None = None,
+) -> Incident:
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        check_open(incident)
+        before = _state(incident)
+        who = actor_label(acting_user, "cli")
+        new_title = incident.title if title is None else title
+        new_severity = incident.severity if severity is None else severity
+        check_incident_fields(title=new_title, severity=new_severity)
+        if isinstance(commander, str):
+            commander = _user_by_username(commander, "commander")
+        if commander is not None and commander != incident.commander:
+            incident.commander = commander  # type: ignore[assignment]
+            add_event(incident, IncidentEvent.Kind.COMMANDER,
+                      f"Commander is now {commander.get_username()}", actor=who)
+        if new_severity != incident.severity:
+            add_event(incident, IncidentEvent.Kind.SEVERITY,
+                      f"Severity {incident.severity} → {new_severity}", actor=who)
+        incident.title = new_title.strip()
+        incident.severity = new_severity
+        if summary is not None:
+            incident.summary = summary
+        incident.save()
+        record(acting_user=acting_user, action="incident.update", obj=incident,
+               before=before, after=_state(incident))
+    return incident
+
+
+def do_resolve_incident(
+    incident: Incident, *, summary: str = "", acting_user: AbstractBaseUser | None
+) -> Incident:
+    """Close the incident. Advisories it carried keep their state."""
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        if not incident.is_open:
+            raise HeraldError(f"Incident {incident.identifier} is already resolved.")
+        before = _state(incident)
+        who = actor_label(acting_user, "cli")
+        incident.status = Incident.Status.RESOLVED
+        incident.resolved_at = timezone.now()
+        incident.resolved_by = who
+        incident.resolution_summary = summary
+        incident.save()
+        add_event(incident, IncidentEvent.Kind.RESOLVED,
+                  f"Resolved by {who}" + (f": {summary}" if summary else ""), actor=who)
+        record(acting_user=acting_user, action="incident.resolve", obj=incident,
+               before=before, after=_state(incident))
+    return incident

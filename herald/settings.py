@@ -1,0 +1,234 @@
+"""Django settings for Herald, read from the environment.
+
+Every setting has a default that gives a working desk on one machine with no
+service: SQLite (WAL) under ``HERALD_HOME``. Anything wrong in the environment is
+collected in ``CONFIG_ERRORS`` and reported by the system checks in
+``herald.core.checks`` (ids ``herald.E0xx``) instead of crashing at import.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent
+CONFIG_ERRORS: list[tuple[str, str, str]] = []  # (id, message, hint)
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    CONFIG_ERRORS.append(
+        ("herald.E002", f"{name}={raw!r} is not a boolean", "Use one of 1/0, true/false, yes/no.")
+    )
+    return default
+
+
+HERALD_HOME = Path(os.environ.get("HERALD_HOME", "var")).resolve()
+
+
+def _secret_key() -> str:
+    """The key from the environment, or one generated once and kept under HERALD_HOME."""
+    from_env = os.environ.get("HERALD_SECRET_KEY")
+    if from_env:
+        return from_env
+    path = HERALD_HOME / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    try:
+        HERALD_HOME.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(50)
+        # O_EXCL: two processes starting at once must not each write their own key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key)
+        return key
+    except FileExistsError:
+        return path.read_text().strip()
+    except OSError as exc:
+        CONFIG_ERRORS.append(
+            (
+                "herald.E003",
+                f"HERALD_HOME {HERALD_HOME} is not writable: {exc.strerror}",
+                "Point HERALD_HOME at a directory Herald may write, or set HERALD_SECRET_KEY.",
+            )
+        )
+        return "unusable-" + secrets.token_urlsafe(40)
+
+
+SECRET_KEY = _secret_key()
+DEBUG = _env_bool("HERALD_DEBUG", False)
+
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in os.environ.get("HERALD_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
+    if h.strip()
+]
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in os.environ.get("HERALD_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
+    "herald.core",
+    "herald.audit",
+    "herald.incidents",
+    "herald.advisories",
+    "herald.publishing",
+    "herald.api",
+    "herald.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "herald.urls"
+WSGI_APPLICATION = "herald.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "herald.web.context.vendor",
+            ],
+        },
+    },
+]
+
+
+def _databases() -> dict[str, Any]:
+    sqlite_path = HERALD_HOME / "herald.sqlite3"
+    sqlite: dict[str, Any] = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": sqlite_path,
+        "OPTIONS": {
+            # IMMEDIATE: a write transaction takes the lock when it starts, so two
+            # writers queue on busy_timeout instead of failing on lock upgrade.
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": (
+                "PRAGMA journal_mode=WAL;"
+                "PRAGMA synchronous=NORMAL;"
+                "PRAGMA foreign_keys=ON;"
+            ),
+        },
+        "TEST": {"NAME": HERALD_HOME / "test.sqlite3"},
+    }
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if not url:
+        return {"default": sqlite}
+    try:
+        config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    except Exception as exc:  # dj-database-url raises bare ValueError/KeyError on bad URLs
+        CONFIG_ERRORS.append(
+            (
+                "herald.E001",
+                f"DATABASE_URL cannot be used: {exc}",
+                "Use postgres://USER:PASSWORD@HOST:PORT/NAME, or unset it for SQLite.",
+            )
+        )
+        return {"default": sqlite}
+    if config.get("ENGINE") not in {
+        "django.db.backends.postgresql",
+        "django.db.backends.sqlite3",
+    }:
+        CONFIG_ERRORS.append(
+            (
+                "herald.E001",
+                f"DATABASE_URL names {config.get('ENGINE')}, which Herald does not support",
+                "Herald runs on PostgreSQL (postgres://...) or SQLite (the default).",
+            )
+        )
+        return {"default": sqlite}
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        config.setdefault("TEST", {})["NAME"] = os.environ.get(
+            "HERALD_TEST_DATABASE", f"test_{config.get('NAME') or 'herald'}"
+        )
+    return {"default": config}
+
+
+DATABASES = _databases()
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("HERALD_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
+    }
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/desk/login/"
+LOGIN_REDIRECT_URL = "/desk/"
+LOGOUT_REDIRECT_URL = "/security/advisories/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = HERALD_HOME / "static"
+WHITENOISE_USE_FINDERS = True  # the embedded default serves static files without collectstatic
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = int(os.environ.get("HERALD_SESSION_AGE", str(12 * 3600)))
+SESSION_COOKIE_SECURE = _env_bool("HERALD_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("HERALD_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+    },
+}
+
+# The public base URL of the vendor's site, used for absolute links in exports when
+# the vendor profile has none yet.
+HERALD_DEFAULT_BASE_URL = os.environ.get("HERALD_BASE_URL", "http://127.0.0.1:8000")

@@ -1,0 +1,81 @@
+"""The shared cast and helpers for Herald's tests.
+
+Data is set up through the actions, as a user would, never by poking rows.
+``alice`` is an admin, ``bob`` a responder on the desk, ``charlie`` an outsider
+with an account but no desk access.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser
+from django.test import TestCase
+
+from herald.advisories.actions import do_create_advisory, do_publish_advisory
+from herald.advisories.models import Advisory
+from herald.core.models import Product, VendorProfile
+from herald.incidents.actions import do_declare_incident
+from herald.incidents.models import Incident
+
+PASSWORD = "correct-horse-battery-staple-42"
+
+
+def make_user(username: str, *, staff: bool = False, superuser: bool = False) -> AbstractUser:
+    user = get_user_model().objects.create_user(
+        username=username, email=f"{username}@example.com", password=PASSWORD
+    )
+    user.is_staff = staff or superuser
+    user.is_superuser = superuser
+    user.save()
+    return user  # type: ignore[return-value]
+
+
+def publishable(**overrides: Any) -> dict[str, Any]:
+    """Fields of an advisory that can be published as it is."""
+    values: dict[str, Any] = {
+        "title": "Stored XSS in dashboard names",
+        "description": "A dashboard name could carry a script that ran for viewers.",
+        "severity": "medium",
+        "affected_users": "Cloud customers in the US and EU regions.",
+        "resolution": "Fixed in [#1234](https://github.com/example/app/pull/1234). No action needed.",
+        "discovered_at": dt.date(2026, 1, 10),
+        "reported_at": dt.date(2026, 1, 11),
+        "fixed_at": dt.date(2026, 1, 12),
+        "status": "fixed",
+        "cve_ids": ["CVE-2026-12345"],
+    }
+    values.update(overrides)
+    return values
+
+
+class HeraldTestCase(TestCase):
+    alice: AbstractUser
+    bob: AbstractUser
+    charlie: AbstractUser
+    product: Product
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        profile = VendorProfile.get()
+        profile.name = "Northwind"
+        profile.regions = ["US", "EU"]
+        profile.advisory_prefix = "NW"
+        profile.status_page_url = "https://status.example.com/"
+        profile.save()
+        cls.alice = make_user("alice", superuser=True)
+        cls.bob = make_user("bob", staff=True)
+        cls.charlie = make_user("charlie")
+        cls.product = Product.objects.create(name="Northwind Cloud", slug="cloud")
+
+    def declare(self, title: str = "Dashboard XSS", **kwargs: Any) -> Incident:
+        return do_declare_incident(title=title, acting_user=self.bob, **kwargs)
+
+    def draft(self, incident: Incident | None = None, **overrides: Any) -> Advisory:
+        incident = incident or Incident.objects.filter(status="open").first() or self.declare()
+        return do_create_advisory(acting_user=self.bob, incident=incident, **publishable(**overrides))
+
+    def published(self, incident: Incident | None = None, **overrides: Any) -> Advisory:
+        return do_publish_advisory(self.draft(incident, **overrides), acting_user=self.bob)

@@ -1,0 +1,10 @@
+"""URL map: public pages, the staff desk, and the APIs."""
+
+from __future__ import annotations
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("herald.web.urls")),
+    path("api/", include("herald.api.urls")),
+]
