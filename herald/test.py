@@ -8,7 +8,11 @@ with an account but no desk access.
 from __future__ import annotations
 
 import datetime as dt
+import os
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
@@ -21,6 +25,20 @@ from herald.incidents.actions import do_declare_incident
 from herald.incidents.models import Incident
 
 PASSWORD = "correct-horse-battery-staple-42"
+
+# ../shared beside the project's root: the seed page, official schemas and real
+# documents. It exists in development and CI, never on a user's machine.
+SHARED = Path(os.environ.get("HERALD_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+
+
+def shared_path(*parts: str) -> Path:
+    """A file under ../shared; skips the test without it, except in CI where it must exist."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        if os.environ.get("CI") or os.environ.get("HERALD_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"{path} is missing, and CI must have ../shared", pytrace=False)
+        pytest.skip(f"{path} not found: ../shared exists only in development and CI")
+    return path
 
 
 def make_user(username: str, *, staff: bool = False, superuser: bool = False) -> AbstractUser:
