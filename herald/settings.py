@@ -208,6 +208,10 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = HERALD_HOME / "static"
+try:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+except OSError:
+    pass  # reported as herald.E003 when HERALD_HOME itself is not writable
 WHITENOISE_USE_FINDERS = True  # the embedded default serves static files without collectstatic
 
 SESSION_COOKIE_HTTPONLY = True

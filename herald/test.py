@@ -16,7 +16,7 @@ import pytest
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
-from django.test import TestCase
+from django.test import TestCase, TransactionTestCase
 
 from herald.advisories.actions import do_create_advisory, do_publish_advisory
 from herald.advisories.models import Advisory
@@ -69,14 +69,16 @@ def publishable(**overrides: Any) -> dict[str, Any]:
     return values
 
 
-class HeraldTestCase(TestCase):
+class CastMixin:
+    """The cast and the helpers; shared by both kinds of test case."""
+
     alice: AbstractUser
     bob: AbstractUser
     charlie: AbstractUser
     product: Product
 
     @classmethod
-    def setUpTestData(cls) -> None:
+    def make_cast(cls) -> None:
         profile = VendorProfile.get()
         profile.name = "Northwind"
         profile.regions = ["US", "EU"]
@@ -97,3 +99,18 @@ class HeraldTestCase(TestCase):
 
     def published(self, incident: Incident | None = None, **overrides: Any) -> Advisory:
         return do_publish_advisory(self.draft(incident, **overrides), acting_user=self.bob)
+
+
+class HeraldTestCase(CastMixin, TestCase):
+    """Each test in a transaction that is rolled back: fast, for most tests."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.make_cast()
+
+
+class HeraldTransactionTestCase(CastMixin, TransactionTestCase):
+    """Real commits: for workers, other processes and concurrent connections."""
+
+    def setUp(self) -> None:
+        self.make_cast()

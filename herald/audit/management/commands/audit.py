@@ -1,0 +1,44 @@
+"""``herald audit verify``: prove the audit log was not edited, and list it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from herald.audit.actions import verify
+from herald.audit.models import AuditEvent
+
+
+class Command(BaseCommand):
+    help = "Verify the tamper-evident audit chain (verify) or print events (list)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="subcommand", required=True)
+        sub.add_parser("verify", help="Check every event's hash and link; exit 1 on any break.")
+        listing = sub.add_parser("list", help="Print events as JSON lines.")
+        listing.add_argument("--object", help="Only events about this object id (NW-2026-0001).")
+        listing.add_argument("--actor", help="Only events by this actor.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["subcommand"] == "verify":
+            problems = verify()
+            count = AuditEvent.objects.count()
+            if problems:
+                for problem in problems:
+                    self.stderr.write(f"BROKEN {problem}")
+                raise CommandError(f"audit chain broken: {len(problems)} problem(s) in {count} events")
+            self.stdout.write(f"audit chain intact: {count} events")
+            return
+        events = AuditEvent.objects.order_by("seq")
+        if options.get("object"):
+            events = events.filter(object_id=options["object"])
+        if options.get("actor"):
+            events = events.filter(actor=options["actor"])
+        for event in events.iterator():
+            self.stdout.write(json.dumps({
+                "seq": event.seq, "at": event.at.isoformat(), "actor": event.actor,
+                "action": event.action, "object": f"{event.object_type}:{event.object_id}",
+                "before": event.before, "after": event.after, "hash": event.hash,
+            }, ensure_ascii=False))

@@ -1,0 +1,62 @@
+"""``herald setup``: everything a new installation needs before ``herald serve``.
+
+Safe to run again: it migrates, keeps an existing profile and accounts, and adds
+demo data only to a desk that has no advisories yet.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from herald.core.models import VendorProfile
+
+
+class Command(BaseCommand):
+    help = (
+        "Create or upgrade the database, the vendor profile and an admin account. "
+        "With --demo, also load demo products, incidents and advisories in every state."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--demo", action="store_true", help="Load demo data (once).")
+        parser.add_argument(
+            "--admin", default="admin", metavar="USERNAME",
+            help="Username of the first admin account (default: admin).",
+        )
+        parser.add_argument(
+            "--admin-email", default="admin@example.com", metavar="EMAIL",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        profile = VendorProfile.get()
+        user_model = get_user_model()
+        username = options["admin"]
+        if not user_model.objects.filter(is_superuser=True).exists():
+            # A random password, shown once: nothing guessable is ever left on a desk
+            # that will hold embargoed vulnerabilities.
+            password = secrets.token_urlsafe(18)
+            user_model.objects.create_superuser(
+                username=username, email=options["admin_email"], password=password
+            )
+            self.stdout.write(
+                self.style.SUCCESS("Admin account created. These credentials are shown once:")
+            )
+            self.stdout.write(f"    username: {username}\n    password: {password}")
+            self.stdout.write("Change the password after signing in (herald changepassword).")
+        else:
+            self.stdout.write("Admin account exists; credentials unchanged.")
+        if options["demo"]:
+            from herald.core.demo import load_demo
+
+            created = load_demo()
+            if created:
+                self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {created}."))
+            else:
+                self.stdout.write("Demo data skipped: the desk already has advisories.")
+        self.stdout.write(f"Vendor profile: {VendorProfile.get().name} ({profile.base_url}).")

@@ -1,0 +1,148 @@
+"""First run: setup, demo data, configuration checks, the worker, and the server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.test import TestCase
+from django.utils import timezone
+
+from herald.advisories.actions import do_schedule_publication
+from herald.advisories.models import Advisory
+from herald.audit.actions import verify
+from herald.test import HeraldTestCase, HeraldTransactionTestCase
+
+HERALD = [sys.executable, "-m", "herald.cli"]
+
+
+def run_herald(*args: str, home: Path, env: dict[str, str] | None = None,
+               timeout: int = 120) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    environ.update({"HERALD_HOME": str(home), **(env or {})})
+    return subprocess.run([*HERALD, *args], env=environ, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+class Setup(TestCase):
+    def test_setup_creates_an_admin_once_and_demo_data_in_every_state(self) -> None:
+        out = StringIO()
+        call_command("setup", "--demo", stdout=out)
+        assert "password:" in out.getvalue()
+        states = set(Advisory.objects.values_list("state", "status"))
+        assert {("draft", "fixed"), ("published", "reported"), ("published", "fixed"),
+                ("published", "resolved"), ("withdrawn", "reported")} <= states
+        assert Advisory.objects.filter(embargo_until__gt=timezone.now()).exists()
+        assert verify() == []
+
+        again = StringIO()
+        call_command("setup", "--demo", stdout=again)
+        assert "password:" not in again.getvalue()
+        assert "Demo data skipped" in again.getvalue()
+        assert Advisory.objects.count() == 5
+
+
+@pytest.mark.usefixtures("tmp_path")
+class Configuration(TestCase):
+    @pytest.fixture(autouse=True)
+    def _tmp(self, tmp_path: Path) -> None:
+        self.tmp = tmp_path
+
+    def test_a_bad_database_url_is_a_named_check_error_not_a_crash(self) -> None:
+        result = run_herald("check", home=self.tmp, env={"DATABASE_URL": "mysql://x@y/z"})
+        assert result.returncode != 0
+        assert "herald.E001" in result.stderr and "DATABASE_URL" in result.stderr
+
+    def test_a_short_secret_key_is_refused_by_the_checks(self) -> None:
+        result = run_herald("check", home=self.tmp, env={"HERALD_SECRET_KEY": "short"})
+        assert result.returncode != 0 and "herald.E004" in result.stderr
+
+    def test_a_non_boolean_flag_is_named(self) -> None:
+        result = run_herald("check", home=self.tmp, env={"HERALD_DEBUG": "maybe"})
+        assert result.returncode != 0 and "HERALD_DEBUG" in result.stderr
+
+    def test_the_help_lists_herald_commands(self) -> None:
+        result = run_herald("--help", home=self.tmp)
+        assert result.returncode == 0
+        for command in ("setup", "serve", "worker", "incident", "advisory", "export", "import"):
+            assert f"  {command}" in result.stdout
+
+    def test_serve_refuses_an_unmigrated_database(self) -> None:
+        result = run_herald("serve", "--no-worker", home=self.tmp)
+        assert result.returncode != 0 and "herald setup" in result.stderr
+
+    def test_the_secret_key_is_generated_once_and_kept_private(self) -> None:
+        run_herald("check", home=self.tmp)
+        key_file = self.tmp / "secret_key"
+        first = key_file.read_text()
+        run_herald("check", home=self.tmp)
+        assert key_file.read_text() == first and len(first) >= 50
+        assert key_file.stat().st_mode & 0o077 == 0
+
+
+class ScheduledPublication(HeraldTransactionTestCase):
+    def test_the_worker_publishes_an_advisory_when_its_embargo_ends(self) -> None:
+        ends = timezone.now() + dt.timedelta(seconds=1)
+        advisory = self.draft(embargo_until=ends)
+        do_schedule_publication(advisory, acting_user=self.bob, at=ends)  # commits: task queued
+        call_command("worker", "--batch", stdout=StringIO(), stderr=StringIO())
+        advisory.refresh_from_db()
+        assert advisory.state == Advisory.State.DRAFT  # not before its time
+        time.sleep(max(0.0, (ends - timezone.now()).total_seconds()) + 0.2)
+        call_command("worker", "--batch", stdout=StringIO(), stderr=StringIO())
+        advisory.refresh_from_db()
+        assert advisory.state == Advisory.State.PUBLISHED
+        assert "schedule set by bob" in advisory.revisions.get().created_by
+
+    def test_scheduling_before_the_embargo_ends_is_refused(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        advisory = self.draft(embargo_until=timezone.now() + dt.timedelta(days=2))
+        with pytest.raises(ValidationError) as exc:
+            do_schedule_publication(advisory, acting_user=self.bob,
+                                    at=timezone.now() + dt.timedelta(days=1))
+        assert "scheduled_publish_at" in exc.value.message_dict
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_answers_on_its_port_with_the_worker_running(tmp_path: Path) -> None:
+    setup = run_herald("setup", "--demo", home=tmp_path)
+    assert setup.returncode == 0, setup.stderr
+    port = free_port()
+    environ = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    environ["HERALD_HOME"] = str(tmp_path)
+    server = subprocess.Popen([*HERALD, "serve", "--port", str(port), "--workers", "1"],
+                              env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/security/advisories/",
+                                            timeout=5) as response:  # noqa: S310 (loopback)
+                    body = response.read().decode()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.3)
+        assert "Northwind Analytics" in body
+        assert "Privilege escalation through team invitations" not in body  # the embargoed draft
+    finally:
+        os.killpg(server.pid, 15)
+        output = server.communicate(timeout=20)[0]
+    assert "worker running" in output
