@@ -8,6 +8,7 @@ collected in ``CONFIG_ERRORS`` and reported by the system checks in
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -139,9 +140,7 @@ def _databases() -> dict[str, Any]:
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
             "init_command": (
-                "PRAGMA journal_mode=WAL;"
-                "PRAGMA synchronous=NORMAL;"
-                "PRAGMA foreign_keys=ON;"
+                "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON;"
             ),
         },
         "TEST": {"NAME": HERALD_HOME / "test.sqlite3"},
@@ -208,10 +207,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = HERALD_HOME / "static"
-try:
+with contextlib.suppress(OSError):  # reported as herald.E003 when HERALD_HOME is read-only
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-except OSError:
-    pass  # reported as herald.E003 when HERALD_HOME itself is not writable
 WHITENOISE_USE_FINDERS = True  # the embedded default serves static files without collectstatic
 
 SESSION_COOKIE_HTTPONLY = True

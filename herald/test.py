@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django.test import TestCase, TransactionTestCase
@@ -24,7 +23,7 @@ from herald.core.models import Product, VendorProfile
 from herald.incidents.actions import do_declare_incident
 from herald.incidents.models import Incident
 
-PASSWORD = "correct-horse-battery-staple-42"
+PASSWORD = "correct-horse-battery-staple-42"  # noqa: S105  (test accounts only)
 
 # ../shared beside the project's root: the seed page, official schemas and real
 # documents. It exists in development and CI, never on a user's machine.
@@ -48,7 +47,7 @@ def make_user(username: str, *, staff: bool = False, superuser: bool = False) ->
     user.is_staff = staff or superuser
     user.is_superuser = superuser
     user.save()
-    return user  # type: ignore[return-value]
+    return user
 
 
 def publishable(**overrides: Any) -> dict[str, Any]:
@@ -58,7 +57,7 @@ def publishable(**overrides: Any) -> dict[str, Any]:
         "description": "A dashboard name could carry a script that ran for viewers.",
         "severity": "medium",
         "affected_users": "Cloud customers in the US and EU regions.",
-        "resolution": "Fixed in [#1234](https://github.com/example/app/pull/1234). No action needed.",
+        "resolution": "Fixed in [#1234](https://github.com/example/app/pull/1234). Nothing to do.",
         "discovered_at": dt.date(2026, 1, 10),
         "reported_at": dt.date(2026, 1, 11),
         "fixed_at": dt.date(2026, 1, 12),
@@ -95,7 +94,9 @@ class CastMixin:
 
     def draft(self, incident: Incident | None = None, **overrides: Any) -> Advisory:
         incident = incident or Incident.objects.filter(status="open").first() or self.declare()
-        return do_create_advisory(acting_user=self.bob, incident=incident, **publishable(**overrides))
+        return do_create_advisory(
+            acting_user=self.bob, incident=incident, **publishable(**overrides)
+        )
 
     def published(self, incident: Incident | None = None, **overrides: Any) -> Advisory:
         return do_publish_advisory(self.draft(incident, **overrides), acting_user=self.bob)

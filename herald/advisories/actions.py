@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -61,6 +61,7 @@ EDITABLE_FIELDS = (
     "embargo_until",
     "affected_regions",
 )
+RowT = TypeVar("RowT", Affected, Credit, Reference)
 MAX_TEXT = {"title": 300, "summary": 500, "description": 100_000, "affected_users": 20_000,
             "resolution": 50_000}  # fmt: skip
 
@@ -68,9 +69,9 @@ MAX_TEXT = {"title": 300, "summary": 500, "description": 100_000, "affected_user
 # ---------------------------------------------------------------- cleaning input
 
 
-def _collect(errors: dict[str, list[str]], check: Callable[[], Any]) -> Any:
+def _collect(errors: dict[str, list[str]], check: Callable[..., Any], *args: Any) -> Any:
     try:
-        return check()
+        return check(*args)
     except ValidationError as exc:
         for field, messages in exc.message_dict.items():
             errors.setdefault(field, []).extend(messages)
@@ -131,23 +132,25 @@ def _clean_fields(values: Mapping[str, Any]) -> dict[str, Any]:
                 )
             cleaned[name] = text
         elif name in DATE_FIELDS:
-            cleaned[name] = _collect(errors, lambda v=value, n=name: _as_date(v, n))
+            cleaned[name] = _collect(errors, _as_date, value, name)
         elif name in BOOL_FIELDS:
             cleaned[name] = bool(value)
         elif name == "cve_ids":
-            cleaned[name] = _collect(errors, lambda v=value: check_cve_ids(v)) or []
+            cleaned[name] = _collect(errors, check_cve_ids, value) or []
         elif name == "cwe_ids":
-            cleaned[name] = _collect(errors, lambda v=value: check_cwe_ids(v)) or []
+            cleaned[name] = _collect(errors, check_cwe_ids, value) or []
         elif name == "severity":
-            cleaned[name] = _collect(errors, lambda v=value: check_severity(v)) or ""
+            cleaned[name] = _collect(errors, check_severity, value) or ""
         elif name in ("cvss_v3_vector", "cvss_v4_vector"):
             cleaned[name] = value or ""
         elif name == "status":
             cleaned[name] = str(value or "").strip().lower()
         elif name == "embargo_until":
-            cleaned[name] = _collect(errors, lambda v=value: _as_datetime(v, "embargo_until"))
+            cleaned[name] = _collect(errors, _as_datetime, value, "embargo_until")
         elif name == "affected_regions":
-            regions = value if isinstance(value, (list, tuple)) else re.split(r"[\s,]+", str(value or ""))
+            regions = (
+                value if isinstance(value, (list, tuple)) else re.split(r"[\s,]+", str(value or ""))
+            )
             cleaned[name] = [str(r).strip().upper() for r in regions if str(r).strip()]
     if errors:
         raise ValidationError(errors)
@@ -158,7 +161,7 @@ def _check_whole(advisory: Advisory, errors: dict[str, list[str]]) -> None:
     """Rules that concern the advisory as a whole, after the changes are applied."""
     scores: dict[str, Any] = {}
     for field in ("cvss_v3_vector", "cvss_v4_vector"):
-        scored = _collect(errors, lambda f=field: check_cvss(getattr(advisory, f), f))
+        scored = _collect(errors, check_cvss, getattr(advisory, field), field)
         if scored is not None:
             setattr(advisory, field, scored.vector)
         setattr(advisory, field.replace("vector", "score"), scored.score if scored else None)
@@ -177,7 +180,8 @@ def _check_whole(advisory: Advisory, errors: dict[str, list[str]]) -> None:
         unknown = [r for r in advisory.affected_regions if r not in regions]
         if unknown:
             errors.setdefault("affected_regions", []).append(
-                f"Unknown region(s) {', '.join(unknown)}; the vendor's regions are {', '.join(regions)}."
+                f"Unknown region(s) {', '.join(unknown)}; "
+                f"the vendor's regions are {', '.join(regions)}."
             )
 
 
@@ -237,7 +241,7 @@ def _clean_rows(
                 )
             if item.fixed and item.last_affected:
                 errors.setdefault("affected", []).append(
-                    f"Row {i + 1}: give either the fixed version or the last affected one, not both."
+                    f"Row {i + 1}: give the fixed version or the last affected one, not both."
                 )
             affected_rows.append(item)
     if credits is not None:
@@ -250,8 +254,12 @@ def _clean_rows(
             if ctype not in Credit.Type.values:
                 errors.setdefault("credits", []).append(f"Credit {i + 1}: unknown type {ctype!r}.")
             credit_rows.append(
-                Credit(name=name[:200], type=ctype, contact=str(row.get("contact") or "")[:300],
-                       position=i)
+                Credit(
+                    name=name[:200],
+                    type=ctype,
+                    contact=str(row.get("contact") or "")[:300],
+                    position=i,
+                )
             )
     if references is not None:
         reference_rows = []
@@ -278,14 +286,21 @@ def _replace_rows(
     credits: list[Credit] | None,
     references: list[Reference] | None,
 ) -> None:
-    for rows, manager in ((affected, advisory.affected), (credits, advisory.credits),
-                          (references, advisory.references)):  # fmt: skip
-        if rows is None:
-            continue
-        manager.all().delete()
-        for row in rows:
-            row.advisory = advisory
-        manager.model.objects.bulk_create(rows)
+    if affected is not None:
+        advisory.affected.all().delete()
+        Affected.objects.bulk_create(_owned(affected, advisory))
+    if credits is not None:
+        advisory.credits.all().delete()
+        Credit.objects.bulk_create(_owned(credits, advisory))
+    if references is not None:
+        advisory.references.all().delete()
+        Reference.objects.bulk_create(_owned(references, advisory))
+
+
+def _owned(rows: list[RowT], advisory: Advisory) -> list[RowT]:
+    for row in rows:
+        row.advisory = advisory
+    return rows
 
 
 # ---------------------------------------------------------------- incidents (rule 1)
@@ -304,8 +319,10 @@ def _resolve_incident(
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if not incident.is_open:
             raise ValidationError(
-                {"incident": f"{incident.identifier} is resolved. Choose an open incident, "
-                             "or leave it empty and Herald will declare one."}
+                {
+                    "incident": f"{incident.identifier} is resolved. Choose an open incident, "
+                    "or leave it empty and Herald will declare one."
+                }
             )
         return incident
     if advisory is not None:
@@ -316,8 +333,11 @@ def _resolve_incident(
         candidates = list(open_incidents().values_list("identifier", flat=True)[:5])
         if candidates:
             raise ValidationError(
-                {"incident": "Choose the incident this advisory belongs to; open: "
-                             + ", ".join(candidates) + "."}
+                {
+                    "incident": "Choose the incident this advisory belongs to; open: "
+                    + ", ".join(candidates)
+                    + "."
+                }
             )
     who = actor_label(acting_user, "cli")
     if advisory is not None:
@@ -373,8 +393,10 @@ def _require_summary(advisory: Advisory, change_summary: str) -> str:
     summary = " ".join((change_summary or "").split())
     if advisory.is_public and not summary:
         raise ValidationError(
-            {"change_summary": f"{advisory.identifier} is public: say what changed, in a "
-                               "sentence, for its revision history."}
+            {
+                "change_summary": f"{advisory.identifier} is public: say what changed, in a "
+                "sentence, for its revision history."
+            }
         )
     return summary
 
@@ -403,16 +425,27 @@ def do_create_advisory(
         if errors:
             raise ValidationError(errors)
         advisory.incident = _resolve_incident(
-            None, incident, acting_user=acting_user,
-            doing=f"create advisory {advisory.title!r}", severity=advisory.severity,
+            None,
+            incident,
+            acting_user=acting_user,
+            doing=f"create advisory {advisory.title!r}",
+            severity=advisory.severity,
         )
         advisory.identifier = next_identifier(profile.advisory_prefix, now.year)
         advisory.save()
         _replace_rows(advisory, *rows)
-        add_event(advisory.incident, IncidentEvent.Kind.ADVISORY,
-                  f"Advisory {advisory.identifier} drafted: {advisory.title}", actor=who)
-        record(acting_user=acting_user, action="advisory.create", obj=advisory,
-               after=snapshot_of(advisory, with_history=False).to_dict())
+        add_event(
+            advisory.incident,
+            IncidentEvent.Kind.ADVISORY,
+            f"Advisory {advisory.identifier} drafted: {advisory.title}",
+            actor=who,
+        )
+        record(
+            acting_user=acting_user,
+            action="advisory.create",
+            obj=advisory,
+            after=snapshot_of(advisory, with_history=False).to_dict(),
+        )
     return advisory
 
 
@@ -464,7 +497,10 @@ def _change(
     change_summary: str,
     apply: Callable[[Advisory], None],
     rows: tuple[list[Affected] | None, list[Credit] | None, list[Reference] | None] = (
-        None, None, None),  # fmt: skip
+        None,
+        None,
+        None,
+    ),
     revision_kind: str = Revision.Kind.UPDATED,
 ) -> Advisory:
     """The shared body of every change to an existing advisory."""
@@ -483,8 +519,11 @@ def _change(
         if errors:
             raise ValidationError(errors)
         advisory.incident = _resolve_incident(
-            advisory, incident, acting_user=acting_user,
-            doing=doing, severity=advisory.severity,
+            advisory,
+            incident,
+            acting_user=acting_user,
+            doing=doing,
+            severity=advisory.severity,
         )
         advisory.version += 1
         advisory.updated_at = timezone.now()
@@ -497,7 +536,8 @@ def _change(
         if advisory.is_public:
             revision = _write_revision(advisory, revision_kind, summary, advisory.incident, who)
         add_event(
-            advisory.incident, IncidentEvent.Kind.ADVISORY,
+            advisory.incident,
+            IncidentEvent.Kind.ADVISORY,
             f"Advisory {advisory.identifier} {doing}"
             + (f" (revision {revision.number}): {summary}" if revision else ""),
             actor=who,
@@ -506,7 +546,9 @@ def _change(
         if revision is not None:
             published = advisory
             transaction.on_commit(
-                lambda: signals.advisory_revised.send(Advisory, advisory=published, revision=revision)
+                lambda: signals.advisory_revised.send(
+                    Advisory, advisory=published, revision=revision
+                )
             )
     return advisory
 
@@ -535,26 +577,35 @@ def do_publish_advisory(
             raise HeraldError(f"{advisory.identifier} is already {advisory.state}.")
         check_publishable(_publish_values(advisory))
         now = timezone.now()
-        if advisory.embargo_until and advisory.embargo_until > now:
-            if not lift_embargo_reason.strip():
-                raise ValidationError(
-                    {"embargo_until": f"{advisory.identifier} is under embargo until "
-                     f"{advisory.embargo_until:%Y-%m-%d %H:%M} UTC. Schedule the publication "
-                     "for then, or give the reason to lift the embargo early."}
-                )
+        if (
+            advisory.embargo_until
+            and advisory.embargo_until > now
+            and not lift_embargo_reason.strip()
+        ):
+            raise ValidationError(
+                {
+                    "embargo_until": f"{advisory.identifier} is under embargo until "
+                    f"{advisory.embargo_until:%Y-%m-%d %H:%M} UTC. Schedule the publication "
+                    "for then, or give the reason to lift the embargo early."
+                }
+            )
         if (advisory.confirmed_exposure or advisory.user_action_required) and not (
             outreach_waiver_reason.strip()
         ):
             reasons = [
-                label for flag, label in (
+                label
+                for flag, label in (
                     (advisory.confirmed_exposure, "a confirmed exposure"),
                     (advisory.user_action_required, "action required from users"),
-                ) if flag
+                )
+                if flag
             ]
             raise ValidationError(
-                {"outreach": f"{advisory.identifier} reports {' and '.join(reasons)}: it is "
-                 "published only with an outreach campaign to the affected customers, or a "
-                 "recorded waiver saying why none is needed."}
+                {
+                    "outreach": f"{advisory.identifier} reports {' and '.join(reasons)}: it is "
+                    "published only with an outreach campaign to the affected customers, or a "
+                    "recorded waiver saying why none is needed."
+                }
             )
         before = snapshot_of(advisory, with_history=False).to_dict()
         published = published_at or now
@@ -571,24 +622,35 @@ def do_publish_advisory(
         if errors:
             raise ValidationError(errors)
         advisory.incident = _resolve_incident(
-            advisory, incident, acting_user=acting_user, doing="publish",
+            advisory,
+            incident,
+            acting_user=acting_user,
+            doing="publish",
             severity=advisory.severity,
         )
         advisory.version += 1
         advisory.updated_at = now
         advisory.save()
-        revision = _write_revision(advisory, Revision.Kind.PUBLISHED, "Published.",
-                                   advisory.incident, who)
+        revision = _write_revision(
+            advisory, Revision.Kind.PUBLISHED, "Published.", advisory.incident, who
+        )
         message = f"Advisory {advisory.identifier} published"
         if lift_embargo_reason.strip():
             message += f"; embargo lifted early: {lift_embargo_reason.strip()}"
         if advisory.outreach_waiver_reason:
             message += f"; outreach waived by {who}: {advisory.outreach_waiver_reason}"
         add_event(advisory.incident, IncidentEvent.Kind.ADVISORY, message, actor=who)
-        record(acting_user=acting_user, actor=who, action="advisory.publish", obj=advisory,
-               before=before,
-               after={**snapshot_of(advisory, with_history=False).to_dict(),
-                      "lift_embargo_reason": lift_embargo_reason.strip()})
+        record(
+            acting_user=acting_user,
+            actor=who,
+            action="advisory.publish",
+            obj=advisory,
+            before=before,
+            after={
+                **snapshot_of(advisory, with_history=False).to_dict(),
+                "lift_embargo_reason": lift_embargo_reason.strip(),
+            },
+        )
         done = advisory
         transaction.on_commit(
             lambda: signals.advisory_revised.send(Advisory, advisory=done, revision=revision)
@@ -611,8 +673,12 @@ def do_mark_fixed(
         values["resolution"] = resolution
     cleaned = _clean_fields(values)
     return _change(
-        advisory, acting_user=acting_user, expected_version=expected_version, incident=incident,
-        action="advisory.fix", doing="marked fixed",
+        advisory,
+        acting_user=acting_user,
+        expected_version=expected_version,
+        incident=incident,
+        action="advisory.fix",
+        doing="marked fixed",
         change_summary=change_summary or "Fixed.",
         apply=lambda a: _apply_fields(a, cleaned),
     )
@@ -633,8 +699,12 @@ def do_resolve_advisory(
         values["fixed_at"] = fixed_at
     cleaned = _clean_fields(values)
     return _change(
-        advisory, acting_user=acting_user, expected_version=expected_version, incident=incident,
-        action="advisory.resolve", doing="resolved",
+        advisory,
+        acting_user=acting_user,
+        expected_version=expected_version,
+        incident=incident,
+        action="advisory.resolve",
+        doing="resolved",
         change_summary=change_summary or "Resolved.",
         apply=lambda a: _apply_fields(a, cleaned),
     )
@@ -666,9 +736,15 @@ def do_withdraw_advisory(
         a.withdrawn_reason = reason.strip()
 
     return _change(
-        advisory, acting_user=acting_user, expected_version=expected_version, incident=incident,
-        action="advisory.withdraw", doing="withdrawn", change_summary=f"Withdrawn: {reason.strip()}",
-        apply=apply, revision_kind=Revision.Kind.WITHDRAWN,
+        advisory,
+        acting_user=acting_user,
+        expected_version=expected_version,
+        incident=incident,
+        action="advisory.withdraw",
+        doing="withdrawn",
+        change_summary=f"Withdrawn: {reason.strip()}",
+        apply=apply,
+        revision_kind=Revision.Kind.WITHDRAWN,
     )
 
 
@@ -693,25 +769,37 @@ def do_schedule_publication(
             raise ValidationError({"scheduled_publish_at": "Choose a moment in the future."})
         if advisory.embargo_until and when < advisory.embargo_until:
             raise ValidationError(
-                {"scheduled_publish_at": "That is before the embargo ends "
-                 f"({advisory.embargo_until:%Y-%m-%d %H:%M} UTC)."}
+                {
+                    "scheduled_publish_at": "That is before the embargo ends "
+                    f"({advisory.embargo_until:%Y-%m-%d %H:%M} UTC)."
+                }
             )
         check_publishable(_publish_values(advisory))
         if advisory.confirmed_exposure or advisory.user_action_required:
             raise ValidationError(
-                {"outreach": "Advisories that need outreach are published by a person, "
-                 "who approves the campaign or records the waiver."}
+                {
+                    "outreach": "Advisories that need outreach are published by a person, "
+                    "who approves the campaign or records the waiver."
+                }
             )
         before = {"scheduled_publish_at": advisory.scheduled_publish_at}
         advisory.scheduled_publish_at = when
         advisory.scheduled_by = who
         advisory.version += 1
         advisory.save(update_fields=["scheduled_publish_at", "scheduled_by", "version"])
-        add_event(advisory.incident, IncidentEvent.Kind.ADVISORY,
-                  f"Advisory {advisory.identifier} scheduled for {when:%Y-%m-%d %H:%M} UTC",
-                  actor=who)
-        record(acting_user=acting_user, action="advisory.schedule", obj=advisory,
-               before=before, after={"scheduled_publish_at": when})
+        add_event(
+            advisory.incident,
+            IncidentEvent.Kind.ADVISORY,
+            f"Advisory {advisory.identifier} scheduled for {when:%Y-%m-%d %H:%M} UTC",
+            actor=who,
+        )
+        record(
+            acting_user=acting_user,
+            action="advisory.schedule",
+            obj=advisory,
+            before=before,
+            after={"scheduled_publish_at": when},
+        )
         advisory_id = advisory.pk
         transaction.on_commit(
             lambda: publish_scheduled.using(run_after=when).enqueue(advisory_id, when.isoformat())

@@ -21,8 +21,10 @@ def public_advisories() -> QuerySet[Advisory]:
 
 
 def current_advisories() -> QuerySet[Advisory]:
-    return public_advisories().filter(state=Advisory.State.PUBLISHED).exclude(
-        status=Advisory.Status.RESOLVED
+    return (
+        public_advisories()
+        .filter(state=Advisory.State.PUBLISHED)
+        .exclude(status=Advisory.Status.RESOLVED)
     )
 
 
@@ -37,7 +39,9 @@ def access_public_advisory(identifier: str) -> Advisory:
     queryset = public_advisories()
     advisory = queryset.filter(identifier=key).first()
     if advisory is None and key.startswith("CVE-"):
-        advisory = next((a for a in queryset.filter(cve_ids__icontains=key) if key in a.cve_ids), None)
+        advisory = next(
+            (a for a in queryset.filter(cve_ids__icontains=key) if key in a.cve_ids), None
+        )
     if advisory is None:
         raise HeraldError(f"No published advisory {identifier[:60]!r}.")
     return advisory
@@ -46,6 +50,8 @@ def access_public_advisory(identifier: str) -> Advisory:
 def access_advisory_by_identifier(identifier: str) -> Advisory:
     """Any advisory, drafts included: for the desk and the CLI only."""
     try:
-        return Advisory.objects.select_related("incident").get(identifier=identifier.strip().upper())
+        return Advisory.objects.select_related("incident").get(
+            identifier=identifier.strip().upper()
+        )
     except Advisory.DoesNotExist:
         raise HeraldError(f"No advisory {identifier[:60]!r}.") from None

@@ -4,6 +4,7 @@ keyed by the field at fault, so every interface can say which field is wrong."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -40,7 +41,10 @@ def check_cve_ids(values: Any) -> list[str]:
         match = CVE_RE.match(value)
         if not match or int(match.group(1)) < 1999:
             raise ValidationError(
-                {"cve_ids": f"{str(raw)[:60]!r} is not a CVE id (CVE-YYYY-NNNN, four or more digits)."}
+                {
+                    "cve_ids": f"{str(raw)[:60]!r} is not a CVE id "
+                    "(CVE-YYYY-NNNN, four or more digits)."
+                }
             )
         if value not in cleaned:
             cleaned.append(value)
@@ -81,7 +85,11 @@ def check_cvss(vector: str, field: str) -> CvssScore | None:
             if not vector.startswith(("CVSS:3.1/", "CVSS:3.0/")):
                 raise ValidationError({field: "A CVSS v3 vector starts with CVSS:3.1/."})
             parsed3 = CVSS3(vector)
-            score, severity, clean = parsed3.scores()[0], parsed3.severities()[0], parsed3.clean_vector()
+            score, severity, clean = (
+                parsed3.scores()[0],
+                parsed3.severities()[0],
+                parsed3.clean_vector(),
+            )
         else:
             if not vector.startswith("CVSS:4.0/"):
                 raise ValidationError({field: "A CVSS v4 vector starts with CVSS:4.0/."})
@@ -94,7 +102,9 @@ def check_cvss(vector: str, field: str) -> CvssScore | None:
         raise ValidationError(
             {field: "This vector scores 0.0 (no impact); an advisory needs low severity or above."}
         )
-    return CvssScore(vector=clean, score=Decimal(str(score)).quantize(Decimal("0.1")), severity=severity)
+    return CvssScore(
+        vector=clean, score=Decimal(str(score)).quantize(Decimal("0.1")), severity=severity
+    )
 
 
 def check_severity(value: str) -> str:
@@ -109,7 +119,7 @@ def check_severity(value: str) -> str:
 def check_timeline(dates: dict[str, dt.date | None]) -> None:
     """DESIGN.md rule 2: discovered <= reported <= fixed <= disclosed, over the dates given."""
     present = [(name, dates.get(name)) for name in TIMELINE if dates.get(name) is not None]
-    for (earlier, earlier_date), (later, later_date) in zip(present, present[1:], strict=False):
+    for (earlier, earlier_date), (later, later_date) in itertools.pairwise(present):
         assert earlier_date is not None and later_date is not None
         if later_date < earlier_date:
             raise ValidationError(
@@ -147,7 +157,10 @@ def check_publishable(values: dict[str, Any]) -> None:
     for name, what in PUBLISH_REQUIRED.items():
         if not values.get(name):
             errors.setdefault(name, []).append(f"Publishing needs {what}.")
-    if values.get("status") in ("fixed", "resolved") and not (values.get("resolution") or "").strip():
+    if (
+        values.get("status") in ("fixed", "resolved")
+        and not (values.get("resolution") or "").strip()
+    ):
         errors.setdefault("resolution", []).append(
             "A fixed advisory needs its resolution: the fix and what users should do."
         )

@@ -31,7 +31,7 @@ def check_environment(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
         messages.append(
             Error(
                 "HERALD_SECRET_KEY is shorter than 32 characters",
-                hint="Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'",
+                hint="Generate one: python -c 'import secrets; print(secrets.token_urlsafe(50))'",
                 id="herald.E004",
             )
         )

@@ -43,7 +43,9 @@ def check_incident_fields(*, title: str, severity: str) -> None:
     elif len(title) > 300:
         errors["title"] = "Keep the title under 300 characters."
     if severity not in Severity.values:
-        errors["severity"] = f"Unknown severity {severity!r}; use one of {', '.join(Severity.values)}."
+        errors["severity"] = (
+            f"Unknown severity {severity!r}; use one of {', '.join(Severity.values)}."
+        )
     if errors:
         raise ValidationError(errors)
 
@@ -76,13 +78,15 @@ def do_declare_incident(
     who = actor or actor_label(acting_user, "cli")
     with transaction.atomic():
         now = timezone.now()
+        commanding = commander or (
+            acting_user if acting_user is not None and acting_user.is_authenticated else None
+        )
         incident = Incident.objects.create(
             identifier=next_identifier(INCIDENT_PREFIX, now.year),
             title=title.strip(),
             severity=severity,
             summary=summary,
-            commander=commander
-            or (acting_user if acting_user is not None and acting_user.is_authenticated else None),
+            commander=commanding,  # type: ignore[misc]  # any user model, not only auth.User
             declared_at=now,
             declared_by=who,
             declared_reason=reason,
@@ -102,8 +106,13 @@ def do_declare_incident(
                 f"Declared by {who}" + (f": {reason}" if reason else ""),
                 actor=who,
             )
-        record(acting_user=acting_user, actor=who, action="incident.declare", obj=incident,
-               after=_state(incident))
+        record(
+            acting_user=acting_user,
+            actor=who,
+            action="incident.declare",
+            obj=incident,
+            after=_state(incident),
+        )
         transaction.on_commit(lambda: signals.incident_declared.send(Incident, incident=incident))
     return incident
 
@@ -121,8 +130,12 @@ def do_add_incident_note(
     who = actor_label(acting_user, "cli")
     with transaction.atomic():
         event = add_event(incident, IncidentEvent.Kind.NOTE, message.strip(), actor=who)
-        record(acting_user=acting_user, action="incident.note", obj=incident,
-               after={"note": message.strip()})
+        record(
+            acting_user=acting_user,
+            action="incident.note",
+            obj=incident,
+            after={"note": message.strip()},
+        )
     return event
 
 
@@ -147,18 +160,31 @@ def do_update_incident(
             commander = _user_by_username(commander, "commander")
         if commander is not None and commander != incident.commander:
             incident.commander = commander  # type: ignore[assignment]
-            add_event(incident, IncidentEvent.Kind.COMMANDER,
-                      f"Commander is now {commander.get_username()}", actor=who)
+            add_event(
+                incident,
+                IncidentEvent.Kind.COMMANDER,
+                f"Commander is now {commander.get_username()}",
+                actor=who,
+            )
         if new_severity != incident.severity:
-            add_event(incident, IncidentEvent.Kind.SEVERITY,
-                      f"Severity {incident.severity} → {new_severity}", actor=who)
+            add_event(
+                incident,
+                IncidentEvent.Kind.SEVERITY,
+                f"Severity {incident.severity} → {new_severity}",
+                actor=who,
+            )
         incident.title = new_title.strip()
         incident.severity = new_severity
         if summary is not None:
             incident.summary = summary
         incident.save()
-        record(acting_user=acting_user, action="incident.update", obj=incident,
-               before=before, after=_state(incident))
+        record(
+            acting_user=acting_user,
+            action="incident.update",
+            obj=incident,
+            before=before,
+            after=_state(incident),
+        )
     return incident
 
 
@@ -177,8 +203,17 @@ def do_resolve_incident(
         incident.resolved_by = who
         incident.resolution_summary = summary
         incident.save()
-        add_event(incident, IncidentEvent.Kind.RESOLVED,
-                  f"Resolved by {who}" + (f": {summary}" if summary else ""), actor=who)
-        record(acting_user=acting_user, action="incident.resolve", obj=incident,
-               before=before, after=_state(incident))
+        add_event(
+            incident,
+            IncidentEvent.Kind.RESOLVED,
+            f"Resolved by {who}" + (f": {summary}" if summary else ""),
+            actor=who,
+        )
+        record(
+            acting_user=acting_user,
+            action="incident.resolve",
+            obj=incident,
+            before=before,
+            after=_state(incident),
+        )
     return incident

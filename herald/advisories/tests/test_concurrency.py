@@ -5,6 +5,7 @@ Each thread uses its own database connection, as two web requests would.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -55,17 +56,26 @@ class ConcurrentWriters(TransactionTestCase):
             connection.close()
 
     def test_two_editors_saving_the_same_version_at_once_one_wins_one_conflicts(self) -> None:
-        advisory = do_create_advisory(acting_user=self.alice, incident=self.incident,
-                                      **publishable())
+        advisory = do_create_advisory(
+            acting_user=self.alice, incident=self.incident, **publishable()
+        )
         version = advisory.version
-        results = run_together([
-            lambda: do_update_advisory(Advisory.objects.get(pk=advisory.pk),
-                                       acting_user=self.alice, expected_version=version,
-                                       title="Alice wins"),
-            lambda: do_update_advisory(Advisory.objects.get(pk=advisory.pk),
-                                       acting_user=self.bob, expected_version=version,
-                                       title="Bob wins"),
-        ])
+        results = run_together(
+            [
+                lambda: do_update_advisory(
+                    Advisory.objects.get(pk=advisory.pk),
+                    acting_user=self.alice,
+                    expected_version=version,
+                    title="Alice wins",
+                ),
+                lambda: do_update_advisory(
+                    Advisory.objects.get(pk=advisory.pk),
+                    acting_user=self.bob,
+                    expected_version=version,
+                    title="Bob wins",
+                ),
+            ]
+        )
         conflicts = [r for r in results if isinstance(r, ConflictError)]
         saved = [r for r in results if isinstance(r, Advisory)]
         assert len(conflicts) == 1 and len(saved) == 1, results
@@ -75,11 +85,17 @@ class ConcurrentWriters(TransactionTestCase):
 
     def test_advisories_created_at_once_get_distinct_identifiers_and_an_intact_chain(self) -> None:
         n = 8
-        results = run_together([
-            lambda i=i: do_create_advisory(acting_user=self.bob, incident=self.incident,
-                                           **publishable(title=f"Parallel {i}", cve_ids=[]))
-            for i in range(n)
-        ])
+        results = run_together(
+            [
+                functools.partial(
+                    do_create_advisory,
+                    acting_user=self.bob,
+                    incident=self.incident,
+                    **publishable(title=f"Parallel {i}", cve_ids=[]),
+                )
+                for i in range(n)
+            ]
+        )
         errors = [r for r in results if isinstance(r, Exception)]
         assert not errors, errors
         identifiers = {a.identifier for a in results}

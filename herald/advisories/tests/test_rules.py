@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -30,6 +31,12 @@ from herald.incidents import signals as incident_signals
 from herald.incidents.actions import do_resolve_incident
 from herald.incidents.models import Incident, IncidentEvent
 from herald.test import HeraldTestCase, publishable
+
+
+def last_event(advisory: Advisory) -> IncidentEvent:
+    event = advisory.incident.events.last()
+    assert event is not None
+    return event
 
 
 def field_errors(exc: pytest.ExceptionInfo[ValidationError]) -> dict[str, list[str]]:
@@ -76,7 +83,9 @@ class Rule1NoChangeOutsideAnOpenIncident(HeraldTestCase):
         first = advisory.incident
         do_resolve_incident(first, acting_user=self.bob)
         advisory = do_update_advisory(
-            advisory, acting_user=self.alice, change_summary="Clarify scope.",
+            advisory,
+            acting_user=self.alice,
+            change_summary="Clarify scope.",
             affected_users="Only US cloud customers.",
         )
         assert advisory.incident != first
@@ -102,8 +111,13 @@ class Rule1NoChangeOutsideAnOpenIncident(HeraldTestCase):
         closed = self.declare("Old")
         do_resolve_incident(closed, acting_user=self.bob)
         with pytest.raises(ValidationError) as exc:
-            do_update_advisory(advisory, acting_user=self.bob, incident=closed,
-                               change_summary="x", title="New title")
+            do_update_advisory(
+                advisory,
+                acting_user=self.bob,
+                incident=closed,
+                change_summary="x",
+                title="New title",
+            )
         assert "incident" in field_errors(exc)
         advisory.refresh_from_db()
         assert advisory.title == publishable()["title"]
@@ -114,7 +128,8 @@ class Rule2Timeline(HeraldTestCase):
         incident = self.declare()
         with pytest.raises(ValidationError) as exc:
             do_create_advisory(
-                acting_user=self.bob, incident=incident,
+                acting_user=self.bob,
+                incident=incident,
                 **publishable(discovered_at=dt.date(2026, 1, 10), reported_at=dt.date(2026, 1, 9)),
             )
         assert "reported_at" in field_errors(exc)
@@ -124,12 +139,16 @@ class Rule2Timeline(HeraldTestCase):
     def test_fixed_before_reported_and_disclosed_before_fixed_are_refused(self) -> None:
         incident = self.declare()
         with pytest.raises(ValidationError) as exc:
-            do_create_advisory(acting_user=self.bob, incident=incident,
-                               **publishable(fixed_at=dt.date(2026, 1, 1)))
+            do_create_advisory(
+                acting_user=self.bob, incident=incident, **publishable(fixed_at=dt.date(2026, 1, 1))
+            )
         assert "fixed_at" in field_errors(exc)
         with pytest.raises(ValidationError) as exc:
-            do_create_advisory(acting_user=self.bob, incident=incident,
-                               **publishable(disclosed_at=dt.date(2026, 1, 11)))
+            do_create_advisory(
+                acting_user=self.bob,
+                incident=incident,
+                **publishable(disclosed_at=dt.date(2026, 1, 11)),
+            )
         assert "disclosed_at" in field_errors(exc)
 
     def test_the_same_day_for_every_step_is_in_order(self) -> None:
@@ -141,8 +160,11 @@ class Rule2Timeline(HeraldTestCase):
         incident = self.declare()
         for status in ("fixed", "resolved"):
             with pytest.raises(ValidationError) as exc:
-                do_create_advisory(acting_user=self.bob, incident=incident,
-                                   **publishable(status=status, fixed_at=None))
+                do_create_advisory(
+                    acting_user=self.bob,
+                    incident=incident,
+                    **publishable(status=status, fixed_at=None),
+                )
             assert "fixed_at" in field_errors(exc)
         advisory = self.draft(status="reported", fixed_at=None)
         with pytest.raises(ValidationError):
@@ -152,14 +174,19 @@ class Rule2Timeline(HeraldTestCase):
         advisory = self.published(status="reported", fixed_at=None)
         assert advisory.disclosed_at == dt.date.today()
         with pytest.raises(ValidationError) as exc:
-            do_mark_fixed(advisory, acting_user=self.bob, fixed_at=dt.date.today() + dt.timedelta(1))
+            do_mark_fixed(
+                advisory, acting_user=self.bob, fixed_at=dt.date.today() + dt.timedelta(1)
+            )
         assert "disclosed_at" in field_errors(exc)
 
     def test_resolved_advisories_are_past_and_published_reported_or_fixed_are_current(self) -> None:
         reported = self.published(status="reported", fixed_at=None, title="Reported one")
         fixed = self.published(title="Fixed one", cve_ids=[])
-        resolved = do_resolve_advisory(self.published(title="Resolved one", cve_ids=[]),
-                                       acting_user=self.bob, change_summary="Resolved.")
+        resolved = do_resolve_advisory(
+            self.published(title="Resolved one", cve_ids=[]),
+            acting_user=self.bob,
+            change_summary="Resolved.",
+        )
         self.draft(title="Draft one", cve_ids=[])
         assert set(current_advisories()) == {reported, fixed}
         assert set(past_advisories()) == {resolved}
@@ -193,17 +220,22 @@ class Rule3Embargo(HeraldTestCase):
         assert "embargo_until" in field_errors(exc)
         advisory.refresh_from_db()
         assert advisory.state == Advisory.State.DRAFT
-        advisory = do_publish_advisory(advisory, acting_user=self.bob,
-                                       lift_embargo_reason="Exploited in the wild.")
+        advisory = do_publish_advisory(
+            advisory, acting_user=self.bob, lift_embargo_reason="Exploited in the wild."
+        )
         assert advisory.state == Advisory.State.PUBLISHED
         event = AuditEvent.objects.filter(action="advisory.publish").get()
-        assert event.after["lift_embargo_reason"] == "Exploited in the wild."
-        assert "Exploited in the wild." in advisory.incident.events.last().message
+        assert (event.after or {})["lift_embargo_reason"] == "Exploited in the wild."
+        assert "Exploited in the wild." in last_event(advisory).message
 
 
 class Rule4Outreach(HeraldTestCase):
     def test_it_refuses_publish_without_outreach_when_exposure_is_confirmed(self) -> None:
-        for flags in ({"confirmed_exposure": True}, {"user_action_required": True}):
+        flag_sets: list[dict[str, Any]] = [
+            {"confirmed_exposure": True},
+            {"user_action_required": True},
+        ]
+        for flags in flag_sets:
             advisory = self.draft(cve_ids=[], **flags)
             with pytest.raises(ValidationError) as exc:
                 do_publish_advisory(advisory, acting_user=self.bob)
@@ -218,9 +250,9 @@ class Rule4Outreach(HeraldTestCase):
         )
         assert advisory.outreach_waived_by == "alice"
         assert advisory.outreach_waiver_reason == "Only our own test tenant."
-        assert "outreach waived by alice" in advisory.incident.events.last().message
-        assert AuditEvent.objects.get(action="advisory.publish").after[
-            "confirmed_exposure"] is True
+        assert "outreach waived by alice" in last_event(advisory).message
+        published = AuditEvent.objects.get(action="advisory.publish").after or {}
+        assert published["confirmed_exposure"] is True
 
     def test_advisories_without_exposure_or_user_action_publish_without_outreach(self) -> None:
         assert self.published().state == Advisory.State.PUBLISHED
@@ -243,8 +275,9 @@ class Rule5Revisions(HeraldTestCase):
 
     def test_each_change_after_publication_is_a_new_revision(self) -> None:
         advisory = self.published()
-        advisory = do_update_advisory(advisory, acting_user=self.bob, change_summary="Add CWE.",
-                                      cwe_ids=["CWE-79"])
+        advisory = do_update_advisory(
+            advisory, acting_user=self.bob, change_summary="Add CWE.", cwe_ids=["CWE-79"]
+        )
         advisory = do_resolve_advisory(advisory, acting_user=self.bob, change_summary="Done.")
         revisions = list(advisory.revisions.order_by("number"))
         assert [(r.number, r.kind, r.summary) for r in revisions] == [
@@ -266,8 +299,9 @@ class Rule5Revisions(HeraldTestCase):
         assert advisory.state == Advisory.State.PUBLISHED
 
     def test_a_withdrawal_is_a_revision_and_the_advisory_stays_public(self) -> None:
-        advisory = do_withdraw_advisory(self.published(), acting_user=self.bob,
-                                        reason="Not a vulnerability.")
+        advisory = do_withdraw_advisory(
+            self.published(), acting_user=self.bob, reason="Not a vulnerability."
+        )
         revision = advisory.revisions.latest("number")
         assert revision.kind == Revision.Kind.WITHDRAWN
         assert revision.snapshot["withdrawn_reason"] == "Not a vulnerability."
@@ -302,14 +336,25 @@ class Rule6Audit(HeraldTestCase):
         advisory = self.draft(incident)
         advisory = do_update_advisory(advisory, acting_user=self.bob, summary="One line.")
         advisory = do_publish_advisory(advisory, acting_user=self.bob)
-        advisory = do_mark_fixed(advisory, acting_user=self.bob, fixed_at=dt.date(2026, 1, 12),
-                                 change_summary="Fix date confirmed.", resolution="Patched.")
+        advisory = do_mark_fixed(
+            advisory,
+            acting_user=self.bob,
+            fixed_at=dt.date(2026, 1, 12),
+            change_summary="Fix date confirmed.",
+            resolution="Patched.",
+        )
         advisory = do_resolve_advisory(advisory, acting_user=self.bob, change_summary="Resolved.")
         do_withdraw_advisory(advisory, acting_user=self.bob, reason="Duplicate.")
         do_resolve_incident(incident, acting_user=self.bob)
         assert actions_of(start) == [
-            "incident.declare", "advisory.create", "advisory.update", "advisory.publish",
-            "advisory.fix", "advisory.resolve", "advisory.withdraw", "incident.resolve",
+            "incident.declare",
+            "advisory.create",
+            "advisory.update",
+            "advisory.publish",
+            "advisory.fix",
+            "advisory.resolve",
+            "advisory.withdraw",
+            "incident.resolve",
         ]
         assert verify() == []
 
@@ -319,8 +364,8 @@ class Rule6Audit(HeraldTestCase):
         event = AuditEvent.objects.get(action="advisory.update")
         assert event.actor == "alice" and event.actor_user == self.alice
         assert event.object_id == advisory.identifier
-        assert event.before["title"] == publishable()["title"]
-        assert event.after["title"] == "Renamed"
+        assert (event.before or {})["title"] == publishable()["title"]
+        assert (event.after or {})["title"] == "Renamed"
 
     def test_a_refused_action_leaves_no_event_and_no_change(self) -> None:
         advisory = self.draft()
@@ -335,8 +380,9 @@ class BadInput(HeraldTestCase):
         incident = self.declare()
         for bad in ("CVE-2024-XXXXX", "cve-24-1", "CVE-1998-1234", "<script>"):
             with pytest.raises(ValidationError) as exc:
-                do_create_advisory(acting_user=self.bob, incident=incident,
-                                   **publishable(cve_ids=[bad]))
+                do_create_advisory(
+                    acting_user=self.bob, incident=incident, **publishable(cve_ids=[bad])
+                )
             assert "cve_ids" in field_errors(exc)
         assert not Advisory.objects.exists()
 
@@ -392,11 +438,13 @@ class Conflicts(HeraldTestCase):
     def test_the_second_of_two_editors_gets_a_conflict_not_an_overwrite(self) -> None:
         advisory = self.draft()
         seen_by_both = advisory.version
-        do_update_advisory(advisory, acting_user=self.alice, expected_version=seen_by_both,
-                           title="Alice's title")
+        do_update_advisory(
+            advisory, acting_user=self.alice, expected_version=seen_by_both, title="Alice's title"
+        )
         with pytest.raises(ConflictError) as exc:
-            do_update_advisory(advisory, acting_user=self.bob, expected_version=seen_by_both,
-                               title="Bob's title")
+            do_update_advisory(
+                advisory, acting_user=self.bob, expected_version=seen_by_both, title="Bob's title"
+            )
         assert "nothing was saved" in str(exc.value)
         advisory.refresh_from_db()
         assert advisory.title == "Alice's title"

@@ -11,7 +11,7 @@ from herald.audit.models import AuditEvent
 from herald.test import HeraldTestCase
 
 
-def raw_sql(sql: str, params: list[object] | None = None) -> None:
+def raw_sql(sql: str, params: list[str] | None = None) -> None:
     """Tamper as an attacker with database access would: around the ORM."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params or [])
@@ -36,7 +36,7 @@ class AuditChain(HeraldTestCase):
 
     def test_editing_the_before_and_after_state_is_detected(self) -> None:
         event = AuditEvent.objects.get(seq=3)
-        after = dict(event.after)
+        after = dict(event.after or {})
         after["title"] = "Something harmless"
         AuditEvent.objects.filter(seq=3).update(after=after)
         assert [p.seq for p in verify()] == [3]
@@ -54,8 +54,13 @@ class AuditChain(HeraldTestCase):
     def test_inserting_a_forged_event_is_detected(self) -> None:
         last = AuditEvent.objects.get(seq=3)
         AuditEvent.objects.create(
-            seq=4, at=last.at, actor="mallory", action="advisory.publish",
-            object_type="advisories.advisory", object_id="X", prev_hash=last.hash,
+            seq=4,
+            at=last.at,
+            actor="mallory",
+            action="advisory.publish",
+            object_type="advisories.advisory",
+            object_id="X",
+            prev_hash=last.hash,
             hash="f" * 64,
         )
         problems = verify()

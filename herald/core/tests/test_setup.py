@@ -20,17 +20,19 @@ from django.utils import timezone
 from herald.advisories.actions import do_schedule_publication
 from herald.advisories.models import Advisory
 from herald.audit.actions import verify
-from herald.test import HeraldTestCase, HeraldTransactionTestCase
+from herald.test import HeraldTransactionTestCase
 
 HERALD = [sys.executable, "-m", "herald.cli"]
 
 
-def run_herald(*args: str, home: Path, env: dict[str, str] | None = None,
-               timeout: int = 120) -> subprocess.CompletedProcess[str]:
+def run_herald(
+    *args: str, home: Path, env: dict[str, str] | None = None, timeout: int = 120
+) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     environ.update({"HERALD_HOME": str(home), **(env or {})})
-    return subprocess.run([*HERALD, *args], env=environ, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        [*HERALD, *args], env=environ, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 class Setup(TestCase):
@@ -39,8 +41,13 @@ class Setup(TestCase):
         call_command("setup", "--demo", stdout=out)
         assert "password:" in out.getvalue()
         states = set(Advisory.objects.values_list("state", "status"))
-        assert {("draft", "fixed"), ("published", "reported"), ("published", "fixed"),
-                ("published", "resolved"), ("withdrawn", "reported")} <= states
+        assert {
+            ("draft", "fixed"),
+            ("published", "reported"),
+            ("published", "fixed"),
+            ("published", "resolved"),
+            ("withdrawn", "reported"),
+        } <= states
         assert Advisory.objects.filter(embargo_until__gt=timezone.now()).exists()
         assert verify() == []
 
@@ -108,8 +115,9 @@ class ScheduledPublication(HeraldTransactionTestCase):
 
         advisory = self.draft(embargo_until=timezone.now() + dt.timedelta(days=2))
         with pytest.raises(ValidationError) as exc:
-            do_schedule_publication(advisory, acting_user=self.bob,
-                                    at=timezone.now() + dt.timedelta(days=1))
+            do_schedule_publication(
+                advisory, acting_user=self.bob, at=timezone.now() + dt.timedelta(days=1)
+            )
         assert "scheduled_publish_at" in exc.value.message_dict
 
 
@@ -125,15 +133,21 @@ def test_serve_answers_on_its_port_with_the_worker_running(tmp_path: Path) -> No
     port = free_port()
     environ = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     environ["HERALD_HOME"] = str(tmp_path)
-    server = subprocess.Popen([*HERALD, "serve", "--port", str(port), "--workers", "1"],
-                              env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, start_new_session=True)
+    server = subprocess.Popen(
+        [*HERALD, "serve", "--port", str(port), "--workers", "1"],
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/security/advisories/",
-                                            timeout=5) as response:  # noqa: S310 (loopback)
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/security/advisories/", timeout=5
+                ) as response:
                     body = response.read().decode()
                 break
             except OSError:

@@ -28,7 +28,9 @@ class Command(BaseCommand):
             if problems:
                 for problem in problems:
                     self.stderr.write(f"BROKEN {problem}")
-                raise CommandError(f"audit chain broken: {len(problems)} problem(s) in {count} events")
+                raise CommandError(
+                    f"audit chain broken: {len(problems)} problem(s) in {count} events"
+                )
             self.stdout.write(f"audit chain intact: {count} events")
             return
         events = AuditEvent.objects.order_by("seq")
@@ -37,8 +39,18 @@ class Command(BaseCommand):
         if options.get("actor"):
             events = events.filter(actor=options["actor"])
         for event in events.iterator():
-            self.stdout.write(json.dumps({
-                "seq": event.seq, "at": event.at.isoformat(), "actor": event.actor,
-                "action": event.action, "object": f"{event.object_type}:{event.object_id}",
-                "before": event.before, "after": event.after, "hash": event.hash,
-            }, ensure_ascii=False))
+            self.stdout.write(
+                json.dumps(
+                    {
+                        "seq": event.seq,
+                        "at": event.at.isoformat(),
+                        "actor": event.actor,
+                        "action": event.action,
+                        "object": f"{event.object_type}:{event.object_id}",
+                        "before": event.before,
+                        "after": event.after,
+                        "hash": event.hash,
+                    },
+                    ensure_ascii=False,
+                )
+            )

@@ -29,15 +29,20 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=os.environ.get("HERALD_HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("HERALD_PORT", "8000")))
         parser.add_argument(
-            "--workers", type=int, default=_default_workers(),
+            "--workers",
+            type=int,
+            default=_default_workers(),
             help="Web server processes (default: CPU count, at most 4).",
         )
         parser.add_argument(
-            "--threads", type=int, default=2,
+            "--threads",
+            type=int,
+            default=2,
             help="Threads per process for requests (default 2).",
         )
         parser.add_argument(
-            "--no-worker", action="store_true",
+            "--no-worker",
+            action="store_true",
             help="Do not start the background worker (run `herald worker` elsewhere).",
         )
 
@@ -53,13 +58,14 @@ class Command(BaseCommand):
 
         worker: subprocess.Popen[bytes] | None = None
         if not options["no_worker"]:
-            worker = subprocess.Popen(  # noqa: S603  (our own interpreter and module)
+            worker = subprocess.Popen(
                 [sys.executable, "-m", "herald.cli", "worker"], env=os.environ.copy()
             )
         self.stdout.write(
             f"Herald on http://{options['host']}:{options['port']}/ "
             f"({options['workers']} process(es) x {options['threads']} threads"
-            + (", worker running" if worker else "") + "). Ctrl-C stops it."
+            + (", worker running" if worker else "")
+            + "). Ctrl-C stops it."
         )
         try:
             Server(

@@ -25,11 +25,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--demo", action="store_true", help="Load demo data (once).")
         parser.add_argument(
-            "--admin", default="admin", metavar="USERNAME",
+            "--admin",
+            default="admin",
+            metavar="USERNAME",
             help="Username of the first admin account (default: admin).",
         )
         parser.add_argument(
-            "--admin-email", default="admin@example.com", metavar="EMAIL",
+            "--admin-email",
+            default="admin@example.com",
+            metavar="EMAIL",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -16,10 +16,15 @@ class Command(BaseCommand):
     help = "Run a background worker. Several may run at once, on one machine or many."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--interval", type=float, default=1.0,
-                            help="Seconds between polls when the queue is empty (default 1).")
-        parser.add_argument("--batch", action="store_true",
-                            help="Run what is due, then exit (for cron or tests).")
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=1.0,
+            help="Seconds between polls when the queue is empty (default 1).",
+        )
+        parser.add_argument(
+            "--batch", action="store_true", help="Run what is due, then exit (for cron or tests)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("check", fail_level="ERROR")
