@@ -95,6 +95,8 @@ INSTALLED_APPS = [
     "herald.advisories",
     "herald.publishing",
     "herald.api",
+    "herald.notify",
+    "herald.intake",
     "herald.web",
 ]
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.urls import include, path
 
 urlpatterns = [
+    path("", include("herald.notify.urls")),
+    path("", include("herald.intake.urls")),
     path("", include("herald.web.urls")),
     path("api/", include("herald.api.urls")),
 ]
