@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import include, path
 
 urlpatterns = [
+    path("", include("herald.publishing.urls")),
     path("", include("herald.notify.urls")),
     path("", include("herald.intake.urls")),
     path("", include("herald.web.urls")),

@@ -55,6 +55,11 @@ class Command(BaseCommand):
             self.stdout.write("Change the password after signing in (herald changepassword).")
         else:
             self.stdout.write("Admin account exists; credentials unchanged.")
+        from herald.publishing.signing import active_key, ensure_signing_key
+
+        if active_key() is None:
+            key = ensure_signing_key()
+            self.stdout.write(f"OpenPGP signing key generated: {key.fingerprint}.")
         if options["demo"]:
             from herald.core.demo import load_demo
 
