@@ -326,7 +326,10 @@ def test_the_publisher_comes_from_the_vendor_profile() -> None:
     assert publisher.ecosystem == "Northwind"
     assert publisher.csaf_category == "vendor"
     assert publisher.can_publish_cve
-    assert publisher.advisory_url("NW-2026-0001") == "https://nw.example/security/advisories/NW-2026-0001/"
+    assert (
+        publisher.advisory_url("NW-2026-0001")
+        == "https://nw.example/security/advisories/NW-2026-0001/"
+    )
 
 
 def test_bytes_are_utf8_with_a_final_newline_and_stable() -> None:
