@@ -1,3 +1,5 @@
+"""The web app: public advisory pages and the staff desk, rendered on the server."""
+
 from __future__ import annotations
 
 from django.apps import AppConfig

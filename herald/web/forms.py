@@ -1,0 +1,366 @@
+"""Forms of the staff desk. They parse what a person typed into the values actions take.
+
+They check types only (a date is a date, a choice is one of the choices); every
+rule about advisories and incidents belongs to the actions, whose errors
+``herald.web.errors.attach_errors`` puts back on these fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.forms import BaseFormSet, formset_factory
+
+from herald.advisories.models import Advisory, Affected, Credit, Reference
+from herald.core.models import Product
+from herald.incidents.models import Incident, Severity
+from herald.incidents.queries import open_incidents
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+# Seconds are kept (step=1) so that saving a form does not silently move a time set elsewhere.
+DATETIME_WIDGET = forms.DateTimeInput(
+    attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"
+)
+
+
+def _textarea(rows: int) -> forms.Textarea:
+    return forms.Textarea(attrs={"rows": rows})
+
+
+class VersionedForm(forms.Form):
+    """Carries the version the person saw, so a save over someone else's is refused."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+# ---------------------------------------------------------------- incidents
+
+
+class IncidentDeclareForm(forms.Form):
+    title = forms.CharField(max_length=300)
+    severity = forms.ChoiceField(choices=Severity.choices, initial=Severity.MEDIUM)
+    summary = forms.CharField(required=False, widget=_textarea(4))
+    reason = forms.CharField(
+        required=False, widget=_textarea(3), help_text="Why the incident is declared."
+    )
+    commander = forms.CharField(
+        required=False, max_length=150, help_text="Username of the commander; blank: you."
+    )
+
+
+class IncidentNoteForm(forms.Form):
+    message = forms.CharField(label="Note", widget=_textarea(3))
+
+
+class IncidentResolveForm(forms.Form):
+    summary = forms.CharField(label="Resolution summary", required=False, widget=_textarea(3))
+
+
+# ---------------------------------------------------------------- advisories
+
+
+class IncidentChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.identifier}: {obj.title}"
+
+
+class AdvisoryFilterForm(forms.Form):
+    state = forms.ChoiceField(choices=[("", "Any state"), *Advisory.State.choices], required=False)
+    status = forms.ChoiceField(
+        choices=[("", "Any status"), *Advisory.Status.choices], required=False
+    )
+
+
+class AdvisoryForm(forms.Form):
+    """Every field of an advisory a person writes; the actions clean and check them."""
+
+    incident = IncidentChoiceField(
+        queryset=Incident.objects.none(),
+        required=False,
+        empty_label="None: Herald declares one, if no incident is open",
+        help_text="The open incident this work belongs to.",
+    )
+    title = forms.CharField(max_length=300)
+    summary = forms.CharField(required=False, max_length=500, help_text="One sentence.")
+    cve_ids = forms.CharField(
+        label="CVE ids", required=False, help_text="Comma-separated, e.g. CVE-2026-12345."
+    )
+    cwe_ids = forms.CharField(
+        label="CWE ids", required=False, help_text="Comma-separated, e.g. CWE-79."
+    )
+    severity = forms.ChoiceField(
+        choices=[("", "Not set"), *Severity.choices],
+        required=False,
+        help_text="Derived from the CVSS vector when one is given.",
+    )
+    cvss_v3_vector = forms.CharField(label="CVSS v3.1 vector", required=False, max_length=200)
+    cvss_v4_vector = forms.CharField(label="CVSS v4.0 vector", required=False, max_length=400)
+    status = forms.ChoiceField(choices=Advisory.Status.choices, initial=Advisory.Status.REPORTED)
+    # Markdown fields keep their whitespace: it can be meaningful, and a round trip
+    # through the form must not count as a change.
+    description = forms.CharField(
+        required=False,
+        strip=False,
+        widget=_textarea(8),
+        help_text="Markdown. The vulnerability and its impact.",
+    )
+    affected_users = forms.CharField(
+        required=False, strip=False, widget=_textarea(3), help_text="Which products, which regions."
+    )
+    affected_regions = forms.CharField(
+        required=False, help_text="Comma-separated; blank: taken from the prose above."
+    )
+    resolution = forms.CharField(
+        required=False,
+        strip=False,
+        widget=_textarea(5),
+        help_text="Markdown: the fix (link the PR), next steps.",
+    )
+    discovered_at = forms.DateField(label="Discovered", required=False, widget=DATE_WIDGET)
+    reported_at = forms.DateField(label="Reported", required=False, widget=DATE_WIDGET)
+    fixed_at = forms.DateField(label="Fixed", required=False, widget=DATE_WIDGET)
+    disclosed_at = forms.DateField(label="Disclosed", required=False, widget=DATE_WIDGET)
+    confirmed_exposure = forms.BooleanField(required=False)
+    user_action_required = forms.BooleanField(required=False)
+    embargo_until = forms.DateTimeField(
+        label="Embargo until (UTC)", required=False, widget=DATETIME_WIDGET
+    )
+
+    ACTION_FIELDS = (
+        "title",
+        "summary",
+        "cve_ids",
+        "cwe_ids",
+        "severity",
+        "cvss_v3_vector",
+        "cvss_v4_vector",
+        "status",
+        "description",
+        "affected_users",
+        "affected_regions",
+        "resolution",
+        "discovered_at",
+        "reported_at",
+        "fixed_at",
+        "disclosed_at",
+        "confirmed_exposure",
+        "user_action_required",
+        "embargo_until",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["incident"].queryset = open_incidents().order_by("-declared_at")  # type: ignore[attr-defined]
+
+    def action_values(self) -> dict[str, Any]:
+        return {name: self.cleaned_data.get(name) for name in self.ACTION_FIELDS}
+
+    @staticmethod
+    def initial_for(advisory: Advisory) -> dict[str, Any]:
+        initial: dict[str, Any] = {
+            name: getattr(advisory, name) for name in AdvisoryForm.ACTION_FIELDS
+        }
+        for name in ("cve_ids", "cwe_ids", "affected_regions"):
+            initial[name] = ", ".join(getattr(advisory, name) or [])
+        initial["version"] = advisory.version
+        return initial
+
+
+class AdvisoryEditForm(AdvisoryForm, VersionedForm):
+    change_summary = forms.CharField(
+        required=False,
+        max_length=500,
+        help_text="What changed, in a sentence: it goes into the public revision history.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        incident = self.fields["incident"]
+        assert isinstance(incident, forms.ModelChoiceField)
+        incident.empty_label = "Keep its incident (Herald declares one if that is resolved)"
+        incident.help_text = "Move the advisory to another open incident."
+
+
+# Rows of an advisory: a fixed number of blank rows to fill in, no script needed.
+
+
+class AffectedRowForm(forms.Form):
+    product = forms.ModelChoiceField(queryset=Product.objects.all(), required=False)
+    deployment = forms.ChoiceField(
+        choices=Affected.Deployment.choices, initial=Affected.Deployment.CLOUD
+    )
+    region = forms.ChoiceField(choices=[("", "All")], required=False)
+    introduced = forms.CharField(required=False, max_length=100)
+    fixed = forms.CharField(required=False, max_length=100)
+    last_affected = forms.CharField(required=False, max_length=100)
+    status = forms.ChoiceField(choices=Affected.Status.choices, initial=Affected.Status.AFFECTED)
+
+    def __init__(self, *args: Any, regions: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("", "All"), *((r, r) for r in regions or [])]
+        region = self.fields["region"]
+        assert isinstance(region, forms.ChoiceField)
+        region.choices = choices
+
+    def is_blank(self) -> bool:
+        data = self.cleaned_data
+        return not any(
+            data.get(f) for f in ("product", "region", "introduced", "fixed", "last_affected")
+        )
+
+    def row(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data.pop("DELETE", None)
+        data["product"] = data.get("product") or ""
+        return data
+
+
+class CreditRowForm(forms.Form):
+    name = forms.CharField(required=False, max_length=200)
+    type = forms.ChoiceField(choices=Credit.Type.choices, initial=Credit.Type.FINDER)
+    contact = forms.CharField(required=False, max_length=300)
+
+    def is_blank(self) -> bool:
+        return not (self.cleaned_data.get("name") or self.cleaned_data.get("contact"))
+
+    def row(self) -> dict[str, Any]:
+        return {k: self.cleaned_data.get(k) for k in ("name", "type", "contact")}
+
+
+class ReferenceRowForm(forms.Form):
+    url = forms.CharField(label="URL", required=False, max_length=1000)
+    type = forms.ChoiceField(choices=Reference.Type.choices, initial=Reference.Type.WEB)
+
+    def is_blank(self) -> bool:
+        return not self.cleaned_data.get("url")
+
+    def row(self) -> dict[str, Any]:
+        return {k: self.cleaned_data.get(k) for k in ("url", "type")}
+
+
+EXTRA_ROWS = 2
+AffectedFormSet = formset_factory(AffectedRowForm, extra=EXTRA_ROWS, can_delete=True)
+CreditFormSet = formset_factory(CreditRowForm, extra=EXTRA_ROWS, can_delete=True)
+ReferenceFormSet = formset_factory(ReferenceRowForm, extra=EXTRA_ROWS, can_delete=True)
+
+
+class AdvisoryRows:
+    """The three row formsets of an advisory, parsed together."""
+
+    SECTIONS = ("affected", "credits", "references")
+
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        advisory: Advisory | None = None,
+        regions: list[str] | None = None,
+    ) -> None:
+        initial: dict[str, list[dict[str, Any]]] = {name: [] for name in self.SECTIONS}
+        if advisory is not None:
+            initial["affected"] = [
+                {
+                    "product": a.product_id,
+                    "deployment": a.deployment,
+                    "region": a.region,
+                    "introduced": a.introduced,
+                    "fixed": a.fixed,
+                    "last_affected": a.last_affected,
+                    "status": a.status,
+                }
+                for a in advisory.affected.all()
+            ]
+            initial["credits"] = [
+                {"name": c.name, "type": c.type, "contact": c.contact}
+                for c in advisory.credits.all()
+            ]
+            initial["references"] = [
+                {"url": r.url, "type": r.type} for r in advisory.references.all()
+            ]
+        self.affected = AffectedFormSet(
+            data,
+            prefix="affected",
+            initial=initial["affected"],
+            form_kwargs={"regions": regions or []},
+        )
+        self.credits = CreditFormSet(data, prefix="credits", initial=initial["credits"])
+        self.references = ReferenceFormSet(data, prefix="references", initial=initial["references"])
+        # Messages the actions key by section ("affected", ...), shown above each table.
+        self.errors: dict[str, list[str]] = {name: [] for name in self.SECTIONS}
+
+    def formsets(self) -> list[BaseFormSet]:
+        return [self.affected, self.credits, self.references]
+
+    def is_valid(self) -> bool:
+        return all([formset.is_valid() for formset in self.formsets()])
+
+    def values(self) -> dict[str, list[dict[str, Any]]]:
+        """Rows for the action: filled-in rows only, without those marked for removal."""
+        result: dict[str, list[dict[str, Any]]] = {}
+        for name, formset in zip(self.SECTIONS, self.formsets(), strict=True):
+            result[name] = [
+                form.row()
+                for form in formset.forms
+                if form.cleaned_data and not form.cleaned_data.get("DELETE") and not form.is_blank()
+            ]
+        return result
+
+
+# ---------------------------------------------------------------- advisory steps
+
+
+class PublishForm(VersionedForm):
+    lift_embargo_reason = forms.CharField(
+        label="Reason to lift the embargo early",
+        required=False,
+        widget=_textarea(3),
+        help_text="Recorded in the incident's timeline and the audit log.",
+    )
+    outreach_waiver_reason = forms.CharField(
+        label="Reason to waive outreach",
+        required=False,
+        widget=_textarea(3),
+        help_text="Only if no outreach campaign to affected customers is needed; recorded "
+        "with your name.",
+    )
+
+    def __init__(
+        self, *args: Any, show_embargo: bool = True, show_outreach: bool = True, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        if not show_embargo:
+            del self.fields["lift_embargo_reason"]
+        if not show_outreach:
+            del self.fields["outreach_waiver_reason"]
+
+
+class MarkFixedForm(VersionedForm):
+    fixed_at = forms.DateField(label="Fixed on", widget=DATE_WIDGET)
+    resolution = forms.CharField(
+        required=False,
+        strip=False,
+        widget=_textarea(5),
+        help_text="Markdown: the fix (link the PR), next steps.",
+    )
+    change_summary = forms.CharField(required=False, max_length=500, initial="Fixed.")
+
+
+class ResolveForm(VersionedForm):
+    fixed_at = forms.DateField(
+        label="Fixed on",
+        required=False,
+        widget=DATE_WIDGET,
+        help_text="Only if the advisory has no fixed date yet.",
+    )
+    change_summary = forms.CharField(required=False, max_length=500, initial="Resolved.")
+
+
+class WithdrawForm(VersionedForm):
+    reason = forms.CharField(
+        widget=_textarea(3), help_text="Shown on the public page and in every feed."
+    )
+
+
+class ScheduleForm(VersionedForm):
+    scheduled_publish_at = forms.DateTimeField(label="Publish at (UTC)", widget=DATETIME_WIDGET)

@@ -1,0 +1,40 @@
+"""Template filters of Herald's pages: sanitised Markdown and human labels for stored codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.db.models import TextChoices
+from django.utils.safestring import SafeString, mark_safe
+
+from herald.advisories.models import Advisory, Affected, Credit, Reference, Revision
+from herald.core.markdown import render
+from herald.incidents.models import Incident, IncidentEvent, Severity
+
+register = template.Library()
+
+CHOICES: dict[str, type[TextChoices]] = {
+    "severity": Severity,
+    "status": Advisory.Status,
+    "state": Advisory.State,
+    "deployment": Affected.Deployment,
+    "affected_status": Affected.Status,
+    "credit_type": Credit.Type,
+    "reference_type": Reference.Type,
+    "revision_kind": Revision.Kind,
+    "incident_status": Incident.Status,
+    "event_kind": IncidentEvent.Kind,
+}
+
+
+@register.filter
+def markdown(text: str | None) -> SafeString:
+    # render() parses with raw HTML off and then sanitises with nh3: safe to mark.
+    return mark_safe(render(text or ""))
+
+
+@register.filter
+def label(value: Any, kind: str) -> str:
+    """The display label of a stored choice value, e.g. ``"self_hosted"|label:"deployment"``."""
+    return str(dict(CHOICES[kind].choices).get(value, value))

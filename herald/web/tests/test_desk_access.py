@@ -1,0 +1,90 @@
+"""Who gets into the desk: staff only. Visitors are sent to log in, outsiders refused."""
+
+from __future__ import annotations
+
+from django.test import Client
+
+from herald.test import PASSWORD
+from herald.web.tests.base import WebTestCase
+
+
+class DeskAccessTest(WebTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        incident = self.declare()
+        advisory = self.published(incident)
+        i, a = incident.identifier, advisory.identifier
+        self.urls = [
+            "/desk/",
+            "/desk/incidents/",
+            "/desk/incidents/new/",
+            f"/desk/incidents/{i}/",
+            f"/desk/incidents/{i}/note/",
+            f"/desk/incidents/{i}/resolve/",
+            "/desk/advisories/",
+            "/desk/advisories/new/",
+            f"/desk/advisories/{a}/",
+            f"/desk/advisories/{a}/edit/",
+            f"/desk/advisories/{a}/preview/",
+            f"/desk/advisories/{a}/publish/",
+            f"/desk/advisories/{a}/fix/",
+            f"/desk/advisories/{a}/resolve/",
+            f"/desk/advisories/{a}/withdraw/",
+            f"/desk/advisories/{a}/schedule/",
+            f"/desk/advisories/{a}/revisions/",
+        ]
+
+    def test_anonymous_visitors_are_sent_to_log_in_from_every_desk_url(self) -> None:
+        visitor = Client()
+        for url in self.urls:
+            for method in (visitor.get, visitor.post):
+                with self.subTest(url=url, method=method.__name__):
+                    response = method(url)
+                    self.assertRedirects(
+                        response, f"/desk/login/?next={url}", fetch_redirect_response=False
+                    )
+
+    def test_charlie_without_desk_access_gets_403_everywhere(self) -> None:
+        charlie = self.client_for(self.charlie)
+        for url in self.urls:
+            for method in (charlie.get, charlie.post):
+                with self.subTest(url=url, method=method.__name__):
+                    response = method(url)
+                    assert response.status_code == 403
+                    assert b"Access denied" in response.content
+
+    def test_bob_opens_every_desk_page(self) -> None:
+        post_only = ("/note/", "/resolve/")
+        for url in self.urls:
+            if url.startswith("/desk/incidents/INC") and url.endswith(post_only):
+                continue
+            with self.subTest(url=url):
+                assert self.client.get(url).status_code == 200
+
+    def test_alice_the_admin_opens_the_desk(self) -> None:
+        assert self.client_for(self.alice).get("/desk/").status_code == 200
+
+    def test_bob_logs_in_with_his_password(self) -> None:
+        visitor = Client()
+        page = visitor.get("/desk/login/")
+        self.assertContains(page, '<label for="id_username">')
+        response = visitor.post(
+            "/desk/login/", {"username": "bob", "password": PASSWORD, "next": "/desk/incidents/"}
+        )
+        self.assertRedirects(response, "/desk/incidents/")
+
+    def test_a_wrong_password_is_refused(self) -> None:
+        response = Client().post("/desk/login/", {"username": "bob", "password": "nope"})
+        assert response.status_code == 200
+        self.assertContains(response, "Please enter a correct username and password")
+
+    def test_logging_out_takes_a_post(self) -> None:
+        assert self.client.get("/desk/logout/").status_code == 405
+        response = self.client.post("/desk/logout/")
+        self.assertRedirects(response, "/security/advisories/")
+        response = self.client.get("/desk/")
+        self.assertRedirects(response, "/desk/login/?next=/desk/", fetch_redirect_response=False)
+
+    def test_an_unknown_advisory_on_the_desk_is_404(self) -> None:
+        assert self.client.get("/desk/advisories/NW-1999-0001/").status_code == 404
+        assert self.client.get("/desk/incidents/INC-1999-0001/").status_code == 404

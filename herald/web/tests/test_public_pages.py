@@ -1,0 +1,186 @@
+"""The public advisories page and one page per advisory, as a visitor sees them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.test import Client
+from django.utils import timezone
+
+from herald.advisories.actions import do_resolve_advisory, do_update_advisory
+from herald.core.models import VendorProfile
+from herald.web.tests.base import WebTestCase, section
+
+
+class PublicIndexTest(WebTestCase):
+    def test_it_shows_the_seed_pages_sections_in_order(self) -> None:
+        html = self.public_html()
+        profile = VendorProfile.get()
+        order = [
+            "<h1>Security advisories &amp; CVEs</h1>",
+            "This page contains security advisories",
+            'href="https://status.example.com/"',
+            profile.approach_heading,
+            profile.reporting_heading,
+            'href="mailto:security@example.com"',
+            profile.updating_heading,
+            profile.best_practices_heading,
+            profile.current_heading,
+            profile.past_heading,
+        ]
+        positions = [html.index(text) for text in order]
+        assert positions == sorted(positions)
+
+    def test_it_links_its_feeds(self) -> None:
+        html = self.public_html()
+        self.assertInHTML(
+            '<link rel="alternate" type="application/atom+xml"'
+            ' title="Security advisories &amp; CVEs (Atom)" href="/security/advisories/feed.atom">',
+            html,
+        )
+        assert 'href="/security/advisories/feed.rss"' in html
+
+    def test_it_falls_back_to_a_plain_title_without_front_matter(self) -> None:
+        profile = VendorProfile.get()
+        profile.front_matter = "sidebar: Handbook\n"
+        profile.save()
+        assert "<h1>Security advisories</h1>" in self.public_html()
+
+    def test_it_shows_the_empty_state_when_nothing_is_current(self) -> None:
+        self.draft()
+        current = section(self.public_html(), "current")
+        assert "No active advisories" in current
+        assert "Currently, there are no active security advisories" in current
+
+    def test_it_lists_a_published_fixed_advisory_under_current_advisories(self) -> None:
+        advisory = self.published(title="Token leak in exports")
+        html = self.public_html()
+        assert "Token leak in exports" in section(html, "current")
+        assert "Token leak in exports" not in section(html, "past")
+        assert "No active advisories" not in html
+        assert f'href="/security/advisories/{advisory.identifier}/"' in html
+
+    def test_it_lists_a_resolved_advisory_under_past_advisories(self) -> None:
+        advisory = self.published(title="Token leak in exports")
+        do_resolve_advisory(advisory, acting_user=self.bob)
+        html = self.public_html()
+        assert "Token leak in exports" in section(html, "past")
+        assert "Token leak in exports" not in section(html, "current")
+        assert "No active advisories" in section(html, "current")
+
+    def test_each_advisory_shows_the_template_block(self) -> None:
+        advisory = self.published()
+        block = section(self.public_html(), "current")
+        published = timezone.localdate(advisory.published_at)
+        for text in (
+            f"<dt>Date</dt><dd>{published:%B} {published.day}, {published.year}</dd>",
+            "<dt>CVE</dt><dd>CVE-2026-12345</dd>",
+            "Medium",
+            "<dt>Status</dt><dd>Fixed</dd>",
+            "<h4>Description</h4>",
+            "A dashboard name could carry a script that ran for viewers.",
+            "<h4>Affected users</h4>",
+            "Cloud customers in the US and EU regions.",
+            "<h4>Resolution</h4>",
+            'href="https://github.com/example/app/pull/1234"',
+            "<strong>Discovered:</strong> January 10, 2026",
+            "<strong>Reported:</strong> January 11, 2026",
+            "<strong>Fixed:</strong> January 12, 2026",
+            "<strong>Disclosed:</strong>",
+        ):
+            assert text in block
+
+    def test_it_leaves_out_missing_timeline_dates(self) -> None:
+        self.published(discovered_at=None)
+        block = section(self.public_html(), "current")
+        assert "Discovered:" not in block
+        assert "Reported:" in block
+
+
+class PublicAdvisoryPageTest(WebTestCase):
+    def test_it_shows_every_field_of_the_advisory(self) -> None:
+        advisory = self.published(
+            summary="Script in dashboard names.",
+            cvss_v3_vector="CVSS:3.1/AV:N/AC:L/PR:L/UI:R/S:C/C:L/I:L/A:N",
+            cvss_v4_vector="CVSS:4.0/AV:N/AC:L/AT:N/PR:L/UI:P/VC:L/VI:L/VA:N/SC:L/SI:L/SA:N",
+            cwe_ids=["CWE-79"],
+            affected=[
+                {
+                    "product": "cloud",
+                    "deployment": "cloud",
+                    "region": "EU",
+                    "introduced": "1.0",
+                    "fixed": "1.4.2",
+                    "status": "fixed",
+                },
+            ],
+            credits=[{"name": "Ada Finder", "type": "FINDER"}],
+            references=[
+                {"url": "https://github.com/example/app/pull/1234", "type": "FIX"},
+                {"url": "https://example.com/blog/xss", "type": "ARTICLE"},
+            ],
+        )
+        html = Client().get(f"/security/advisories/{advisory.identifier}/").content.decode()
+        for text in (
+            f"{advisory.identifier}: Stored XSS in dashboard names",
+            "Script in dashboard names.",
+            "CVE-2026-12345",
+            "CVSS:3.1/AV:N/AC:L/PR:L/UI:R/S:C/C:L/I:L/A:N",
+            "CVSS:4.0/AV:N/AC:L/AT:N/PR:L/UI:P/VC:L/VI:L/VA:N/SC:L/SI:L/SA:N",
+            f"({advisory.cvss_v3_score})",
+            "CWE-79",
+            "<td>Northwind Cloud</td><td>Cloud</td><td>EU</td><td>&gt;= 1.0, &lt; 1.4.2</td>"
+            "<td>Fixed</td>",
+            "Ada Finder",
+            "Finder",
+            '<span class="ref-type ref-fix">Fix</span> '
+            '<a href="https://github.com/example/app/pull/1234"',
+            "Article",
+            "Revision history",
+            "<td>1</td><td>Published</td><td>Published.</td>",
+        ):
+            assert text in html
+        assert "PREVIEW" not in html
+        assert 'name="robots"' not in html
+
+    def test_it_lists_each_public_revision(self) -> None:
+        advisory = self.published()
+        do_update_advisory(
+            advisory,
+            acting_user=self.bob,
+            change_summary="Clarified who is affected.",
+            affected_users="Cloud customers in the EU region only.",
+        )
+        html = Client().get(f"/security/advisories/{advisory.identifier}/").content.decode()
+        assert "<td>2</td><td>Updated</td><td>Clarified who is affected.</td>" in html
+
+    def test_it_finds_an_advisory_by_its_cve_id(self) -> None:
+        advisory = self.published(cve_ids=["CVE-2026-55555"])
+        response = Client().get("/security/advisories/cve-2026-55555/", follow=True)
+        assert response.redirect_chain[-1][0] == f"/security/advisories/{advisory.identifier}/"
+        self.assertContains(response, "Stored XSS in dashboard names")
+
+    def test_the_root_redirects_to_the_advisories_page(self) -> None:
+        response = Client().get("/")
+        self.assertRedirects(response, "/security/advisories/")
+
+    def test_a_withdrawn_advisory_shows_a_banner_with_its_reason(self) -> None:
+        advisory = self.published(title="Not really a bug")
+        response = self.client.post(
+            f"/desk/advisories/{advisory.identifier}/withdraw/",
+            {"version": advisory.version, "reason": "Published in error: not exploitable."},
+        )
+        assert response.status_code == 302
+        page = Client().get(f"/security/advisories/{advisory.identifier}/").content.decode()
+        assert 'class="banner-withdrawn" role="alert"' in page
+        assert "Published in error: not exploitable." in page
+        assert "<dt>Status</dt><dd>Withdrawn</dd>" in page
+        past = section(self.public_html(), "past")
+        assert "Not really a bug" in past
+        assert '<span class="badge badge-withdrawn">Withdrawn</span>' in past
+        assert "Not really a bug" not in section(self.public_html(), "current")
+
+    def test_dates_are_written_as_on_the_seed_page(self) -> None:
+        advisory = self.published(disclosed_at=dt.date(2026, 2, 3))
+        html = Client().get(f"/security/advisories/{advisory.identifier}/").content.decode()
+        assert "<strong>Disclosed:</strong> February 3, 2026" in html

@@ -1,0 +1,358 @@
+"""Desk pages for advisories: list, create, edit, preview, and each step of their life.
+
+Every write is one call to an action in ``herald.advisories.actions`` with the
+version the person saw, so a save over someone else's change is refused
+(ConflictError) and shown with their input kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from herald.advisories.actions import (
+    do_create_advisory,
+    do_mark_fixed,
+    do_publish_advisory,
+    do_resolve_advisory,
+    do_schedule_publication,
+    do_update_advisory,
+    do_withdraw_advisory,
+)
+from herald.advisories.models import Advisory
+from herald.advisories.queries import access_advisory_by_identifier
+from herald.advisories.snapshot import snapshot_of
+from herald.core.errors import HeraldError
+from herald.core.models import VendorProfile
+from herald.web import queries
+from herald.web.access import acting_user, staff_required
+from herald.web.diffs import revision_changes
+from herald.web.errors import attempt
+from herald.web.forms import (
+    AdvisoryEditForm,
+    AdvisoryFilterForm,
+    AdvisoryForm,
+    AdvisoryRows,
+    MarkFixedForm,
+    PublishForm,
+    ResolveForm,
+    ScheduleForm,
+    VersionedForm,
+    WithdrawForm,
+)
+
+
+def _advisory_or_404(identifier: str) -> Advisory:
+    try:
+        return access_advisory_by_identifier(identifier)
+    except HeraldError:
+        raise Http404 from None
+
+
+def _regions() -> list[str]:
+    return list(VendorProfile.get().regions or [])
+
+
+@staff_required
+def advisory_list(request: HttpRequest) -> HttpResponse:
+    filters = AdvisoryFilterForm(request.GET or None)
+    chosen = filters.cleaned_data if filters.is_valid() else {}
+    advisories = queries.desk_advisories(
+        state=chosen.get("state", ""), status=chosen.get("status", "")
+    )
+    return render(
+        request,
+        "web/desk/advisory_list.html",
+        {"filters": filters, "advisories": advisories},
+    )
+
+
+@staff_required
+def advisory_detail(request: HttpRequest, identifier: str) -> HttpResponse:
+    advisory = _advisory_or_404(identifier)
+    return render(
+        request,
+        "web/desk/advisory_detail.html",
+        {
+            "a": advisory,
+            "revisions": advisory.revisions.order_by("number"),
+            "now": timezone.now(),
+        },
+    )
+
+
+@staff_required
+def advisory_create(request: HttpRequest) -> HttpResponse:
+    regions = _regions()
+    # ?incident=<pk> preselects the incident when coming from its page.
+    form = AdvisoryForm(request.POST or None, initial={"incident": request.GET.get("incident")})
+    rows = AdvisoryRows(request.POST or None, regions=regions)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid() and rows.is_valid():
+            outcome = attempt(
+                form,
+                lambda: do_create_advisory(
+                    acting_user=acting_user(request),
+                    incident=form.cleaned_data["incident"],
+                    **rows.values(),
+                    **form.action_values(),
+                ),
+                sections=rows.errors,
+            )
+            if outcome.value is not None:
+                messages.success(request, f"Draft {outcome.value.identifier} created.")
+                return redirect("web:advisory_detail", identifier=outcome.value.identifier)
+            status = outcome.status
+    return render(
+        request,
+        "web/desk/advisory_form.html",
+        {"form": form, "rows": rows, "creating": True},
+        status=status,
+    )
+
+
+@staff_required
+def advisory_edit(request: HttpRequest, identifier: str) -> HttpResponse:
+    advisory = _advisory_or_404(identifier)
+    regions = _regions()
+    if request.method == "POST":
+        form = AdvisoryEditForm(request.POST)
+        rows = AdvisoryRows(request.POST, regions=regions)
+        status = 400
+        if form.is_valid() and rows.is_valid():
+            data = form.cleaned_data
+            outcome = attempt(
+                form,
+                lambda: do_update_advisory(
+                    advisory,
+                    acting_user=acting_user(request),
+                    expected_version=data["version"],
+                    change_summary=data["change_summary"],
+                    incident=data["incident"],
+                    **rows.values(),
+                    **form.action_values(),
+                ),
+                sections=rows.errors,
+            )
+            if outcome.value is not None:
+                messages.success(request, f"{advisory.identifier} saved.")
+                return redirect("web:advisory_detail", identifier=advisory.identifier)
+            status = outcome.status
+    else:
+        form = AdvisoryEditForm(initial=AdvisoryForm.initial_for(advisory))
+        rows = AdvisoryRows(advisory=advisory, regions=regions)
+        status = 200
+    return render(
+        request,
+        "web/desk/advisory_form.html",
+        {"form": form, "rows": rows, "a": advisory, "creating": False, "conflict": status == 409},
+        status=status,
+    )
+
+
+@staff_required
+def advisory_preview(request: HttpRequest, identifier: str) -> HttpResponse:
+    """The public page as it would look, for any advisory; marked and kept out of indexes."""
+    advisory = _advisory_or_404(identifier)
+    response = render(
+        request, "web/public/detail.html", {"a": snapshot_of(advisory), "preview": True}
+    )
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@staff_required
+def advisory_revisions(request: HttpRequest, identifier: str) -> HttpResponse:
+    advisory = _advisory_or_404(identifier)
+    history = revision_changes(advisory.revisions.order_by("number"))
+    return render(
+        request,
+        "web/desk/advisory_revisions.html",
+        {"a": advisory, "history": list(reversed(history))},
+    )
+
+
+# ---------------------------------------------------------------- one step each
+
+
+def _step(
+    request: HttpRequest,
+    advisory: Advisory,
+    form: VersionedForm,
+    *,
+    title: str,
+    button: str,
+    run: Callable[[dict[str, Any]], Advisory],
+    done: str,
+    aliases: dict[str, str] | None = None,
+    intro: str = "",
+) -> HttpResponse:
+    """GET shows the step's form; POST runs its action once and goes back to the advisory."""
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            outcome = attempt(form, lambda: run(form.cleaned_data), aliases=aliases)
+            if outcome.ok:
+                messages.success(request, done)
+                return redirect("web:advisory_detail", identifier=advisory.identifier)
+            status = outcome.status
+    return render(
+        request,
+        "web/desk/advisory_step.html",
+        {
+            "a": advisory,
+            "form": form,
+            "title": title,
+            "button": button,
+            "intro": intro,
+            "conflict": status == 409,
+        },
+        status=status,
+    )
+
+
+def _bound(request: HttpRequest, form_class: type[Any], advisory: Advisory, **kwargs: Any) -> Any:
+    if request.method == "POST":
+        return form_class(request.POST, **kwargs)
+    return form_class(initial={"version": advisory.version}, **kwargs)
+
+
+@staff_required
+def advisory_publish(request: HttpRequest, identifier: str) -> HttpResponse:
+    advisory = _advisory_or_404(identifier)
+    # Ask only for the reasons this advisory can need; the action decides if they must be given.
+    form = _bound(
+        request,
+        PublishForm,
+        advisory,
+        show_embargo=bool(advisory.embargo_until and advisory.embargo_until > timezone.now()),
+        show_outreach=advisory.confirmed_exposure or advisory.user_action_required,
+    )
+    return _step(
+        request,
+        advisory,
+        form,
+        title=f"Publish {advisory.identifier}",
+        button="Publish now",
+        intro="Publishing makes the advisory public on every surface at once. It never "
+        "goes back to draft.",
+        run=lambda data: do_publish_advisory(
+            advisory,
+            acting_user=acting_user(request),
+            expected_version=data["version"],
+            lift_embargo_reason=data.get("lift_embargo_reason", ""),
+            outreach_waiver_reason=data.get("outreach_waiver_reason", ""),
+        ),
+        done=f"{advisory.identifier} published.",
+        aliases={"embargo_until": "lift_embargo_reason", "outreach": "outreach_waiver_reason"},
+    )
+
+
+@staff_required
+def advisory_fix(request: HttpRequest, identifier: str) -> HttpResponse:
+    advisory = _advisory_or_404(identifier)
+    if request.method == "POST":
+        form = MarkFixedForm(request.POST)
+    else:
+        initial = {
+            "version": advisory.version,
+            "resolution": advisory.resolution,
+            "fixed_at": advisory.fixed_at or timezone.localdate(),
+        }
+        form = MarkFixedForm(initial=initial)
+    return _step(
+        request,
+        advisory,
+        form,
+        title=f"Mark {advisory.identifier} fixed",
+        button="Mark fixed",
+        run=lambda data: do_mark_fixed(
+            advisory,
+            acting_user=acting_user(request),
+            expected_version=data["version"],
+            fixed_at=data["fixed_at"],
+            resolution=data["resolution"],
+            change_summary=data["change_summary"],
+        ),
+        done=f"{advisory.identifier} marked fixed.",
+    )
+
+
+@staff_required
+def advisory_resolve(request: HttpRequest, identifier: str) -> HttpResponse:
+    advisory = _advisory_or_404(identifier)
+    form = _bound(request, ResolveForm, advisory)
+    return _step(
+        request,
+        advisory,
+        form,
+        title=f"Resolve {advisory.identifier}",
+        button="Resolve",
+        intro="A resolved advisory moves from Current advisories to Past advisories.",
+        run=lambda data: do_resolve_advisory(
+            advisory,
+            acting_user=acting_user(request),
+            expected_version=data["version"],
+            change_summary=data["change_summary"],
+            fixed_at=data["fixed_at"],
+        ),
+        done=f"{advisory.identifier} resolved.",
+    )
+
+
+@staff_required
+def advisory_withdraw(request: HttpRequest, identifier: str) -> HttpResponse:
+    advisory = _advisory_or_404(identifier)
+    form = _bound(request, WithdrawForm, advisory)
+    return _step(
+        request,
+        advisory,
+        form,
+        title=f"Withdraw {advisory.identifier}",
+        button="Withdraw",
+        intro="A withdrawn advisory stays public, marked withdrawn with your reason.",
+        run=lambda data: do_withdraw_advisory(
+            advisory,
+            acting_user=acting_user(request),
+            expected_version=data["version"],
+            reason=data["reason"],
+        ),
+        done=f"{advisory.identifier} withdrawn.",
+    )
+
+
+@staff_required
+def advisory_schedule(request: HttpRequest, identifier: str) -> HttpResponse:
+    advisory = _advisory_or_404(identifier)
+    if request.method == "POST":
+        form = ScheduleForm(request.POST)
+    else:
+        form = ScheduleForm(
+            initial={
+                "version": advisory.version,
+                "scheduled_publish_at": advisory.scheduled_publish_at or advisory.embargo_until,
+            }
+        )
+    return _step(
+        request,
+        advisory,
+        form,
+        title=f"Schedule {advisory.identifier}",
+        button="Schedule publication",
+        intro="Herald publishes the advisory at this moment, unless it is published before.",
+        run=lambda data: do_schedule_publication(
+            advisory,
+            acting_user=acting_user(request),
+            expected_version=data["version"],
+            at=data["scheduled_publish_at"],
+        ),
+        done=f"{advisory.identifier} scheduled.",
+    )

@@ -1,0 +1,110 @@
+"""Desk pages for incidents: list, declare, timeline, notes, resolution."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from herald.core.errors import HeraldError
+from herald.incidents.actions import do_add_incident_note, do_declare_incident, do_resolve_incident
+from herald.incidents.models import Incident
+from herald.incidents.queries import access_incident_by_identifier
+from herald.web import queries
+from herald.web.access import acting_user, staff_required
+from herald.web.errors import attempt
+from herald.web.forms import IncidentDeclareForm, IncidentNoteForm, IncidentResolveForm
+
+
+def _incident_or_404(identifier: str) -> Incident:
+    try:
+        return access_incident_by_identifier(identifier)
+    except HeraldError:
+        raise Http404 from None
+
+
+@staff_required
+def incident_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/desk/incident_list.html", {"incidents": queries.all_incidents()})
+
+
+@staff_required
+def incident_declare(request: HttpRequest) -> HttpResponse:
+    form = IncidentDeclareForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            outcome = attempt(
+                form,
+                lambda: do_declare_incident(acting_user=acting_user(request), **form.cleaned_data),
+            )
+            if outcome.value is not None:
+                messages.success(request, f"Declared {outcome.value.identifier}.")
+                return redirect("web:incident_detail", identifier=outcome.value.identifier)
+            status = outcome.status
+    return render(request, "web/desk/incident_form.html", {"form": form}, status=status)
+
+
+def _detail(
+    request: HttpRequest,
+    incident: Incident,
+    *,
+    note_form: IncidentNoteForm | None = None,
+    resolve_form: IncidentResolveForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    return render(
+        request,
+        "web/desk/incident_detail.html",
+        {
+            "incident": incident,
+            "events": incident.events.all(),
+            "advisories": incident.advisories.order_by("identifier"),
+            "note_form": note_form or IncidentNoteForm(),
+            "resolve_form": resolve_form or IncidentResolveForm(),
+        },
+        status=status,
+    )
+
+
+@staff_required
+def incident_detail(request: HttpRequest, identifier: str) -> HttpResponse:
+    return _detail(request, _incident_or_404(identifier))
+
+
+@staff_required
+@require_POST
+def incident_note(request: HttpRequest, identifier: str) -> HttpResponse:
+    incident = _incident_or_404(identifier)
+    form = IncidentNoteForm(request.POST)
+    if form.is_valid():
+        outcome = attempt(
+            form,
+            lambda: do_add_incident_note(
+                incident, form.cleaned_data["message"], acting_user=acting_user(request)
+            ),
+        )
+        if outcome.ok:
+            messages.success(request, "Note added.")
+            return redirect("web:incident_detail", identifier=incident.identifier)
+    return _detail(request, incident, note_form=form, status=400)
+
+
+@staff_required
+@require_POST
+def incident_resolve(request: HttpRequest, identifier: str) -> HttpResponse:
+    incident = _incident_or_404(identifier)
+    form = IncidentResolveForm(request.POST)
+    if form.is_valid():
+        outcome = attempt(
+            form,
+            lambda: do_resolve_incident(
+                incident, summary=form.cleaned_data["summary"], acting_user=acting_user(request)
+            ),
+        )
+        if outcome.ok:
+            messages.success(request, f"{incident.identifier} resolved.")
+            return redirect("web:incident_detail", identifier=incident.identifier)
+    return _detail(request, incident, resolve_form=form, status=400)
