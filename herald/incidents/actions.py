@@ -132,6 +132,7 @@ def do_add_incident_note(
         event = add_event(incident, IncidentEvent.Kind.NOTE, message.strip(), actor=who)
         record(
             acting_user=acting_user,
+            actor=who,
             action="incident.note",
             obj=incident,
             after={"note": message.strip()},
@@ -180,6 +181,7 @@ def do_update_incident(
         incident.save()
         record(
             acting_user=acting_user,
+            actor=who,
             action="incident.update",
             obj=incident,
             before=before,
@@ -211,6 +213,7 @@ def do_resolve_incident(
         )
         record(
             acting_user=acting_user,
+            actor=who,
             action="incident.resolve",
             obj=incident,
             before=before,

@@ -1,0 +1,1 @@
+"""``herald advisory``: see the command module."""

@@ -1,0 +1,690 @@
+"""``herald advisory``: the whole life of an advisory from a terminal.
+
+create -> update -> publish (or schedule) -> fix -> resolve -> withdraw, plus list
+and show. Every write calls exactly one action of ``herald.advisories.actions``,
+which holds every rule; this module only turns options into its arguments and
+its result into text or JSON (``herald.advisories.serialize``, the shape the API
+uses too, so ``show --json`` output can be edited and given to ``--from-json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import re
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import CommandParser
+
+from herald.advisories.actions import (
+    do_create_advisory,
+    do_mark_fixed,
+    do_publish_advisory,
+    do_resolve_advisory,
+    do_schedule_publication,
+    do_update_advisory,
+    do_withdraw_advisory,
+)
+from herald.advisories.models import Advisory, Affected, Credit, Reference
+from herald.advisories.queries import access_advisory_by_identifier
+from herald.advisories.serialize import desk_advisory_to_dict, fields_from_dict
+from herald.core.cli_support import HeraldCommand, read_text_option
+from herald.core.errors import HeraldError, ValidationError
+from herald.incidents.models import Incident, Severity
+from herald.incidents.queries import access_incident_by_identifier
+
+EPILOG = """\
+examples:
+  herald advisory create --incident INC-2026-0001 --title "Stored XSS in dashboard names" \\
+      --description-file xss.md --cve CVE-2026-12345 --cwe CWE-79 \\
+      --cvss-v3 "CVSS:3.1/AV:N/AC:L/PR:L/UI:R/S:C/C:L/I:L/A:N" \\
+      --affected-users "Cloud customers in the US region" --region US \\
+      --product cloud:cloud --reported 2026-01-11 --credit "Jane Doe:FINDER" --as bob
+  herald advisory show NW-2026-0001 --json > adv.json   # edit it, then:
+  herald advisory update NW-2026-0001 --from-json adv.json --summary "Clarified impact"
+  herald advisory publish NW-2026-0001 --as alice
+  herald advisory publish NW-2026-0001 --at 2026-02-01T09:00Z      # at the embargo's end
+  herald advisory fix NW-2026-0001 --date 2026-01-12 --resolution "Fixed in #1234."
+  herald advisory resolve NW-2026-0001
+  herald advisory withdraw NW-2026-0001 --reason "Duplicate of NW-2026-0002"
+  herald advisory list --state published --status fixed
+
+Every change happens inside an open incident (herald incident declare). Bad input
+exits with status 2 and one "error: FIELD: message" line per problem; a refused
+action (a conflict, a wrong state) exits with status 1. Nothing is saved either way.
+"""
+
+FIELDS_EPILOG = """\
+Repeatable options (--cve, --cwe, --region, --product, --credit, --reference)
+replace the whole list when given; --cve "" empties it. Dates are YYYY-MM-DD;
+moments are ISO 8601 (UTC unless an offset is given).
+
+  --product SLUG[:DEPLOYMENT[:INTRODUCED[:FIXED]]]
+{deployments}
+  --credit "NAME[:TYPE]"
+{credit_types}
+  --reference "URL[ TYPE]"
+{reference_types}
+""".format(
+    **{
+        key: textwrap.fill(
+            f"{label}: " + ", ".join(values),
+            width=78,
+            initial_indent=" " * 6,
+            subsequent_indent=" " * 8,
+        )
+        for key, label, values in (
+            ("deployments", "DEPLOYMENT", Affected.Deployment.values),
+            ("credit_types", "TYPE", Credit.Type.values),
+            ("reference_types", "TYPE", Reference.Type.values),
+        )
+    }
+)
+
+# Options that map one to one onto an action's keyword of the same name.
+_SCALAR_FIELDS = (
+    "title",
+    "summary",
+    "severity",
+    "cvss_v3_vector",
+    "cvss_v4_vector",
+    "status",
+    "affected_users",
+    "discovered_at",
+    "reported_at",
+    "fixed_at",
+    "disclosed_at",
+    "confirmed_exposure",
+    "user_action_required",
+    "embargo_until",
+)
+_LIST_FIELDS = ("cve_ids", "cwe_ids", "affected_regions")
+
+
+def _add_field_options(parser: CommandParser, *, creating: bool) -> None:
+    """The advisory's fields, shared by create and update."""
+    fields = parser.add_argument_group("advisory fields")
+    fields.add_argument(
+        "--from-json",
+        metavar="FILE",
+        help="read the fields from the JSON of show --json (- for stdin); options override it",
+    )
+    fields.add_argument(
+        "--incident",
+        metavar="ID",
+        help="the open incident the change belongs to"
+        + (" (required when one is open)" if creating else " (default: the advisory's own)"),
+    )
+    fields.add_argument("--title")
+    summary_flags = ("--summary", "--advisory-summary") if creating else ("--advisory-summary",)
+    fields.add_argument(
+        *summary_flags,
+        dest="summary",
+        metavar="TEXT",
+        help="one-line summary of the advisory"
+        + ("" if creating else " (--summary is the change summary here)"),
+    )
+    text = fields.add_mutually_exclusive_group()
+    text.add_argument("--description", metavar="TEXT", help="Markdown")
+    text.add_argument("--description-file", metavar="FILE", help="Markdown file (- for stdin)")
+    fields.add_argument("--cve", dest="cve_ids", action="append", metavar="CVE-YYYY-NNNN")
+    fields.add_argument("--cwe", dest="cwe_ids", action="append", metavar="CWE-N")
+    fields.add_argument(
+        "--severity",
+        metavar="{" + ",".join(Severity.values) + "}",
+        help="derived from the CVSS vector when one is given",
+    )
+    fields.add_argument("--cvss-v3", dest="cvss_v3_vector", metavar="VECTOR", help="CVSS:3.1/...")
+    fields.add_argument("--cvss-v4", dest="cvss_v4_vector", metavar="VECTOR", help="CVSS:4.0/...")
+    fields.add_argument(
+        "--status",
+        metavar="{" + ",".join(Advisory.Status.values) + "}",
+        help="fixed and resolved need --fixed DATE",
+    )
+    fields.add_argument("--affected-users", metavar="TEXT", help="who is affected, in prose")
+    fields.add_argument(
+        "--region",
+        dest="affected_regions",
+        action="append",
+        metavar="REGION",
+        help="a cloud region named by --affected-users, e.g. US (default: found in the prose)",
+    )
+    resolution = fields.add_mutually_exclusive_group()
+    resolution.add_argument("--resolution", metavar="TEXT", help="Markdown: the fix, next steps")
+    resolution.add_argument("--resolution-file", metavar="FILE", help="Markdown file (- for stdin)")
+    for name in ("discovered", "reported", "fixed", "disclosed"):
+        fields.add_argument(f"--{name}", dest=f"{name}_at", metavar="DATE")
+    fields.add_argument(
+        "--product",
+        dest="affected",
+        action="append",
+        metavar="SLUG[:DEPLOYMENT[:INTRODUCED[:FIXED]]]",
+        help="an affected product",
+    )
+    fields.add_argument("--credit", dest="credits", action="append", metavar="NAME[:TYPE]")
+    fields.add_argument("--reference", dest="references", action="append", metavar="URL[ TYPE]")
+    # BooleanOptionalAction: an update must be able to turn a flag off again.
+    fields.add_argument(
+        "--confirmed-exposure",
+        action="store_true" if creating else argparse.BooleanOptionalAction,
+        default=None,
+        help="data was exposed: publishing needs outreach or a waiver",
+    )
+    fields.add_argument(
+        "--user-action-required",
+        action="store_true" if creating else argparse.BooleanOptionalAction,
+        default=None,
+        help="users must act: publishing needs outreach or a waiver",
+    )
+    fields.add_argument(
+        "--embargo-until",
+        metavar="DATETIME",
+        help="no publication before this moment without a reason"
+        + ("" if creating else " ('' clears it)"),
+    )
+
+
+def _split(values: list[str]) -> list[str]:
+    """Repeated and comma-separated values as one list; empty strings clear the list."""
+    return [part for value in values for part in re.split(r"[\s,]+", value) if part]
+
+
+def _product_row(spec: str) -> dict[str, str]:
+    slug, deployment, introduced, fixed = ([*spec.split(":", 3), "", "", ""])[:4]
+    row = {"product": slug.strip(), "introduced": introduced.strip(), "fixed": fixed.strip()}
+    if deployment.strip():
+        row["deployment"] = deployment.strip().lower()
+    return row
+
+
+def _credit_row(spec: str) -> dict[str, str]:
+    name, sep, kind = spec.rpartition(":")
+    # A name may itself hold a colon ("Team: Red"); only a word right after the
+    # last one, with no space, is taken as the credit's type ("Jane:REPORTER").
+    if sep and kind and not any(c.isspace() for c in kind) and name.strip():
+        return {"name": name.strip(), "type": kind.strip().upper()}
+    return {"name": spec.strip()}
+
+
+def _reference_row(spec: str) -> dict[str, str]:
+    parts = spec.split()
+    if len(parts) >= 2:
+        return {"url": parts[0], "type": parts[1].upper()}
+    return {"url": spec.strip()}
+
+
+def _long_date(value: dt.date | None) -> str:
+    return f"{value:%B} {value.day}, {value.year}" if value else "-"
+
+
+class Command(HeraldCommand):
+    help = "Create, update, publish, fix, resolve, withdraw, list and show advisories."
+    epilog = EPILOG
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        subparsers = parser.add_subparsers(
+            dest="subcommand", required=True, metavar="SUBCOMMAND", title="subcommands"
+        )
+
+        create = self.add_subcommand(
+            subparsers,
+            "create",
+            help="create a draft advisory",
+            write=True,
+            epilog="""\
+examples:
+  herald advisory create --incident INC-2026-0001 --title "Token leak in logs" \\
+      --severity high --reported 2026-01-11 --product cloud:cloud --as bob
+  herald advisory show NW-2026-0001 --json | herald advisory create --from-json - \\
+      --incident INC-2026-0002 --title "Same flaw in the SDK"
+
+"""
+            + FIELDS_EPILOG,
+        )
+        _add_field_options(create, creating=True)
+
+        update = self.add_subcommand(
+            subparsers,
+            "update",
+            help="change fields of an advisory",
+            write=True,
+            description=(
+                "Change fields of an advisory. Only the fields given change.\n"
+                "--version is the version you read (show prints it): if someone saved\n"
+                "since, nothing is saved and the command says so. A public advisory\n"
+                "needs --summary: its change becomes a new revision."
+            ),
+            epilog="""\
+examples:
+  herald advisory update NW-2026-0001 --version 3 --summary "Added the CVE id" \\
+      --cve CVE-2026-12345
+  herald advisory show NW-2026-0001 --json > adv.json   # edit adv.json, then:
+  herald advisory update NW-2026-0001 --from-json adv.json --summary "Clarified impact"
+      (the version comes from the file when --version is not given)
+
+"""
+            + FIELDS_EPILOG,
+        )
+        update.add_argument("identifier", metavar="ID")
+        update.add_argument(
+            "--version", dest="expected_version", type=int, metavar="N", help="the version you read"
+        )
+        update.add_argument(
+            "--summary",
+            dest="change_summary",
+            default="",
+            metavar="TEXT",
+            help="what changed, in a sentence (required once published)",
+        )
+        _add_field_options(update, creating=False)
+
+        publish = self.add_subcommand(
+            subparsers,
+            "publish",
+            help="publish a draft now, or schedule it with --at",
+            write=True,
+            epilog="""\
+examples:
+  herald advisory publish NW-2026-0001 --as alice
+  herald advisory publish NW-2026-0001 --waive-outreach "Only test accounts were exposed"
+  herald advisory publish NW-2026-0001 --lift-embargo "Exploited in the wild"
+  herald advisory publish NW-2026-0001 --at 2026-02-01T09:00Z   # the worker publishes it
+
+An advisory with a confirmed exposure or required user action is published only
+with an outreach campaign, or with --waive-outreach REASON on the record.
+""",
+        )
+        publish.add_argument("identifier", metavar="ID")
+        self._version_option(publish)
+        publish.add_argument(
+            "--lift-embargo", default="", metavar="REASON", help="publish before the embargo ends"
+        )
+        publish.add_argument(
+            "--waive-outreach", default="", metavar="REASON", help="publish without outreach"
+        )
+        publish.add_argument(
+            "--at", metavar="DATETIME", help="schedule the publication instead (ISO 8601)"
+        )
+
+        fix = self.add_subcommand(
+            subparsers,
+            "fix",
+            help="mark an advisory fixed",
+            write=True,
+            epilog="""\
+example:
+  herald advisory fix NW-2026-0001 --date 2026-01-12 \\
+      --resolution "Fixed in [#1234](https://github.com/example/app/pull/1234)."
+""",
+        )
+        fix.add_argument("identifier", metavar="ID")
+        fix.add_argument("--date", default="", metavar="YYYY-MM-DD", help="when it was fixed")
+        resolution = fix.add_mutually_exclusive_group()
+        resolution.add_argument(
+            "--resolution", metavar="TEXT", help="Markdown: the fix, next steps"
+        )
+        resolution.add_argument(
+            "--resolution-file", metavar="FILE", help="Markdown file (- for stdin)"
+        )
+        fix.add_argument(
+            "--summary", default="", metavar="TEXT", help='change summary (default "Fixed.")'
+        )
+        self._version_option(fix)
+
+        resolve = self.add_subcommand(
+            subparsers,
+            "resolve",
+            help='resolve an advisory: it moves to "Past advisories"',
+            write=True,
+            epilog="example:\n"
+            '  herald advisory resolve NW-2026-0001 --summary "All customers migrated"\n',
+        )
+        resolve.add_argument("identifier", metavar="ID")
+        resolve.add_argument(
+            "--date", default=None, metavar="YYYY-MM-DD", help="when it was fixed, if not yet known"
+        )
+        resolve.add_argument(
+            "--summary", default="", metavar="TEXT", help='change summary (default "Resolved.")'
+        )
+        self._version_option(resolve)
+
+        withdraw = self.add_subcommand(
+            subparsers,
+            "withdraw",
+            help="withdraw a published advisory (it stays public, marked withdrawn)",
+            write=True,
+            epilog="example:\n"
+            '  herald advisory withdraw NW-2026-0003 --reason "Duplicate of NW-2026-0002"\n',
+        )
+        withdraw.add_argument("identifier", metavar="ID")
+        withdraw.add_argument("--reason", default="", help="why, for the public record")
+        self._version_option(withdraw)
+
+        listing = self.add_subcommand(
+            subparsers,
+            "list",
+            help="list advisories, drafts included",
+            epilog="examples:\n  herald advisory list --state draft\n"
+            "  herald advisory list --state published --status fixed --json\n",
+        )
+        listing.add_argument("--state", choices=Advisory.State.values)
+        listing.add_argument("--status", choices=Advisory.Status.values)
+
+        self.add_subcommand(
+            subparsers,
+            "show",
+            help="show one advisory (by identifier)",
+            epilog="example:\n  herald advisory show NW-2026-0001 --json\n",
+        ).add_argument("identifier", metavar="ID")
+
+    @staticmethod
+    def _version_option(parser: CommandParser) -> None:
+        parser.add_argument(
+            "--version",
+            dest="expected_version",
+            type=int,
+            metavar="N",
+            help="refuse if the advisory changed since version N",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        self.dispatch(
+            options,
+            {
+                "create": self.cmd_create,
+                "update": self.cmd_update,
+                "publish": self.cmd_publish,
+                "fix": self.cmd_fix,
+                "resolve": self.cmd_resolve,
+                "withdraw": self.cmd_withdraw,
+                "list": self.cmd_list,
+                "show": self.cmd_show,
+            },
+        )
+
+    # ------------------------------------------------------------ writes
+
+    def cmd_create(self, **options: Any) -> None:
+        values, _ = self._field_values(options)
+        incident = self._incident(values.pop("incident", None))
+        advisory = do_create_advisory(
+            acting_user=self.acting_user(options), incident=incident, **values
+        )
+        self.report(
+            advisory,
+            options,
+            f"created as a draft in {advisory.incident.identifier}: {advisory.title}",
+        )
+
+    def cmd_update(self, **options: Any) -> None:
+        advisory = access_advisory_by_identifier(options["identifier"])
+        values, json_version = self._field_values(options)
+        incident_id = values.pop("incident", None)
+        # show --json names the advisory's own incident, which may be resolved by
+        # now; only a different one is a request to move the advisory.
+        incident = (
+            self._incident(incident_id)
+            if incident_id and incident_id.upper() != advisory.incident.identifier
+            else None
+        )
+        version = options["expected_version"]
+        if version is None:
+            version = json_version
+        if version is None:
+            raise ValidationError(
+                {
+                    "version": "Give --version N, the version you read "
+                    "(herald advisory show prints it)."
+                }
+            )
+        if not values and incident is None:
+            raise ValidationError({"fields": "Give at least one field to change."})
+        advisory = do_update_advisory(
+            advisory,
+            acting_user=self.acting_user(options),
+            expected_version=version,
+            change_summary=options["change_summary"],
+            incident=incident,
+            **values,
+        )
+        what = f"updated (version {advisory.version})"
+        revision = advisory.revisions.order_by("-number").first() if advisory.is_public else None
+        if revision is not None:
+            what += f", revision {revision.number}: {revision.summary}"
+        self.report(advisory, options, what)
+
+    def cmd_publish(self, **options: Any) -> None:
+        advisory = access_advisory_by_identifier(options["identifier"])
+        user = self.acting_user(options)
+        if options["at"]:
+            if options["lift_embargo"] or options["waive_outreach"]:
+                raise ValidationError(
+                    {
+                        "at": "A scheduled publication happens at the embargo's end and without "
+                        "a waiver; drop --at to publish now with --lift-embargo or "
+                        "--waive-outreach."
+                    }
+                )
+            advisory = do_schedule_publication(
+                advisory,
+                acting_user=user,
+                at=options["at"],
+                expected_version=options["expected_version"],
+            )
+            assert advisory.scheduled_publish_at is not None
+            self.report(
+                advisory,
+                options,
+                f"scheduled for publication at {advisory.scheduled_publish_at:%Y-%m-%d %H:%M} UTC",
+            )
+            return
+        advisory = do_publish_advisory(
+            advisory,
+            acting_user=user,
+            expected_version=options["expected_version"],
+            lift_embargo_reason=options["lift_embargo"],
+            outreach_waiver_reason=options["waive_outreach"],
+        )
+        self.report(advisory, options, f"published: {advisory.title}")
+
+    def cmd_fix(self, **options: Any) -> None:
+        advisory = access_advisory_by_identifier(options["identifier"])
+        resolution = read_text_option(
+            options["resolution"], options["resolution_file"], "resolution", self.stdin
+        )
+        advisory = do_mark_fixed(
+            advisory,
+            acting_user=self.acting_user(options),
+            # Blank when not given: the action refuses "fixed" without a date,
+            # naming fixed_at, the same way for every interface.
+            fixed_at=options["date"],
+            resolution=resolution,
+            change_summary=options["summary"],
+            expected_version=options["expected_version"],
+        )
+        self.report(advisory, options, f"marked fixed ({advisory.fixed_at})")
+
+    def cmd_resolve(self, **options: Any) -> None:
+        advisory = do_resolve_advisory(
+            access_advisory_by_identifier(options["identifier"]),
+            acting_user=self.acting_user(options),
+            change_summary=options["summary"],
+            fixed_at=options["date"],
+            expected_version=options["expected_version"],
+        )
+        where = "a past advisory" if advisory.is_public else "resolved (still a draft)"
+        self.report(advisory, options, f"resolved: now {where}")
+
+    def cmd_withdraw(self, **options: Any) -> None:
+        advisory = do_withdraw_advisory(
+            access_advisory_by_identifier(options["identifier"]),
+            acting_user=self.acting_user(options),
+            reason=options["reason"],
+            expected_version=options["expected_version"],
+        )
+        self.report(advisory, options, f"withdrawn: {advisory.withdrawn_reason}")
+
+    def report(self, advisory: Advisory, options: dict[str, Any], what: str) -> None:
+        if options.get("json"):
+            self.write_json(desk_advisory_to_dict(advisory))
+        else:
+            self.stdout.write(f"{advisory.identifier} {what}")
+
+    # ------------------------------------------------------------ reads
+
+    def cmd_list(self, **options: Any) -> None:
+        # The desk's view: drafts included. The public list is the API's.
+        advisories = Advisory.objects.select_related("incident").order_by("-created_at", "-id")
+        if options["state"]:
+            advisories = advisories.filter(state=options["state"])
+        if options["status"]:
+            advisories = advisories.filter(status=options["status"])
+        if options["json"]:
+            self.write_json([desk_advisory_to_dict(a, detail=False) for a in advisories])
+            return
+        rows = list(advisories)
+        if not rows:
+            self.stdout.write("No advisories.")
+            return
+        for a in rows:
+            date = f"{a.published_at:%Y-%m-%d}" if a.published_at else "-"
+            self.stdout.write(
+                f"{a.identifier:<14} {a.state:<9} {a.status:<8} {a.severity or '-':<8} "
+                f"{date:<10}  {a.title}"
+            )
+
+    def cmd_show(self, **options: Any) -> None:
+        advisory = access_advisory_by_identifier(options["identifier"])
+        data = desk_advisory_to_dict(advisory)
+        if options["json"]:
+            self.write_json(data)
+            return
+        out = self.stdout
+        out.write(f"{advisory.identifier}  {advisory.title}")
+        state = (
+            f"{advisory.state}, version {advisory.version}, incident {advisory.incident.identifier}"
+        )
+        out.write(f"State:     {state}")
+        if advisory.scheduled_publish_at:
+            out.write(f"Scheduled: {advisory.scheduled_publish_at:%Y-%m-%d %H:%M} UTC")
+        if advisory.embargo_until:
+            out.write(f"Embargo:   until {advisory.embargo_until:%Y-%m-%d %H:%M} UTC")
+        # The seed page's template, in its order.
+        out.write(
+            "Date:      "
+            + _long_date(advisory.published_at.date() if advisory.published_at else None)
+        )
+        out.write(f"CVE:       {', '.join(advisory.cve_ids) or '-'}")
+        severity = (advisory.severity or "-").capitalize()
+        for label, vector, score in (
+            ("CVSS 3", advisory.cvss_v3_vector, advisory.cvss_v3_score),
+            ("CVSS 4", advisory.cvss_v4_vector, advisory.cvss_v4_score),
+        ):
+            if vector:
+                severity += f" ({label} {score}: {vector})"
+        out.write(f"Severity:  {severity}")
+        out.write(f"Status:    {advisory.status.capitalize()}")
+        if advisory.summary:
+            out.write(f"\nSummary:\n{advisory.summary}")
+        out.write(f"\nDescription:\n{advisory.description or '-'}")
+        out.write(f"\nAffected users:\n{advisory.affected_users or '-'}")
+        if advisory.affected_regions:
+            out.write(f"Regions: {', '.join(advisory.affected_regions)}")
+        for row in data["affected"]:
+            region = f", {row['region']}" if row["region"] else ""
+            out.write(
+                f"- {row['product_name']} ({row['deployment']}{region}): "
+                f"{row['version_range']}, {row['status']}"
+            )
+        out.write(f"\nResolution:\n{advisory.resolution or '-'}")
+        out.write("\nTimeline:")
+        for label, value in (
+            ("Discovered", advisory.discovered_at),
+            ("Reported", advisory.reported_at),
+            ("Fixed", advisory.fixed_at),
+            ("Disclosed", advisory.disclosed_at),
+        ):
+            out.write(f"- {label}: {_long_date(value)}")
+        if data["credits"]:
+            out.write("\nCredits:")
+            for credit in data["credits"]:
+                out.write(f"- {credit['name']} ({credit['type']})")
+        if data["references"]:
+            out.write("\nReferences:")
+            for ref in data["references"]:
+                out.write(f"- {ref['url']} ({ref['type']})")
+        if data["revisions"]:
+            out.write("\nRevisions:")
+            for rev in data["revisions"]:
+                out.write(f"- r{rev['number']} {rev['created_at']} {rev['kind']}: {rev['summary']}")
+        if advisory.withdrawn_reason:
+            out.write(f"\nWithdrawn: {advisory.withdrawn_reason}")
+
+    # ------------------------------------------------------------ input
+
+    def _field_values(self, options: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
+        """The action's keyword arguments from --from-json and the field options.
+
+        Options win over the file, so a file can serve as a template.
+        """
+        values: dict[str, Any] = {}
+        json_version: int | None = None
+        if options.get("from_json"):
+            data = self._read_json(options["from_json"])
+            values.update(fields_from_dict(data))
+            raw_version = data.get("version")
+            json_version = raw_version if isinstance(raw_version, int) else None
+        if options.get("incident"):
+            values["incident"] = options["incident"]
+        for name in _SCALAR_FIELDS:
+            if options.get(name) is not None:
+                values[name] = options[name]
+        for name in _LIST_FIELDS:
+            if options.get(name) is not None:
+                values[name] = _split(options[name])
+        for name in ("description", "resolution"):
+            text = read_text_option(
+                options.get(name), options.get(f"{name}_file"), name, self.stdin
+            )
+            if text is not None:
+                values[name] = text
+        if options.get("affected") is not None:
+            values["affected"] = [_product_row(s) for s in options["affected"] if s.strip()]
+        if options.get("credits") is not None:
+            values["credits"] = [_credit_row(s) for s in options["credits"] if s.strip()]
+        if options.get("references") is not None:
+            values["references"] = [_reference_row(s) for s in options["references"] if s.strip()]
+        return values, json_version
+
+    def _read_json(self, source: str) -> dict[str, Any]:
+        try:
+            text = self.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValidationError({"from_json": f"Cannot read {source}: {exc}."}) from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(
+                {
+                    "from_json": f"{source} is not JSON: {exc.msg} "
+                    f"(line {exc.lineno}, column {exc.colno})."
+                }
+            ) from None
+        if not isinstance(data, dict):
+            raise ValidationError(
+                {"from_json": "Expected one advisory as a JSON object (the output of show --json)."}
+            )
+        return data
+
+    @staticmethod
+    def _incident(identifier: str | None) -> Incident | None:
+        if not identifier:
+            return None
+        try:
+            return access_incident_by_identifier(identifier.strip())
+        except HeraldError as exc:
+            # A wrong --incident is bad input (status 2), named like any field.
+            raise ValidationError({"incident": str(exc)}) from None

@@ -1,0 +1,168 @@
+"""Response and query schemas of the public REST API (``/api/v1/``).
+
+They describe, field for field, the dict that ``herald.advisories.serialize``
+produces, so the OpenAPI document is exact. They are also the last guard of
+DESIGN.md rule 3: ``Advisory.state`` admits only ``published`` and
+``withdrawn``, so a draft that reached a response would fail validation (a 500)
+instead of being sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from ninja import Field, Schema
+
+SeverityName = Literal["low", "medium", "high", "critical"]
+StatusName = Literal["reported", "fixed", "resolved"]
+DeploymentName = Literal["cloud", "self_hosted", "sdk", "other"]
+AffectedStatusName = Literal["affected", "fixed", "not_affected", "under_investigation"]
+CreditTypeName = Literal[
+    "FINDER",
+    "REPORTER",
+    "ANALYST",
+    "COORDINATOR",
+    "REMEDIATION_DEVELOPER",
+    "REMEDIATION_REVIEWER",
+    "REMEDIATION_VERIFIER",
+    "TOOL",
+    "SPONSOR",
+    "OTHER",
+]
+ReferenceTypeName = Literal[
+    "ADVISORY",
+    "ARTICLE",
+    "DETECTION",
+    "DISCUSSION",
+    "REPORT",
+    "FIX",
+    "INTRODUCED",
+    "PACKAGE",
+    "EVIDENCE",
+    "WEB",
+]
+
+# ECMA-262 has no inline flags, and OpenAPI patterns are ECMA-262: spell the case out.
+CVE_PATTERN = r"^[Cc][Vv][Ee]-\d{4}-\d{4,19}$"
+
+
+class Affected(Schema):
+    product: str = Field(description="Product slug, as ?product= takes it.")
+    product_name: str
+    deployment: DeploymentName
+    region: str = Field(description="Cloud region (US, EU, ...); empty for all.")
+    introduced: str = Field(description="First affected version; empty when unknown.")
+    fixed: str = Field(description="First fixed version; empty when none.")
+    last_affected: str = Field(description="Last affected version, when no fix exists.")
+    status: AffectedStatusName
+    version_range: str = Field(description='Readable range, e.g. ">= 1.2, < 1.4".')
+
+
+class Credit(Schema):
+    name: str
+    type: CreditTypeName = Field(description="OSV credit type.")
+    contact: str
+
+
+class Reference(Schema):
+    url: str
+    type: ReferenceTypeName = Field(description="OSV reference type; FIX links a fix.")
+
+
+class Revision(Schema):
+    number: int = Field(ge=1)
+    kind: Literal["published", "updated", "withdrawn"]
+    summary: str = Field(description="What changed, in a sentence.")
+    created_at: dt.datetime
+
+
+class Advisory(Schema):
+    identifier: str = Field(description="Stable identifier, e.g. HRLD-2026-0001.")
+    title: str
+    summary: str
+    state: Literal["published", "withdrawn"] = Field(
+        description="Withdrawn advisories stay listed so that every consumer learns of it."
+    )
+    status: StatusName
+    current: bool = Field(
+        description='Published and not resolved: listed under "Current advisories".'
+    )
+    severity: SeverityName
+    cve_ids: list[str]
+    cwe_ids: list[str]
+    cvss_v3_vector: str
+    cvss_v3_score: float | None
+    cvss_v4_vector: str
+    cvss_v4_score: float | None
+    description: str = Field(description="Markdown.")
+    affected_users: str = Field(description="Who is affected, in prose.")
+    affected_regions: list[str]
+    resolution: str = Field(description="Markdown: the fix and next steps for users.")
+    discovered_at: dt.date | None
+    reported_at: dt.date | None
+    fixed_at: dt.date | None
+    disclosed_at: dt.date | None
+    confirmed_exposure: bool
+    user_action_required: bool
+    published_at: dt.datetime | None = Field(description="First publication.")
+    updated_at: dt.datetime | None
+    withdrawn_at: dt.datetime | None
+    withdrawn_reason: str
+    affected: list[Affected]
+    credits: list[Credit]
+    references: list[Reference]
+
+
+class AdvisoryDetail(Advisory):
+    revisions: list[Revision] = Field(description="Every public revision, oldest first.")
+
+
+class AdvisoryPage(Schema):
+    count: int = Field(description="Advisories matching the filters, over all pages.")
+    next: str | None = Field(description="URL of the next page; null on the last.")
+    previous: str | None = Field(description="URL of the previous page; null on the first.")
+    results: list[Advisory]
+
+
+class Product(Schema):
+    slug: str
+    name: str
+    description: str
+    ecosystem: str = Field(description="Package ecosystem (PyPI, npm, ...), if any.")
+    package_name: str
+    repository_url: str
+
+
+class ProductList(Schema):
+    count: int
+    results: list[Product]
+
+
+class ParameterError(Schema):
+    parameter: str
+    message: str
+
+
+class Error(Schema):
+    """Every error response: a sentence, and for 422 the parameters at fault."""
+
+    detail: str
+    errors: list[ParameterError] = Field(default_factory=list)
+
+
+class AdvisoryFilters(Schema):
+    """Query parameters of ``GET /advisories``."""
+
+    status: StatusName | None = Field(None, description="reported, fixed or resolved.")
+    severity: SeverityName | None = None
+    cve: str | None = Field(None, pattern=CVE_PATTERN, description="Advisories naming this CVE.")
+    product: str | None = Field(None, max_length=100, description="Product slug (see /products).")
+    state: Literal["current", "past"] | None = Field(
+        None, description="current: published, not resolved; past: resolved or withdrawn."
+    )
+    updated_since: dt.datetime | None = Field(
+        None, description="ISO 8601; changed at or after this moment (UTC without an offset)."
+    )
+    limit: int = Field(20, ge=1, le=100, description="Page size, 1 to 100.")
+    offset: int = Field(0, ge=0, description="Advisories to skip.")

@@ -1,0 +1,182 @@
+"""What Herald's management commands share: help layout, ``--as``, errors, output.
+
+Commands are thin: they parse options, call one action or query, and print. The
+rules live in the actions; this module only turns their errors into the CLI's
+contract:
+
+- a ``ValidationError`` (bad input) prints ``error: field: message`` lines on
+  stderr and exits with status 2, like a usage error;
+- a ``HeraldError`` (a refused action, a conflict, something missing) prints
+  ``error: message`` and exits with status 1.
+
+Run from ``herald``, the command exits with that status itself; called through
+``call_command`` (tests, other code) it raises ``CommandError`` carrying the same
+``returncode``, after writing the same lines to its stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.management.base import (
+    BaseCommand,
+    CommandError,
+    CommandParser,
+    DjangoHelpFormatter,
+)
+from django.core.serializers.json import DjangoJSONEncoder
+
+from herald.core.errors import HeraldError, ValidationError, format_validation_error
+
+__all__ = [
+    "EXIT_INVALID",
+    "EXIT_REFUSED",
+    "HelpFormatter",
+    "HeraldCommand",
+    "add_write_options",
+    "read_text_option",
+    "resolve_acting_user",
+]
+
+EXIT_REFUSED = 1  # the action said no: conflict, wrong state, not found
+EXIT_INVALID = 2  # the input is wrong: the same status argparse uses for bad usage
+
+
+class HelpFormatter(DjangoHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Django's option order, with descriptions and epilogs printed as written.
+
+    The epilogs hold example command lines; re-wrapping them would join the
+    examples into one unreadable paragraph.
+    """
+
+
+def resolve_acting_user(username: str | None) -> AbstractBaseUser | None:
+    """The account named by ``--as``; ``None`` (recorded as "cli") when not given.
+
+    Only active desk accounts are accepted: the audit trail would otherwise say
+    that an outsider, or a disabled account, published an advisory.
+    """
+    if not username:
+        return None
+    user_model = get_user_model()
+    user = user_model._default_manager.filter(**{user_model.USERNAME_FIELD: username}).first()
+    if user is None or not user.is_active:
+        raise ValidationError({"as": f"No active account named {username!r}."})
+    if not getattr(user, "is_staff", False):
+        raise ValidationError(
+            {"as": f"{username} has no desk access; actions are recorded only for desk accounts."}
+        )
+    return user
+
+
+def read_text_option(text: str | None, path: str | None, field: str, stdin: TextIO) -> str | None:
+    """The value of ``--X TEXT`` or ``--X-file FILE`` (``-`` is stdin); ``None`` if neither."""
+    if path is None:
+        return text
+    if path == "-":
+        return stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ValidationError({field: f"Cannot read {path}: {reason}."}) from None
+
+
+def add_write_options(parser: CommandParser | argparse.ArgumentParser) -> None:
+    """``--as`` and ``--json``, which every write subcommand takes."""
+    parser.add_argument(
+        "--as",
+        dest="as_user",
+        metavar="USERNAME",
+        # SUPPRESS: a value given before the subcommand (herald advisory --as bob
+        # publish ...) must not be overwritten by this parser's default.
+        default=argparse.SUPPRESS,
+        help='the desk account the action is recorded for (default: "cli")',
+    )
+    parser.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print the result as JSON"
+    )
+
+
+class HeraldCommand(BaseCommand):
+    """A command with subcommands, Herald's help layout, and its error contract."""
+
+    # Reads "-" arguments from here; tests pass a StringIO through call_command.
+    stealth_options = ("stdin",)
+    epilog = ""
+    _exit_directly = False
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        kwargs.setdefault("epilog", self.epilog or None)
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        parser.add_argument(
+            "--as",
+            dest="as_user",
+            metavar="USERNAME",
+            default=None,
+            help='the desk account write actions are recorded for (default: "cli")',
+        )
+        return parser
+
+    def add_subcommand(
+        self,
+        subparsers: Any,
+        name: str,
+        *,
+        help: str,
+        epilog: str = "",
+        description: str = "",
+        write: bool = False,
+    ) -> CommandParser:
+        parser: CommandParser = subparsers.add_parser(
+            name,
+            help=help,
+            description=description or help[:1].upper() + help[1:] + ".",
+            epilog=epilog.strip("\n") or None,
+            formatter_class=HelpFormatter,
+        )
+        if write:
+            add_write_options(parser)
+        else:
+            parser.add_argument("--json", action="store_true", default=False, help="print JSON")
+        return parser
+
+    def run_from_argv(self, argv: list[str]) -> None:
+        # From the terminal, exit with the status ourselves: Django would print
+        # "CommandError: ..." in front of lines that are already formatted.
+        self._exit_directly = True
+        super().run_from_argv(argv)
+
+    def execute(self, *args: Any, **options: Any) -> str | None:
+        self.stdin: TextIO = options.get("stdin") or sys.stdin
+        try:
+            return super().execute(*args, **options)
+        except ValidationError as exc:
+            self.fail(format_validation_error(exc), EXIT_INVALID)
+        except HeraldError as exc:
+            self.fail([str(exc)], EXIT_REFUSED)
+
+    def fail(self, lines: Sequence[str], returncode: int) -> NoReturn:
+        for line in lines:
+            self.stderr.write(f"error: {line}")
+        if self._exit_directly:
+            raise SystemExit(returncode)
+        raise CommandError("\n".join(lines), returncode=returncode)
+
+    def dispatch(self, options: dict[str, Any], handlers: dict[str, Callable[..., None]]) -> None:
+        handlers[options["subcommand"]](**options)
+
+    def acting_user(self, options: dict[str, Any]) -> AbstractBaseUser | None:
+        return resolve_acting_user(options.get("as_user"))
+
+    def write_json(self, data: Any) -> None:
+        # DjangoJSONEncoder: the encoder the API renders with, for identical dates.
+        self.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, cls=DjangoJSONEncoder))

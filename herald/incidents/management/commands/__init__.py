@@ -1,0 +1,1 @@
+"""``herald incident``: see the command module."""
