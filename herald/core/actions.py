@@ -1,0 +1,61 @@
+"""Writes to the vendor profile: its settings and the prose of its public page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+
+from herald.audit.actions import record
+from herald.core.errors import ValidationError
+from herald.core.models import VendorProfile
+
+# Everything but the key and the timestamp; a field added to the profile becomes
+# editable here without another list to keep in step.
+EDITABLE_PROFILE_FIELDS = tuple(
+    f.name for f in VendorProfile._meta.concrete_fields if f.name not in ("id", "updated_at")
+)
+
+
+def do_update_vendor_profile(
+    *, acting_user: AbstractBaseUser | None, **values: Any
+) -> VendorProfile:
+    """Change some fields of the profile; an audit event records each field's before and after.
+
+    Giving the values the profile already has changes nothing and records nothing,
+    so that importing the same page twice leaves no trace the second time.
+    """
+    unknown = sorted(set(values) - set(EDITABLE_PROFILE_FIELDS))
+    if unknown:
+        raise ValidationError({name: "Not a field of the vendor profile." for name in unknown})
+    with transaction.atomic():
+        VendorProfile.get()  # created with its defaults on first use, before the lock
+        profile = VendorProfile.objects.select_for_update().get(pk=1)
+        errors: dict[str, list[str]] = {}
+        changed: dict[str, tuple[Any, Any]] = {}
+        for name, value in values.items():
+            model_field = profile._meta.get_field(name)
+            try:
+                cleaned = model_field.clean(value, profile)  # type: ignore[union-attr]
+            except DjangoValidationError as exc:
+                errors.setdefault(name, []).extend(exc.messages)
+                continue
+            if cleaned != getattr(profile, name):
+                changed[name] = (getattr(profile, name), cleaned)
+        if errors:
+            raise ValidationError(errors)
+        if not changed:
+            return profile
+        for name, (_, after) in changed.items():
+            setattr(profile, name, after)
+        profile.save(update_fields=[*changed, "updated_at"])
+        record(
+            acting_user=acting_user,
+            action="vendor_profile.update",
+            obj=profile,
+            before={name: before for name, (before, _) in changed.items()},
+            after={name: after for name, (_, after) in changed.items()},
+        )
+    return profile
