@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from unittest import mock
@@ -180,7 +181,7 @@ class MarkdownCommandTests(HeraldTestCase):
     def test_help_explains_the_commands(self) -> None:
         for command, words in (("export", "--git-repo DIR"), ("import", "nothing does")):
             result = subprocess.run(
-                [str(Path(__file__).parents[3] / ".venv/bin/herald"), command, "--help"],
+                [sys.executable, "-m", "herald.cli", command, "--help"],
                 capture_output=True,
                 text=True,
                 check=True,
