@@ -39,7 +39,7 @@ from herald.advisories.validation import (
 )
 from herald.audit.actions import actor_label, record
 from herald.core.errors import ConflictError, HeraldError, ValidationError
-from herald.core.ids import next_identifier
+from herald.core.ids import draft_identifier, next_identifier
 from herald.core.models import Product, VendorProfile
 from herald.incidents.actions import add_event, do_declare_incident
 from herald.incidents.models import Incident, IncidentEvent, Severity
@@ -431,7 +431,9 @@ def do_create_advisory(
             doing=f"create advisory {advisory.title!r}",
             severity=advisory.severity,
         )
-        advisory.identifier = next_identifier(profile.advisory_prefix, now.year)
+        # The public number comes at publication (DESIGN rule 3: a gap in published
+        # numbers would count the drafts); until then a random handle names it.
+        advisory.identifier = draft_identifier(profile.advisory_prefix, now.year)
         advisory.save()
         _replace_rows(advisory, *rows)
         add_event(
@@ -617,6 +619,8 @@ def do_publish_advisory(
             )
         before = snapshot_of(advisory, with_history=False).to_dict()
         published = published_at or now
+        draft_handle = advisory.identifier
+        advisory.identifier = next_identifier(VendorProfile.get().advisory_prefix, published.year)
         advisory.state = Advisory.State.PUBLISHED
         advisory.published_at = published
         advisory.scheduled_publish_at = None
@@ -642,7 +646,7 @@ def do_publish_advisory(
         revision = _write_revision(
             advisory, Revision.Kind.PUBLISHED, "Published.", advisory.incident, who
         )
-        message = f"Advisory {advisory.identifier} published"
+        message = f"Advisory {advisory.identifier} published (drafted as {draft_handle})"
         if lift_embargo_reason.strip():
             message += f"; embargo lifted early: {lift_embargo_reason.strip()}"
         if advisory.outreach_waiver_reason:

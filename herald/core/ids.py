@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.db import transaction
 from django.db.models import F
 
@@ -18,6 +20,12 @@ def next_number(key: str) -> int:
         Sequence.objects.get_or_create(key=key)
         Sequence.objects.filter(key=key).update(value=F("value") + 1)
         return Sequence.objects.get(key=key).value
+
+
+def draft_identifier(prefix: str, year: int) -> str:
+    """A draft's private handle: random, so it reveals nothing about how many exist."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return f"{prefix}-{year}-DRAFT-{''.join(secrets.choice(alphabet) for _ in range(6))}"
 
 
 def next_identifier(prefix: str, year: int) -> str:

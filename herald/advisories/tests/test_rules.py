@@ -230,18 +230,15 @@ class Rule3Embargo(HeraldTestCase):
 
 
 class Rule4Outreach(HeraldTestCase):
-    def test_it_refuses_publish_without_outreach_when_exposure_is_confirmed(self) -> None:
+    def test_publishing_with_exposure_or_user_action_creates_the_outreach_campaign(self) -> None:
         flag_sets: list[dict[str, Any]] = [
             {"confirmed_exposure": True},
             {"user_action_required": True},
         ]
         for flags in flag_sets:
-            advisory = self.draft(cve_ids=[], **flags)
-            with pytest.raises(ValidationError) as exc:
-                do_publish_advisory(advisory, acting_user=self.bob)
-            assert "outreach" in field_errors(exc)
-            advisory.refresh_from_db()
-            assert advisory.state == Advisory.State.DRAFT
+            advisory = do_publish_advisory(self.draft(cve_ids=[], **flags), acting_user=self.bob)
+            assert advisory.campaigns.get().status == "draft"  # approved and sent by a person
+            assert "outreach campaign" in last_event(advisory).message
 
     def test_a_recorded_waiver_says_who_and_why(self) -> None:
         advisory = self.draft(confirmed_exposure=True)
@@ -451,9 +448,26 @@ class Conflicts(HeraldTestCase):
 
 
 class Identifiers(TestCase):
-    def test_identifiers_count_per_year_with_the_vendor_prefix(self) -> None:
+    def test_public_numbers_count_per_year_with_the_vendor_prefix(self) -> None:
         from herald.core.ids import next_identifier
 
         assert next_identifier("HRLD", 2026) == "HRLD-2026-0001"
         assert next_identifier("HRLD", 2026) == "HRLD-2026-0002"
         assert next_identifier("HRLD", 2027) == "HRLD-2027-0001"
+
+
+class PublicNumbers(HeraldTestCase):
+    def test_drafts_do_not_use_up_public_numbers(self) -> None:
+        first = self.published(title="First", cve_ids=[])
+        draft = self.draft(title="Still embargoed", cve_ids=[])
+        second = self.published(title="Second", cve_ids=[])
+        assert [first.identifier, second.identifier] == ["NW-2026-0001", "NW-2026-0002"]
+        assert draft.identifier.startswith("NW-2026-DRAFT-")
+
+    def test_publication_records_the_draft_handle_and_the_public_number(self) -> None:
+        draft = self.draft()
+        advisory = do_publish_advisory(draft, acting_user=self.bob)
+        event = AuditEvent.objects.get(action="advisory.publish")
+        assert (event.before or {})["identifier"] == draft.identifier
+        assert (event.after or {})["identifier"] == advisory.identifier == event.object_id
+        assert draft.identifier in last_event(advisory).message

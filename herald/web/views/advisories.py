@@ -201,8 +201,10 @@ def _step(
         if form.is_valid():
             outcome = attempt(form, lambda: run(form.cleaned_data), aliases=aliases)
             if outcome.ok:
-                messages.success(request, done)
-                return redirect("web:advisory_detail", identifier=advisory.identifier)
+                # Publishing gives a draft its public number: follow the returned record.
+                target = outcome.value if isinstance(outcome.value, Advisory) else advisory
+                messages.success(request, done.format(identifier=target.identifier))
+                return redirect("web:advisory_detail", identifier=target.identifier)
             status = outcome.status
     return render(
         request,
@@ -251,7 +253,7 @@ def advisory_publish(request: HttpRequest, identifier: str) -> HttpResponse:
             lift_embargo_reason=data.get("lift_embargo_reason", ""),
             outreach_waiver_reason=data.get("outreach_waiver_reason", ""),
         ),
-        done=f"{advisory.identifier} published.",
+        done="{identifier} published.",
         aliases={"embargo_until": "lift_embargo_reason", "outreach": "outreach_waiver_reason"},
     )
 
@@ -282,7 +284,7 @@ def advisory_fix(request: HttpRequest, identifier: str) -> HttpResponse:
             resolution=data["resolution"],
             change_summary=data["change_summary"],
         ),
-        done=f"{advisory.identifier} marked fixed.",
+        done="{identifier} marked fixed.",
     )
 
 
@@ -304,7 +306,7 @@ def advisory_resolve(request: HttpRequest, identifier: str) -> HttpResponse:
             change_summary=data["change_summary"],
             fixed_at=data["fixed_at"],
         ),
-        done=f"{advisory.identifier} resolved.",
+        done="{identifier} resolved.",
     )
 
 
@@ -325,7 +327,7 @@ def advisory_withdraw(request: HttpRequest, identifier: str) -> HttpResponse:
             expected_version=data["version"],
             reason=data["reason"],
         ),
-        done=f"{advisory.identifier} withdrawn.",
+        done="{identifier} withdrawn.",
     )
 
 
@@ -354,5 +356,5 @@ def advisory_schedule(request: HttpRequest, identifier: str) -> HttpResponse:
             expected_version=data["version"],
             at=data["scheduled_publish_at"],
         ),
-        done=f"{advisory.identifier} scheduled.",
+        done="{identifier} scheduled.",
     )
