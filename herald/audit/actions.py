@@ -44,6 +44,7 @@ def _fields(event: AuditEvent) -> dict[str, Any]:
         "action": event.action,
         "object_type": event.object_type,
         "object_id": str(event.object_id),
+        "object_pk": event.object_pk,
         "before": event.before,
         "after": event.after,
     }
@@ -83,6 +84,7 @@ def record(
             action=action,
             object_type=object_type or "",
             object_id=str(object_id or ""),
+            object_pk=str(obj.pk) if obj is not None and obj.pk is not None else "",
             before=_normalise(before),
             after=_normalise(after),
             prev_hash=head.hash,

@@ -22,7 +22,10 @@ class AuditEvent(models.Model):
     actor = models.CharField(max_length=200, help_text="Who acted, as shown in the log.")
     action = models.CharField(max_length=100)
     object_type = models.CharField(max_length=100)
-    object_id = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=100, help_text="How the object was named then.")
+    object_pk = models.CharField(
+        max_length=64, blank=True, help_text="Its primary key: stable when the name changes."
+    )
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
     prev_hash = models.CharField(max_length=64)
@@ -32,6 +35,7 @@ class AuditEvent(models.Model):
         ordering = ["seq"]
         indexes = [
             models.Index(fields=["object_type", "object_id"]),
+            models.Index(fields=["object_type", "object_pk"]),
             models.Index(fields=["actor"]),
         ]
 

@@ -96,6 +96,7 @@ class LifecycleTests(AdvisoryCommandTestCase):
         assert created["references"][0]["type"] == "FIX"
 
         published = self.run_json("publish", ident, "--version", "1", "--as", "alice")
+        ident = published["identifier"]  # publication gives the public number
         assert (published["state"], published["current"]) == ("published", True)
         assert [r["kind"] for r in published["revisions"]] == ["published"]
 
@@ -119,7 +120,10 @@ class LifecycleTests(AdvisoryCommandTestCase):
             "withdrawn",
         ]
         assert [a["identifier"] for a in self.run_json("list", "--state", "withdrawn")] == [ident]
-        actors = dict(AuditEvent.objects.filter(object_id=ident).values_list("action", "actor"))
+        advisory_pk = str(Advisory.objects.get(identifier=ident).pk)
+        actors = dict(
+            AuditEvent.objects.filter(object_pk=advisory_pk).values_list("action", "actor")
+        )
         assert actors == {
             "advisory.create": "bob",
             "advisory.publish": "alice",
@@ -515,6 +519,7 @@ class ConsoleScriptTests(HeraldTransactionTestCase):
         identifier = json.loads(created.stdout)["identifier"]
         published = self.herald("advisory", "publish", identifier, "--version", "1")
         assert published.returncode == 0, published.stderr
+        identifier = Advisory.objects.get().identifier  # the public number
         assert published.stdout.strip() == f"{identifier} published: Token leak in logs"
 
         stale = self.herald("advisory", "publish", identifier, "--version", "1")

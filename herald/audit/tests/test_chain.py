@@ -70,7 +70,7 @@ class AuditChain(HeraldTestCase):
         import json
         from io import StringIO
 
-        advisory_id = AuditEvent.objects.get(seq=2).object_id
+        advisory_id = AuditEvent.objects.get(seq=3).object_id  # the public number
         out = StringIO()
         call_command("audit", "list", "--object", advisory_id, stdout=out)
         lines = [json.loads(line) for line in out.getvalue().splitlines()]

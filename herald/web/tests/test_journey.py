@@ -84,6 +84,8 @@ class JourneyTest(WebTestCase):
         # Publish it: it is current.
         page = self.client.get(url + "publish/")
         response = self.client.post(url + "publish/", form_data(page))
+        advisory.refresh_from_db()  # publication gives the public number, and a new address
+        url = f"/desk/advisories/{advisory.identifier}/"
         self.assertRedirects(response, url)
         html = self.public_html()
         assert "API tokens in CSV exports" in section(html, "current")

@@ -7,8 +7,22 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from django.db.models import Q
+
+from herald.advisories.models import Advisory
 from herald.audit.actions import verify
 from herald.audit.models import AuditEvent
+from herald.incidents.models import Incident
+
+
+def events_about(name: str) -> Q:
+    """Events about the object called ``name`` now or before (a draft renamed on publication)."""
+    condition = Q(object_id=name)
+    for model in (Advisory, Incident):
+        obj = model.objects.filter(identifier=name.upper()).first()
+        if obj is not None:
+            condition |= Q(object_type=obj._meta.label_lower, object_pk=str(obj.pk))
+    return condition
 
 
 class Command(BaseCommand):
@@ -35,7 +49,7 @@ class Command(BaseCommand):
             return
         events = AuditEvent.objects.order_by("seq")
         if options.get("object"):
-            events = events.filter(object_id=options["object"])
+            events = events.filter(events_about(options["object"]))
         if options.get("actor"):
             events = events.filter(actor=options["actor"])
         for event in events.iterator():
