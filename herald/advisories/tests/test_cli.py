@@ -122,7 +122,9 @@ class LifecycleTests(AdvisoryCommandTestCase):
         assert [a["identifier"] for a in self.run_json("list", "--state", "withdrawn")] == [ident]
         advisory_pk = str(Advisory.objects.get(identifier=ident).pk)
         actors = dict(
-            AuditEvent.objects.filter(object_pk=advisory_pk).values_list("action", "actor")
+            AuditEvent.objects.filter(
+                object_type="advisories.advisory", object_pk=advisory_pk
+            ).values_list("action", "actor")
         )
         assert actors == {
             "advisory.create": "bob",
