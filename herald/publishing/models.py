@@ -35,3 +35,22 @@ class SigningKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.fingerprint} ({self.state})"
+
+
+class Artifact(models.Model):
+    """One public file as served: rendered when its source changed, never per request."""
+
+    path = models.CharField(max_length=500, unique=True, help_text="URL path, no leading slash.")
+    content = models.BinaryField()
+    content_type = models.CharField(max_length=100)
+    etag = models.CharField(max_length=64)
+    generation = models.PositiveBigIntegerField(
+        db_index=True, help_text="The regeneration that last changed it."
+    )
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["path"]
+
+    def __str__(self) -> str:
+        return self.path

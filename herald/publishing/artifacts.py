@@ -1,0 +1,153 @@
+"""Published artifacts: every public byte, rendered once when it changes.
+
+A *builder* turns public advisories into ``Rendered`` files (a path, bytes and a
+content type). ``regenerate`` runs the builders inside the caller's transaction,
+so a publication writes its revision and every artifact it changes atomically
+(DESIGN.md "The flow"), and refuses the publication when a builder finds its
+output invalid (the builder raises ``ValidationError`` naming the field).
+
+Two kinds of builder:
+
+- advisory builders: ``(snapshot, context) -> Iterable[Rendered]``, run for each
+  advisory that changed (its page, OSV, CSAF, CVE documents...);
+- site builders: ``(context) -> Iterable[Rendered]``, run on every regeneration
+  (index page, feeds, indexes, security.txt...). They read what they need
+  through ``context`` so that nothing is loaded twice.
+
+Serving reads ``Artifact`` rows (or their copy on disk), never the advisories.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from herald.advisories.models import Advisory
+from herald.advisories.queries import public_advisories
+from herald.advisories.snapshot import AdvisorySnapshot, snapshot_of
+from herald.core.ids import next_number
+from herald.core.models import VendorProfile
+from herald.publishing.models import Artifact
+
+
+@dataclass(frozen=True)
+class Rendered:
+    path: str  # URL path without the leading slash, e.g. "osv/NW-2026-0001.json"
+    content: bytes
+    content_type: str
+
+    def __post_init__(self) -> None:
+        if self.path.startswith("/") or ".." in self.path.split("/"):
+            raise ValueError(f"Artifact paths are relative and stay inside the site: {self.path}")
+
+
+@dataclass
+class BuildContext:
+    """What builders share during one regeneration; loaded lazily, once."""
+
+    profile: VendorProfile
+    changed: Sequence[AdvisorySnapshot] = ()
+    _all_public: list[AdvisorySnapshot] | None = field(default=None, repr=False)
+
+    def all_public(self) -> list[AdvisorySnapshot]:
+        """Every public advisory (published or withdrawn), newest first."""
+        if self._all_public is None:
+            self._all_public = [snapshot_of(a) for a in public_advisories()]
+        return self._all_public
+
+
+AdvisoryBuilder = Callable[[AdvisorySnapshot, BuildContext], Iterable[Rendered]]
+SiteBuilder = Callable[[BuildContext], Iterable[Rendered]]
+_advisory_builders: dict[str, AdvisoryBuilder] = {}
+_site_builders: dict[str, SiteBuilder] = {}
+
+
+def advisory_builder(name: str) -> Callable[[AdvisoryBuilder], AdvisoryBuilder]:
+    def register(fn: AdvisoryBuilder) -> AdvisoryBuilder:
+        _advisory_builders[name] = fn
+        return fn
+
+    return register
+
+
+def site_builder(name: str) -> Callable[[SiteBuilder], SiteBuilder]:
+    def register(fn: SiteBuilder) -> SiteBuilder:
+        _site_builders[name] = fn
+        return fn
+
+    return register
+
+
+@functools.cache
+def _load_builders() -> None:
+    """Import the modules that register builders (once, after apps are ready)."""
+    from importlib import import_module
+
+    from django.conf import settings
+
+    for module in getattr(settings, "HERALD_ARTIFACT_BUILDERS", ()):
+        import_module(module)
+
+
+def etag_of(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class RegenerateResult:
+    generation: int
+    changed: tuple[str, ...]
+
+
+def render_all(advisories: Iterable[Advisory] | None = None) -> tuple[BuildContext, list[Rendered]]:
+    """Render without writing: what publication would produce (also for checks)."""
+    _load_builders()
+    snapshots = [snapshot_of(a) for a in advisories or () if a.is_public]
+    context = BuildContext(profile=VendorProfile.get(), changed=snapshots)
+    out: list[Rendered] = []
+    for snapshot in snapshots:
+        for build in _advisory_builders.values():
+            out.extend(build(snapshot, context))
+    for build_site in _site_builders.values():
+        out.extend(build_site(context))
+    return context, out
+
+
+def regenerate(advisories: Iterable[Advisory] | None = None) -> RegenerateResult:
+    """Render for ``advisories`` (plus the site-wide files) and store what changed.
+
+    Runs in the caller's transaction; unchanged files keep their ETag and generation.
+    """
+    _, rendered = render_all(advisories)
+    with transaction.atomic():
+        generation = next_number("artifacts")
+        now = timezone.now()
+        paths = [r.path for r in rendered]
+        existing = dict(Artifact.objects.filter(path__in=paths).values_list("path", "etag"))
+        changed: list[str] = []
+        for item in rendered:
+            etag = etag_of(item.content)
+            if existing.get(item.path) == etag:
+                continue
+            Artifact.objects.update_or_create(
+                path=item.path,
+                defaults={
+                    "content": item.content,
+                    "content_type": item.content_type,
+                    "etag": etag,
+                    "generation": generation,
+                    "updated_at": now,
+                },
+            )
+            changed.append(item.path)
+    return RegenerateResult(generation=generation, changed=tuple(changed))
+
+
+def regenerate_everything() -> RegenerateResult:
+    """Every public advisory and every site file: after an upgrade or a profile edit."""
+    return regenerate(list(public_advisories()))
