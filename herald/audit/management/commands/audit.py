@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-
 from django.db.models import Q
 
 from herald.advisories.models import Advisory
