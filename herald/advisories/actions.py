@@ -538,6 +538,8 @@ def _change(
         revision = None
         if advisory.is_public:
             revision = _write_revision(advisory, revision_kind, summary, advisory.incident, who)
+            # Inside the transaction: the artifacts are written with the revision, or neither.
+            signals.revision_written.send(Advisory, advisory=advisory, revision=revision)
         add_event(
             advisory.incident,
             IncidentEvent.Kind.ADVISORY,
@@ -646,6 +648,7 @@ def do_publish_advisory(
         revision = _write_revision(
             advisory, Revision.Kind.PUBLISHED, "Published.", advisory.incident, who
         )
+        signals.revision_written.send(Advisory, advisory=advisory, revision=revision)
         message = f"Advisory {advisory.identifier} published (drafted as {draft_handle})"
         if lift_embargo_reason.strip():
             message += f"; embargo lifted early: {lift_embargo_reason.strip()}"
