@@ -12,9 +12,6 @@ import os
 
 import pytest
 
-if os.environ.get("HERALD_TEST_DB") == "postgres":
-    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/herald")
-
 _SERVICE_PROBLEMS: dict[str, str] = {}
 
 
@@ -53,7 +50,13 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from django.conf import settings
+
     using_postgres = os.environ.get("HERALD_TEST_DB") == "postgres"
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if using_postgres and engine != "django.db.backends.postgresql":
+        # A pass that claims PostgreSQL must not quietly run on SQLite.
+        raise pytest.UsageError(f"HERALD_TEST_DB=postgres but the database engine is {engine}")
     if using_postgres:
         problem = service_problem("postgres")
         if problem and os.environ.get("HERALD_REQUIRE_SERVICES") == "1":

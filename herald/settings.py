@@ -148,6 +148,9 @@ def _databases() -> dict[str, Any]:
         "TEST": {"NAME": HERALD_HOME / "test.sqlite3"},
     }
     url = os.environ.get("DATABASE_URL", "").strip()
+    if not url and os.environ.get("HERALD_TEST_DB") == "postgres":
+        # The test suite's PostgreSQL pass (make test-postgres) on the default server.
+        url = "postgres://postgres@127.0.0.1:5432/herald"
     if not url:
         return {"default": sqlite}
     try:
