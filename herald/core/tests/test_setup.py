@@ -23,12 +23,14 @@ from herald.audit.actions import verify
 from herald.test import HeraldTransactionTestCase
 
 HERALD = [sys.executable, "-m", "herald.cli"]
+# These subprocesses run Herald as a new user would: on the embedded default.
+EMBEDDED_ONLY = {"DATABASE_URL", "HERALD_TEST_DB"}
 
 
 def run_herald(
     *args: str, home: Path, env: dict[str, str] | None = None, timeout: int = 120
 ) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    environ = {k: v for k, v in os.environ.items() if k not in EMBEDDED_ONLY}
     environ.update({"HERALD_HOME": str(home), **(env or {})})
     return subprocess.run(
         [*HERALD, *args], env=environ, capture_output=True, text=True, timeout=timeout, check=False
@@ -131,7 +133,7 @@ def test_serve_answers_on_its_port_with_the_worker_running(tmp_path: Path) -> No
     setup = run_herald("setup", "--demo", home=tmp_path)
     assert setup.returncode == 0, setup.stderr
     port = free_port()
-    environ = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    environ = {k: v for k, v in os.environ.items() if k not in EMBEDDED_ONLY}
     environ["HERALD_HOME"] = str(tmp_path)
     server = subprocess.Popen(
         [*HERALD, "serve", "--port", str(port), "--workers", "1"],
