@@ -18,6 +18,7 @@ HERALD_COMMANDS = (
     ("advisory", "Create, update, publish, fix, resolve, withdraw, list and show advisories"),
     ("export", "Write the public page as Markdown (and commit it to the website's repository)"),
     ("import", "Read a handbook page in Markdown and create its advisories"),
+    ("mail", "Receive reports by e-mail: ingest (MTA pipe), poll (IMAP), flagged"),
     ("audit", "Verify the tamper-evident audit chain"),
 )
 

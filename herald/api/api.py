@@ -218,3 +218,9 @@ def list_products(request: HttpRequest) -> dict[str, Any]:
             for p in products
         ],
     }
+
+
+# Vulnerability reports: the intake app's endpoints, under the same API and document.
+from herald.intake.api import router as intake_router  # noqa: E402  (after `api` exists)
+
+api.add_router("/reports", intake_router)
