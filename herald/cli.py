@@ -19,6 +19,10 @@ HERALD_COMMANDS = (
     ("export", "Write the public page as Markdown (and commit it to the website's repository)"),
     ("import", "Read a handbook page in Markdown and create its advisories"),
     ("mail", "Receive reports by e-mail: ingest (MTA pipe), poll (IMAP), flagged"),
+    ("customers", "Import and sync affected customers (CSV or JSON), list them"),
+    ("campaign", "Outreach campaigns: show who will be told, approve, send, follow"),
+    ("deliveries", "Messages to people and systems: pending, failed, dead; re-drive"),
+    ("channel", "Internal channels and subscribers' webhooks: e-mail, Slack, webhook"),
     ("audit", "Verify the tamper-evident audit chain"),
 )
 

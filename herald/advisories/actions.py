@@ -6,8 +6,9 @@ event, and sends its signals only after the commit:
 1. no change outside an open incident (one is declared automatically if needed);
 2. the timeline runs discovered <= reported <= fixed <= disclosed, and fixed or
    resolved advisories carry a fixed date;
-4. an advisory with a confirmed exposure or required user action is published
-   only with outreach, or a recorded waiver (who, why);
+4. publishing an advisory with a confirmed exposure or required user action
+   creates its outreach campaign in the same transaction, unless a waiver
+   (who, why) is recorded;
 5. a public advisory never returns to draft; every change to it is a revision
    with a change summary, a withdrawal included;
 6. the audit event is written in the same transaction as the change.
@@ -601,24 +602,10 @@ def do_publish_advisory(
                     "for then, or give the reason to lift the embargo early."
                 }
             )
-        if (advisory.confirmed_exposure or advisory.user_action_required) and not (
+        # Rule 4: outreach is created below, with the publication, unless waived.
+        needs_outreach = (advisory.confirmed_exposure or advisory.user_action_required) and not (
             outreach_waiver_reason.strip()
-        ):
-            reasons = [
-                label
-                for flag, label in (
-                    (advisory.confirmed_exposure, "a confirmed exposure"),
-                    (advisory.user_action_required, "action required from users"),
-                )
-                if flag
-            ]
-            raise ValidationError(
-                {
-                    "outreach": f"{advisory.identifier} reports {' and '.join(reasons)}: it is "
-                    "published only with an outreach campaign to the affected customers, or a "
-                    "recorded waiver saying why none is needed."
-                }
-            )
+        )
         before = snapshot_of(advisory, with_history=False).to_dict()
         published = published_at or now
         draft_handle = advisory.identifier
@@ -650,6 +637,11 @@ def do_publish_advisory(
         )
         signals.revision_written.send(Advisory, advisory=advisory, revision=revision)
         message = f"Advisory {advisory.identifier} published (drafted as {draft_handle})"
+        if needs_outreach:
+            from herald.notify.actions import create_outreach_campaign
+
+            campaign = create_outreach_campaign(advisory, who=who)
+            message += f"; outreach campaign {campaign.pk} created, awaiting approval"
         if lift_embargo_reason.strip():
             message += f"; embargo lifted early: {lift_embargo_reason.strip()}"
         if advisory.outreach_waiver_reason:

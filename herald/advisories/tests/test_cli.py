@@ -337,10 +337,10 @@ class BadInputTests(AdvisoryCommandTestCase):
             "error: reported_at: Publishing needs the date it was reported.",
         )
 
-    def test_publishing_with_a_confirmed_exposure_needs_outreach_or_a_waiver(self) -> None:
+    def test_publishing_with_a_confirmed_exposure_creates_the_outreach_campaign(self) -> None:
         advisory = self.draft(confirmed_exposure=True)
-        err = self.assert_refused(("publish", advisory.identifier), 2)
-        assert err.startswith("error: outreach: "), err
+        self.run_cli("publish", advisory.identifier)
+        assert advisory.campaigns.get().status == "draft"  # rule 4: approved and sent by a person
 
     def test_a_scheduled_publication_takes_no_waiver(self) -> None:
         advisory = self.draft()

@@ -230,18 +230,15 @@ class Rule3Embargo(HeraldTestCase):
 
 
 class Rule4Outreach(HeraldTestCase):
-    def test_it_refuses_publish_without_outreach_when_exposure_is_confirmed(self) -> None:
+    def test_publishing_with_exposure_or_user_action_creates_the_outreach_campaign(self) -> None:
         flag_sets: list[dict[str, Any]] = [
             {"confirmed_exposure": True},
             {"user_action_required": True},
         ]
         for flags in flag_sets:
-            advisory = self.draft(cve_ids=[], **flags)
-            with pytest.raises(ValidationError) as exc:
-                do_publish_advisory(advisory, acting_user=self.bob)
-            assert "outreach" in field_errors(exc)
-            advisory.refresh_from_db()
-            assert advisory.state == Advisory.State.DRAFT
+            advisory = do_publish_advisory(self.draft(cve_ids=[], **flags), acting_user=self.bob)
+            assert advisory.campaigns.get().status == "draft"  # approved and sent by a person
+            assert "outreach campaign" in last_event(advisory).message
 
     def test_a_recorded_waiver_says_who_and_why(self) -> None:
         advisory = self.draft(confirmed_exposure=True)

@@ -95,20 +95,29 @@ class StepValidationTest(WebTestCase):
         advisory.refresh_from_db()
         assert advisory.state == "draft"
 
-    def test_publishing_with_a_confirmed_exposure_asks_for_a_waiver_reason(self) -> None:
+    def test_publishing_with_a_confirmed_exposure_creates_the_outreach_campaign(self) -> None:
         advisory = self.draft(confirmed_exposure=True)
         url = f"/desk/advisories/{advisory.identifier}/publish/"
         page = self.client.get(url)
         self.assertContains(page, "Reason to waive outreach")
         self.assertNotContains(page, "Reason to lift the embargo early")
         response = self.client.post(url, form_data(page))
-        assert "outreach campaign" in response.context["form"].errors["outreach_waiver_reason"][0]
+        assert response.status_code == 302
+        advisory = Advisory.objects.get(pk=advisory.pk)
+        assert advisory.campaigns.get().status == "draft"  # rule 4: approved and sent by a person
+        assert not advisory.outreach_waived_by
+
+    def test_a_waiver_publishes_without_outreach_and_records_who(self) -> None:
+        advisory = self.draft(confirmed_exposure=True)
+        url = f"/desk/advisories/{advisory.identifier}/publish/"
+        page = self.client.get(url)
         response = self.client.post(
             url, form_data(page, outreach_waiver_reason="Only test tenants were exposed.")
         )
         assert response.status_code == 302
-        advisory.refresh_from_db()
+        advisory = Advisory.objects.get(pk=advisory.pk)
         assert advisory.outreach_waived_by == "bob"
+        assert not advisory.campaigns.exists()
 
     def test_publishing_under_embargo_asks_for_the_reason_to_lift_it(self) -> None:
         advisory = self.draft(embargo_until=timezone.now() + dt.timedelta(days=2))

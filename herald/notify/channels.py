@@ -1,0 +1,512 @@
+"""Channel kinds as small plug-ins behind one interface: e-mail (SMTP), Slack, webhook.
+
+A plug-in parses and validates its channel's ``config`` (``parse_config``) and
+opens a ``Session`` that sends deliveries one at a time, reusing its connection
+for a whole batch. ``send`` returns the peer's answer on success and raises
+``TransientError`` (retry later) or ``PermanentError`` (dead now) otherwise, so
+the delivery engine never needs to know which kind it is driving.
+
+Webhooks are signed: ``Herald-Signature: v1=<hex>`` is HMAC-SHA256, keyed by the
+channel's secret, over ``<Herald-Timestamp>.<body>``. A receiver recomputes it,
+compares in constant time, refuses a timestamp more than five minutes from its
+clock, and refuses a ``Herald-Delivery`` id it has already accepted (keep the
+ids for at least those five minutes): that stops replays of a captured request.
+Retries of one delivery carry the same ``Herald-Delivery`` id and a fresh
+timestamp and signature.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import quopri
+import smtplib
+import time
+from dataclasses import dataclass, field
+from email.headerregistry import Address
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import format_datetime, formataddr, parseaddr
+from typing import Any, ClassVar, Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+
+from herald.core import http
+from herald.core.errors import ValidationError
+from herald.notify.models import Message
+
+
+class TransientError(Exception):
+    """Worth trying again later: network trouble, 4xx SMTP, 5xx/429 HTTP."""
+
+
+class PermanentError(Exception):
+    """Trying again will not help: a refused address, a 5xx SMTP reply, a 4xx HTTP reply."""
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One delivery as a session sees it: the row's per-recipient part and its message."""
+
+    delivery_id: int
+    recipient: str
+    message_id: str
+    idempotency_key: str
+    message: Message
+    unsubscribe_url: str = ""
+    manage_url: str = ""
+
+
+class Session(Protocol):
+    def send(self, envelope: Envelope) -> str: ...
+
+    def close(self) -> None: ...
+
+
+class ChannelKind(Protocol):
+    kind: ClassVar[str]
+
+    def parse_config(self, config: dict[str, Any]) -> Any: ...
+
+    def open(self, config: Any) -> Session: ...
+
+
+def check_email(address: str) -> str:
+    """The address, stripped, or ValidationError; refuses anything a header could not carry."""
+    value = (address or "").strip()
+    if any(c in value for c in "\r\n<>,;\"'") or len(value) > 254:
+        raise ValidationError({"email": f"{value[:80]!r} is not a valid e-mail address."})
+    try:
+        validate_email(value)
+    except DjangoValidationError:
+        raise ValidationError({"email": f"{value[:80]!r} is not a valid e-mail address."}) from None
+    return value
+
+
+def check_url(url: str, field_name: str = "url") -> str:
+    value = (url or "").strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or len(value) > 500:
+        raise ValidationError({field_name: f"{value[:80]!r} is not an http(s) URL."})
+    return value
+
+
+# ---------------------------------------------------------------- e-mail
+
+
+@dataclass(frozen=True)
+class SMTPConfig:
+    host: str = "localhost"
+    port: int = 25
+    username: str = ""
+    password: str = field(default="", repr=False)
+    starttls: bool = False
+    ssl: bool = False
+    timeout: float = 30.0
+
+    @classmethod
+    def from_url(cls, url: str) -> SMTPConfig:
+        """``smtp://user:pass@host:port?starttls=1&timeout=10`` or ``smtps://...``."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValidationError({"smtp_url": f"{url[:80]!r} is not smtp:// or smtps://."})
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        return cls(
+            host=parts.hostname,
+            port=parts.port or (465 if parts.scheme == "smtps" else 25),
+            username=unquote(parts.username or ""),
+            password=unquote(parts.password or ""),
+            starttls=query.get("starttls", "0") in ("1", "true", "yes"),
+            ssl=parts.scheme == "smtps",
+            timeout=float(query.get("timeout", "30")),
+        )
+
+    @classmethod
+    def default(cls) -> SMTPConfig:
+        """``HERALD_SMTP_URL`` when set, else Django's EMAIL_* settings."""
+        from herald.notify.conf import smtp_url
+
+        url = smtp_url()
+        if url:
+            return cls.from_url(url)
+        return cls(
+            host=settings.EMAIL_HOST,
+            port=int(settings.EMAIL_PORT),
+            username=settings.EMAIL_HOST_USER,
+            password=settings.EMAIL_HOST_PASSWORD,
+            starttls=bool(settings.EMAIL_USE_TLS),
+            ssl=bool(settings.EMAIL_USE_SSL),
+            timeout=float(settings.EMAIL_TIMEOUT or 30),
+        )
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    to: tuple[str, ...] = ()
+    sender: str = ""
+    smtp: SMTPConfig | None = None
+
+
+class _Rendered:
+    """A message's shared bytes, built once per worker and reused for every recipient."""
+
+    def __init__(self, message: Message, sender: str) -> None:
+        from herald.notify.conf import mail_domain
+
+        subject = SMTP_POLICY.header_factory("Subject", message.subject)
+        self.head = (
+            f"From: {sender}\r\n"
+            f"{subject.fold(policy=SMTP_POLICY)}"
+            f"Date: {format_datetime(message.created_at)}\r\n"
+            "MIME-Version: 1.0\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n"
+            "Content-Transfer-Encoding: quoted-printable\r\n"
+            "Auto-Submitted: auto-generated\r\n"
+        ).encode()
+        text = message.text.replace("\r\n", "\n").rstrip("\n") + "\n"
+        self.body = _qp(text)
+        self.domain = mail_domain()
+
+
+def _qp(text: str) -> bytes:
+    # Quoted-printable keeps every line under 76 octets and the body 7-bit, so any
+    # SMTP server takes it; binascii does the encoding in C.
+    return quopri.encodestring(text.encode("utf-8")).replace(b"\n", b"\r\n")
+
+
+class SMTPSession:
+    """One SMTP connection, kept open across a batch; reconnects after a drop."""
+
+    def __init__(self, smtp: SMTPConfig, sender: str) -> None:
+        self.smtp = smtp
+        self.sender = sender
+        self.envelope_from = parseaddr(sender)[1] or sender
+        self.conn: smtplib.SMTP | None = None
+        self.rendered: dict[int, _Rendered] = {}
+
+    def _connection(self) -> smtplib.SMTP:
+        if self.conn is None:
+            cfg = self.smtp
+            try:
+                if cfg.ssl:
+                    conn: smtplib.SMTP = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout)
+                else:
+                    conn = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
+                conn.ehlo()
+                if cfg.starttls:
+                    conn.starttls()
+                    conn.ehlo()
+                if cfg.username:
+                    conn.login(cfg.username, cfg.password)
+            except smtplib.SMTPAuthenticationError as exc:
+                raise TransientError(f"SMTP login refused: {exc.smtp_code}") from None
+            except (OSError, smtplib.SMTPException) as exc:
+                raise TransientError(f"cannot reach SMTP {cfg.host}:{cfg.port}: {exc}") from None
+            self.conn = conn
+        return self.conn
+
+    def render(self, envelope: Envelope) -> bytes:
+        message = envelope.message
+        shared = self.rendered.get(message.pk)
+        if shared is None:
+            if len(self.rendered) > 64:
+                self.rendered.clear()
+            shared = self.rendered[message.pk] = _Rendered(message, self.sender)
+        head = [
+            shared.head,
+            b"To: ",
+            envelope.recipient.encode(),
+            b"\r\nMessage-ID: ",
+            envelope.message_id.encode(),
+            b"\r\nX-Herald-Delivery: ",
+            envelope.idempotency_key.encode(),
+            b"\r\n",
+        ]
+        body = shared.body
+        if envelope.unsubscribe_url:
+            # RFC 8058: an HTTPS URI plus the Post header make the unsubscription
+            # one click in the mail client, without opening a page.
+            head += [
+                b"List-Unsubscribe: <",
+                envelope.unsubscribe_url.encode(),
+                b">\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
+            ]
+            footer = (
+                f"\n--\nYou receive this because you subscribed to security advisories.\n"
+                f"Manage your preferences: {envelope.manage_url}\n"
+                f"Unsubscribe: {envelope.unsubscribe_url}\n"
+            )
+            body = body + _qp(footer)
+        return b"".join([*head, b"\r\n", body])
+
+    def send(self, envelope: Envelope) -> str:
+        try:
+            check_email(envelope.recipient)
+        except ValidationError:
+            raise PermanentError(f"invalid address {envelope.recipient[:100]!r}") from None
+        data = self.render(envelope)
+        conn = self._connection()
+        try:
+            if conn.has_extn("pipelining"):
+                return self._send_pipelined(conn, envelope.recipient, data)
+            refused = conn.sendmail(self.envelope_from, [envelope.recipient], data)
+        except (UnicodeEncodeError, smtplib.SMTPNotSupportedError):
+            # A non-ASCII address needs SMTPUTF8; a server without it never takes it.
+            self._reset_after_error()
+            raise PermanentError(
+                f"{envelope.recipient[:100]!r} needs SMTPUTF8, which the server does not offer"
+            ) from None
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = next(iter(exc.recipients.values()))
+            raise _smtp_error(code, text, "recipient refused") from None
+        except smtplib.SMTPResponseException as exc:
+            self._reset_after_error()
+            raise _smtp_error(exc.smtp_code, exc.smtp_error, "refused") from None
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            self.close()
+            raise TransientError(f"SMTP connection lost: {exc}") from None
+        except smtplib.SMTPException as exc:
+            self.close()
+            raise TransientError(f"SMTP error: {exc}") from None
+        if refused:
+            code, text = next(iter(refused.values()))
+            raise _smtp_error(code, text, "recipient refused")
+        return "250 accepted"
+
+    def _send_pipelined(self, conn: smtplib.SMTP, recipient: str, data: bytes) -> str:
+        """MAIL, RCPT and DATA in one write (RFC 2920), then the body: two round trips.
+
+        smtplib waits for each reply in turn (four round trips per message); on
+        a campaign the round trips, not the bytes, are what limit the rate.
+        """
+        conn.send(f"MAIL FROM:<{self.envelope_from}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n")
+        mail_code, mail_text = conn.getreply()
+        rcpt_code, rcpt_text = conn.getreply()
+        data_code, data_text = conn.getreply()
+        if data_code == 354 and (mail_code != 250 or rcpt_code not in (250, 251)):
+            # A server that accepted DATA anyway gets an empty message it will refuse.
+            conn.send(b".\r\n")
+            conn.getreply()
+        if mail_code != 250:
+            self._reset_after_error()
+            raise _smtp_error(mail_code, mail_text, "sender refused")
+        if rcpt_code not in (250, 251):
+            self._reset_after_error()
+            raise _smtp_error(rcpt_code, rcpt_text, "recipient refused")
+        if data_code != 354:
+            self._reset_after_error()
+            raise _smtp_error(data_code, data_text, "refused DATA")
+        # Dot-stuffing (RFC 5321 4.5.2); the rendered message already ends in CRLF.
+        conn.send(data.replace(b"\r\n.", b"\r\n..") + b".\r\n")
+        code, text = conn.getreply()
+        if code != 250:
+            self._reset_after_error()
+            raise _smtp_error(code, text, "message refused")
+        return f"{code} {text.decode('utf-8', 'replace')}"[:200]
+
+    def _reset_after_error(self) -> None:
+        try:
+            if self.conn is not None:
+                self.conn.rset()
+        except (smtplib.SMTPException, OSError):
+            self.close()
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.quit()
+            except (smtplib.SMTPException, OSError):
+                with contextlib.suppress(OSError):
+                    self.conn.close()
+            self.conn = None
+
+
+def _smtp_error(code: int, text: bytes | str, what: str) -> Exception:
+    message = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    detail = f"SMTP {what}: {code} {message}"[:500]
+    return PermanentError(detail) if 500 <= code < 600 else TransientError(detail)
+
+
+class EmailKind:
+    kind: ClassVar[str] = "email"
+
+    def parse_config(self, config: dict[str, Any]) -> EmailConfig:
+        errors: dict[str, list[str]] = {}
+        to: list[str] = []
+        raw_to = config.get("to") or []
+        if isinstance(raw_to, str):
+            raw_to = [part for part in raw_to.replace(",", " ").split() if part]
+        for address in raw_to:
+            try:
+                to.append(check_email(str(address)))
+            except ValidationError as exc:
+                errors.setdefault("to", []).extend(exc.messages)
+        smtp = None
+        if config.get("smtp_url"):
+            try:
+                smtp = SMTPConfig.from_url(str(config["smtp_url"]))
+            except ValidationError as exc:
+                errors.setdefault("smtp_url", []).extend(exc.messages)
+        sender = str(config.get("from") or "")
+        if sender:
+            try:
+                check_email(parseaddr(sender)[1])
+            except ValidationError:
+                errors.setdefault("from", []).append(f"{sender[:80]!r} is not a sender address.")
+        if errors:
+            raise ValidationError(errors)
+        return EmailConfig(to=tuple(to), sender=sender, smtp=smtp)
+
+    def open(self, config: EmailConfig) -> SMTPSession:
+        from herald.notify.conf import mail_from
+
+        return SMTPSession(config.smtp or SMTPConfig.default(), config.sender or mail_from())
+
+
+# ---------------------------------------------------------------- HTTP kinds
+
+
+def _http_outcome(response: http.Response) -> str:
+    summary = f"HTTP {response.status} {response.text[:200]}".strip()
+    if 200 <= response.status < 300:
+        return summary
+    if response.status in (408, 425, 429) or response.status >= 500:
+        raise TransientError(summary)
+    raise PermanentError(summary)
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> str:
+    from herald.notify.conf import http_timeout
+
+    try:
+        response = http.request("POST", url, body=body, headers=headers, timeout=http_timeout())
+    except http.RefusedAddress as exc:
+        raise PermanentError(str(exc)) from None
+    except http.HTTPError as exc:
+        if "not an http(s) URL" in str(exc):
+            raise PermanentError(str(exc)) from None
+        raise TransientError(str(exc)) from None
+    return _http_outcome(response)
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    url: str
+
+
+class SlackSession:
+    def __init__(self, config: SlackConfig) -> None:
+        self.config = config
+
+    def send(self, envelope: Envelope) -> str:
+        message = envelope.message
+        text = f"*{message.subject}*\n{message.text}"
+        if message.link and message.link not in text:
+            text += f"\n<{message.link}|Read it>"
+        body = json.dumps({"text": text}).encode()
+        return _post(envelope.recipient, body, {"Content-Type": "application/json; charset=utf-8"})
+
+    def close(self) -> None:
+        pass
+
+
+class SlackKind:
+    kind: ClassVar[str] = "slack"
+
+    def parse_config(self, config: dict[str, Any]) -> SlackConfig:
+        return SlackConfig(url=check_url(str(config.get("url") or "")))
+
+    def open(self, config: SlackConfig) -> SlackSession:
+        return SlackSession(config)
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    url: str
+    secret: str = field(repr=False, default="")
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The ``Herald-Signature`` value for a body sent at ``timestamp`` (Unix seconds)."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "v1=" + digest.hexdigest()
+
+
+def verify_signature(
+    secret: str, timestamp: str, body: bytes, signature: str, *, tolerance: int = 300
+) -> bool:
+    """What a receiver does: a fresh timestamp and a matching signature (constant time)."""
+    try:
+        age = abs(time.time() - int(timestamp))
+    except ValueError:
+        return False
+    return age <= tolerance and hmac.compare_digest(sign(secret, timestamp, body), signature)
+
+
+class WebhookSession:
+    def __init__(self, config: WebhookConfig) -> None:
+        self.config = config
+
+    def send(self, envelope: Envelope) -> str:
+        message = envelope.message
+        payload = {
+            "delivery": envelope.idempotency_key,
+            "event": message.data.get("event", message.source),
+            "subject": message.subject,
+            "text": message.text,
+            "link": message.link,
+            "data": message.data,
+        }
+        body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            "Herald-Event": str(payload["event"]),
+            "Herald-Delivery": envelope.idempotency_key,
+            "Herald-Timestamp": timestamp,
+        }
+        if self.config.secret:
+            headers["Herald-Signature"] = sign(self.config.secret, timestamp, body)
+        return _post(envelope.recipient, body, headers)
+
+    def close(self) -> None:
+        pass
+
+
+class WebhookKind:
+    kind: ClassVar[str] = "webhook"
+
+    def parse_config(self, config: dict[str, Any]) -> WebhookConfig:
+        secret = str(config.get("secret") or "")
+        if secret and len(secret) < 16:
+            raise ValidationError({"secret": "Use a secret of at least 16 characters."})
+        return WebhookConfig(url=check_url(str(config.get("url") or "")), secret=secret)
+
+    def open(self, config: WebhookConfig) -> WebhookSession:
+        return WebhookSession(config)
+
+
+KINDS: dict[str, ChannelKind] = {k.kind: k for k in (EmailKind(), SlackKind(), WebhookKind())}
+
+
+def kind_of(name: str) -> ChannelKind:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise ValidationError(
+            {"kind": f"Unknown channel kind {name!r}; use one of {', '.join(KINDS)}."}
+        ) from None
+
+
+def message_id_for(key: str, domain: str) -> str:
+    """A stable Message-ID: the same delivery always carries the same one, retries included."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return f"<{digest}@{domain}>"
+
+
+def display_address(name: str, address: str) -> str:
+    return formataddr((name, address)) if name else str(Address(addr_spec=address))

@@ -1,0 +1,77 @@
+"""Notification settings: a Django setting when defined, else the environment, else a default.
+
+- HERALD_SMTP_URL: smtp://user:pass@host:port?starttls=1 (default: Django's EMAIL_*)
+- HERALD_MAIL_FROM: From: of every e-mail (default: the vendor's security contact)
+- HERALD_NOTIFY_SESSIONS (4): parallel sending sessions per drain
+- HERALD_NOTIFY_BATCH (200): deliveries claimed per round trip
+- HERALD_NOTIFY_LEASE (300): seconds a claim lasts before another worker may take it
+- HERALD_NOTIFY_RETRY_DELAYS (60,300,1800,7200,21600): seconds before each retry; then dead
+- HERALD_NOTIFY_DRAIN_SECONDS (20): how long one drain task runs at most
+- HERALD_HTTP_TIMEOUT (10): seconds for one outbound HTTP exchange
+- HERALD_HTTP_ALLOW_NETWORKS (none): non-public networks outbound HTTP may reach
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+
+def _get(name: str, default: str) -> str:
+    value: Any = getattr(settings, name, None)
+    if value is None:
+        value = os.environ.get(name, "")
+    if isinstance(value, (list, tuple)):
+        value = ",".join(str(v) for v in value)
+    return str(value).strip() or default
+
+
+def smtp_url() -> str:
+    return _get("HERALD_SMTP_URL", "")
+
+
+def mail_from() -> str:
+    from herald.core.models import VendorProfile
+
+    profile = VendorProfile.get()
+    default = f"{profile.name} security <{profile.security_contact}>"
+    return _get("HERALD_MAIL_FROM", default)
+
+
+def mail_domain() -> str:
+    """The right-hand side of Message-IDs: the public site's host name."""
+    return urlsplit(base_url()).hostname or "herald.invalid"
+
+
+def base_url() -> str:
+    from herald.core.models import VendorProfile
+
+    return (VendorProfile.get().base_url or settings.HERALD_DEFAULT_BASE_URL).rstrip("/")
+
+
+def sessions() -> int:
+    return max(1, int(_get("HERALD_NOTIFY_SESSIONS", "4")))
+
+
+def batch_size() -> int:
+    return max(1, int(_get("HERALD_NOTIFY_BATCH", "200")))
+
+
+def lease_seconds() -> float:
+    return max(1.0, float(_get("HERALD_NOTIFY_LEASE", "300")))
+
+
+def retry_delays() -> list[float]:
+    raw = _get("HERALD_NOTIFY_RETRY_DELAYS", "60,300,1800,7200,21600")
+    return [float(part) for part in raw.replace(" ", "").split(",") if part]
+
+
+def drain_seconds() -> float:
+    return max(0.5, float(_get("HERALD_NOTIFY_DRAIN_SECONDS", "20")))
+
+
+def http_timeout() -> float:
+    return max(0.5, float(_get("HERALD_HTTP_TIMEOUT", "10")))
