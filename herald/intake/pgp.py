@@ -47,4 +47,3 @@ def decrypt(ciphertext: bytes) -> Decrypted:
         status = result.status or "unknown error"
         return Decrypted(False, b"", f"could not decrypt: {status}")
     return Decrypted(True, bytes(result.data))
-
