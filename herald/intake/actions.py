@@ -115,7 +115,8 @@ def _state(report: Report) -> dict[str, Any]:
 
 def _lock(report: Report) -> Report:
     return (
-        Report.objects.select_for_update()
+        # of=("self",): PostgreSQL cannot lock the nullable side of the outer joins.
+        Report.objects.select_for_update(of=("self",))
         .select_related("reporter", "assignee", "duplicate_of", "incident", "advisory")
         .get(pk=report.pk)
     )
@@ -1301,7 +1302,7 @@ def do_change_reward_status(
 ) -> Reward:
     """Move a reward on; the reporter may only accept or decline an offer."""
     with transaction.atomic():
-        reward = Reward.objects.select_for_update().select_related("report").get(pk=reward.pk)
+        reward = Reward.objects.select_for_update(of=("self",)).select_related("report").get(pk=reward.pk)
         allowed = REWARD_MOVES.get(reward.status, set())
         if by_reporter:
             allowed = allowed & {Reward.Status.ACCEPTED, Reward.Status.DECLINED}
