@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -159,6 +160,11 @@ def test_serve_answers_on_its_port_with_the_worker_running(tmp_path: Path) -> No
         assert "Northwind Analytics" in body
         assert "Privilege escalation through team invitations" not in body  # the embargoed draft
     finally:
-        os.killpg(server.pid, 15)
-        output = server.communicate(timeout=20)[0]
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            output = server.communicate(timeout=60)[0]
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            output = server.communicate()[0]
+            pytest.fail(f"herald serve did not stop on SIGTERM within 60 s:\n{output}")
     assert "worker running" in output
