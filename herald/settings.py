@@ -238,6 +238,10 @@ LOGGING = {
 # The public base URL of the vendor's site, used for absolute links in exports when
 # the vendor profile has none yet.
 # Modules whose import registers artifact builders (herald.publishing.artifacts).
-HERALD_ARTIFACT_BUILDERS: list[str] = []
+HERALD_ARTIFACT_BUILDERS: list[str] = [
+    "herald.publishing.surfaces_osv",
+    "herald.publishing.surfaces_csaf",
+    "herald.publishing.surfaces_cve",
+]
 
 HERALD_DEFAULT_BASE_URL = os.environ.get("HERALD_BASE_URL", "http://127.0.0.1:8000")

@@ -6,6 +6,8 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("herald.publishing.urls")),
+    # The OSV-compatible query API at the root, where api.osv.dev serves it.
+    path("", include("herald.publishing.osv_urls")),
     path("", include("herald.notify.urls")),
     path("", include("herald.intake.urls")),
     path("", include("herald.web.urls")),

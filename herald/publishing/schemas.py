@@ -100,6 +100,11 @@ def cna_container_problems(container: Any) -> list[str]:
     return _schema_problems(_validator("cnaPublishedContainer"), container)
 
 
+def rejected_container_problems(container: Any) -> list[str]:
+    """A rejected CNA container (the reason a CVE id is rejected), as CVE Services takes it."""
+    return _schema_problems(_validator("cnaRejectedContainer"), container)
+
+
 def cvss_object_problems(obj: Any, url: str) -> list[str]:
     """A CVSS JSON object against FIRST's schema for its version (CSAF 6.1.8)."""
     schema = cvss_schemas()[url]

@@ -1,4 +1,8 @@
-"""``herald import markdown FILE``: a handbook page's prose and advisories into Herald."""
+"""``herald import markdown FILE`` and ``herald import osv|cve|csaf FILE...``.
+
+Markdown: a handbook page's prose and advisories. OSV/GHSA, CVE JSON 5 and CSAF
+2.0: published advisory documents, each becoming a published advisory.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,11 @@ from herald.core.cli_support import HeraldCommand
 from herald.core.errors import HeraldError
 from herald.incidents.queries import access_incident_by_identifier
 from herald.publishing.actions import ImportResult, do_import_markdown_page
+from herald.publishing.import_actions import DocumentsImport, do_import_documents
+from herald.publishing.importers import FORMATS as DOCUMENT_FORMATS
 from herald.publishing.markdown import STATUS_LABELS, WITHDRAWN_LABEL
 
-FORMATS = ("markdown",)
+FORMATS = ("markdown", *DOCUMENT_FORMATS)
 PAGE_STATUS_LABELS = {**STATUS_LABELS, "withdrawn": WITHDRAWN_LABEL}
 
 
@@ -23,17 +29,34 @@ class Command(HeraldCommand):
         "with the page's date (withdrawn ones then withdrawn), inside an incident.\n"
         "Advisories Herald already has (same CVE id, else same title and date) are not\n"
         "duplicated. The whole page imports, or nothing does: an error names the line\n"
-        "at fault."
+        "at fault.\n"
+        "\n"
+        "FORMAT osv (OSV and GitHub advisories), cve (CVE JSON 5 records or CNA\n"
+        "containers) or csaf (CSAF 2.0 documents) imports each FILE as a published\n"
+        "advisory (withdrawn ones, and rejected CVEs, then withdrawn), with its products\n"
+        "created as needed. Documents Herald already has (same CVE id, same source URL,\n"
+        "else same title and day) are left alone, so importing twice changes nothing.\n"
+        "Every file is validated first: all import, or none, and an error names the\n"
+        "file and the field at fault."
     )
     epilog = (
         "examples:\n"
         "  herald import markdown security-advisories.md\n"
-        "  herald import markdown page.md --incident INC-2026-0003 --as alice"
+        "  herald import markdown page.md --incident INC-2026-0003 --as alice\n"
+        "  herald import osv GHSA-*.json\n"
+        "  herald import csaf advisories/2024/*.json --incident INC-2026-0004"
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("format", choices=FORMATS, help="The page's format: markdown.")
-        parser.add_argument("file", metavar="FILE", help="The page to import ('-' for stdin).")
+        parser.add_argument(
+            "format", choices=FORMATS, help="markdown (a page), or osv, cve, csaf (documents)."
+        )
+        parser.add_argument(
+            "file",
+            metavar="FILE",
+            nargs="+",
+            help="The page to import ('-' for stdin), or the documents.",
+        )
         parser.add_argument(
             "--incident",
             metavar="ID",
@@ -42,7 +65,12 @@ class Command(HeraldCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        name = options["file"]
+        if options["format"] != "markdown":
+            self._documents(options)
+            return
+        if len(options["file"]) != 1:
+            raise HeraldError("markdown imports one page at a time")
+        name = options["file"][0]
         text = self.stdin.read() if name == "-" else _read(name)
         acting_user = self.acting_user(options)
         incident = (
@@ -79,6 +107,38 @@ class Command(HeraldCommand):
             f"Imported {name}: {result.count('created')} created, {result.count('updated')} "
             f"updated, {result.count('unchanged')} unchanged."
         )
+
+    def _documents(self, options: dict[str, Any]) -> None:
+        files = [(name, _read_bytes(name)) for name in options["file"]]
+        incident = (
+            access_incident_by_identifier(options["incident"]) if options["incident"] else None
+        )
+        result = do_import_documents(
+            files, options["format"], acting_user=self.acting_user(options), incident=incident
+        )
+        self._report_documents(result)
+
+    def _report_documents(self, result: DocumentsImport) -> None:
+        if result.incident is not None:
+            how = "declared for this import" if result.incident_declared else "as given"
+            self.stdout.write(
+                f"Incident {result.incident.identifier} ({how}): {result.incident.title}"
+            )
+        for doc in result.documents:
+            self.stdout.write(f"  {doc.outcome:<9}  {doc.identifier}  {doc.source_id}  {doc.title}")
+            for note in doc.notes:
+                self.stdout.write(f"             note: {note}")
+        self.stdout.write(
+            f"Imported {len(result.documents)} document(s): {result.count('created')} created, "
+            f"{result.count('withdrawn')} withdrawn, {result.count('unchanged')} unchanged."
+        )
+
+
+def _read_bytes(name: str) -> bytes:
+    try:
+        return Path(name).read_bytes()
+    except OSError as exc:
+        raise HeraldError(f"cannot read {name}: {exc.strerror}") from None
 
 
 def _read(name: str) -> str:

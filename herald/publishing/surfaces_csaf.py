@@ -1,0 +1,372 @@
+"""The CSAF 2.0 trusted provider: documents, hashes, signatures and the provider files.
+
+Layout under ``/.well-known/csaf/`` (CSAF 2.0 section 7.1):
+
+- ``provider-metadata.json`` (7.1.7), naming the directory, the ROLIE feed and the
+  public OpenPGP keys;
+- ``white/<year>/<id>.json`` (7.1.11; lower-case names by 5.1), each with
+  ``.sha256`` and ``.sha512`` (7.1.18, ``sha256sum`` format) and a detached
+  OpenPGP ``.asc`` (7.1.19);
+- ``white/index.txt`` and ``white/changes.csv`` (7.1.12, 7.1.13), paths relative
+  to ``white/``, changes newest first;
+- ``feed-tlp-white.json``: the ROLIE feed (7.1.15);
+- ``openpgp/<FINGERPRINT>.asc``: every signing key, retired ones too, so older
+  signatures still verify (7.1.20).
+
+CSAF 2.0 uses TLP 1.0: public documents are WHITE (TLP 2.0's CLEAR).
+
+Every document passes the structure checks and the mandatory tests (section 6.1)
+before it is stored; a failure refuses the publication naming the advisory field.
+A revision, a withdrawal included, renders a new document version: its revision
+history comes from the advisory's revisions.
+
+Signatures are not deterministic, so an unchanged document keeps its stored
+``.asc``: exporting again rewrites only what changed. Without a signing key
+(before ``herald setup``), documents go out unsigned and the provider calls itself
+``csaf_provider`` rather than ``csaf_trusted_provider``, which requires signatures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Max
+
+from herald.advisories.models import Advisory
+from herald.advisories.queries import PUBLIC_STATES
+from herald.advisories.snapshot import AdvisorySnapshot
+from herald.publishing import signing
+from herald.publishing.artifacts import BuildContext, Rendered, advisory_builder, site_builder
+from herald.publishing.csaf import render_csaf
+from herald.publishing.models import SigningKey
+from herald.publishing.publisher import Publisher, csaf_filename, json_bytes, utc
+from herald.publishing.schemas import csaf_problems
+from herald.publishing.surfaces import (
+    CSV,
+    JSON,
+    PGP_KEYS,
+    PGP_SIGNATURE,
+    TEXT,
+    refuse,
+    site_publisher,
+    stored_one,
+)
+
+ROOT = ".well-known/csaf/"
+TLP_DIR = f"{ROOT}white/"
+PROVIDER_METADATA = f"{ROOT}provider-metadata.json"
+FEED = f"{ROOT}feed-tlp-white.json"
+INDEX = f"{TLP_DIR}index.txt"
+CHANGES = f"{TLP_DIR}changes.csv"
+KEYS_DIR = f"{ROOT}openpgp/"
+CSAF_SCHEMA_URL = "https://docs.oasis-open.org/csaf/csaf/v2.0/csaf_json_schema.json"
+PUBLISHER_CATEGORIES = {"coordinator", "discoverer", "other", "translator", "user", "vendor"}
+ROLES = {"csaf_publisher", "csaf_provider", "csaf_trusted_provider"}
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$")
+
+
+def relative_path(identifier: str, released: dt.datetime | None) -> str:
+    """The document's path under ``white/``: ``<year>/<lower-case id>.json``."""
+    year = released.year if released else 0
+    return f"{year}/{csaf_filename(identifier)}"
+
+
+def document_path(snapshot: AdvisorySnapshot) -> str:
+    return TLP_DIR + relative_path(
+        snapshot.identifier, snapshot.published_at or snapshot.updated_at
+    )
+
+
+def hash_line(content: bytes, filename: str, algorithm: str) -> bytes:
+    """What ``sha256sum`` / ``sha512sum`` print, as CSAF 7.1.18 asks."""
+    digest = hashlib.new(algorithm, content).hexdigest()
+    return f"{digest}  {filename}\n".encode()
+
+
+def render_checked(snapshot: AdvisorySnapshot, publisher: Publisher) -> bytes:
+    """The CSAF bytes of ``snapshot``; ``ValidationError`` naming the field if invalid."""
+    doc = render_csaf(snapshot, publisher)
+    name = csaf_filename(snapshot.identifier)
+    refuse("CSAF", f"CSAF {name}", doc, csaf_problems(doc))
+    return json_bytes(doc)
+
+
+def signature_for(path: str, content: bytes) -> bytes | None:
+    """The detached signature of ``content``: the stored one while the bytes are the
+    same, a new one otherwise; None without a signing key."""
+    if signing.active_key() is None:
+        return None
+    if stored_one(path) == content:
+        previous = stored_one(path + ".asc")
+        if previous is not None:
+            return previous
+    return signing.sign_detached(content).encode()
+
+
+@advisory_builder("csaf")
+def build_csaf(snapshot: AdvisorySnapshot, context: BuildContext) -> Iterator[Rendered]:
+    publisher = site_publisher(context.profile)
+    content = render_checked(snapshot, publisher)
+    path = document_path(snapshot)
+    name = path.rsplit("/", 1)[1]
+    signature = signature_for(path, content)
+    yield Rendered(path, content, JSON)
+    yield Rendered(path + ".sha256", hash_line(content, name, "sha256"), TEXT)
+    yield Rendered(path + ".sha512", hash_line(content, name, "sha512"), TEXT)
+    if signature is not None:
+        yield Rendered(path + ".asc", signature, PGP_SIGNATURE)
+
+
+# --- the provider files -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One public advisory as the provider files list it."""
+
+    identifier: str
+    title: str
+    path: str  # relative to white/
+    initial: dt.datetime
+    current: dt.datetime
+
+
+def entries() -> list[Entry]:
+    """Every public advisory's CSAF document, newest change first (one query)."""
+    rows = (
+        Advisory.objects.filter(state__in=PUBLIC_STATES)
+        .annotate(last_revision=Max("revisions__created_at"))
+        .values_list("identifier", "title", "published_at", "updated_at", "last_revision")
+    )
+    out = []
+    for identifier, title, published, updated, last in rows:
+        released = published or updated
+        out.append(
+            Entry(
+                identifier=identifier,
+                title=title,
+                path=relative_path(identifier, released),
+                initial=published or updated,
+                current=last or updated,
+            )
+        )
+    out.sort(key=lambda e: (utc(e.current), e.path), reverse=True)
+    return out
+
+
+def key_url(publisher: Publisher, fingerprint: str) -> str:
+    return f"{publisher.namespace}/{KEYS_DIR}{fingerprint.upper()}.asc"
+
+
+def provider_metadata(
+    publisher: Publisher, keys: list[SigningKey], last_updated: dt.datetime
+) -> dict[str, Any]:
+    ns = publisher.namespace
+    metadata: dict[str, Any] = {
+        "canonical_url": f"{ns}/{PROVIDER_METADATA}",
+        "distributions": [
+            {
+                "directory_url": f"{ns}/{TLP_DIR}",
+                "rolie": {
+                    "feeds": [
+                        {
+                            "summary": f"All TLP:WHITE advisories of {publisher.name}.",
+                            "tlp_label": "WHITE",
+                            "url": f"{ns}/{FEED}",
+                        }
+                    ]
+                },
+            }
+        ],
+        "last_updated": utc(last_updated),
+        "list_on_CSAF_aggregators": True,
+        "metadata_version": "2.0",
+        "mirror_on_CSAF_aggregators": True,
+    }
+    if keys:
+        metadata["public_openpgp_keys"] = [
+            {"fingerprint": k.fingerprint.upper(), "url": key_url(publisher, k.fingerprint)}
+            for k in keys
+        ]
+    metadata["publisher"] = {
+        "category": publisher.csaf_category,
+        "contact_details": publisher.contact,
+        "name": publisher.name,
+        "namespace": ns,
+    }
+    # Trusted providers sign every document (7.1.19, 7.1.20).
+    metadata["role"] = "csaf_trusted_provider" if keys else "csaf_provider"
+    return metadata
+
+
+def rolie_feed(publisher: Publisher, listed: list[Entry], updated: dt.datetime) -> dict[str, Any]:
+    ns = publisher.namespace
+    feed_entries = []
+    for entry in listed:
+        url = f"{ns}/{TLP_DIR}{entry.path}"
+        feed_entries.append(
+            {
+                "id": entry.identifier,
+                "title": entry.title,
+                "link": [
+                    {"rel": "self", "href": url},
+                    {"rel": "hash", "href": url + ".sha256"},
+                    {"rel": "hash", "href": url + ".sha512"},
+                    {"rel": "signature", "href": url + ".asc"},
+                ],
+                "published": utc(entry.initial),
+                "updated": utc(entry.current),
+                "content": {"type": "application/json", "src": url},
+                "format": {"schema": CSAF_SCHEMA_URL, "version": "2.0"},
+            }
+        )
+    return {
+        "feed": {
+            "id": f"{publisher.name.lower().replace(' ', '-')}-csaf-feed-tlp-white",
+            "title": f"{publisher.name} CSAF feed (TLP:WHITE)",
+            "link": [{"rel": "self", "href": f"{ns}/{FEED}"}],
+            "category": [
+                {"scheme": "urn:ietf:params:rolie:category:information-type", "term": "csaf"}
+            ],
+            "updated": utc(updated),
+            "entry": feed_entries,
+        }
+    }
+
+
+def changes_csv(listed: list[Entry]) -> bytes:
+    return "".join(f'"{e.path}","{utc(e.current)}"\n' for e in listed).encode()
+
+
+def index_txt(listed: list[Entry]) -> bytes:
+    return "".join(f"{e.path}\n" for e in sorted(listed, key=lambda e: e.path)).encode()
+
+
+@site_builder("csaf-provider")
+def build_csaf_provider(context: BuildContext) -> Iterator[Rendered]:
+    publisher = site_publisher(context.profile)
+    listed = entries()
+    # Unsigned documents would make a "trusted" claim false: keys only with signatures.
+    keys = list(SigningKey.objects.order_by("state", "-created_at"))
+    updated = max((e.current for e in listed), default=context.profile.updated_at)
+    metadata = provider_metadata(publisher, keys, updated)
+    refuse("CSAF", "provider-metadata.json", metadata, provider_metadata_problems(metadata))
+    yield Rendered(PROVIDER_METADATA, json_bytes(metadata), JSON)
+    yield Rendered(FEED, json_bytes(rolie_feed(publisher, listed, updated)), JSON)
+    yield Rendered(INDEX, index_txt(listed), TEXT)
+    yield Rendered(CHANGES, changes_csv(listed), CSV)
+    for key in keys:
+        armored = key.public_key if key.public_key.endswith("\n") else key.public_key + "\n"
+        yield Rendered(f"{KEYS_DIR}{key.fingerprint.upper()}.asc", armored.encode(), PGP_KEYS)
+
+
+# --- checking provider metadata -----------------------------------------------------
+
+
+def provider_metadata_problems(doc: Any) -> list[str]:
+    """The rules of OASIS's provider_json_schema.json, checked by code ("path: message")."""
+    if not isinstance(doc, dict):
+        return ["/: provider metadata is a JSON object"]
+    problems: list[str] = []
+
+    def bad(path: str, message: str) -> None:
+        problems.append(f"{path}: {message}")
+
+    allowed = {
+        "canonical_url", "distributions", "last_updated", "list_on_CSAF_aggregators",
+        "metadata_version", "mirror_on_CSAF_aggregators", "public_openpgp_keys", "publisher",
+        "role",
+    }  # fmt: skip
+    for key in sorted(set(doc) - allowed):
+        bad(f"/{key}", "is not a provider metadata property")
+    for key in ("canonical_url", "last_updated", "list_on_CSAF_aggregators",
+                "metadata_version", "mirror_on_CSAF_aggregators", "publisher", "role"):  # fmt: skip
+        if key not in doc:
+            bad(f"/{key}", "is required")
+    canonical = doc.get("canonical_url")
+    if canonical is not None and not (
+        isinstance(canonical, str)
+        and URL.match(canonical)
+        and canonical.endswith("/provider-metadata.json")
+    ):
+        bad("/canonical_url", "must be the URL of a provider-metadata.json")
+    if "last_updated" in doc and not TIMESTAMP.match(str(doc["last_updated"])):
+        bad("/last_updated", "needs an RFC 3339 date-time")
+    for key in ("list_on_CSAF_aggregators", "mirror_on_CSAF_aggregators"):
+        if key in doc and not isinstance(doc[key], bool):
+            bad(f"/{key}", "must be true or false")
+    if "metadata_version" in doc and doc["metadata_version"] != "2.0":
+        bad("/metadata_version", "must be 2.0")
+    if "role" in doc and doc["role"] not in ROLES:
+        bad("/role", f"must be one of {', '.join(sorted(ROLES))}")
+    _publisher_problems(doc.get("publisher"), bad)
+    distributions = doc.get("distributions")
+    if distributions is not None:
+        if not isinstance(distributions, list) or not distributions:
+            bad("/distributions", "needs at least one distribution")
+        else:
+            for i, dist in enumerate(distributions):
+                _distribution_problems(dist, f"/distributions/{i}", bad)
+    keys = doc.get("public_openpgp_keys")
+    if keys is not None:
+        if not isinstance(keys, list):
+            bad("/public_openpgp_keys", "must be a list")
+        else:
+            for i, key in enumerate(keys):
+                if not isinstance(key, dict) or not URL.match(str(key.get("url", ""))):
+                    bad(f"/public_openpgp_keys/{i}/url", "is required and must be a URL")
+                elif "fingerprint" in key and not re.fullmatch(
+                    r"[0-9a-fA-F]{40,}", str(key["fingerprint"])
+                ):
+                    bad(f"/public_openpgp_keys/{i}/fingerprint", "must be 40+ hex digits")
+    return problems
+
+
+def _publisher_problems(publisher: Any, bad: Any) -> None:
+    if publisher is None:
+        return
+    if not isinstance(publisher, dict):
+        bad("/publisher", "must be an object")
+        return
+    for key in ("category", "name", "namespace"):
+        if not publisher.get(key):
+            bad(f"/publisher/{key}", "is required")
+    if publisher.get("category") and publisher["category"] not in PUBLISHER_CATEGORIES:
+        bad("/publisher/category", f"{publisher['category']!r} is not a CSAF publisher category")
+    if publisher.get("namespace") and not URL.match(str(publisher["namespace"])):
+        bad("/publisher/namespace", "must be a URL")
+    for key in sorted(
+        set(publisher) - {"category", "contact_details", "issuing_authority", "name", "namespace"}
+    ):
+        bad(f"/publisher/{key}", "is not a publisher property")
+
+
+def _distribution_problems(dist: Any, path: str, bad: Any) -> None:
+    if not isinstance(dist, dict) or not dist:
+        bad(path, "must be an object with directory_url or rolie")
+        return
+    if "directory_url" in dist and not URL.match(str(dist["directory_url"])):
+        bad(f"{path}/directory_url", "must be a URL")
+    rolie = dist.get("rolie")
+    if rolie is None:
+        return
+    feeds = rolie.get("feeds") if isinstance(rolie, dict) else None
+    if not isinstance(feeds, list) or not feeds:
+        bad(f"{path}/rolie/feeds", "needs at least one feed")
+        return
+    for j, feed in enumerate(feeds):
+        here = f"{path}/rolie/feeds/{j}"
+        if not isinstance(feed, dict):
+            bad(here, "must be an object")
+            continue
+        if feed.get("tlp_label") not in {"UNLABELED", "WHITE", "GREEN", "AMBER", "RED"}:
+            bad(f"{here}/tlp_label", "must be a TLP 1.0 label")
+        url = str(feed.get("url", ""))
+        if not (URL.match(url) and url.endswith(".json")):
+            bad(f"{here}/url", "must be the URL of a .json feed")

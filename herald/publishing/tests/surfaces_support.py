@@ -1,0 +1,51 @@
+"""Shared set-up for the surface tests: the builders registered and wired to publication.
+
+Importing the surface modules registers their builders (what listing them in
+``HERALD_ARTIFACT_BUILDERS`` does in production). The publishing app regenerates
+the artifacts on ``revision_written``; ``WiredArtifacts`` makes sure of it (it
+connects the same regeneration only when nothing listens), so a test publishes
+through the actions and reads what a visitor would get.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from herald.advisories import signals
+from herald.advisories.models import Advisory
+from herald.publishing import surfaces_csaf, surfaces_cve, surfaces_osv  # noqa: F401 (registers)
+from herald.publishing.artifacts import regenerate
+from herald.publishing.models import Artifact
+
+CNA_ORG_ID = "6f1f3e7a-8d0c-4c33-9a51-2b5c7f0e9d41"
+UID = "herald.publishing.tests.surfaces"
+
+
+def _regenerate(sender: Any, *, advisory: Advisory, **kwargs: Any) -> None:
+    regenerate([advisory])
+
+
+class WiredArtifacts:
+    """Mixin for ``HeraldTestCase``: each public revision regenerates the artifacts."""
+
+    def setUp(self) -> None:
+        super().setUp()  # type: ignore[misc]
+        if not signals.revision_written.has_listeners(Advisory):
+            signals.revision_written.connect(_regenerate, dispatch_uid=UID)
+
+    def tearDown(self) -> None:
+        signals.revision_written.disconnect(dispatch_uid=UID)
+        super().tearDown()  # type: ignore[misc]
+
+
+def artifact(path: str) -> bytes:
+    return bytes(Artifact.objects.get(path=path).content)
+
+
+def artifact_json(path: str) -> Any:
+    return json.loads(artifact(path))
+
+
+def paths(prefix: str = "") -> list[str]:
+    return sorted(Artifact.objects.filter(path__startswith=prefix).values_list("path", flat=True))

@@ -1,0 +1,141 @@
+"""The CSAF 2.0 trusted provider: documents, hashes, signatures, and the provider files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+from herald.advisories.actions import do_mark_fixed, do_withdraw_advisory
+from herald.publishing import signing
+from herald.publishing.artifacts import regenerate_everything
+from herald.publishing.schemas import csaf_problems
+from herald.publishing.surfaces_csaf import provider_metadata_problems
+from herald.publishing.tests.surfaces_support import WiredArtifacts, artifact, artifact_json, paths
+from herald.publishing.tests.test_csaf import official
+from herald.test import HeraldTestCase, shared_path
+
+
+def provider_validator() -> Draft202012Validator:
+    """OASIS's provider schema; it borrows the publisher from the CSAF schema."""
+    csaf = json.loads(shared_path("schemas", "csaf", "csaf_json_schema.json").read_text("utf-8"))
+    schema = json.loads(
+        shared_path("schemas", "csaf", "provider_json_schema.json").read_text("utf-8")
+    )
+    registry: Registry = Registry().with_resources([(csaf["$id"], Resource.from_contents(csaf))])
+    return Draft202012Validator(schema, registry=registry)
+
+
+class CsafProviderTests(WiredArtifacts, HeraldTestCase):
+    @pytest.fixture(autouse=True)
+    def _keys(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("HERALD_SIGNING_KEY_DIR", str(tmp_path / "keys"))
+
+    def doc_path(self, identifier: str) -> str:
+        return f".well-known/csaf/white/2026/{identifier.lower()}.json"
+
+    def test_each_document_is_valid_hashed_and_signed(self) -> None:
+        key = signing.do_generate_signing_key(acting_user=None)
+        advisory = self.published()
+        path = self.doc_path(advisory.identifier)
+        content = artifact(path)
+        doc = json.loads(content)
+        assert [e.message for e in official().iter_errors(doc)] == []
+        assert csaf_problems(doc) == []
+        name = path.rsplit("/", 1)[1]
+        assert artifact(path + ".sha256").decode() == (
+            f"{hashlib.sha256(content).hexdigest()}  {name}\n"
+        )
+        assert artifact(path + ".sha512").decode().split()[0] == (
+            hashlib.sha512(content).hexdigest()
+        )
+        assert signing.verify_detached(content, artifact(path + ".asc").decode()) == (
+            key.fingerprint
+        )
+
+    def test_provider_metadata_is_valid_and_names_the_feed_and_the_keys(self) -> None:
+        key = signing.do_generate_signing_key(acting_user=None)
+        self.published()
+        metadata = artifact_json(".well-known/csaf/provider-metadata.json")
+        assert [e.message for e in provider_validator().iter_errors(metadata)] == []
+        assert provider_metadata_problems(metadata) == []
+        assert metadata["role"] == "csaf_trusted_provider"
+        key_url = metadata["public_openpgp_keys"][0]["url"]
+        base = "http://127.0.0.1:8000/"
+        assert key_url.startswith(base)
+        assert (
+            artifact(key_url.removeprefix(base))
+            .decode()
+            .startswith("-----BEGIN PGP PUBLIC KEY BLOCK-----")
+        )
+        assert metadata["public_openpgp_keys"][0]["fingerprint"] == key.fingerprint.upper()
+        feed_url = metadata["distributions"][0]["rolie"]["feeds"][0]["url"]
+        feed = artifact_json(feed_url.removeprefix(base))
+        assert feed["feed"]["entry"][0]["content"]["src"].endswith(".json")
+
+    def test_the_directory_lists_documents_in_index_and_changes(self) -> None:
+        first = self.published()
+        second = self.published(title="CSRF on settings", cve_ids=[])
+        index = artifact(".well-known/csaf/white/index.txt").decode().splitlines()
+        assert index == sorted(
+            [f"2026/{first.identifier.lower()}.json", f"2026/{second.identifier.lower()}.json"]
+        )
+        changes = artifact(".well-known/csaf/white/changes.csv").decode().splitlines()
+        assert len(changes) == 2
+        assert changes[0].startswith(f'"2026/{second.identifier.lower()}.json","2026-')
+        for line in index:
+            assert artifact(f".well-known/csaf/white/{line}")
+
+    def test_without_a_key_documents_go_out_unsigned_and_the_provider_is_not_trusted(
+        self,
+    ) -> None:
+        advisory = self.published()
+        assert self.doc_path(advisory.identifier) + ".asc" not in paths(".well-known/csaf/")
+        metadata = artifact_json(".well-known/csaf/provider-metadata.json")
+        assert metadata["role"] == "csaf_provider"
+        assert provider_metadata_problems(metadata) == []
+
+    def test_a_revision_and_a_withdrawal_each_write_a_new_version(self) -> None:
+        signing.do_generate_signing_key(acting_user=None)
+        advisory = self.published(status="reported", fixed_at=None, resolution="")
+        path = self.doc_path(advisory.identifier)
+        assert artifact_json(path)["document"]["tracking"]["status"] == "interim"
+        fixed = do_mark_fixed(
+            advisory, acting_user=self.bob, fixed_at="2026-01-12", resolution="Upgrade."
+        )
+        tracking = artifact_json(path)["document"]["tracking"]
+        assert (tracking["version"], tracking["status"]) == ("2", "final")
+        do_withdraw_advisory(fixed, acting_user=self.bob, reason="Duplicate of NW-2025-0002.")
+        doc = artifact_json(path)
+        tracking = doc["document"]["tracking"]
+        assert tracking["version"] == "3"
+        assert tracking["revision_history"][-1]["summary"].startswith("Withdrawn")
+        assert csaf_problems(doc) == []
+        assert signing.verify_detached(artifact(path), artifact(path + ".asc").decode())
+
+    def test_an_unchanged_document_keeps_its_signature(self) -> None:
+        signing.do_generate_signing_key(acting_user=None)
+        advisory = self.published()
+        path = self.doc_path(advisory.identifier)
+        before = artifact(path + ".asc")
+        result = regenerate_everything()
+        assert artifact(path + ".asc") == before
+        assert not [p for p in result.changed if p.startswith(".well-known/csaf/white/")]
+
+
+@pytest.mark.parametrize(("folder", "valid"), [("good", True), ("bad", False)])
+def test_provider_metadata_checks_agree_with_the_official_schema(folder: str, valid: bool) -> None:
+    doc = json.loads(
+        shared_path("corpus", "csaf-provider", folder, "provider-metadata.json").read_text()
+    )
+    official_errors = list(provider_validator().iter_errors(doc))
+    problems = provider_metadata_problems(doc)
+    assert (official_errors == []) is valid
+    assert (problems == []) is valid
+    if not valid:
+        flagged = {p.split(":")[0] for p in problems}
+        assert {"/canonical_url", "/last_updated", "/publisher/category", "/role"} <= flagged

@@ -1,0 +1,98 @@
+"""OSV on the site: a document per public advisory, all.zip and modified_id.csv."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from herald.advisories.actions import do_update_advisory, do_withdraw_advisory
+from herald.core.errors import ValidationError
+from herald.core.models import Product
+from herald.publishing.artifacts import regenerate_everything
+from herald.publishing.tests.surfaces_support import WiredArtifacts, artifact, artifact_json, paths
+from herald.publishing.tests.test_osv import official_osv_validator, schema_errors
+from herald.test import HeraldTestCase
+
+
+class OsvSurfaceTests(WiredArtifacts, HeraldTestCase):
+    def test_publishing_writes_a_valid_document_at_its_id(self) -> None:
+        advisory = self.published(
+            affected=[{"product": "cloud", "region": "US", "status": "fixed"}],
+            cvss_v3_vector="CVSS:3.1/AV:N/AC:L/PR:L/UI:R/S:C/C:L/I:L/A:N",
+        )
+        doc = artifact_json(f"osv/{advisory.identifier}.json")
+        assert doc["id"] == advisory.identifier
+        assert doc["aliases"] == ["CVE-2026-12345"]
+        assert doc["severity"][0]["type"] == "CVSS_V3"
+        validator: Draft202012Validator = official_osv_validator()
+        assert schema_errors(validator, doc) == []
+
+    def test_a_draft_reaches_no_osv_file(self) -> None:
+        self.draft(title="Embargoed: SSRF in webhooks")
+        self.published()
+        archive = zipfile.ZipFile(io.BytesIO(artifact("osv/all.zip")))
+        assert len(archive.namelist()) == 1
+        assert b"Embargoed" not in artifact("osv/all.zip")
+        assert all("DRAFT" not in p for p in paths("osv/"))
+
+    def test_all_zip_and_modified_index_list_every_public_advisory(self) -> None:
+        first = self.published()
+        second = self.published(title="CSRF on the settings page", cve_ids=[])
+        archive = zipfile.ZipFile(io.BytesIO(artifact("osv/all.zip")))
+        assert sorted(archive.namelist()) == sorted(
+            [f"{first.identifier}.json", f"{second.identifier}.json"]
+        )
+        member = json.loads(archive.read(f"{first.identifier}.json"))
+        assert member == artifact_json(f"osv/{first.identifier}.json")
+        lines = artifact("osv/modified_id.csv").decode().splitlines()
+        assert [line.split(",")[1] for line in lines] == [second.identifier, first.identifier]
+        assert all(line.split(",")[0].endswith("Z") for line in lines)
+
+    def test_withdrawal_is_carried_into_the_document_and_the_archive(self) -> None:
+        advisory = self.published()
+        withdrawn = do_withdraw_advisory(advisory, acting_user=self.bob, reason="Not a bug.")
+        doc = artifact_json(f"osv/{withdrawn.identifier}.json")
+        assert doc["withdrawn"].endswith("Z")
+        archive = zipfile.ZipFile(io.BytesIO(artifact("osv/all.zip")))
+        assert "withdrawn" in json.loads(archive.read(f"{withdrawn.identifier}.json"))
+
+    def test_regenerating_without_changes_keeps_every_byte(self) -> None:
+        self.published()
+        before = {p: artifact(p) for p in paths("osv/")}
+        result = regenerate_everything()
+        assert [p for p in result.changed if p.startswith("osv/")] == []
+        assert {p: artifact(p) for p in paths("osv/")} == before
+
+    def test_publishing_refuses_an_advisory_whose_osv_would_be_invalid(self) -> None:
+        Product.objects.create(
+            name="Legacy plugin", slug="legacy", ecosystem="Bogus", package_name="legacy"
+        )
+        draft = self.draft(affected=[{"product": "legacy", "fixed": "2.0.0"}])
+        from herald.advisories.actions import do_publish_advisory
+
+        with pytest.raises(ValidationError) as caught:
+            do_publish_advisory(draft, acting_user=self.bob)
+        assert "affected" in caught.value.message_dict
+        assert "package/ecosystem" in caught.value.message_dict["affected"][0]
+        draft.refresh_from_db()
+        assert draft.state == "draft"
+        assert paths("osv/") == []
+
+    def test_an_update_rewrites_the_document_and_the_index(self) -> None:
+        advisory = self.published()
+        do_update_advisory(
+            advisory,
+            acting_user=self.bob,
+            change_summary="Clarified.",
+            description="Any dashboard name could carry a script.",
+        )
+        doc = artifact_json(f"osv/{advisory.identifier}.json")
+        assert doc["details"].startswith("Any dashboard name")
+        archive = zipfile.ZipFile(io.BytesIO(artifact("osv/all.zip")))
+        assert json.loads(archive.read(f"{advisory.identifier}.json")) == doc
+        line = artifact("osv/modified_id.csv").decode().strip()
+        assert line == f"{doc['modified']},{advisory.identifier}"
