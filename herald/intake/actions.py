@@ -1302,7 +1302,11 @@ def do_change_reward_status(
 ) -> Reward:
     """Move a reward on; the reporter may only accept or decline an offer."""
     with transaction.atomic():
-        reward = Reward.objects.select_for_update(of=("self",)).select_related("report").get(pk=reward.pk)
+        reward = (
+            Reward.objects.select_for_update(of=("self",))
+            .select_related("report")
+            .get(pk=reward.pk)
+        )
         allowed = REWARD_MOVES.get(reward.status, set())
         if by_reporter:
             allowed = allowed & {Reward.Status.ACCEPTED, Reward.Status.DECLINED}

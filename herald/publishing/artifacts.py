@@ -52,6 +52,10 @@ class BuildContext:
 
     profile: VendorProfile
     changed: Sequence[AdvisorySnapshot] = ()
+    # True when every file is being rebuilt (upgrade, profile edit): site builders
+    # then write their per-product and per-period files for all of them, not only
+    # for the products and periods of ``changed``.
+    everything: bool = False
     _all_public: list[AdvisorySnapshot] | None = field(default=None, repr=False)
 
     def all_public(self) -> list[AdvisorySnapshot]:
@@ -104,26 +108,35 @@ class RegenerateResult:
     changed: tuple[str, ...]
 
 
-def render_all(advisories: Iterable[Advisory] | None = None) -> tuple[BuildContext, list[Rendered]]:
-    """Render without writing: what publication would produce (also for checks)."""
+def render_all(
+    advisories: Iterable[Advisory] | None = None, *, site: bool = True, everything: bool = False
+) -> tuple[BuildContext, list[Rendered]]:
+    """Render without writing: what publication would produce (also for checks).
+
+    ``site=False`` leaves the site-wide files out (a batch of a full rebuild);
+    ``everything=True`` asks site builders for all their files (see BuildContext).
+    """
     _load_builders()
     snapshots = [snapshot_of(a) for a in advisories or () if a.is_public]
-    context = BuildContext(profile=VendorProfile.get(), changed=snapshots)
+    context = BuildContext(profile=VendorProfile.get(), changed=snapshots, everything=everything)
     out: list[Rendered] = []
     for snapshot in snapshots:
         for build in _advisory_builders.values():
             out.extend(build(snapshot, context))
-    for build_site in _site_builders.values():
-        out.extend(build_site(context))
+    if site:
+        for build_site in _site_builders.values():
+            out.extend(build_site(context))
     return context, out
 
 
-def regenerate(advisories: Iterable[Advisory] | None = None) -> RegenerateResult:
+def regenerate(
+    advisories: Iterable[Advisory] | None = None, *, site: bool = True, everything: bool = False
+) -> RegenerateResult:
     """Render for ``advisories`` (plus the site-wide files) and store what changed.
 
     Runs in the caller's transaction; unchanged files keep their ETag and generation.
     """
-    _, rendered = render_all(advisories)
+    _, rendered = render_all(advisories, site=site, everything=everything)
     with transaction.atomic():
         generation = next_number("artifacts")
         now = timezone.now()
@@ -148,6 +161,18 @@ def regenerate(advisories: Iterable[Advisory] | None = None) -> RegenerateResult
     return RegenerateResult(generation=generation, changed=tuple(changed))
 
 
-def regenerate_everything() -> RegenerateResult:
-    """Every public advisory and every site file: after an upgrade or a profile edit."""
-    return regenerate(list(public_advisories()))
+def regenerate_everything(*, batch: int = 200) -> RegenerateResult:
+    """Every public advisory and every site file: after an upgrade or a profile edit.
+
+    Advisories are rendered ``batch`` at a time, each batch in its own transaction
+    (when not called inside one): with 10,000 advisories a single transaction would
+    hold every rendered byte in memory and, on SQLite, the write lock for minutes,
+    stopping publications meanwhile. The site-wide files come last, once.
+    """
+    pks = list(public_advisories().order_by("pk").values_list("pk", flat=True))
+    changed: list[str] = []
+    for start in range(0, len(pks), batch):
+        chunk = public_advisories().filter(pk__in=pks[start : start + batch])
+        changed.extend(regenerate(list(chunk), site=False).changed)
+    last = regenerate(everything=True)
+    return RegenerateResult(generation=last.generation, changed=(*changed, *last.changed))
