@@ -17,6 +17,8 @@ $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
+	@# axe-core for the browser tests' accessibility checks (they skip without npm).
+	-command -v npm >/dev/null && npm ci --prefix herald/web/tests/browser --no-audit --no-fund --loglevel=error
 	touch $@ $(VENV)/.installed-run
 
 install: $(VENV)/.installed-run

@@ -16,7 +16,7 @@ HERALD_COMMANDS = (
     ("worker", "Run a background worker (scheduled publications, deliveries)"),
     ("incident", "Declare, list, show and resolve incidents"),
     ("advisory", "Create, update, publish, fix, resolve, withdraw, list and show advisories"),
-    ("export", "Write the public page as Markdown (and commit it to the website's repository)"),
+    ("export", "Write the public page as Markdown, or the whole public site for a static host"),
     ("import", "Read a Markdown handbook page, or OSV, CVE and CSAF documents, into advisories"),
     ("validate", "Check every published file (OSV, CSAF, CVE, security.txt); non-zero on problems"),
     ("mail", "Receive reports by e-mail: ingest (MTA pipe), poll (IMAP), flagged"),
@@ -25,7 +25,10 @@ HERALD_COMMANDS = (
     ("deliveries", "Messages to people and systems: pending, failed, dead; re-drive"),
     ("channel", "Internal channels and subscribers' webhooks: e-mail, Slack, webhook"),
     ("audit", "Verify the tamper-evident audit chain"),
+    ("access-review", "List every account, role, second factor and token, flagged for review"),
 )
+# Commands spelt with a dash on the command line, as the handbook writes them.
+ALIASES = {"access-review": "access_review"}
 
 
 def _usage() -> str:
@@ -57,6 +60,10 @@ def main(argv: list[str] | None = None) -> None:
         args = ["help"]
     from django.core.management import execute_from_command_line
 
+    if args and args[0] in ALIASES:
+        args[0] = ALIASES[args[0]]
+    elif args[:1] == ["help"] and len(args) > 1 and args[1] in ALIASES:
+        args[1] = ALIASES[args[1]]
     execute_from_command_line(["herald", *args])
 
 

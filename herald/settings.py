@@ -98,10 +98,18 @@ INSTALLED_APPS = [
     "herald.notify",
     "herald.intake",
     "herald.web",
+    # Before allauth, so that its templates (login, layout) override allauth's.
+    "herald.accounts",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "herald.accounts.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -109,6 +117,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    # After authentication: ends idle sessions, then gates every /desk/ route by role
+    # and second factor (herald.accounts.access).
+    "herald.accounts.middleware.AccessGateMiddleware",
 ]
 
 ROOT_URLCONF = "herald.urls"
@@ -205,6 +217,56 @@ LOGIN_URL = "/desk/login/"
 LOGIN_REDIRECT_URL = "/desk/"
 LOGOUT_REDIRECT_URL = "/security/advisories/"
 
+# Accounts (herald.accounts, django-allauth): invitation-only, a second factor for
+# everyone who sees anything private, single sign-on from HERALD_OIDC_PROVIDERS.
+from herald.accounts.conf import oidc_providers  # noqa: E402  (standard library only)
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+ACCOUNT_ADAPTER = "herald.accounts.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "herald.accounts.adapters.SocialAccountAdapter"
+MFA_ADAPTER = "herald.accounts.adapters.MFAAdapter"
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"  # an invitation link proves the address
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_SESSION_REMEMBER = False  # sessions end with HERALD_SESSION_AGE, never "remember me"
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
+# Throttling and lockout: per IP and per account name, in the shared database cache
+# so that every web process counts the same attempts.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/15m/key",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "change_password": "5/m/user",
+    "reauthenticate": "10/m/user",
+}
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_RECOVERY_CODE_COUNT = 10
+MFA_TOTP_TOLERANCE = 1  # one 30 s step either way: phones' clocks drift
+MFA_RATE_LIMITS = {"authenticate": "5/m/user", "reauthenticate": "10/m/user"}
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = _env_bool("HERALD_WEBAUTHN_INSECURE_ORIGIN", False)
+SOCIALACCOUNT_PROVIDERS, HERALD_CSP_FORM_ACTION, _oidc_errors = oidc_providers()
+CONFIG_ERRORS.extend(_oidc_errors)
+SOCIALACCOUNT_AUTO_SIGNUP = True  # only ever with an invitation (adapters.SocialAccountAdapter)
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # an IdP's e-mail never takes over an account
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_LOGIN_ON_GET = False
+HERALD_INVITATION_DAYS = int(os.environ.get("HERALD_INVITATION_DAYS", "7"))
+HERALD_UNUSED_ACCOUNT_DAYS = int(os.environ.get("HERALD_UNUSED_ACCOUNT_DAYS", "90"))
+HERALD_SESSION_IDLE_SECONDS = int(os.environ.get("HERALD_SESSION_IDLE_MINUTES", "60")) * 60
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "herald_cache",  # created by herald.accounts' migrations
+    }
+}
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -224,11 +286,24 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_NAME = "__Host-herald_session" if SESSION_COOKIE_SECURE else "herald_session"
+CSRF_COOKIE_NAME = "__Host-herald_csrf" if SESSION_COOKIE_SECURE else "herald_csrf"
+# HSTS only where cookies are secure, that is behind HTTPS.
+SECURE_HSTS_SECONDS = (
+    int(os.environ.get("HERALD_HSTS_SECONDS", "31536000")) if SESSION_COOKIE_SECURE else 0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("HERALD_HSTS_SUBDOMAINS", False)
+SECURE_SSL_REDIRECT = _env_bool("HERALD_SSL_REDIRECT", False)
+if _env_bool("HERALD_BEHIND_PROXY", False):  # the proxy sets X-Forwarded-Proto
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Every line passes the secrets filter: no token, password or one-time link in logs.
+    "filters": {"redact": {"()": "herald.accounts.logs.RedactSecrets"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("HERALD_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
@@ -239,9 +314,28 @@ LOGGING = {
 # the vendor profile has none yet.
 # Modules whose import registers artifact builders (herald.publishing.artifacts).
 HERALD_ARTIFACT_BUILDERS: list[str] = [
+    "herald.publishing.builders",
     "herald.publishing.surfaces_osv",
     "herald.publishing.surfaces_csaf",
     "herald.publishing.surfaces_cve",
 ]
+
+# The served copy of the artifacts on this machine (herald.publishing.serving).
+HERALD_SITE_DIR = Path(os.environ.get("HERALD_SITE_DIR") or HERALD_HOME / "site").resolve()
+# How often each web process asks the database whether artifacts changed (seconds).
+HERALD_SITE_POLL = float(os.environ.get("HERALD_SITE_POLL", "0.25"))
+# Per-process memory for served artifacts (bytes); the rest is read from disk.
+HERALD_SITE_CACHE_BYTES = int(os.environ.get("HERALD_SITE_CACHE_MB", "64")) * 1024 * 1024
+# Cache-Control of artifacts: short for browsers, longer for shared caches (CDNs),
+# which the publish hook purges after each publication.
+HERALD_CACHE_CONTROL = os.environ.get(
+    "HERALD_CACHE_CONTROL",
+    "public, max-age=60, s-maxage=300, stale-while-revalidate=60, stale-if-error=86400",
+)
+# A shell command run by the worker after each publication, once the static export
+# in HERALD_EXPORT_DIR is up to date: push it (object storage, CDN) and purge.
+HERALD_PUBLISH_HOOK = os.environ.get("HERALD_PUBLISH_HOOK", "")
+HERALD_PUBLISH_HOOK_TIMEOUT = int(os.environ.get("HERALD_PUBLISH_HOOK_TIMEOUT", "600"))
+HERALD_EXPORT_DIR = Path(os.environ.get("HERALD_EXPORT_DIR") or HERALD_HOME / "export").resolve()
 
 HERALD_DEFAULT_BASE_URL = os.environ.get("HERALD_BASE_URL", "http://127.0.0.1:8000")

@@ -1,14 +1,18 @@
 """The shared cast and helpers for Herald's tests.
 
 Data is set up through the actions, as a user would, never by poking rows.
-``alice`` is an admin, ``bob`` a responder on the desk, ``charlie`` an outsider
-with an account but no desk access.
+``alice`` is an admin, ``bob`` a responder on the desk, ``sam`` on support,
+``vera`` a viewer, ``charlie`` an outsider with an account but no desk access.
+Every staff member of the cast has a TOTP authenticator (the desk lets nobody in
+without a second factor); ``totp_code(user)`` gives its current code, computed
+like an authenticator app does.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,14 +44,54 @@ def shared_path(*parts: str) -> Path:
     return path
 
 
-def make_user(username: str, *, staff: bool = False, superuser: bool = False) -> AbstractUser:
+def make_user(
+    username: str,
+    *,
+    staff: bool = False,
+    superuser: bool = False,
+    role: str | None = None,
+    mfa: bool | None = None,
+) -> AbstractUser:
+    """An account; ``role`` (admin, responder, support, viewer) sets its flags to match.
+
+    Staff get a TOTP authenticator unless ``mfa=False``: a fixture, like the
+    password, not a way around the second factor (which logins still ask for).
+    """
+    from herald.accounts.models import Account, Role
+
     user = get_user_model().objects.create_user(
         username=username, email=f"{username}@example.com", password=PASSWORD
     )
+    if role is not None:
+        staff, superuser = role in (Role.ADMIN, Role.RESPONDER), role == Role.ADMIN
+        Account.objects.create(user=user, role=role)
     user.is_staff = staff or superuser
     user.is_superuser = superuser
     user.save()
+    if mfa if mfa is not None else (staff or superuser or bool(role)):
+        give_totp(user)
     return user
+
+
+def give_totp(user: AbstractUser) -> str:
+    """Activate a TOTP authenticator for ``user`` and return its secret."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    return secret
+
+
+def totp_code(user: AbstractUser, *, step: int = 0) -> str:
+    """The code ``user``'s authenticator app shows now (RFC 6238: HOTP of time / 30 s)."""
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+    from allauth.mfa.utils import decrypt
+
+    authenticator = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)
+    secret = decrypt(authenticator.data["secret"])
+    counter = int(time.time()) // 30 + step
+    return format_hotp_value(hotp_value(secret, counter))
 
 
 def publishable(**overrides: Any) -> dict[str, Any]:
@@ -73,6 +117,8 @@ class CastMixin:
 
     alice: AbstractUser
     bob: AbstractUser
+    sam: AbstractUser
+    vera: AbstractUser
     charlie: AbstractUser
     product: Product
 
@@ -86,6 +132,8 @@ class CastMixin:
         profile.save()
         cls.alice = make_user("alice", superuser=True)
         cls.bob = make_user("bob", staff=True)
+        cls.sam = make_user("sam", role="support")
+        cls.vera = make_user("vera", role="viewer")
         cls.charlie = make_user("charlie")
         cls.product = Product.objects.create(name="Northwind Cloud", slug="cloud")
 

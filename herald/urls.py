@@ -11,5 +11,8 @@ urlpatterns = [
     path("", include("herald.notify.urls")),
     path("", include("herald.intake.urls")),
     path("", include("herald.web.urls")),
+    path("", include("herald.accounts.urls")),
+    # allauth: second factors, passwords, single sign-on (its login is /desk/login/).
+    path("desk/account/", include("allauth.urls")),
     path("api/", include("herald.api.urls")),
 ]

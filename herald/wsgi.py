@@ -1,4 +1,9 @@
-"""WSGI entry point for production servers (granian in ``herald serve``)."""
+"""WSGI entry point for production servers (granian in ``herald serve``).
+
+Published artifacts are answered by the front (``herald.publishing.serving``)
+from this machine's copy, without Django or the database; everything else goes
+to Django.
+"""
 
 from __future__ import annotations
 
@@ -7,4 +12,8 @@ import os
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "herald.settings")
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+from herald.publishing.serving import front  # noqa: E402  (needs the settings loaded above)
+
+application = front(django_application)

@@ -7,6 +7,7 @@ Renderers (Markdown, HTML, feeds, OSV, CSAF, CVE) are pure functions of an
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -168,6 +169,13 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _affected_rows(advisory: Advisory) -> Iterable[Any]:
+    """Use rows a list query prefetched (``affected__product``); fetch them otherwise."""
+    if "affected" in getattr(advisory, "_prefetched_objects_cache", {}):
+        return advisory.affected.all()
+    return advisory.affected.select_related("product").all()
+
+
 def snapshot_of(advisory: Advisory, *, with_history: bool = True) -> AdvisorySnapshot:
     """The advisory as it is now in the database."""
     affected = tuple(
@@ -184,7 +192,7 @@ def snapshot_of(advisory: Advisory, *, with_history: bool = True) -> AdvisorySna
             package_name=row.product.package_name,
             repository_url=row.product.repository_url,
         )
-        for row in advisory.affected.select_related("product").all()
+        for row in _affected_rows(advisory)
     )
     history: tuple[RevisionEntry, ...] = ()
     if with_history and advisory.pk:

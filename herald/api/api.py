@@ -21,16 +21,23 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import NinjaAPI, P, PathEx, Query
-from ninja.errors import HttpError, ValidationError
+from ninja import NinjaAPI, P, PathEx, Query, Status
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import HttpBearer
 
+from herald.accounts.access import SCOPE_PERMISSIONS, can, role_of, token_can, visible_advisories
+from herald.accounts.models import ApiToken
+from herald.accounts.tokens import authenticate_token
+from herald.advisories.actions import do_create_advisory, do_publish_advisory, do_update_advisory
 from herald.advisories.models import Advisory
 from herald.advisories.queries import access_public_advisory, public_advisories
-from herald.advisories.serialize import advisory_to_dict
+from herald.advisories.serialize import advisory_to_dict, desk_advisory_to_dict, fields_from_dict
 from herald.advisories.snapshot import snapshot_of
 from herald.api import schemas
-from herald.core.errors import HeraldError
+from herald.core.errors import ConflictError, HeraldError
+from herald.core.errors import ValidationError as ActionError
 from herald.core.models import Product
+from herald.incidents.models import Incident
 
 api = NinjaAPI(
     title="Herald",
@@ -58,16 +65,22 @@ def error_response(
 @api.exception_handler(ValidationError)
 def invalid_parameters(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     errors = []
+    kinds = []
     for error in exc.errors:
-        # loc is ("query", "limit") or ("path", "id"): the last name is the parameter.
-        names = [str(part) for part in error.get("loc", ()) if part not in ("query", "path")]
-        name = names[-1] if names else ""
+        # loc is ("query", "limit"), ("path", "id") or ("body", "payload", "affected", 0,
+        # "product"): the names after the source, joined, name the parameter or field.
+        loc = [str(part) for part in error.get("loc", ())]
+        source = loc[0] if loc else "query"
+        names = [part for part in loc[1:] if part != "payload"]
+        name = ".".join(names) if source == "body" else (names[-1] if names else "")
         message = str(error.get("msg", ""))
         if error.get("type") == "string_pattern_mismatch" and name in PATTERN_MESSAGES:
             message = PATTERN_MESSAGES[name]
         errors.append({"parameter": name, "message": message})
+        kinds.append("field" if source == "body" else "query parameter")
     detail = "; ".join(
-        f"invalid query parameter {e['parameter']!r}: {e['message'].rstrip('.')}" for e in errors
+        f"invalid {kind} {e['parameter']!r}: {e['message'].rstrip('.')}"
+        for kind, e in zip(kinds, errors, strict=True)
     )
     return error_response(request, 422, detail[:1].upper() + detail[1:] + ".", errors)
 
@@ -224,3 +237,262 @@ def list_products(request: HttpRequest) -> dict[str, Any]:
 from herald.intake.api import router as intake_router  # noqa: E402  (after `api` exists)
 
 api.add_router("/reports", intake_router)
+
+
+# ---------------------------------------------------------------- the desk API (tokens)
+#
+# /desk/... answers only to ``Authorization: Bearer hrld_...`` tokens (no cookies,
+# so no CSRF). A request needs the token's scope for the permission *and* the
+# owner's role for it (herald.accounts.access.token_can). Missing, malformed,
+# unknown, expired or revoked tokens are 401; a valid token without the scope or
+# role is 403; an advisory the owner may not see is 404, as an unknown one is.
+
+
+class TokenAuth(HttpBearer):
+    """A bearer token that must also carry the scope for ``permission``.
+
+    The scope and the owner's role are checked here, before the body is read: a
+    token that may not write learns nothing from a 422 about what it sent.
+    """
+
+    openapi_scheme = "bearer"
+
+    def __init__(self, permission: str) -> None:
+        super().__init__()
+        self.permission = permission
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+        found = authenticate_token(token, ip=request.META.get("REMOTE_ADDR"))
+        if found is not None:
+            request.herald_token = found  # type: ignore[attr-defined]
+            if self.permission:
+                _require(request, self.permission)
+        return found
+
+    def __call__(self, request: HttpRequest) -> Any:
+        header = request.headers.get("Authorization", "")
+        if header and not header.lower().startswith("bearer "):
+            return None  # Basic or anything else: not ours, and no token to look up
+        return super().__call__(request)
+
+
+token_any = TokenAuth("")
+token_read = TokenAuth("advisory.read")
+token_write = TokenAuth("advisory.write")
+token_publish = TokenAuth("advisory.publish")
+DESK_ERRORS: dict[int, type[schemas.Error]] = {
+    401: schemas.Error,
+    403: schemas.Error,
+    404: schemas.Error,
+    422: schemas.Error,
+}
+WRITE_ERRORS = {**DESK_ERRORS, 409: schemas.Error}
+NOT_FOUND = "No advisory you may see has this identifier."
+
+
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    response = error_response(
+        request, 401, "Give a valid API token: Authorization: Bearer hrld_..."
+    )
+    response["WWW-Authenticate"] = 'Bearer realm="herald", error="invalid_token"'
+    return response
+
+
+def _token(request: HttpRequest) -> ApiToken:
+    token = getattr(request, "herald_token", None)
+    if not isinstance(token, ApiToken):
+        raise AuthenticationError
+    return token
+
+
+def _require(request: HttpRequest, permission: str, obj: Any = None) -> ApiToken:
+    token = _token(request)
+    scope = next(
+        (str(s.value) for s, granted in SCOPE_PERMISSIONS.items() if permission in granted),
+        permission,
+    )
+    if not any(permission in SCOPE_PERMISSIONS.get(s, frozenset()) for s in token.scopes):
+        raise HttpError(403, f"This token lacks the {scope!r} scope.")
+    if not token_can(token.user, token.scopes, permission, obj):
+        raise HttpError(403, f"{token.user.get_username()}'s role does not allow this.")
+    return token
+
+
+def _desk_advisory(request: HttpRequest, identifier: str) -> Advisory:
+    token = _require(request, "advisory.read")
+    advisory = (
+        Advisory.objects.select_related("incident")
+        .filter(identifier=identifier.strip().upper())
+        .first()
+    )
+    if advisory is None or not token_can(token.user, token.scopes, "advisory.read", advisory):
+        raise HttpError(404, NOT_FOUND)
+    return advisory
+
+
+def _action_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    if isinstance(exc, ConflictError):
+        return error_response(request, 409, str(exc))
+    if isinstance(exc, ActionError) and hasattr(exc, "error_dict"):
+        errors = [
+            {"parameter": field, "message": message}
+            for field, messages in exc.message_dict.items()
+            for message in messages
+        ]
+        detail = "; ".join(f"{e['parameter']}: {e['message']}" for e in errors)
+        return error_response(request, 422, detail, errors)
+    if isinstance(exc, ActionError):
+        return error_response(request, 422, "; ".join(exc.messages))
+    return error_response(request, 409, str(exc))
+
+
+def _action_values(payload: schemas.AdvisoryFields, user: Any) -> dict[str, Any]:
+    data = payload.model_dump(exclude_unset=True, exclude={"expected_version", "change_summary"})
+    for name in ("affected", "credits", "references"):
+        if name in data and data[name] is None:
+            data[name] = []
+    values = fields_from_dict({k: v for k, v in data.items() if v is not None or k == "incident"})
+    if values.get("incident"):
+        incident = Incident.objects.filter(identifier=str(values["incident"]).upper()).first()
+        if incident is None or not can(user, "incident.read", incident):
+            raise ActionError({"incident": "No incident you may see has this identifier."})
+        values["incident"] = incident
+    else:
+        values.pop("incident", None)
+    return values
+
+
+@api.get(
+    "/desk/whoami",
+    response={200: schemas.WhoAmI, **DESK_ERRORS},
+    auth=token_any,
+    summary="The token's owner, role and scopes",
+    operation_id="desk_whoami",
+    tags=["desk"],
+)
+def whoami(request: HttpRequest) -> dict[str, Any]:
+    token = _token(request)
+    return {
+        "username": token.user.get_username(),
+        "role": role_of(token.user),
+        "scopes": list(token.scopes),
+        "token": token.prefix,
+        "expires_at": token.expires_at,
+    }
+
+
+@api.get(
+    "/desk/advisories",
+    response={200: schemas.DeskAdvisoryPage, **DESK_ERRORS},
+    auth=token_read,
+    summary="List the advisories the token's owner may see, drafts included",
+    description="Scope read. Newest change first.",
+    operation_id="desk_list_advisories",
+    tags=["desk"],
+)
+def desk_list_advisories(request: HttpRequest, page: Query[schemas.DeskPage]) -> dict[str, Any]:
+    _reject_unknown_parameters(request, set(schemas.DeskPage.model_fields))
+    limit, offset = page.limit, page.offset
+    token = _require(request, "advisory.read")
+    advisories = visible_advisories(
+        token.user, Advisory.objects.select_related("incident").order_by("-updated_at", "-id")
+    )
+    return {
+        "count": advisories.count(),
+        "results": [
+            desk_advisory_to_dict(a, detail=False) for a in advisories[offset : offset + limit]
+        ],
+    }
+
+
+@api.get(
+    "/desk/advisories/{identifier}",
+    response={200: schemas.DeskAdvisoryDetail, **DESK_ERRORS},
+    auth=token_read,
+    summary="One advisory the token's owner may see, drafts included",
+    description="Scope read.",
+    operation_id="desk_get_advisory",
+    tags=["desk"],
+)
+def desk_get_advisory(request: HttpRequest, identifier: str) -> dict[str, Any]:
+    return desk_advisory_to_dict(_desk_advisory(request, identifier))
+
+
+@api.post(
+    "/desk/advisories",
+    response={201: schemas.DeskAdvisoryDetail, **WRITE_ERRORS},
+    auth=token_write,
+    summary="Create a draft",
+    description="Scope write. Name an open incident, or none when no incident is open "
+    "(Herald then declares one, DESIGN.md rule 1).",
+    operation_id="desk_create_advisory",
+    tags=["desk"],
+)
+def desk_create_advisory(
+    request: HttpRequest, payload: schemas.AdvisoryCreate
+) -> Status | HttpResponse:
+    token = _require(request, "advisory.write")
+    try:
+        values = _action_values(payload, token.user)
+        advisory = do_create_advisory(acting_user=token.user, **values)
+    except (HeraldError, ActionError) as exc:
+        return _action_error(request, exc)
+    return Status(201, desk_advisory_to_dict(advisory))
+
+
+@api.patch(
+    "/desk/advisories/{identifier}",
+    response={200: schemas.DeskAdvisoryDetail, **WRITE_ERRORS},
+    auth=token_write,
+    summary="Change an advisory",
+    description="Scope write. Only the fields given change. A published advisory gets a "
+    "new revision, which needs change_summary.",
+    operation_id="desk_update_advisory",
+    tags=["desk"],
+)
+def desk_update_advisory(
+    request: HttpRequest, identifier: str, payload: schemas.AdvisoryUpdate
+) -> dict[str, Any] | HttpResponse:
+    advisory = _desk_advisory(request, identifier)
+    token = _require(request, "advisory.write", advisory)
+    try:
+        values = _action_values(payload, token.user)
+        advisory = do_update_advisory(
+            advisory,
+            acting_user=token.user,
+            expected_version=payload.expected_version,
+            change_summary=payload.change_summary,
+            **values,
+        )
+    except (HeraldError, ActionError) as exc:
+        return _action_error(request, exc)
+    return desk_advisory_to_dict(advisory)
+
+
+@api.post(
+    "/desk/advisories/{identifier}/publish",
+    response={200: schemas.DeskAdvisoryDetail, **WRITE_ERRORS},
+    auth=token_publish,
+    summary="Publish a draft",
+    description="Scope publish. It gets its public identifier and reaches every public "
+    "surface at once.",
+    operation_id="desk_publish_advisory",
+    tags=["desk"],
+)
+def desk_publish_advisory(
+    request: HttpRequest, identifier: str, payload: schemas.PublishIn
+) -> dict[str, Any] | HttpResponse:
+    advisory = _desk_advisory(request, identifier)
+    token = _require(request, "advisory.publish", advisory)
+    try:
+        advisory = do_publish_advisory(
+            advisory,
+            acting_user=token.user,
+            expected_version=payload.expected_version,
+            lift_embargo_reason=payload.lift_embargo_reason,
+            outreach_waiver_reason=payload.outreach_waiver_reason,
+        )
+    except (HeraldError, ActionError) as exc:
+        return _action_error(request, exc)
+    return desk_advisory_to_dict(advisory)

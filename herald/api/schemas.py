@@ -166,3 +166,114 @@ class AdvisoryFilters(Schema):
     )
     limit: int = Field(20, ge=1, le=100, description="Page size, 1 to 100.")
     offset: int = Field(0, ge=0, description="Advisories to skip.")
+
+
+# ---------------------------------------------------------------- the desk API (tokens)
+
+MAX_SHORT = 300
+MAX_LONG = 20_000
+
+
+class DeskAdvisory(Advisory):
+    """An advisory as the desk sees it: drafts too, with the incident and the version."""
+
+    state: Literal["draft", "published", "withdrawn"]  # type: ignore[assignment]
+    severity: SeverityName | Literal[""] = Field(  # type: ignore[assignment]
+        description="Empty while a draft has none yet."
+    )
+    incident: str = Field(description="The incident's identifier.")
+    version: int = Field(description="Give it back as expected_version when changing it.")
+    embargo_until: dt.datetime | None
+    scheduled_publish_at: dt.datetime | None
+
+
+class DeskAdvisoryDetail(DeskAdvisory):
+    revisions: list[Revision]
+
+
+class DeskPage(Schema):
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0, le=1_000_000)
+
+
+class DeskAdvisoryPage(Schema):
+    count: int
+    results: list[DeskAdvisory]
+
+
+class AffectedIn(Schema):
+    product: str = Field(max_length=100, description="Product slug or name.")
+    deployment: DeploymentName = "cloud"
+    region: str = Field("", max_length=20)
+    introduced: str = Field("", max_length=100)
+    fixed: str = Field("", max_length=100)
+    last_affected: str = Field("", max_length=100)
+    status: AffectedStatusName = "affected"
+
+
+class CreditIn(Schema):
+    name: str = Field(max_length=200)
+    type: CreditTypeName = "FINDER"
+    contact: str = Field("", max_length=300)
+
+
+class ReferenceIn(Schema):
+    url: str = Field(max_length=2000)
+    type: ReferenceTypeName = "WEB"
+
+
+class AdvisoryFields(Schema):
+    """Fields of an advisory; those left out keep their value (or the default on create)."""
+
+    incident: str | None = Field(
+        None, max_length=40, description="Identifier of an open incident (INC-2026-0001)."
+    )
+    title: str | None = Field(None, max_length=MAX_SHORT)
+    summary: str | None = Field(None, max_length=MAX_LONG)
+    description: str | None = Field(None, max_length=MAX_LONG, description="Markdown.")
+    cve_ids: list[str] | None = Field(None, max_length=50)
+    cwe_ids: list[str] | None = Field(None, max_length=50)
+    severity: SeverityName | None = None
+    cvss_v3_vector: str | None = Field(None, max_length=200)
+    cvss_v4_vector: str | None = Field(None, max_length=300)
+    status: StatusName | None = None
+    affected_users: str | None = Field(None, max_length=MAX_LONG)
+    affected_regions: list[str] | None = Field(None, max_length=50)
+    resolution: str | None = Field(None, max_length=MAX_LONG, description="Markdown.")
+    discovered_at: dt.date | None = None
+    reported_at: dt.date | None = None
+    fixed_at: dt.date | None = None
+    disclosed_at: dt.date | None = None
+    confirmed_exposure: bool | None = None
+    user_action_required: bool | None = None
+    embargo_until: dt.datetime | None = None
+    affected: list[AffectedIn] | None = Field(None, max_length=200)
+    credits: list[CreditIn] | None = Field(None, max_length=100)
+    references: list[ReferenceIn] | None = Field(None, max_length=200)
+
+
+class AdvisoryCreate(AdvisoryFields):
+    title: str = Field(min_length=1, max_length=MAX_SHORT)
+
+
+class AdvisoryUpdate(AdvisoryFields):
+    expected_version: int = Field(
+        ge=1, description="The version you read; a change made since is refused (409)."
+    )
+    change_summary: str = Field(
+        "", max_length=MAX_SHORT, description="Required once published: what changed."
+    )
+
+
+class PublishIn(Schema):
+    expected_version: int = Field(ge=1)
+    lift_embargo_reason: str = Field("", max_length=MAX_LONG)
+    outreach_waiver_reason: str = Field("", max_length=MAX_LONG)
+
+
+class WhoAmI(Schema):
+    username: str
+    role: str
+    scopes: list[str]
+    token: str = Field(description="The token's prefix, which names it in lists.")
+    expires_at: dt.datetime

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 
 from herald.audit.actions import record
+from herald.core import signals
 from herald.core.errors import ValidationError
 from herald.core.models import VendorProfile
 
@@ -57,5 +58,9 @@ def do_update_vendor_profile(
             obj=profile,
             before={name: before for name, (before, _) in changed.items()},
             after={name: after for name, (_, after) in changed.items()},
+        )
+        fields = tuple(changed)
+        transaction.on_commit(
+            lambda: signals.profile_updated.send(VendorProfile, profile=profile, fields=fields)
         )
     return profile

@@ -37,14 +37,14 @@ router = Router(tags=["reports"])
 staff_auth = SessionAuthIsStaff()
 
 
-class ErrorItem(Schema):
+class ReportErrorItem(Schema):
     field: str
     message: str
 
 
-class Error(Schema):
+class ReportError(Schema):
     detail: str
-    errors: list[ErrorItem] = []
+    errors: list[ReportErrorItem] = []
 
 
 class AttachmentIn(Schema):
@@ -169,7 +169,7 @@ def _uploads(items: list[AttachmentIn]) -> list[Upload]:
     return uploads
 
 
-@router.post("", response={201: Submitted, 422: Error, 429: Error}, auth=None)
+@router.post("", response={201: Submitted, 422: ReportError, 429: ReportError}, auth=None)
 def submit_report(request: HttpRequest, payload: ReportIn) -> Status[Any]:
     """Send a vulnerability report. The answer's ``thread_url`` is private to the sender."""
     try:
@@ -232,7 +232,7 @@ def _thread(report: Report) -> dict[str, Any]:
     }
 
 
-@router.get("/thread/{token}", response={200: ThreadOut, 404: Error}, auth=None)
+@router.get("/thread/{token}", response={200: ThreadOut, 404: ReportError}, auth=None)
 def reporter_thread(request: HttpRequest, token: str) -> Status[Any]:
     """The reporter's view of their report: status, deadline, answers; no internal note."""
     try:
@@ -244,7 +244,7 @@ def reporter_thread(request: HttpRequest, token: str) -> Status[Any]:
 
 @router.post(
     "/thread/{token}/messages",
-    response={201: ThreadOut, 404: Error, 422: Error, 429: Error},
+    response={201: ThreadOut, 404: ReportError, 422: ReportError, 429: ReportError},
     auth=None,
 )
 def reporter_reply(request: HttpRequest, token: str, payload: ReplyIn) -> Status[Any]:
@@ -283,7 +283,9 @@ def _staff_row(report: Report) -> dict[str, Any]:
     }
 
 
-@router.get("", response={200: list[StaffReportOut], 422: Error}, auth=staff_auth)
+@router.get(
+    "", response={200: list[StaffReportOut], 401: ReportError, 422: ReportError}, auth=staff_auth
+)
 def list_reports(request: HttpRequest, state: str = "", overdue: bool = False) -> Status[Any]:
     """Reports for the desk, newest first (signed-in staff only)."""
     if state and state not in ("open", *Report.State.values):
@@ -294,7 +296,11 @@ def list_reports(request: HttpRequest, state: str = "", overdue: bool = False) -
     return Status(200, [_staff_row(r) for r in reports])
 
 
-@router.get("/{tracking_id}", response={200: StaffReportDetail, 404: Error}, auth=staff_auth)
+@router.get(
+    "/{tracking_id}",
+    response={200: StaffReportDetail, 401: ReportError, 404: ReportError},
+    auth=staff_auth,
+)
 def get_report(request: HttpRequest, tracking_id: str) -> Status[Any]:
     """One report with its whole thread, internal notes included (signed-in staff only)."""
     try:

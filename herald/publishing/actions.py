@@ -25,7 +25,6 @@ from herald.advisories.actions import (
     regions_named_in,
 )
 from herald.advisories.models import Advisory
-from herald.advisories.queries import current_advisories, past_advisories
 from herald.advisories.snapshot import snapshot_of
 from herald.audit.actions import actor_label, record
 from herald.core.actions import do_update_vendor_profile
@@ -34,7 +33,7 @@ from herald.core.models import VendorProfile
 from herald.incidents.actions import add_event, do_declare_incident
 from herald.incidents.models import Incident, IncidentEvent, Severity
 from herald.publishing.gitexport import export_to_git, head_commit
-from herald.publishing.markdown import PageContent, advisory_blocks, format_date, render_page
+from herald.publishing.markdown import PageContent, advisory_blocks, format_date
 from herald.publishing.mdimport import (
     SECTIONS,
     PageError,
@@ -52,10 +51,10 @@ SEVERITY_ORDER = tuple(Severity.values)  # low .. critical
 
 def markdown_page() -> str:
     """The public page as it stands: published advisories only (DESIGN.md rule 3)."""
-    page = PageContent.from_profile(VendorProfile.get())
-    current = [snapshot_of(a, with_history=False) for a in current_advisories()]
-    past = [snapshot_of(a, with_history=False) for a in past_advisories()]
-    return render_page(page, current, past)
+    from herald.publishing.builders import handbook_markdown
+
+    # One narrow query rather than a snapshot per advisory: the page lists them all.
+    return handbook_markdown(VendorProfile.get())
 
 
 @dataclass(frozen=True)

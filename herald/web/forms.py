@@ -79,52 +79,112 @@ class AdvisoryForm(forms.Form):
         queryset=Incident.objects.none(),
         required=False,
         empty_label="None: Herald declares one, if no incident is open",
-        help_text="The open incident this work belongs to.",
+        help_text="The open incident this work belongs to. Advisories change only inside one.",
     )
-    title = forms.CharField(max_length=300)
-    summary = forms.CharField(required=False, max_length=500, help_text="One sentence.")
+    title = forms.CharField(
+        max_length=300,
+        help_text="The heading on the public page: what is vulnerable, in plain words, "
+        "e.g. “Stored XSS in dashboard names”.",
+    )
+    summary = forms.CharField(
+        required=False,
+        max_length=500,
+        help_text="One sentence for feeds and lists; the public page shows it under the title.",
+    )
     cve_ids = forms.CharField(
-        label="CVE ids", required=False, help_text="Comma-separated, e.g. CVE-2026-12345."
+        label="CVE ids",
+        required=False,
+        help_text="Comma-separated, e.g. CVE-2026-12345. “None” on the page if empty.",
     )
     cwe_ids = forms.CharField(
-        label="CWE ids", required=False, help_text="Comma-separated, e.g. CWE-79."
+        label="CWE ids",
+        required=False,
+        help_text="The weakness, comma-separated, e.g. CWE-79. Used by OSV, CSAF and CVE.",
     )
     severity = forms.ChoiceField(
         choices=[("", "Not set"), *Severity.choices],
         required=False,
-        help_text="Derived from the CVSS vector when one is given.",
+        help_text="Low, Medium, High or Critical on the page. Set from the CVSS score when a "
+        "vector is given (v4.0 first).",
     )
-    cvss_v3_vector = forms.CharField(label="CVSS v3.1 vector", required=False, max_length=200)
-    cvss_v4_vector = forms.CharField(label="CVSS v4.0 vector", required=False, max_length=400)
-    status = forms.ChoiceField(choices=Advisory.Status.choices, initial=Advisory.Status.REPORTED)
+    cvss_v3_vector = forms.CharField(
+        label="CVSS v3.1 vector",
+        required=False,
+        max_length=200,
+        help_text="e.g. CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N. Scored when saved.",
+    )
+    cvss_v4_vector = forms.CharField(
+        label="CVSS v4.0 vector",
+        required=False,
+        max_length=400,
+        help_text="e.g. CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:P/VC:L/VI:L/VA:N/SC:N/SI:N/SA:N.",
+    )
+    status = forms.ChoiceField(
+        choices=Advisory.Status.choices,
+        initial=Advisory.Status.REPORTED,
+        help_text="Reported: known, not yet fixed. Fixed: a fix is out (needs the fixed date). "
+        "Resolved: nothing left to do; moves to Past advisories.",
+    )
     # Markdown fields keep their whitespace: it can be meaningful, and a round trip
     # through the form must not count as a change.
     description = forms.CharField(
         required=False,
         strip=False,
         widget=_textarea(8),
-        help_text="Markdown. The vulnerability and its impact.",
+        help_text="Markdown. Brief description of the vulnerability and its potential impact.",
     )
     affected_users = forms.CharField(
-        required=False, strip=False, widget=_textarea(3), help_text="Which products, which regions."
+        required=False,
+        strip=False,
+        widget=_textarea(3),
+        help_text="Confirm whether it is limited to specific products, and to US or EU "
+        "customers, or both.",
     )
     affected_regions = forms.CharField(
-        required=False, help_text="Comma-separated; blank: taken from the prose above."
+        required=False,
+        help_text="Comma-separated, e.g. US, EU. Blank: the regions named in the prose above.",
     )
     resolution = forms.CharField(
         required=False,
         strip=False,
         widget=_textarea(5),
-        help_text="Markdown: the fix (link the PR), next steps.",
+        help_text="Markdown. Where possible, link the pull request; be clear on any next steps.",
     )
-    discovered_at = forms.DateField(label="Discovered", required=False, widget=DATE_WIDGET)
-    reported_at = forms.DateField(label="Reported", required=False, widget=DATE_WIDGET)
-    fixed_at = forms.DateField(label="Fixed", required=False, widget=DATE_WIDGET)
-    disclosed_at = forms.DateField(label="Disclosed", required=False, widget=DATE_WIDGET)
-    confirmed_exposure = forms.BooleanField(required=False)
-    user_action_required = forms.BooleanField(required=False)
+    discovered_at = forms.DateField(
+        label="Discovered", required=False, widget=DATE_WIDGET, help_text="When it was found."
+    )
+    reported_at = forms.DateField(
+        label="Reported",
+        required=False,
+        widget=DATE_WIDGET,
+        help_text="When it reached us; on or after discovered.",
+    )
+    fixed_at = forms.DateField(
+        label="Fixed",
+        required=False,
+        widget=DATE_WIDGET,
+        help_text="When the fix shipped; needed for Fixed and Resolved.",
+    )
+    disclosed_at = forms.DateField(
+        label="Disclosed",
+        required=False,
+        widget=DATE_WIDGET,
+        help_text="Blank: the day it is published.",
+    )
+    confirmed_exposure = forms.BooleanField(
+        required=False,
+        help_text="Customer data was confirmed exposed: publishing creates outreach to the "
+        "affected customers.",
+    )
+    user_action_required = forms.BooleanField(
+        required=False,
+        help_text="Users must do something (rotate a key, upgrade): publishing creates outreach.",
+    )
     embargo_until = forms.DateTimeField(
-        label="Embargo until (UTC)", required=False, widget=DATETIME_WIDGET
+        label="Embargo until (UTC)",
+        required=False,
+        widget=DATETIME_WIDGET,
+        help_text="The agreed disclosure moment. Publishing earlier needs a recorded reason.",
     )
 
     ACTION_FIELDS = (
@@ -186,15 +246,29 @@ class AdvisoryEditForm(AdvisoryForm, VersionedForm):
 
 
 class AffectedRowForm(forms.Form):
-    product = forms.ModelChoiceField(queryset=Product.objects.all(), required=False)
-    deployment = forms.ChoiceField(
-        choices=Affected.Deployment.choices, initial=Affected.Deployment.CLOUD
+    product = forms.ModelChoiceField(
+        queryset=Product.objects.all(), required=False, help_text="From the vendor's products."
     )
-    region = forms.ChoiceField(choices=[("", "All")], required=False)
-    introduced = forms.CharField(required=False, max_length=100)
-    fixed = forms.CharField(required=False, max_length=100)
-    last_affected = forms.CharField(required=False, max_length=100)
-    status = forms.ChoiceField(choices=Affected.Status.choices, initial=Affected.Status.AFFECTED)
+    deployment = forms.ChoiceField(
+        choices=Affected.Deployment.choices,
+        initial=Affected.Deployment.CLOUD,
+        help_text="Where it runs.",
+    )
+    region = forms.ChoiceField(
+        choices=[("", "All")], required=False, help_text="Cloud region; All for every one."
+    )
+    introduced = forms.CharField(
+        required=False, max_length=100, help_text="First affected version; blank: all before."
+    )
+    fixed = forms.CharField(required=False, max_length=100, help_text="First fixed version.")
+    last_affected = forms.CharField(
+        required=False, max_length=100, help_text="Only when no fixed version exists."
+    )
+    status = forms.ChoiceField(
+        choices=Affected.Status.choices,
+        initial=Affected.Status.AFFECTED,
+        help_text="For this product line.",
+    )
 
     def __init__(self, *args: Any, regions: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -217,9 +291,13 @@ class AffectedRowForm(forms.Form):
 
 
 class CreditRowForm(forms.Form):
-    name = forms.CharField(required=False, max_length=200)
-    type = forms.ChoiceField(choices=Credit.Type.choices, initial=Credit.Type.FINDER)
-    contact = forms.CharField(required=False, max_length=300)
+    name = forms.CharField(required=False, max_length=200, help_text="As it is to be printed.")
+    type = forms.ChoiceField(
+        choices=Credit.Type.choices, initial=Credit.Type.FINDER, help_text="What they did."
+    )
+    contact = forms.CharField(
+        required=False, max_length=300, help_text="Optional: a URL or handle, shown publicly."
+    )
 
     def is_blank(self) -> bool:
         return not (self.cleaned_data.get("name") or self.cleaned_data.get("contact"))
@@ -229,8 +307,14 @@ class CreditRowForm(forms.Form):
 
 
 class ReferenceRowForm(forms.Form):
-    url = forms.CharField(label="URL", required=False, max_length=1000)
-    type = forms.ChoiceField(choices=Reference.Type.choices, initial=Reference.Type.WEB)
+    url = forms.CharField(
+        label="URL", required=False, max_length=1000, help_text="An http(s) address."
+    )
+    type = forms.ChoiceField(
+        choices=Reference.Type.choices,
+        initial=Reference.Type.WEB,
+        help_text="Fix for the pull request that fixes it.",
+    )
 
     def is_blank(self) -> bool:
         return not self.cleaned_data.get("url")

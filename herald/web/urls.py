@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import views as auth_views
+from allauth.account import views as account_views
 from django.urls import URLPattern, URLResolver, path
 from django.views.generic import RedirectView
 
-from herald.web.views import advisories, desk, incidents, public
+from herald.web.views import advisories, desk, incidents, metrics, public, search
 
 app_name = "web"
 
@@ -15,15 +15,21 @@ ADVISORY = "desk/advisories/<str:identifier>/"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", RedirectView.as_view(pattern_name="web:public_index"), name="root"),
     path("security/advisories/", public.advisories_index, name="public_index"),
+    path(
+        "security/advisories/archive/<int:year>/",
+        public.advisories_archive,
+        name="public_archive",
+    ),
     path("security/advisories/<str:identifier>/", public.advisory_page, name="public_advisory"),
     # The desk.
-    path(
-        "desk/login/",
-        auth_views.LoginView.as_view(template_name="web/desk/login.html"),
-        name="login",
-    ),
-    path("desk/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # allauth's views: rate limits, lockout, the second-factor step, passkeys.
+    path("desk/login/", account_views.login, name="login"),
+    path("desk/logout/", account_views.logout, name="logout"),
     path("desk/", desk.dashboard, name="dashboard"),
+    path("desk/search/", search.search_page, name="search"),
+    path("desk/metrics/", metrics.metrics_page, name="metrics"),
+    path("desk/metrics.csv", metrics.metrics_csv, name="metrics_csv"),
+    path("desk/cvss/score/", advisories.cvss_score, name="cvss_score"),
     path("desk/incidents/", incidents.incident_list, name="incident_list"),
     path("desk/incidents/new/", incidents.incident_declare, name="incident_declare"),
     path("desk/incidents/<str:identifier>/", incidents.incident_detail, name="incident_detail"),

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import template
 from django.db.models import TextChoices
+from django.urls import NoReverseMatch, reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from herald.advisories.models import Advisory, Affected, Credit, Reference, Revision
@@ -38,3 +39,12 @@ def markdown(text: str | None) -> SafeString:
 def label(value: Any, kind: str) -> str:
     """The display label of a stored choice value, e.g. ``"self_hosted"|label:"deployment"``."""
     return str(dict(CHOICES[kind].choices).get(value, value))
+
+
+@register.simple_tag
+def optional_url(name: str) -> str:
+    """The address of a page of an optional app (reports, campaigns), or "" without it."""
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return ""

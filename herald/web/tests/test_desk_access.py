@@ -1,10 +1,13 @@
-"""Who gets into the desk: staff only. Visitors are sent to log in, outsiders refused."""
+"""Who gets into the desk: staff only. Visitors are sent to log in, outsiders refused.
+
+Roles beyond admin and responder are covered by herald/accounts/tests (the matrix).
+"""
 
 from __future__ import annotations
 
 from django.test import Client
 
-from herald.test import PASSWORD
+from herald.test import PASSWORD, totp_code
 from herald.web.tests.base import WebTestCase
 
 
@@ -64,24 +67,31 @@ class DeskAccessTest(WebTestCase):
     def test_alice_the_admin_opens_the_desk(self) -> None:
         assert self.client_for(self.alice).get("/desk/").status_code == 200
 
-    def test_bob_logs_in_with_his_password(self) -> None:
+    def test_bob_logs_in_with_his_password_and_his_authenticator_code(self) -> None:
         visitor = Client()
         page = visitor.get("/desk/login/")
-        self.assertContains(page, '<label for="id_username">')
+        self.assertContains(page, '<label for="id_login">')
         response = visitor.post(
-            "/desk/login/", {"username": "bob", "password": PASSWORD, "next": "/desk/incidents/"}
+            "/desk/login/", {"login": "bob", "password": PASSWORD, "next": "/desk/incidents/"}
         )
+        self.assertRedirects(response, "/desk/account/2fa/authenticate/")
+        # The password alone opens nothing.
+        assert visitor.get("/desk/incidents/").status_code == 302
+        response = visitor.post("/desk/account/2fa/authenticate/", {"code": totp_code(self.bob)})
         self.assertRedirects(response, "/desk/incidents/")
+        assert visitor.get("/desk/incidents/").status_code == 200
 
     def test_a_wrong_password_is_refused(self) -> None:
-        response = Client().post("/desk/login/", {"username": "bob", "password": "nope"})
+        response = Client().post("/desk/login/", {"login": "bob", "password": "nope"})
         assert response.status_code == 200
-        self.assertContains(response, "Please enter a correct username and password")
+        self.assertContains(response, "The username and/or password you specified are not correct")
 
     def test_logging_out_takes_a_post(self) -> None:
-        assert self.client.get("/desk/logout/").status_code == 405
+        page = self.client.get("/desk/logout/")
+        assert page.status_code == 200  # a confirmation page: a link cannot log anyone out
+        assert self.client.get("/desk/").status_code == 200
         response = self.client.post("/desk/logout/")
-        self.assertRedirects(response, "/security/advisories/")
+        self.assertRedirects(response, "/security/advisories/", fetch_redirect_response=False)
         response = self.client.get("/desk/")
         self.assertRedirects(response, "/desk/login/?next=/desk/", fetch_redirect_response=False)
 

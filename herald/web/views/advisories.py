@@ -11,10 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_GET
 
+from herald.accounts.access import visible_advisories
 from herald.advisories.actions import (
     do_create_advisory,
     do_mark_fixed,
@@ -29,7 +31,7 @@ from herald.advisories.queries import access_advisory_by_identifier
 from herald.advisories.snapshot import snapshot_of
 from herald.core.errors import HeraldError
 from herald.core.models import VendorProfile
-from herald.web import queries
+from herald.web import cvss, queries
 from herald.web.access import acting_user, staff_required
 from herald.web.diffs import revision_changes
 from herald.web.errors import attempt
@@ -45,6 +47,12 @@ from herald.web.forms import (
     VersionedForm,
     WithdrawForm,
 )
+from herald.web.preview import preview_of
+from herald.web.publish_plan import publish_plan
+
+# The editor's "Preview" button; the script sends it too, asking for the fragment only.
+PREVIEW = "_preview"
+FRAGMENT_HEADER = "HTTP_X_HERALD_FRAGMENT"
 
 
 def _advisory_or_404(identifier: str) -> Advisory:
@@ -62,8 +70,9 @@ def _regions() -> list[str]:
 def advisory_list(request: HttpRequest) -> HttpResponse:
     filters = AdvisoryFilterForm(request.GET or None)
     chosen = filters.cleaned_data if filters.is_valid() else {}
-    advisories = queries.desk_advisories(
-        state=chosen.get("state", ""), status=chosen.get("status", "")
+    advisories = visible_advisories(
+        request.user,
+        queries.desk_advisories(state=chosen.get("state", ""), status=chosen.get("status", "")),
     )
     return render(
         request,
@@ -93,6 +102,8 @@ def advisory_create(request: HttpRequest) -> HttpResponse:
     form = AdvisoryForm(request.POST or None, initial={"incident": request.GET.get("incident")})
     rows = AdvisoryRows(request.POST or None, regions=regions)
     status = 200
+    if PREVIEW in request.POST:
+        return _editor(request, form, rows, advisory=None, preview=True)
     if request.method == "POST":
         status = 400
         if form.is_valid() and rows.is_valid():
@@ -110,12 +121,7 @@ def advisory_create(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"Draft {outcome.value.identifier} created.")
                 return redirect("web:advisory_detail", identifier=outcome.value.identifier)
             status = outcome.status
-    return render(
-        request,
-        "web/desk/advisory_form.html",
-        {"form": form, "rows": rows, "creating": True},
-        status=status,
-    )
+    return _editor(request, form, rows, advisory=None, status=status)
 
 
 @staff_required
@@ -125,6 +131,8 @@ def advisory_edit(request: HttpRequest, identifier: str) -> HttpResponse:
     if request.method == "POST":
         form = AdvisoryEditForm(request.POST)
         rows = AdvisoryRows(request.POST, regions=regions)
+        if PREVIEW in request.POST:
+            return _editor(request, form, rows, advisory=advisory, preview=True)
         status = 400
         if form.is_valid() and rows.is_valid():
             data = form.cleaned_data
@@ -149,12 +157,64 @@ def advisory_edit(request: HttpRequest, identifier: str) -> HttpResponse:
         form = AdvisoryEditForm(initial=AdvisoryForm.initial_for(advisory))
         rows = AdvisoryRows(advisory=advisory, regions=regions)
         status = 200
-    return render(
-        request,
-        "web/desk/advisory_form.html",
-        {"form": form, "rows": rows, "a": advisory, "creating": False, "conflict": status == 409},
-        status=status,
-    )
+    return _editor(request, form, rows, advisory=advisory, status=status)
+
+
+def _editor(
+    request: HttpRequest,
+    form: AdvisoryForm,
+    rows: AdvisoryRows,
+    *,
+    advisory: Advisory | None,
+    status: int = 200,
+    preview: bool = False,
+) -> HttpResponse:
+    """The editor page; with ``preview``, nothing is saved and the preview is shown.
+
+    The script asks for the preview alone (``X-Herald-Fragment``) while the person
+    types; without the script the "Preview" button reloads the whole editor with it.
+    """
+    context: dict[str, Any] = {
+        "form": form,
+        "rows": rows,
+        "a": advisory,
+        "creating": advisory is None,
+        "conflict": status == 409,
+        "cvss_spec": cvss.calculator_spec(),
+    }
+    if preview:
+        # Parsing fills cleaned_data with whatever is valid; field errors show as usual.
+        form.is_valid()
+        rows.is_valid()
+        context["preview"] = preview_of(
+            form.cleaned_data, _valid_rows(rows), advisory=advisory, now=timezone.now()
+        )
+        if request.META.get(FRAGMENT_HEADER):
+            return render(request, "web/desk/_preview.html", context)
+    return render(request, "web/desk/advisory_form.html", context, status=status)
+
+
+def _valid_rows(rows: AdvisoryRows) -> dict[str, list[dict[str, Any]]]:
+    """The rows that parse and are filled in; a half-typed row is left out of a preview."""
+    result: dict[str, list[dict[str, Any]]] = {}
+    for name, formset in zip(rows.SECTIONS, rows.formsets(), strict=True):
+        result[name] = [
+            form.row()
+            for form in formset.forms
+            if form.is_valid()
+            and not form.cleaned_data.get("DELETE")
+            and not form.is_blank()
+            and (name != "affected" or form.cleaned_data.get("product"))
+            and (name != "credits" or form.cleaned_data.get("name"))
+        ]
+    return result
+
+
+@staff_required
+@require_GET
+def cvss_score(request: HttpRequest) -> JsonResponse:
+    """The calculator's score: the same function that scores the vector on save."""
+    return JsonResponse(cvss.score(request.GET.get("field", ""), request.GET.get("vector", "")))
 
 
 @staff_required
@@ -193,6 +253,7 @@ def _step(
     done: str,
     aliases: dict[str, str] | None = None,
     intro: str = "",
+    plan: Any = None,
 ) -> HttpResponse:
     """GET shows the step's form; POST runs its action once and goes back to the advisory."""
     status = 200
@@ -215,6 +276,7 @@ def _step(
             "title": title,
             "button": button,
             "intro": intro,
+            "plan": plan,
             "conflict": status == 409,
         },
         status=status,
@@ -242,6 +304,7 @@ def advisory_publish(request: HttpRequest, identifier: str) -> HttpResponse:
         request,
         advisory,
         form,
+        plan=publish_plan(advisory, now=timezone.now()),
         title=f"Publish {advisory.identifier}",
         button="Publish now",
         intro="Publishing makes the advisory public on every surface at once. It never "

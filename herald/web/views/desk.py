@@ -1,4 +1,4 @@
-"""The staff desk's front page: what is open, what is waiting, what just went out."""
+"""The staff desk's front page: what needs a responder now, and what is due soon."""
 
 from __future__ import annotations
 
@@ -6,20 +6,20 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from herald.incidents.queries import open_incidents
 from herald.web import queries
 from herald.web.access import staff_required
+from herald.web.dashboard import dashboard as dashboard_panels
 
 
 @staff_required
 def dashboard(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
     return render(
         request,
         "web/desk/dashboard.html",
         {
-            "now": timezone.now(),
-            "incidents": open_incidents().order_by("-declared_at"),
-            "drafts": queries.draft_advisories(),
+            "now": now,
+            "d": dashboard_panels(now),
             "published": queries.recently_published(),
         },
     )

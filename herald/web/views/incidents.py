@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from herald.accounts.access import visible_advisories, visible_events, visible_incidents
 from herald.core.errors import HeraldError
 from herald.incidents.actions import do_add_incident_note, do_declare_incident, do_resolve_incident
 from herald.incidents.models import Incident
@@ -26,7 +27,8 @@ def _incident_or_404(identifier: str) -> Incident:
 
 @staff_required
 def incident_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/desk/incident_list.html", {"incidents": queries.all_incidents()})
+    incidents = visible_incidents(request.user, queries.all_incidents())
+    return render(request, "web/desk/incident_list.html", {"incidents": incidents})
 
 
 @staff_required
@@ -60,8 +62,10 @@ def _detail(
         "web/desk/incident_detail.html",
         {
             "incident": incident,
-            "events": incident.events.all(),
-            "advisories": incident.advisories.order_by("identifier"),
+            "events": visible_events(request.user, incident.events.all()),
+            "advisories": visible_advisories(
+                request.user, incident.advisories.order_by("identifier")
+            ),
             "note_form": note_form or IncidentNoteForm(),
             "resolve_form": resolve_form or IncidentResolveForm(),
         },

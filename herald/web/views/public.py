@@ -1,5 +1,9 @@
 """The public advisories page and one page per public advisory. No login, no drafts.
 
+These pages are normally served as artifacts, rendered once when they change
+(``herald.publishing.builders``); these views render the same templates from the
+same context functions (``herald.web.pages``) for whatever is not served that way.
+
 Everything here reads through ``herald.advisories.queries``, which returns
 published and withdrawn advisories only (DESIGN.md rule 3). An unknown identifier
 and a draft's identifier both raise a bare ``Http404``, so the response is the same
@@ -8,9 +12,6 @@ byte for byte: the 404 page must not tell that an embargoed advisory exists.
 
 from __future__ import annotations
 
-from typing import Any
-
-import yaml
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
@@ -18,32 +19,18 @@ from herald.advisories import queries
 from herald.advisories.snapshot import snapshot_of
 from herald.core.errors import HeraldError
 from herald.core.models import VendorProfile
-
-DEFAULT_TITLE = "Security advisories"
-
-
-def page_title(profile: VendorProfile) -> str:
-    """The handbook page's ``title:`` front matter, or a plain default."""
-    try:
-        data: Any = yaml.safe_load(profile.front_matter or "")
-    except yaml.YAMLError:
-        return DEFAULT_TITLE
-    title = data.get("title") if isinstance(data, dict) else None
-    return str(title).strip() if title else DEFAULT_TITLE
+from herald.web import pages
 
 
 def advisories_index(request: HttpRequest) -> HttpResponse:
-    profile = VendorProfile.get()
-    return render(
-        request,
-        "web/public/index.html",
-        {
-            "profile": profile,
-            "page_title": page_title(profile),
-            "current": list(queries.current_advisories()),
-            "past": list(queries.past_advisories()),
-        },
-    )
+    return render(request, pages.INDEX_TEMPLATE, pages.index_context(VendorProfile.get()))
+
+
+def advisories_archive(request: HttpRequest, year: int) -> HttpResponse:
+    context = pages.archive_context(VendorProfile.get(), year)
+    if not context["advisories"]:
+        raise Http404
+    return render(request, pages.ARCHIVE_TEMPLATE, context)
 
 
 def advisory_page(request: HttpRequest, identifier: str) -> HttpResponse:
@@ -57,6 +44,6 @@ def advisory_page(request: HttpRequest, identifier: str) -> HttpResponse:
         return redirect("web:public_advisory", identifier=advisory.identifier)
     return render(
         request,
-        "web/public/detail.html",
-        {"a": snapshot_of(advisory), "preview": False},
+        pages.DETAIL_TEMPLATE,
+        pages.advisory_context(VendorProfile.get(), snapshot_of(advisory)),
     )

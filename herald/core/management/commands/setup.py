@@ -68,4 +68,16 @@ class Command(BaseCommand):
                 self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {created}."))
             else:
                 self.stdout.write("Demo data skipped: the desk already has advisories.")
+        # Every public file is rendered again: after an upgrade, templates and
+        # renderers may have changed, and the served copy must show what they make.
+        from herald.publishing import serving, tasks
+        from herald.publishing.artifacts import regenerate_everything
+
+        result = regenerate_everything()
+        serving.sync()
+        tasks.ensure_daily_refresh()
+        self.stdout.write(
+            f"Public files rendered: {len(result.changed)} changed "
+            f"(generation {result.generation})."
+        )
         self.stdout.write(f"Vendor profile: {VendorProfile.get().name} ({profile.base_url}).")

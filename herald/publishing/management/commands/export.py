@@ -1,4 +1,5 @@
-"""``herald export markdown``: the public page, to a file, stdout, or a git branch."""
+"""``herald export markdown`` (the handbook page, to a file, stdout, or a git branch) and
+``herald export site DIR`` (every public file, for a static host or CDN)."""
 
 from __future__ import annotations
 
@@ -13,18 +14,22 @@ from herald.core.errors import HeraldError
 from herald.incidents.models import Incident
 from herald.incidents.queries import access_incident_by_identifier, open_incidents
 from herald.publishing.actions import do_export_markdown_to_git, markdown_page
+from herald.publishing.siteexport import export_site
 
-FORMATS = ("markdown",)
+FORMATS = ("markdown", "site")
 
 
 class Command(HeraldCommand):
     help = (
         "Write the public security advisories page. FORMAT 'markdown' is the handbook\n"
         "page in the vendor's layout (front matter, sections, advisory template), with\n"
-        "published and withdrawn advisories only, never a draft."
+        "published and withdrawn advisories only, never a draft. FORMAT 'site' writes\n"
+        "the whole public surface (pages, feeds, standard documents, security.txt)\n"
+        "under DIR, with .gz and .br copies; run again, it rewrites only what changed."
     )
     epilog = (
         "examples:\n"
+        "  herald export site /srv/www                  every public file under /srv/www\n"
         "  herald export markdown                       the page on stdout\n"
         "  herald export markdown --output page.md      written to page.md\n"
         "  herald export markdown --git-repo ../website \\\n"
@@ -35,7 +40,15 @@ class Command(HeraldCommand):
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("format", choices=FORMATS, help="What to export: markdown.")
+        parser.add_argument("format", choices=FORMATS, help="What to export: markdown or site.")
+        parser.add_argument(
+            "directory", nargs="?", metavar="DIR", help="With 'site': the directory to write."
+        )
+        parser.add_argument(
+            "--no-compress",
+            action="store_true",
+            help="With 'site': write no .gz and .br copies.",
+        )
         parser.add_argument(
             "--output",
             "-o",
@@ -62,6 +75,12 @@ class Command(HeraldCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["format"] == "site":
+            self._site(options)
+            return
+        if options["directory"]:
+            self.fail(["a directory goes with 'site'; use --output FILE for markdown"],
+                      EXIT_INVALID)  # fmt: skip
         if options["git_repo"]:
             self._to_git(options)
             return
@@ -73,6 +92,17 @@ class Command(HeraldCommand):
             return
         _write_atomically(Path(options["output"]), content)
         self.stderr.write(f"Wrote {options['output']}")
+
+    def _site(self, options: dict[str, Any]) -> None:
+        if not options["directory"]:
+            self.fail(["herald export site needs DIR, the directory to write"], EXIT_INVALID)
+        if options["git_repo"] or options["path"] or options["output"] != "-":
+            self.fail(["--output, --git-repo and --path go with markdown"], EXIT_INVALID)
+        result = export_site(options["directory"], precompress=not options["no_compress"])
+        self.stdout.write(
+            f"{options['directory']}: {len(result.written)} written, "
+            f"{len(result.removed)} removed, {result.unchanged} unchanged."
+        )
 
     def _to_git(self, options: dict[str, Any]) -> None:
         if not options["path"]:

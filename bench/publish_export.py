@@ -1,0 +1,190 @@
+"""Benchmark (issue 3, Performance): publishing one more advisory at 10,000, and a full
+static export, next to Hugo building 10,000 pages of the same size in the same run.
+
+Usage (needs Debian's hugo package)::
+
+    .venv/bin/python bench/publish_export.py --advisories 10000 --publishes 5
+
+Measures, on the embedded default (SQLite under a copy of the fixture, see
+``bench/fixture.py``):
+
+(a) publishing one more advisory with ``do_publish_advisory``: the transaction
+    that writes the revision and regenerates every artifact it changes (its
+    page and standard documents, the index, archive, feeds, handbook page,
+    security.txt), then the copy into the served site (compression included),
+    i.e. until ``herald serve`` answers with it. Target: under one second.
+(b) ``herald export site DIR`` from scratch (with .gz/.br copies, and without),
+    then again after one more publication (only the changed files).
+(c) ``hugo`` building a site of as many pages, each page's Markdown the
+    advisory's own text, so that pages are of the same size; its output size is
+    printed beside ours. Target: (b) within three times (c).
+"""
+
+# A benchmark runs local tools (wrk, nginx, hugo, granian) with fixed arguments, uses
+# seeded pseudo-random text and scratch directories under /tmp: none of it is input.
+# ruff: noqa: S311, S603, S607
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import fixture
+
+
+def tree_size(root: Path, pattern: str = "*") -> tuple[int, int]:
+    files = [p for p in root.rglob(pattern) if p.is_file()]
+    return len(files), sum(p.stat().st_size for p in files)
+
+
+def publish_one(i: int) -> dict[str, float]:
+    import random
+
+    from django.db import transaction
+
+    from herald.advisories.actions import do_create_advisory, do_publish_advisory
+    from herald.advisories.signals import advisory_revised
+    from herald.incidents.models import Incident
+    from herald.publishing import serving
+
+    rng = random.Random(1000 + i)
+    incident = Incident.objects.filter(status="open").first()
+    now = __import__("django.utils.timezone", fromlist=["now"]).now()
+    values = fixture.advisory_values(20_000 + i, rng, now)
+    values["status"] = "fixed"
+    draft = do_create_advisory(acting_user=None, incident=incident, **values)
+    # The after-commit receiver syncs the served copy; time it separately.
+    advisory_revised.disconnect(dispatch_uid="herald.publishing.after_publication")
+    try:
+        began = time.perf_counter()
+        with transaction.atomic():
+            do_publish_advisory(draft, acting_user=None)
+        committed = time.perf_counter()
+        serving.sync()
+        served = time.perf_counter()
+    finally:
+        from herald.publishing.apps import after_publication
+
+        advisory_revised.connect(
+            after_publication, dispatch_uid="herald.publishing.after_publication"
+        )
+    return {"transaction": committed - began, "sync": served - committed, "total": served - began}
+
+
+def hugo_site(root: Path) -> Path:
+    """A Hugo site with one page per public advisory, its text the advisory's Markdown."""
+    from herald.advisories.queries import public_advisories
+    from herald.advisories.snapshot import AdvisorySnapshot
+    from herald.publishing.builders import _MARKDOWN_FIELDS
+    from herald.publishing.markdown import advisory_blocks
+
+    site = root / "hugo"
+    (site / "content" / "advisories").mkdir(parents=True)
+    (site / "layouts" / "_default").mkdir(parents=True)
+    (site / "config.toml").write_text(
+        'baseURL = "http://127.0.0.1/"\ntitle = "Northwind security advisories"\n'
+        'disableKinds = ["taxonomy", "term", "RSS", "sitemap"]\n'
+    )
+    # A layout like ours: a page with a header, the facts and the prose sections.
+    (site / "layouts" / "_default" / "baseof.html").write_text(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{ .Title }}</title>'
+        '<link rel="stylesheet" href="/static/herald/web.css"></head><body><header>Northwind '
+        'security</header><main>{{ block "main" . }}{{ end }}</main><footer>Security contact'
+        "</footer></body></html>\n"
+    )
+    (site / "layouts" / "_default" / "single.html").write_text(
+        '{{ define "main" }}<article><h1>{{ .Title }}</h1>{{ .Content }}</article>{{ end }}\n'
+    )
+    (site / "layouts" / "_default" / "list.html").write_text(
+        '{{ define "main" }}<ul>{{ range .Pages }}<li><a href="{{ .RelPermalink }}">'
+        "{{ .Title }}</a></li>{{ end }}</ul>{{ end }}\n"
+    )
+    rows = public_advisories().select_related(None).prefetch_related(None)
+    for row in rows.values(*_MARKDOWN_FIELDS):
+        snapshot = AdvisorySnapshot(**{**row, "cve_ids": tuple(row["cve_ids"] or ())})
+        body = "\n\n".join(advisory_blocks(snapshot)[1:])
+        title = snapshot.title.replace('"', "'")
+        (site / "content" / "advisories" / f"{snapshot.identifier.lower()}.md").write_text(
+            f'---\ntitle: "{snapshot.identifier}: {title}"\n---\n\n{body}\n'
+        )
+    return site
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--advisories", type=int, default=10_000)
+    parser.add_argument("--publishes", type=int, default=5)
+    args = parser.parse_args()
+
+    home = fixture.prepare(args.advisories)
+    fixture.setup_django(home)
+    from herald.publishing import serving
+    from herald.publishing.models import Artifact
+    from herald.publishing.siteexport import export_site
+
+    print(f"Fixture: {args.advisories} published advisories in {home}")
+    print(f"Standard-format builders registered: {fixture.register_surfaces() or 'none'}")
+    began = time.perf_counter()
+    serving.sync()
+    seconds = time.perf_counter() - began
+    print(f"Served copy materialised (first start of a machine): {seconds:.1f}s")
+    print(f"Artifacts: {Artifact.objects.count()}")
+
+    print(f"\n(a) Publishing one more advisory, {args.publishes} times:")
+    runs = [publish_one(i) for i in range(args.publishes)]
+    for name in ("transaction", "sync", "total"):
+        values = [r[name] for r in runs]
+        print(
+            f"  {name:<12} median {statistics.median(values) * 1000:7.0f} ms   "
+            f"max {max(values) * 1000:7.0f} ms"
+        )
+
+    work = Path(tempfile.mkdtemp(prefix="herald-bench-export-"))
+    try:
+        print("\n(b) herald export site:")
+        timings = {}
+        for label, compress in (("with .gz/.br", True), ("no compression", False)):
+            out = work / f"site-{'z' if compress else 'plain'}"
+            began = time.perf_counter()
+            result = export_site(out, precompress=compress)
+            timings[label] = time.perf_counter() - began
+            files, size = tree_size(out, "*.html")
+            print(
+                f"  full export, {label:<15} {timings[label]:6.1f}s  "
+                f"({len(result.written)} files; {files} HTML pages, "
+                f"{size / files / 1024:.1f} KiB each)"
+            )
+        publish_one(args.publishes)
+        began = time.perf_counter()
+        result = export_site(work / "site-z")
+        print(
+            f"  export again after one publication: {time.perf_counter() - began:6.2f}s "
+            f"({len(result.written)} files rewritten, {result.unchanged} untouched)"
+        )
+
+        print("\n(c) hugo, same run:")
+        site = hugo_site(work)
+        version = subprocess.run(["hugo", "version"], capture_output=True, text=True).stdout.strip()
+        began = time.perf_counter()
+        subprocess.run(
+            ["hugo", "--quiet", "-s", str(site), "-d", str(work / "hugo-out")], check=True
+        )
+        hugo = time.perf_counter() - began
+        files, size = tree_size(work / "hugo-out" / "advisories", "*.html")
+        print(f"  {version}")
+        print(f"  hugo build: {hugo:6.1f}s ({files} pages, {size / files / 1024:.1f} KiB each)")
+        for label, seconds in timings.items():
+            print(f"  export {label} / hugo: {seconds / hugo:.2f}x (target <= 3x)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""The public pages' template contexts, shared by the Django views and the artifact builders.
+
+A public page is rendered once when it changes (``herald.publishing.builders``)
+and served as bytes; the Django views in ``herald.web.views.public`` render the
+same templates from the same context functions, per request, for what is not an
+artifact yet (a fresh install before ``herald setup``, a visitor with a session).
+Both go through the functions here so the two can never differ.
+
+How the index scales (10,000 advisories): it carries the whole "current" list
+(advisories not yet resolved: few by nature) and only the ``RECENT_PAST`` newest
+past ones; older past advisories are listed on one archive page per year of
+publication (``/security/advisories/archive/<year>/``). A change to one advisory
+re-renders the index and that advisory's year page, never all the others, and a
+year page's address never moves (unlike numbered pages, which would all shift
+with every new entry).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+from django.db.models import Count
+from django.db.models.functions import ExtractYear
+from django.template.loader import render_to_string
+
+from herald.advisories import queries
+from herald.advisories.snapshot import AdvisorySnapshot, snapshot_of
+from herald.core.models import VendorProfile
+
+DEFAULT_TITLE = "Security advisories"
+RECENT_PAST = 20
+INDEX_TEMPLATE = "web/public/index.html"
+DETAIL_TEMPLATE = "web/public/detail.html"
+ARCHIVE_TEMPLATE = "web/public/archive.html"
+
+
+def page_title(profile: VendorProfile) -> str:
+    """The handbook page's ``title:`` front matter, or a plain default."""
+    try:
+        data: Any = yaml.safe_load(profile.front_matter or "")
+    except yaml.YAMLError:
+        return DEFAULT_TITLE
+    title = data.get("title") if isinstance(data, dict) else None
+    return str(title).strip() if title else DEFAULT_TITLE
+
+
+def archive_years() -> list[tuple[int, int]]:
+    """(year, number of past advisories published that year), newest year first."""
+    rows = (
+        queries.past_advisories()
+        .order_by()
+        .annotate(year=ExtractYear("published_at"))
+        .values("year")
+        .annotate(n=Count("id"))
+        .order_by("-year")
+    )
+    return [(int(row["year"]), int(row["n"])) for row in rows if row["year"] is not None]
+
+
+def index_context(profile: VendorProfile) -> dict[str, Any]:
+    """Everything the index page shows, read once (current in full, recent past, years)."""
+    current = [snapshot_of(a, with_history=False) for a in queries.current_advisories()]
+    past = [snapshot_of(a, with_history=False) for a in queries.past_advisories()[:RECENT_PAST]]
+    years = archive_years()
+    return {
+        "vendor": profile,
+        "profile": profile,
+        "page_title": page_title(profile),
+        "current": current,
+        "past": past,
+        "archive_years": years,
+        "older_past": sum(n for _, n in years) > len(past),
+    }
+
+
+def archive_context(profile: VendorProfile, year: int) -> dict[str, Any]:
+    """One year's past advisories, compact (identifier, title, date, severity, status)."""
+    rows = (
+        queries.past_advisories()
+        .filter(published_at__year=year)
+        .select_related(None)
+        .prefetch_related(None)
+        .values("identifier", "title", "published_at", "severity", "status", "state", "cve_ids")
+    )
+    return {
+        "vendor": profile,
+        "profile": profile,
+        "page_title": page_title(profile),
+        "year": year,
+        "advisories": list(rows),
+        "archive_years": archive_years(),
+    }
+
+
+def advisory_context(profile: VendorProfile, advisory: AdvisorySnapshot) -> dict[str, Any]:
+    return {"vendor": profile, "a": advisory, "preview": False}
+
+
+def render_index(profile: VendorProfile) -> str:
+    return render_to_string(INDEX_TEMPLATE, index_context(profile))
+
+
+def render_archive(profile: VendorProfile, year: int) -> str:
+    return render_to_string(ARCHIVE_TEMPLATE, archive_context(profile, year))
+
+
+def render_advisory(profile: VendorProfile, advisory: AdvisorySnapshot) -> str:
+    return render_to_string(DETAIL_TEMPLATE, advisory_context(profile, advisory))
+
+
+def years_of(advisories: Sequence[AdvisorySnapshot]) -> set[int]:
+    return {a.published_at.year for a in advisories if a.published_at is not None}

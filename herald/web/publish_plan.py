@@ -1,0 +1,92 @@
+"""What publishing one advisory will do, told before the button is pressed.
+
+A read-only plan for the publish dialog: the public surfaces that change, the
+internal channels and the number of subscribers told, the outreach campaign
+(DESIGN.md rule 4) and its recipients, and the embargo. It reads through the
+notify app's own selection functions when that app is installed, so the counts
+are the ones the publication will use; without it, those lines are left out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from importlib import import_module
+from typing import Any
+
+from django.apps import apps
+
+from herald.advisories.models import Advisory
+
+
+@dataclass(frozen=True)
+class Surface:
+    name: str
+    detail: str
+
+
+@dataclass
+class PublishPlan:
+    surfaces: list[Surface]
+    channels: list[str] | None = None  # None: notify is not installed
+    subscribers: int | None = None
+    needs_outreach: bool = False
+    outreach_customers: int | None = None
+    outreach_contacts: int | None = None
+    embargo_left: dt.timedelta | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+def surfaces_for(advisory: Advisory) -> list[Surface]:
+    """The public formats the publication writes (DESIGN.md "Outputs")."""
+    cves = list(advisory.cve_ids or [])
+    return [
+        Surface("Public page", "its own page, and a block under Current advisories"),
+        Surface("Markdown handbook page", "a new entry in the handbook layout"),
+        Surface("Atom and RSS feeds", "a new entry in each feed"),
+        Surface("JSON API", "listed by the advisories API"),
+        Surface("OSV", "an OSV 1.7 record, also in all.zip and the query API"),
+        Surface("CSAF 2.0", "a signed csaf_security_advisory document and the ROLIE feed"),
+        Surface(
+            "CVE JSON 5",
+            f"{len(cves)} CNA container{'s' if len(cves) != 1 else ''}"
+            + (f" ({', '.join(cves)})" if cves else ": no CVE id, none written"),
+        ),
+    ]
+
+
+def _notify() -> Any | None:
+    if not apps.is_installed("herald.notify"):
+        return None
+    try:
+        return import_module("herald.notify.actions")
+    except ImportError:
+        return None
+
+
+def publish_plan(advisory: Advisory, *, now: dt.datetime) -> PublishPlan:
+    plan = PublishPlan(surfaces=surfaces_for(advisory))
+    plan.needs_outreach = advisory.confirmed_exposure or advisory.user_action_required
+    if advisory.embargo_until and advisory.embargo_until > now:
+        plan.embargo_left = advisory.embargo_until - now
+    notify = _notify()
+    if notify is None:
+        return plan
+    from herald.notify.models import Event, Subscriber
+
+    plan.channels = [f"{c.name} ({c.get_kind_display()})"
+                     for c in notify.internal_channels(Event.ADVISORY_PUBLISHED)]  # fmt: skip
+    product_ids = set(advisory.affected.values_list("product_id", flat=True))
+    subscribers = Subscriber.objects.filter(status=Subscriber.Status.ACTIVE).prefetch_related(
+        "products"
+    )
+    plan.subscribers = sum(1 for s in subscribers if s.wants(advisory.severity, product_ids))
+    if plan.needs_outreach:
+        from herald.notify.models import Contact
+
+        matches = notify.affected_customers(advisory)
+        plan.outreach_customers = len(matches)
+        plan.outreach_contacts = Contact.objects.filter(
+            customer__in=[m.customer for m in matches]
+        ).count()
+    return plan

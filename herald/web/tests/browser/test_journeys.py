@@ -1,0 +1,170 @@
+"""The responder's main journeys in headless Chromium, axe-core on the main pages, screenshots.
+
+Signed in through the session (``signed_in``), a responder declares an incident,
+writes an advisory with the CVSS calculator, watches the live preview, publishes
+it through the publish dialog and finds it on the public page; then triages a
+report. The screenshots in docs/screenshots/ are written here, so they follow the
+desk as it changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from django.utils import timezone
+
+from herald.advisories.models import Advisory
+from herald.intake.actions import do_submit_report
+from herald.intake.models import Report
+from herald.test import PASSWORD
+from herald.web.tests.browser.support import BrowserTestCase
+
+
+class JourneyTest(BrowserTestCase):
+    def seed(self) -> None:
+        """A desk in mid-incident: what the dashboard screenshot shows."""
+        incident = self.declare("Token leak in build logs", severity="high", commander="alice")
+        self.draft(
+            incident,
+            title="API tokens printed in CI build logs",
+            embargo_until=timezone.now() + dt.timedelta(days=3, hours=4),
+        )
+        do_submit_report(
+            source="web",
+            email="ada@researcher.example",
+            title="SSRF through webhook URLs",
+            body="The webhook URL can point at the metadata service.",
+            acknowledge=False,
+        )
+
+    def test_declare_write_with_the_calculator_preview_publish_and_read_it(self) -> None:
+        self.seed()
+        page = self.signed_in(self.bob)
+
+        page.goto(self.url("/desk/"))
+        assert page.get_by_role("heading", name="Open incidents").is_visible()
+        assert page.get_by_text("SSRF through webhook URLs").first.is_visible()
+        self.assert_accessible(page)
+        self.screenshot(page, "dashboard")
+
+        # Declare an incident.
+        page.get_by_role("link", name="Declare an incident").first.click()
+        page.get_by_label("Title").fill("Stored XSS in dashboard names")
+        page.get_by_label("Severity").select_option("medium")
+        page.get_by_role("button", name="Declare").click()
+        page.wait_for_url(re.compile(r"/desk/incidents/[^/]+/$"))
+        incident_id = page.url.rstrip("/").rsplit("/", 1)[1]
+        page.get_by_role("link", name="New advisory in this incident").click()
+
+        # Write the advisory; the calculator builds the vector from choices.
+        page.wait_for_selector(".cvss-calc:not([hidden])")
+        page.get_by_label("Title").fill("Stored XSS in dashboard names")
+        page.get_by_label("Description").fill("A dashboard name could carry a *script*.")
+        page.get_by_label("Affected users").fill("Cloud customers in the US and EU regions.")
+        page.get_by_label("Reported:", exact=True).fill("2026-01-11")
+        for metric, value in (("AV", "N"), ("AC", "L"), ("PR", "N"), ("UI", "R"), ("S", "C"),
+                              ("C", "L"), ("I", "L"), ("A", "N")):  # fmt: skip
+            page.locator(f"#cvss_v3_vector-{metric}").select_option(value)
+        assert page.get_by_label("CVSS v3.1 vector").input_value() == (
+            "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N"
+        )
+        page.wait_for_selector("output.cvss-score:has-text('Score 6.1 · Medium')")
+        # The live preview follows what is typed: the public page and the Markdown entry.
+        page.wait_for_selector("#preview-body pre.markdown-entry:has-text('**Severity:** Medium')")
+        assert "### Stored XSS in dashboard names" in page.locator(".markdown-entry").inner_text()
+        self.assert_accessible(page)
+        page.locator("fieldset.cvss").scroll_into_view_if_needed()
+        page.evaluate("() => document.querySelector('fieldset.cvss').scrollIntoView()")
+        self.screenshot(page, "editor")
+        page.get_by_role("button", name="Create draft").click()
+        page.wait_for_url(re.compile(r"/desk/advisories/[^/]+/$"))
+        draft = Advisory.objects.get(title="Stored XSS in dashboard names")
+        assert draft.incident.identifier == incident_id
+        assert (draft.severity, str(draft.cvss_v3_score)) == ("medium", "6.1")
+
+        # Preview, then publish through the dialog that says what will happen.
+        page.get_by_role("link", name="Preview").click()
+        assert page.get_by_text("PREVIEW").first.is_visible()
+        page.go_back()
+        page.get_by_role("link", name="Publish", exact=True).click()
+        assert page.get_by_role("heading", name="What will happen").is_visible()
+        assert page.get_by_text("CVE JSON 5").is_visible()
+        self.assert_accessible(page)
+        page.get_by_role("button", name="Publish now").click()
+        page.wait_for_selector("text=published.")
+        published = Advisory.objects.get(pk=draft.pk)
+        assert published.state == "published"
+
+        # The public sees it.
+        actions = page.get_by_role("navigation", name="Advisory actions")
+        actions.get_by_role("link", name="Public page").click()
+        page.wait_for_url(re.compile(rf"/security/advisories/{published.identifier}/$"))
+        assert page.get_by_role("heading", level=1).inner_text() == (
+            f"{published.identifier}: Stored XSS in dashboard names"
+        )
+        self.assert_accessible(page)
+        self.screenshot(page, "public-page")
+
+    def test_a_responder_triages_a_report(self) -> None:
+        self.seed()
+        report = Report.objects.get()
+        page = self.signed_in(self.bob)
+        page.goto(self.url("/desk/"))
+        page.get_by_role("link", name=report.tracking_id, exact=True).click()
+        status = page.locator("fieldset", has=page.locator("legend", has_text="Status"))
+        status.locator("select").first.select_option("informative")
+        status.get_by_role("button", name="Change").click()
+        page.wait_for_load_state()
+        report.refresh_from_db()
+        assert report.state == "informative"
+        page.goto(self.url("/desk/"))
+        assert page.get_by_text("No report is waiting").is_visible()
+
+    def test_search_finds_the_advisory_from_the_header_box(self) -> None:
+        advisory = self.published(title="Open redirect after login", cve_ids=["CVE-2026-22222"])
+        page = self.signed_in(self.bob)
+        page.goto(self.url("/desk/"))
+        page.get_by_label("Search advisories, reports and incidents").fill("CVE-2026-22222")
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(rf"/desk/advisories/{advisory.identifier}/$"))
+
+    def test_the_editor_previews_without_javascript(self) -> None:
+        self.declare()
+        page = self.signed_in(self.bob, javascript=False)
+        page.goto(self.url("/desk/advisories/new/"))
+        assert page.locator(".cvss-calc").first.is_hidden()
+        page.get_by_label("Title").fill("Plain form")
+        page.get_by_label("CVSS v3.1 vector").fill("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H")
+        page.get_by_role("button", name="Preview").click()
+        page.wait_for_selector("pre.markdown-entry")
+        assert "**Severity:** Critical" in page.locator("pre.markdown-entry").inner_text()
+        assert not Advisory.objects.filter(title="Plain form").exists()
+
+    def test_the_keyboard_reaches_the_skip_link_first(self) -> None:
+        page = self.signed_in(self.bob)
+        page.goto(self.url("/desk/"))
+        page.keyboard.press("Tab")
+        focused = page.evaluate("() => document.activeElement.textContent")
+        assert focused == "Skip to content"
+        page.keyboard.press("Enter")
+        assert page.url.endswith("#main")
+
+    def test_the_login_page_is_accessible_and_the_real_form_signs_in(self) -> None:
+        page = self.new_page()
+        page.goto(self.url("/desk/"))
+        page.wait_for_url(re.compile(r"/desk/login/"))
+        self.assert_accessible(page)
+        # The username field is "login" once accounts adds MFA, "username" before.
+        page.locator("input[name=login], input[name=username]").first.fill("bob")
+        page.locator("input[name=password]").fill(PASSWORD)
+        page.locator("form button[type=submit], form input[type=submit]").last.click()
+        page.wait_for_load_state()
+        if "2fa" in page.url:
+            from herald import test as herald_test
+
+            page.locator("input[name=code]").fill(herald_test.totp_code(self.bob))
+            page.locator("form button[type=submit]").last.click()
+            page.wait_for_load_state()
+        page.wait_for_url(re.compile(r"/desk/$"))
+        assert page.get_by_role("heading", name="Dashboard").is_visible()
