@@ -147,16 +147,20 @@ def regenerate(
             etag = etag_of(item.content)
             if existing.get(item.path) == etag:
                 continue
-            Artifact.objects.update_or_create(
-                path=item.path,
-                defaults={
-                    "content": item.content,
-                    "content_type": item.content_type,
-                    "etag": etag,
-                    "generation": generation,
-                    "updated_at": now,
-                },
-            )
+            values = {
+                "content": item.content,
+                "content_type": item.content_type,
+                "etag": etag,
+                "generation": generation,
+                "updated_at": now,
+            }
+            # An UPDATE by path, not update_or_create: that reads the old row first,
+            # content included (megabytes for the archive and the handbook page).
+            if item.path not in existing or not Artifact.objects.filter(path=item.path).update(
+                **values
+            ):
+                Artifact.objects.create(path=item.path, **values)
+            existing[item.path] = etag
             changed.append(item.path)
     return RegenerateResult(generation=generation, changed=tuple(changed))
 

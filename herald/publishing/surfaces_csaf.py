@@ -30,9 +30,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from typing import Any
 
 from django.db.models import Max
@@ -240,6 +242,76 @@ def rolie_feed(publisher: Publisher, listed: list[Entry], updated: dt.datetime) 
     }
 
 
+# The ROLIE feed lists every advisory: serialising it with ``json.dumps(indent=2)``
+# (the pure-Python encoder) took longer than the rest of a publication. The entries
+# are written from a template instead, the same bytes as ``json_bytes`` gives for
+# ``rolie_feed`` (the tests compare them); the rest of the document is json_bytes'.
+_ENTRIES_MARK = "\x00rolie-entries\x00"
+_ENTRY_TEMPLATE = """\
+      {{
+        "id": {id},
+        "title": {title},
+        "link": [
+          {{
+            "rel": "self",
+            "href": {url}
+          }},
+          {{
+            "rel": "hash",
+            "href": {sha256}
+          }},
+          {{
+            "rel": "hash",
+            "href": {sha512}
+          }},
+          {{
+            "rel": "signature",
+            "href": {asc}
+          }}
+        ],
+        "published": {published},
+        "updated": {updated},
+        "content": {{
+          "type": "application/json",
+          "src": {url}
+        }},
+        "format": {{
+          "schema": {schema},
+          "version": "2.0"
+        }}
+      }}"""
+
+
+def rolie_feed_bytes(publisher: Publisher, listed: list[Entry], updated: dt.datetime) -> bytes:
+    """``json_bytes(rolie_feed(publisher, listed, updated))``, fast."""
+    if not listed:
+        return json_bytes(rolie_feed(publisher, listed, updated))
+    document = rolie_feed(publisher, [], updated)
+    document["feed"]["entry"] = _ENTRIES_MARK
+    text = json_bytes(document).decode("utf-8")
+    mark = json.dumps(_ENTRIES_MARK, ensure_ascii=False)
+    if text.count(mark) != 1:  # a title that looks like the mark: the slow way
+        return json_bytes(rolie_feed(publisher, listed, updated))
+    quote = encode_basestring
+    base = f"{publisher.namespace}/{TLP_DIR}"
+    schema = quote(CSAF_SCHEMA_URL)
+    entries_text = ",\n".join(
+        _ENTRY_TEMPLATE.format(
+            id=quote(entry.identifier),
+            title=quote(entry.title),
+            url=quote(url := base + entry.path),
+            sha256=quote(url + ".sha256"),
+            sha512=quote(url + ".sha512"),
+            asc=quote(url + ".asc"),
+            published=quote(utc(entry.initial)),
+            updated=quote(utc(entry.current)),
+            schema=schema,
+        )
+        for entry in listed
+    )
+    return text.replace(mark, "[\n" + entries_text + "\n    ]").encode("utf-8")
+
+
 def changes_csv(listed: list[Entry]) -> bytes:
     return "".join(f'"{e.path}","{utc(e.current)}"\n' for e in listed).encode()
 
@@ -258,7 +330,7 @@ def build_csaf_provider(context: BuildContext) -> Iterator[Rendered]:
     metadata = provider_metadata(publisher, keys, updated)
     refuse("CSAF", "provider-metadata.json", metadata, provider_metadata_problems(metadata))
     yield Rendered(PROVIDER_METADATA, json_bytes(metadata), JSON)
-    yield Rendered(FEED, json_bytes(rolie_feed(publisher, listed, updated)), JSON)
+    yield Rendered(FEED, rolie_feed_bytes(publisher, listed, updated), JSON)
     yield Rendered(INDEX, index_txt(listed), TEXT)
     yield Rendered(CHANGES, changes_csv(listed), CSV)
     for key in keys:

@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import struct
 import zipfile
-from collections.abc import Iterator
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from herald.advisories.models import Advisory
 from herald.advisories.queries import PUBLIC_STATES
 from herald.advisories.snapshot import AdvisorySnapshot
 from herald.publishing.artifacts import BuildContext, Rendered, advisory_builder, site_builder
+from herald.publishing.models import Artifact
 from herald.publishing.osv import render_osv
 from herald.publishing.publisher import Publisher, json_bytes, utc
 from herald.publishing.schemas import osv_problems
@@ -34,6 +38,8 @@ from herald.publishing.surfaces import (
     site_publisher,
     stored,
 )
+
+ZIP_PATH = "osv/all.zip"
 
 PREFIX = "osv/"
 # A fixed member time keeps the archive's bytes (and ETag) stable when no document
@@ -69,9 +75,7 @@ def _documents(context: BuildContext) -> dict[str, bytes]:
     publisher = site_publisher(context.profile)
     for snapshot in context.changed:
         docs[snapshot.identifier] = render_checked(snapshot, publisher)
-    public = set(
-        Advisory.objects.filter(state__in=PUBLIC_STATES).values_list("identifier", flat=True)
-    )
+    public = _public_identifiers()
     # A stored file whose advisory is no longer public (never the case today: a
     # public advisory stays public) must not be listed.
     return {identifier: docs[identifier] for identifier in sorted(public & set(docs))}
@@ -110,11 +114,204 @@ def modified_csv(modified: dict[str, dt.datetime], identifiers: set[str]) -> byt
     return "".join(f"{when},{ident}\n" for when, ident in rows).encode()
 
 
+# --- all.zip, built from deflated members ------------------------------------------
+#
+# Deflating 10,000 documents on every publication costs more than the rest of the
+# publication. The archive is the documents' deflate streams, each behind a local
+# header, then the central directory: so a publication reads the members of the
+# stored archive back (their deflated bytes and CRC), deflates only the changed
+# documents, and lays the archive out again. The bytes are those ``zip_of`` (the
+# ``zipfile`` module) writes for the same documents; the tests hold both to that.
+
+_LOCAL = struct.Struct("<4s2B4HL2L2H")
+_CENTRAL = struct.Struct("<4s4B4HL2L5H2L")
+_END = struct.Struct("<4s4H2LH")
+_DOS_TIME = (ZIP_EPOCH[3] << 11) | (ZIP_EPOCH[4] << 5) | (ZIP_EPOCH[5] // 2)
+_DOS_DATE = ((ZIP_EPOCH[0] - 1980) << 9) | (ZIP_EPOCH[1] << 5) | ZIP_EPOCH[2]
+_EXTERNAL_ATTR = 0o644 << 16
+_CREATE_SYSTEM = zipfile.ZipInfo().create_system
+_VERSION = 20  # deflate, no ZIP64
+_MAX_MEMBERS = 0xFFFF - 1  # beyond, or beyond 4 GiB, zipfile writes ZIP64 records
+_MAX_OFFSET = 0xFFFFFFFF - 1
+
+
+@dataclass(frozen=True)
+class Member:
+    """One document of the archive: its deflate stream, CRC-32 and size."""
+
+    identifier: str
+    crc: int
+    size: int
+    deflated: bytes
+
+
+def member_of(identifier: str, content: bytes) -> Member:
+    """Deflated as zipfile deflates at level 6 (raw deflate, wbits -15)."""
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    deflated = packer.compress(content) + packer.flush()
+    return Member(identifier, zlib.crc32(content), len(content), deflated)
+
+
+def _name(identifier: str) -> tuple[bytes, int]:
+    """The member's file name and its flag bits (0x800: the name is UTF-8)."""
+    try:
+        return f"{identifier}.json".encode("ascii"), 0
+    except UnicodeEncodeError:
+        return f"{identifier}.json".encode(), 0x800
+
+
+def zip_from_members(members: Iterable[Member]) -> bytes | None:
+    """The archive of ``members`` in the order given; None when it would need ZIP64."""
+    parts: list[bytes] = []
+    central: list[bytes] = []
+    offset = 0
+    for member in members:
+        name, flags = _name(member.identifier)
+        local = _LOCAL.pack(
+            b"PK\x03\x04",
+            _VERSION,
+            0,
+            flags,
+            zipfile.ZIP_DEFLATED,
+            _DOS_TIME,
+            _DOS_DATE,
+            member.crc,
+            len(member.deflated),
+            member.size,
+            len(name),
+            0,
+        )
+        central.append(
+            _CENTRAL.pack(
+                b"PK\x01\x02",
+                _VERSION,
+                _CREATE_SYSTEM,
+                _VERSION,
+                0,
+                flags,
+                zipfile.ZIP_DEFLATED,
+                _DOS_TIME,
+                _DOS_DATE,
+                member.crc,
+                len(member.deflated),
+                member.size,
+                len(name),
+                0,
+                0,
+                0,
+                0,
+                _EXTERNAL_ATTR,
+                offset,
+            )
+            + name
+        )
+        parts += (local, name, member.deflated)
+        offset += len(local) + len(name) + len(member.deflated)
+        if offset > _MAX_OFFSET or len(central) > _MAX_MEMBERS:
+            return None
+    directory = b"".join(central)
+    if offset + len(directory) > _MAX_OFFSET:
+        return None
+    end = _END.pack(b"PK\x05\x06", 0, 0, len(central), len(central), len(directory), offset, 0)
+    return b"".join(parts) + directory + end
+
+
+def members_of(archive: bytes) -> dict[str, Member] | None:
+    """The members of an archive ``zip_from_members`` wrote; None for anything else
+    (the caller then deflates every document again)."""
+    if len(archive) < _END.size or archive[-_END.size : -_END.size + 4] != b"PK\x05\x06":
+        return None
+    _, _, _, _, count, size, start, comment = _END.unpack_from(archive, len(archive) - _END.size)
+    if comment or start + size != len(archive) - _END.size:
+        return None
+    members: dict[str, Member] = {}
+    position = start
+    try:
+        for _ in range(count):
+            fields = _CENTRAL.unpack_from(archive, position)
+            if fields[0] != b"PK\x01\x02" or fields[6] != zipfile.ZIP_DEFLATED:
+                return None
+            crc, packed, size_, name_len, extra_len, comment_len = (
+                fields[9],
+                fields[10],
+                fields[11],
+                fields[12],
+                fields[13],
+                fields[14],
+            )
+            local_at = fields[18]
+            name = archive[position + _CENTRAL.size : position + _CENTRAL.size + name_len]
+            position += _CENTRAL.size + name_len + extra_len + comment_len
+            local = _LOCAL.unpack_from(archive, local_at)
+            if local[0] != b"PK\x03\x04" or local[10] != name_len or local[11] != 0:
+                return None
+            data_at = local_at + _LOCAL.size + name_len
+            filename = name.decode("utf-8")
+            if not filename.endswith(".json"):
+                return None
+            identifier = filename[: -len(".json")]
+            members[identifier] = Member(
+                identifier, crc, size_, archive[data_at : data_at + packed]
+            )
+    except (struct.error, UnicodeDecodeError):
+        return None
+    return members if position == start + size else None
+
+
+def _public_identifiers() -> set[str]:
+    return set(
+        Advisory.objects.filter(state__in=PUBLIC_STATES).values_list("identifier", flat=True)
+    )
+
+
+def _members_incrementally(context: BuildContext) -> dict[str, Member] | None:
+    """identifier -> member of every public advisory, from the stored archive plus
+    what changed since; None when there is no usable stored archive."""
+    row = Artifact.objects.filter(path=ZIP_PATH).values_list("content", "generation").first()
+    if row is None:
+        return None
+    members = members_of(bytes(row[0]))
+    if members is None:
+        return None
+    publisher = site_publisher(context.profile)
+    fresh: dict[str, bytes] = {
+        snapshot.identifier: render_checked(snapshot, publisher) for snapshot in context.changed
+    }
+    public = _public_identifiers()
+    # Documents stored since the archive was (outside a site regeneration), and
+    # public advisories the archive does not hold: read those documents.
+    newer = Artifact.objects.filter(
+        path__startswith=PREFIX, path__endswith=".json", generation__gt=row[1]
+    ).values_list("path", flat=True)
+    wanted = {path[len(PREFIX) : -len(".json")] for path in newer if "/" not in path[len(PREFIX) :]}
+    wanted |= public - set(members)
+    wanted -= set(fresh)
+    if wanted:
+        for path, content in Artifact.objects.filter(
+            path__in=[osv_path(identifier) for identifier in wanted]
+        ).values_list("path", "content"):
+            fresh[path[len(PREFIX) : -len(".json")]] = bytes(content)
+        # A public advisory without a stored document is not listed, as before.
+        for identifier in wanted - set(fresh):
+            members.pop(identifier, None)
+    for identifier, content in fresh.items():
+        members[identifier] = member_of(identifier, content)
+    return {identifier: members[identifier] for identifier in sorted(public & set(members))}
+
+
 @site_builder("osv-index")
 def build_osv_index(context: BuildContext) -> Iterator[Rendered]:
-    if not context.changed and not context.everything and is_stored(f"{PREFIX}all.zip"):
+    if not context.changed and not context.everything and is_stored(ZIP_PATH):
         # No advisory changed in this regeneration: the archive and index stand.
         return
-    docs = _documents(context)
-    yield Rendered(f"{PREFIX}all.zip", zip_of(docs), ZIP)
-    yield Rendered(f"{PREFIX}modified_id.csv", modified_csv(_modified(context), set(docs)), CSV)
+    members = None if context.everything else _members_incrementally(context)
+    if members is None:
+        docs = _documents(context)
+        members = {
+            identifier: member_of(identifier, content) for identifier, content in docs.items()
+        }
+    archive = zip_from_members(members.values())
+    if archive is None:
+        archive = zip_of(_documents(context))
+    yield Rendered(ZIP_PATH, archive, ZIP)
+    yield Rendered(f"{PREFIX}modified_id.csv", modified_csv(_modified(context), set(members)), CSV)

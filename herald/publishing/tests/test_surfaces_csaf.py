@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -139,3 +140,23 @@ def test_provider_metadata_checks_agree_with_the_official_schema(folder: str, va
     if not valid:
         flagged = {p.split(":")[0] for p in problems}
         assert {"/canonical_url", "/last_updated", "/publisher/category", "/role"} <= flagged
+
+
+def test_the_rolie_feed_written_from_a_template_is_json_bytes_of_the_document() -> None:
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from herald.publishing.publisher import json_bytes
+    from herald.publishing.surfaces_csaf import Entry, rolie_feed, rolie_feed_bytes
+
+    publisher: Any = SimpleNamespace(namespace="https://example.com", name='Nörthwind "Co"')
+    moment = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    titles = ['Quotes " and \\ backslash', "ünïcode \u2028 \x01 <b>", "\x00rolie-entries\x00", "x"]
+    listed = [
+        Entry(f"NW-2026-{i:04d}", t, f"2026/nw-2026-{i:04d}.json", moment, moment + dt.timedelta(i))
+        for i, t in enumerate(titles)
+    ]
+    for subset in (listed, listed[:2], listed[3:], []):
+        assert rolie_feed_bytes(publisher, subset, moment) == json_bytes(
+            rolie_feed(publisher, subset, moment)
+        )

@@ -96,3 +96,73 @@ class OsvSurfaceTests(WiredArtifacts, HeraldTestCase):
         assert json.loads(archive.read(f"{advisory.identifier}.json")) == doc
         line = artifact("osv/modified_id.csv").decode().strip()
         assert line == f"{doc['modified']},{advisory.identifier}"
+
+
+def _documents_of(archive: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(archive)) as zf:
+        assert zf.testzip() is None
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+class HandBuiltArchiveTests(WiredArtifacts, HeraldTestCase):
+    """all.zip is laid out from deflated members: the bytes zipfile writes, read back."""
+
+    def test_the_hand_built_archive_is_zipfiles_archive_byte_for_byte(self) -> None:
+        from herald.publishing.surfaces_osv import member_of, members_of, zip_from_members, zip_of
+
+        docs = {
+            f"NW-2026-{i:04d}": json.dumps({"id": i, "details": "x" * (i * 37)}).encode()
+            for i in range(40)
+        }
+        docs["NW-2026-ÄÖ"] = '{"summary": "ünïcode"}\n'.encode()
+        docs["NW-2026-EMPTY"] = b""
+        built = zip_from_members(member_of(i, c) for i, c in docs.items())
+        assert built == zip_of(docs)
+        assert built is not None
+        assert _documents_of(built) == {f"{i}.json": c for i, c in docs.items()}
+        members = members_of(built)
+        assert members is not None
+        assert list(members) == list(docs)
+        assert zip_from_members(members.values()) == built
+        assert members_of(b"not a zip") is None
+        assert members_of(built[:-1]) is None
+
+    def test_publishing_one_more_adds_it_and_keeps_the_others_bytes(self) -> None:
+        from herald.publishing.surfaces_osv import zip_of
+
+        first = self.published()
+        second = self.published(title="CSRF on the settings page", cve_ids=[])
+        third = self.published(title="Open redirect after login", cve_ids=[])
+        docs = {a.identifier: artifact(f"osv/{a.identifier}.json") for a in (first, second, third)}
+        archive = artifact("osv/all.zip")
+        assert archive == zip_of(dict(sorted(docs.items())))
+        assert _documents_of(archive) == {f"{i}.json": c for i, c in docs.items()}
+
+    def test_a_lost_or_damaged_archive_is_rebuilt_from_the_documents(self) -> None:
+        from herald.publishing.models import Artifact
+        from herald.publishing.surfaces_osv import zip_of
+
+        first = self.published()
+        Artifact.objects.filter(path="osv/all.zip").update(content=b"garbage")
+        second = self.published(title="CSRF on the settings page", cve_ids=[])
+        docs = {a.identifier: artifact(f"osv/{a.identifier}.json") for a in (first, second)}
+        assert artifact("osv/all.zip") == zip_of(dict(sorted(docs.items())))
+        Artifact.objects.filter(path="osv/all.zip").delete()
+        third = self.published(title="Open redirect after login", cve_ids=[])
+        docs[third.identifier] = artifact(f"osv/{third.identifier}.json")
+        assert artifact("osv/all.zip") == zip_of(dict(sorted(docs.items())))
+
+    def test_documents_stored_since_the_archive_are_taken_from_the_table(self) -> None:
+        from herald.publishing.models import Artifact
+        from herald.publishing.surfaces_osv import zip_of
+
+        first = self.published()
+        # A document rewritten without the site files (a batch of a full rebuild),
+        # then a publication: the archive must carry the newer stored document.
+        Artifact.objects.filter(path=f"osv/{first.identifier}.json").update(
+            content=b'{"id": "changed"}\n', generation=10**9
+        )
+        second = self.published(title="CSRF on the settings page", cve_ids=[])
+        docs = {a.identifier: artifact(f"osv/{a.identifier}.json") for a in (first, second)}
+        assert docs[first.identifier] == b'{"id": "changed"}\n'
+        assert artifact("osv/all.zip") == zip_of(dict(sorted(docs.items())))
