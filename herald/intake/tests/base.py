@@ -24,7 +24,7 @@ from django.test import override_settings
 
 from herald.intake import actions
 from herald.intake.models import Report
-from herald.intake.tests.services import Inbox, SmtpServer
+from herald.intake.tests.services import Dovecot, Inbox, SmtpServer
 from herald.test import HeraldTestCase
 
 REPORTER = "ada@researcher.example"
@@ -134,3 +134,25 @@ def message(
         msg[name.replace("_", "-")] = value
     msg.set_content(body)
     return msg
+
+
+class DovecotTestCase(IntakeTestCase):
+    """A real Dovecot IMAP server on loopback for the class, stopped however it ends."""
+
+    dovecot: ClassVar[Dovecot]
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        cls.dovecot = Dovecot()
+        try:
+            cls.dovecot.start()
+        except Exception:
+            cls.dovecot.stop()
+            super().tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.dovecot.stop()
+        super().tearDownClass()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from typing import ClassVar
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -11,29 +10,11 @@ from django.test import override_settings
 
 from herald.intake.imap import ImapSettings, MailboxUnreachable, poll
 from herald.intake.models import InboundMail, Mailbox, Report
-from herald.intake.tests.base import IntakeTestCase, message
-from herald.intake.tests.services import Dovecot, free_port
+from herald.intake.tests.base import DovecotTestCase, message
+from herald.intake.tests.services import free_port
 
 
-class ImapPolling(IntakeTestCase):
-    dovecot: ClassVar[Dovecot]
-
-    @classmethod
-    def setUpClass(cls) -> None:
-        super().setUpClass()
-        cls.dovecot = Dovecot()
-        try:
-            cls.dovecot.start()
-        except Exception:
-            cls.dovecot.stop()
-            super().tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        cls.dovecot.stop()
-        super().tearDownClass()
-
+class ImapPolling(DovecotTestCase):
     def setUp(self) -> None:
         super().setUp()
         # A folder of its own per test, so each starts empty with its own UIDs.

@@ -5,7 +5,6 @@ told when it is published; each reporter's thread shows every step and no intern
 from __future__ import annotations
 
 import json
-from typing import ClassVar
 
 from django.test import override_settings
 
@@ -13,32 +12,13 @@ from herald.advisories.actions import do_publish_advisory, do_update_advisory
 from herald.intake import actions
 from herald.intake.imap import ImapSettings, poll
 from herald.intake.models import Report
-from herald.intake.tests.base import IntakeTestCase, message
-from herald.intake.tests.services import Dovecot
+from herald.intake.tests.base import DovecotTestCase, message
 
 SECRET_NOTE = "Internal: the export service is also reachable from the staging VPN."
 
 
 @override_settings(ROOT_URLCONF="herald.intake.tests.urls")
-class ThreeReportsFromThreeChannels(IntakeTestCase):
-    dovecot: ClassVar[Dovecot]
-
-    @classmethod
-    def setUpClass(cls) -> None:
-        super().setUpClass()
-        cls.dovecot = Dovecot()
-        try:
-            cls.dovecot.start()
-        except Exception:
-            cls.dovecot.stop()
-            super().tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        cls.dovecot.stop()
-        super().tearDownClass()
-
+class ThreeReportsFromThreeChannels(DovecotTestCase):
     def thread_page(self, report: Report) -> str:
         self.client.logout()
         response = self.client.get(f"/security/reports/{report.token}/")
