@@ -169,7 +169,17 @@ class _Rendered:
         ).encode()
         text = message.text.replace("\r\n", "\n").rstrip("\n") + "\n"
         self.body = _qp(text)
+        # What goes on the wire after the per-recipient headers: the body
+        # dot-stuffed once for every recipient, then the end-of-data line.
+        self.wire_body = _stuff(self.body)
         self.domain = mail_domain()
+
+
+def _stuff(chunk: bytes) -> bytes:
+    """Dot-stuffing (RFC 5321 4.5.2) of a chunk that starts at the beginning of a line."""
+    if chunk.startswith(b"."):
+        chunk = b"." + chunk
+    return chunk.replace(b"\r\n.", b"\r\n..")
 
 
 def _qp(text: str) -> bytes:
@@ -179,7 +189,16 @@ def _qp(text: str) -> bytes:
 
 
 class SMTPSession:
-    """One SMTP connection, kept open across a batch; reconnects after a drop."""
+    """One SMTP connection, kept open across a batch; reconnects after a drop.
+
+    With PIPELINING (RFC 2920) a message costs one round trip: its content and
+    final dot go out in one write together with the next message's MAIL, RCPT
+    and DATA (``upcoming``), whose replies are read when that message is sent.
+    Only the final dot makes the server take a message, and the next dot is
+    written only when ``send`` is called again, after the caller has recorded
+    this one: at most one accepted message is ever unrecorded, as without the
+    pipelining.
+    """
 
     def __init__(self, smtp: SMTPConfig, sender: str) -> None:
         self.smtp = smtp
@@ -187,6 +206,10 @@ class SMTPSession:
         self.envelope_from = parseaddr(sender)[1] or sender
         self.conn: smtplib.SMTP | None = None
         self.rendered: dict[int, _Rendered] = {}
+        self.pipelining = False
+        # The delivery whose MAIL, RCPT and DATA are written and whose replies
+        # are not read yet: the server waits for its content.
+        self.announced: int | None = None
 
     def _connection(self) -> smtplib.SMTP:
         if self.conn is None:
@@ -207,53 +230,76 @@ class SMTPSession:
             except (OSError, smtplib.SMTPException) as exc:
                 raise TransientError(f"cannot reach SMTP {cfg.host}:{cfg.port}: {exc}") from None
             self.conn = conn
+            self.pipelining = bool(conn.has_extn("pipelining"))
+            self.announced = None
+            if conn.file is None and conn.sock is not None:
+                conn.file = conn.sock.makefile("rb")
         return self.conn
 
-    def render(self, envelope: Envelope) -> bytes:
-        message = envelope.message
+    def _shared(self, message: Message) -> _Rendered:
         shared = self.rendered.get(message.pk)
         if shared is None:
             if len(self.rendered) > 64:
                 self.rendered.clear()
             shared = self.rendered[message.pk] = _Rendered(message, self.sender)
-        head = [
-            shared.head,
-            b"To: ",
-            envelope.recipient.encode(),
-            b"\r\nMessage-ID: ",
-            envelope.message_id.encode(),
-            b"\r\nX-Herald-Delivery: ",
-            envelope.idempotency_key.encode(),
-            b"\r\n",
-        ]
-        body = shared.body
-        if envelope.unsubscribe_url:
-            # RFC 8058: an HTTPS URI plus the Post header make the unsubscription
-            # one click in the mail client, without opening a page.
-            head += [
+        return shared
+
+    def _parts(self, envelope: Envelope) -> tuple[bytes, bytes, bytes]:
+        """The per-recipient headers, the body, and the body dot-stuffed."""
+        shared = self._shared(envelope.message)
+        head = b"".join(
+            (
+                shared.head,
+                b"To: ",
+                envelope.recipient.encode(),
+                b"\r\nMessage-ID: ",
+                envelope.message_id.encode(),
+                b"\r\nX-Herald-Delivery: ",
+                envelope.idempotency_key.encode(),
+                b"\r\n",
+            )
+        )
+        if not envelope.unsubscribe_url:
+            return head + b"\r\n", shared.body, shared.wire_body
+        # RFC 8058: an HTTPS URI plus the Post header make the unsubscription
+        # one click in the mail client, without opening a page.
+        head += b"".join(
+            (
                 b"List-Unsubscribe: <",
                 envelope.unsubscribe_url.encode(),
-                b">\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
-            ]
-            footer = (
-                f"\n--\nYou receive this because you subscribed to security advisories.\n"
-                f"Manage your preferences: {envelope.manage_url}\n"
-                f"Unsubscribe: {envelope.unsubscribe_url}\n"
+                b">\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n\r\n",
             )
-            body = body + _qp(footer)
-        return b"".join([*head, b"\r\n", body])
+        )
+        footer = _qp(
+            f"\n--\nYou receive this because you subscribed to security advisories.\n"
+            f"Manage your preferences: {envelope.manage_url}\n"
+            f"Unsubscribe: {envelope.unsubscribe_url}\n"
+        )
+        return head, shared.body + footer, shared.wire_body + _stuff(footer)
 
-    def send(self, envelope: Envelope) -> str:
-        try:
-            check_email(envelope.recipient)
-        except ValidationError:
-            raise PermanentError(f"invalid address {envelope.recipient[:100]!r}") from None
-        data = self.render(envelope)
+    def render(self, envelope: Envelope) -> bytes:
+        head, body, _ = self._parts(envelope)
+        return head + body
+
+    def _announcement(self, recipient: str) -> bytes:
+        return f"MAIL FROM:<{self.envelope_from}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode(
+            "ascii"
+        )
+
+    def send(self, envelope: Envelope, upcoming: Envelope | None = None) -> str:
+        """Send ``envelope``; with ``upcoming`` (sent next on this session), announce it."""
+        if self.announced is not None and self.announced != envelope.delivery_id:
+            self._drop()  # the server waits for another message's content: abandon it
+        if self.announced is None:
+            try:
+                check_email(envelope.recipient)
+            except ValidationError:
+                raise PermanentError(f"invalid address {envelope.recipient[:100]!r}") from None
         conn = self._connection()
         try:
-            if conn.has_extn("pipelining"):
-                return self._send_pipelined(conn, envelope.recipient, data)
-            refused = conn.sendmail(self.envelope_from, [envelope.recipient], data)
+            if self.pipelining:
+                return self._send_pipelined(conn, envelope, upcoming)
+            refused = conn.sendmail(self.envelope_from, [envelope.recipient], self.render(envelope))
         except (UnicodeEncodeError, smtplib.SMTPNotSupportedError):
             # A non-ASCII address needs SMTPUTF8; a server without it never takes it.
             self._reset_after_error()
@@ -277,20 +323,42 @@ class SMTPSession:
             raise _smtp_error(code, text, "recipient refused")
         return "250 accepted"
 
-    def _send_pipelined(self, conn: smtplib.SMTP, recipient: str, data: bytes) -> str:
-        """MAIL, RCPT and DATA in one write (RFC 2920), then the body: two round trips.
+    def _reply(self, conn: smtplib.SMTP) -> tuple[int, bytes]:
+        """One (possibly multi-line) reply, read straight from the buffered socket."""
+        file: Any = conn.file
+        lines = []
+        while True:
+            line = file.readline(smtplib._MAXLINE + 1)  # type: ignore[attr-defined]
+            if not line:
+                raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+            lines.append(line[4:].strip(b" \t\r\n"))
+            if line[3:4] != b"-":
+                break
+        try:
+            return int(line[:3]), b"\n".join(lines)
+        except ValueError:
+            return -1, b"\n".join(lines)
 
-        smtplib waits for each reply in turn (four round trips per message); on
-        a campaign the round trips, not the bytes, are what limit the rate.
+    def _send_pipelined(
+        self, conn: smtplib.SMTP, envelope: Envelope, upcoming: Envelope | None
+    ) -> str:
+        """MAIL, RCPT and DATA in one write (RFC 2920), then the content: two round trips.
+
+        When the previous call announced this message, its MAIL, RCPT and DATA
+        are already written and only their replies are read here; the content
+        goes out with the next message's announcement: one round trip each.
         """
-        conn.send(f"MAIL FROM:<{self.envelope_from}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n")
-        mail_code, mail_text = conn.getreply()
-        rcpt_code, rcpt_text = conn.getreply()
-        data_code, data_text = conn.getreply()
+        sock: Any = conn.sock
+        if self.announced is None:
+            sock.sendall(self._announcement(envelope.recipient))
+        self.announced = None
+        mail_code, mail_text = self._reply(conn)
+        rcpt_code, rcpt_text = self._reply(conn)
+        data_code, data_text = self._reply(conn)
         if data_code == 354 and (mail_code != 250 or rcpt_code not in (250, 251)):
             # A server that accepted DATA anyway gets an empty message it will refuse.
-            conn.send(b".\r\n")
-            conn.getreply()
+            sock.sendall(b".\r\n")
+            self._reply(conn)
         if mail_code != 250:
             self._reset_after_error()
             raise _smtp_error(mail_code, mail_text, "sender refused")
@@ -300,22 +368,46 @@ class SMTPSession:
         if data_code != 354:
             self._reset_after_error()
             raise _smtp_error(data_code, data_text, "refused DATA")
-        # Dot-stuffing (RFC 5321 4.5.2); the rendered message already ends in CRLF.
-        conn.send(data.replace(b"\r\n.", b"\r\n..") + b".\r\n")
-        code, text = conn.getreply()
+        head, _, wire_body = self._parts(envelope)
+        following = b""
+        if upcoming is not None:
+            try:
+                check_email(upcoming.recipient)
+                following = self._announcement(upcoming.recipient)
+            except (ValidationError, UnicodeEncodeError):
+                pass  # its own send refuses it, without the connection
+        # The headers hold no line starting with a dot; the body is stuffed already.
+        sock.sendall(b"".join((head, wire_body, b".\r\n", following)))
+        if following:
+            self.announced = upcoming.delivery_id  # type: ignore[union-attr]
+        code, text = self._reply(conn)
         if code != 250:
-            self._reset_after_error()
+            if self.announced is None:
+                self._reset_after_error()
             raise _smtp_error(code, text, "message refused")
         return f"{code} {text.decode('utf-8', 'replace')}"[:200]
 
     def _reset_after_error(self) -> None:
+        if self.announced is not None:
+            self._drop()
+            return
         try:
             if self.conn is not None:
                 self.conn.rset()
         except (smtplib.SMTPException, OSError):
             self.close()
 
+    def _drop(self) -> None:
+        """Close without QUIT: the server waits for content and must not get any."""
+        if self.conn is not None:
+            with contextlib.suppress(OSError):
+                self.conn.close()
+        self.conn = None
+        self.announced = None
+
     def close(self) -> None:
+        if self.conn is not None and self.announced is not None:
+            self._drop()
         if self.conn is not None:
             try:
                 self.conn.quit()

@@ -1,9 +1,10 @@
 """Real peers on loopback for the notification tests: an SMTP server and an HTTP receiver.
 
-The SMTP server is aiosmtpd; its handler can refuse chosen recipients (550
-or 451) and can hold messages at a gate so a test can kill a worker while it
-waits for the server's answer. The HTTP receiver is the standard library's
-server and verifies webhook signatures as a real receiver would.
+The SMTP server is aiosmtpd, advertising PIPELINING unless told not to; its
+handler can refuse chosen recipients (550 or 451) and can hold messages at a
+gate so a test can kill a worker while it waits for the server's answer. The
+HTTP receiver is the standard library's server and verifies webhook signatures
+as a real receiver would.
 """
 
 from __future__ import annotations
@@ -41,6 +42,18 @@ class SMTPSink:
     delay: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
     port: int = 0
+    # Advertise PIPELINING (RFC 2920) as production servers do, so the client's
+    # pipelined path is the one tested; False tests its one-command-at-a-time path.
+    pipelining: bool = True
+
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str,
+        responses: list[str],
+    ) -> list[str]:  # fmt: skip
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any

@@ -178,6 +178,34 @@ class FailureTests(HeraldTestCase):
         assert stats["dead"] == 1
         assert "SMTPUTF8" in Delivery.objects.get(status="dead").last_error
 
+    def refusals_in_the_middle_of_a_batch(self, *, pipelining: bool) -> None:
+        refuse = {"gone@example.com": "550 5.1.1 no such user", "busy@example.com": "451 later"}
+        with (
+            smtp_server(refuse=refuse, pipelining=pipelining) as sink,
+            settings_for(sink.port),
+        ):
+            for name in ["a", "gone", "b", "busy", "jurgen@exämple.com", "c", "d"]:
+                # Each is sent a confirmation; the IDN domain needs SMTPUTF8.
+                actions.do_subscribe(name if "@" in name else f"{name}@example.com")
+            stats = drain()
+            assert (stats["sent"], stats["dead"], stats["failed"]) == (4, 2, 1)
+            sent = Delivery.objects.filter(status="sent")
+            expected = {d.rfc_message_id: d.recipient for d in sent}
+            received = {str(m["Message-ID"]): str(m["To"]) for m in sink.messages}
+            assert received == expected and len(sink.messages) == 4  # each once, to its own
+            assert all(m["List-Unsubscribe"] is None for m in sink.messages)  # not subscribed yet
+        assert "550" in Delivery.objects.get(recipient="gone@example.com").last_error
+        assert Delivery.objects.get(recipient="busy@example.com").status == "failed"
+        assert "SMTPUTF8" in Delivery.objects.get(recipient="jurgen@exämple.com").last_error
+
+    def test_refusals_in_the_middle_of_a_pipelined_batch_leave_the_rest_sent_once(self) -> None:
+        # The server advertises PIPELINING: each message's content goes out with the
+        # next one's MAIL, RCPT and DATA, whose refusal must not touch the others.
+        self.refusals_in_the_middle_of_a_batch(pipelining=True)
+
+    def test_a_server_without_pipelining_gets_one_command_at_a_time(self) -> None:
+        self.refusals_in_the_middle_of_a_batch(pipelining=False)
+
     def test_an_unreachable_webhook_fails_and_is_retried_later(self) -> None:
         channel = actions.do_create_channel(
             name="partner", kind="webhook", config={"url": f"http://127.0.0.1:{free_port()}/x"},
