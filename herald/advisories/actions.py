@@ -349,7 +349,7 @@ def _resolve_incident(
         title = f"Change to advisory {advisory.identifier}: {advisory.title}"[:300]
     else:
         reason = f"{who} asked to {doing} with no incident open."
-        title = f"New advisory: {doing}"[:300]
+        title = "Advisory drafted with no incident open"
     return do_declare_incident(
         title=title,
         severity=severity if severity in Severity.values else Severity.MEDIUM,
@@ -429,7 +429,8 @@ def do_create_advisory(
             None,
             incident,
             acting_user=acting_user,
-            doing=f"create advisory {advisory.title!r}",
+            # Not the title: everyone who reads incidents would read a draft's title.
+            doing="draft an advisory",
             severity=advisory.severity,
         )
         # The public number comes at publication (DESIGN rule 3: a gap in published

@@ -471,3 +471,14 @@ class PublicNumbers(HeraldTestCase):
         assert (event.before or {})["identifier"] == draft.identifier
         assert (event.after or {})["identifier"] == advisory.identifier == event.object_id
         assert draft.identifier in last_event(advisory).message
+
+
+class AutoDeclaredIncidentsKeepDraftsPrivate(HeraldTestCase):
+    def test_an_automatic_incident_does_not_repeat_the_drafts_title(self) -> None:
+        advisory = do_create_advisory(
+            acting_user=self.bob, **publishable(title="EMBARGOED-TITLE-CANARY")
+        )
+        incident = advisory.incident
+        texts = [incident.title, incident.declared_reason, incident.summary]
+        texts += [e.message for e in incident.events.all() if "drafted:" not in e.message]
+        assert not any("EMBARGOED-TITLE-CANARY" in t for t in texts)
