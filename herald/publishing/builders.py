@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from django.contrib.staticfiles import finders
 from django.db.models import QuerySet
@@ -39,9 +41,15 @@ from herald.advisories.snapshot import AdvisorySnapshot, snapshot_of
 from herald.core.errors import HeraldError
 from herald.core.models import Product, VendorProfile
 from herald.publishing import signing
-from herald.publishing.artifacts import BuildContext, Rendered, advisory_builder, site_builder
+from herald.publishing.artifacts import (
+    BuildContext,
+    Rendered,
+    advisory_builder,
+    etag_of,
+    site_builder,
+)
 from herald.publishing.feeds import FEED_SIZE, FeedInfo, render_atom, render_rss
-from herald.publishing.markdown import PageContent, render_page
+from herald.publishing.markdown import PageContent, advisory_text, render_page_of_texts
 from herald.publishing.models import Artifact
 from herald.publishing.securitytxt import SecurityTxtInput, render_security_txt
 from herald.web import pages
@@ -83,14 +91,13 @@ def advisory_page(snapshot: AdvisorySnapshot, context: BuildContext) -> Iterator
 @site_builder("html-index")
 def index_pages(context: BuildContext) -> Iterator[Rendered]:
     profile = context.profile
-    yield Rendered(INDEX_PATH, pages.render_index(profile).encode(), HTML)
-    years = (
-        {year for year, _ in pages.archive_years()}
-        if context.everything
-        else pages.years_of(context.changed)
-    )
+    archive_years = pages.archive_years()  # one aggregate over every past advisory, once
+    index = render_to_string(pages.INDEX_TEMPLATE, pages.index_context(profile, archive_years))
+    yield Rendered(INDEX_PATH, index.encode(), HTML)
+    changed_years = pages.years_of(context.changed)
+    years = {year for year, _ in archive_years} if context.everything else changed_years
     for year in sorted(years):
-        archive = pages.archive_context(profile, year)
+        archive = pages.archive_context(profile, year, archive_years)
         if archive["advisories"]:
             html = render_to_string(pages.ARCHIVE_TEMPLATE, archive)
             yield Rendered(ARCHIVE_PATH.format(year=year), html.encode(), HTML)
@@ -119,16 +126,73 @@ _MARKDOWN_FIELDS = (
 )
 
 
+class _HandbookTexts:
+    """Each advisory's text on the handbook page, kept between publications.
+
+    An advisory's text is a function of its row, and every change an action makes
+    moves ``updated_at``: keyed by (pk, updated_at, state, status), a publication
+    renders one advisory and joins the rest. The texts are trusted only while the
+    stored page is the one this process built last: a page written by another
+    process, a rolled-back transaction or a different database empties them.
+    """
+
+    def __init__(self) -> None:
+        self.page_etag: str | None = None
+        self.texts: dict[tuple[Any, ...], str] = {}
+        self.lock = threading.Lock()
+
+    def page(self, profile: VendorProfile) -> str:
+        with self.lock:  # web threads may render the page too (the Django view)
+            return self._page(profile)
+
+    def _page(self, profile: VendorProfile) -> str:
+        stored = Artifact.objects.filter(path=MARKDOWN_PATH).values_list("etag", flat=True)
+        if self.page_etag is None or self.page_etag != stored.first():
+            self.texts = {}
+        rows = public_advisories().select_related(None).prefetch_related(None)
+        keys = list(rows.values_list("pk", "updated_at", "state", "status"))
+        missing = [key[0] for key in keys if key not in self.texts]
+        fresh: dict[int, str] = {}
+        # Everything (a first page in this process) in one query, else the few changed
+        # (in chunks: SQLite's bound-parameter limit).
+        chunks = (
+            [rows]
+            if len(missing) == len(keys)
+            else [
+                rows.filter(pk__in=missing[start : start + 900])
+                for start in range(0, len(missing), 900)
+            ]
+        )
+        for chunk in chunks:
+            for row in chunk.values("pk", *_MARKDOWN_FIELDS):
+                pk = row.pop("pk")
+                snapshot = AdvisorySnapshot(**{**row, "cve_ids": tuple(row["cve_ids"] or ())})
+                if snapshot.state not in ("published", "withdrawn"):  # rule 3, as render_page
+                    raise ValueError(f"{snapshot.identifier} is a {snapshot.state}.")
+                fresh[pk] = advisory_text(snapshot)
+        current: list[str] = []
+        past: list[str] = []
+        texts: dict[tuple[Any, ...], str] = {}
+        for key in keys:
+            text = self.texts.get(key)
+            if text is None:
+                text = fresh[key[0]]
+            texts[key] = text
+            # AdvisorySnapshot.is_current, on the key's fields
+            (current if key[2] == "published" and key[3] != "resolved" else past).append(text)
+        result = render_page_of_texts(PageContent.from_profile(profile), current, past)
+        self.texts = texts  # only the advisories still public
+        self.page_etag = etag_of(result.encode())
+        return result
+
+
+_handbook = _HandbookTexts()
+
+
 def handbook_markdown(profile: VendorProfile) -> str:
     """The handbook page with every public advisory, current then past (rule 3 holds:
-    ``public_advisories`` never returns a draft, and ``render_page`` refuses one)."""
-    rows = public_advisories().select_related(None).prefetch_related(None).values(*_MARKDOWN_FIELDS)
-    current: list[AdvisorySnapshot] = []
-    past: list[AdvisorySnapshot] = []
-    for row in rows:
-        snapshot = AdvisorySnapshot(**{**row, "cve_ids": tuple(row["cve_ids"] or ())})
-        (current if snapshot.is_current else past).append(snapshot)
-    return render_page(PageContent.from_profile(profile), current, past)
+    ``public_advisories`` never returns a draft, and the page refuses one)."""
+    return _handbook.page(profile)
 
 
 @site_builder("markdown")

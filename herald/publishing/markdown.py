@@ -180,6 +180,21 @@ def render_page(
     for advisory in (*current, *past):
         if advisory.state not in ("published", "withdrawn"):
             raise ValueError(f"{advisory.identifier} is a {advisory.state}; it is never rendered.")
+    return render_page_of_texts(
+        page, [advisory_text(a) for a in current], [advisory_text(a) for a in past]
+    )
+
+
+def advisory_text(advisory: AdvisorySnapshot) -> str:
+    """One advisory's part of the page: its blocks, joined as the page joins them."""
+    return "\n\n".join(block for block in advisory_blocks(advisory) if block)
+
+
+def render_page_of_texts(page: PageContent, current: Sequence[str], past: Sequence[str]) -> str:
+    """The page around advisory texts already rendered by ``advisory_text`` (the
+    handbook builder keeps them between publications, so that a page of 10,000
+    advisories is a join rather than 10,000 renders). Callers vouch that every text
+    is a public advisory's."""
     blocks: list[str] = []
     if page.front_matter:
         front = page.front_matter if page.front_matter.endswith("\n") else page.front_matter + "\n"
@@ -189,15 +204,13 @@ def render_page(
         blocks += [f"## {heading}", text]
     blocks.append(f"## {page.current_heading}")
     if current:
-        for advisory in current:
-            blocks += advisory_blocks(advisory)
+        blocks += current
     else:
         if page.empty_state_heading:
             blocks.append(f"### {page.empty_state_heading}")
         blocks.append(page.empty_state)
     blocks += [f"## {page.past_heading}", page.past_intro]
-    for advisory in past:
-        blocks += advisory_blocks(advisory)
+    blocks += past
     if page.template_heading:
         blocks += [f"### {page.template_heading}", page.template_block]
     # Empty blocks are left out rather than leaving two blank lines: the importer

@@ -29,6 +29,7 @@ Signatures are not deterministic, so an unchanged document keeps its stored
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -38,6 +39,7 @@ from json.encoder import encode_basestring
 from typing import Any
 
 from django.db.models import Max
+from django.db.models.functions import Coalesce
 
 from herald.advisories.models import Advisory
 from herald.advisories.queries import PUBLIC_STATES
@@ -138,27 +140,40 @@ class Entry:
     initial: dt.datetime
     current: dt.datetime
 
+    # Formatted once: the sort, the ROLIE feed and changes.csv each use them, for
+    # every advisory, on every publication.
+    @functools.cached_property
+    def initial_utc(self) -> str:
+        return utc(self.initial)
+
+    @functools.cached_property
+    def current_utc(self) -> str:
+        return utc(self.current)
+
 
 def entries() -> list[Entry]:
     """Every public advisory's CSAF document, newest change first (one query)."""
     rows = (
         Advisory.objects.filter(state__in=PUBLIC_STATES)
-        .annotate(last_revision=Max("revisions__created_at"))
-        .values_list("identifier", "title", "published_at", "updated_at", "last_revision")
-    )
-    out = []
-    for identifier, title, published, updated, last in rows:
-        released = published or updated
-        out.append(
-            Entry(
-                identifier=identifier,
-                title=title,
-                path=relative_path(identifier, released),
-                initial=published or updated,
-                current=last or updated,
-            )
+        # Coalesced in SQL: two datetimes per row to convert instead of three (at
+        # 10,000 advisories the conversions are most of this function's time).
+        .annotate(
+            initial=Coalesce("published_at", "updated_at"),
+            current=Coalesce(Max("revisions__created_at"), "updated_at"),
         )
-    out.sort(key=lambda e: (utc(e.current), e.path), reverse=True)
+        .values_list("identifier", "title", "initial", "current")
+    )
+    out = [
+        Entry(
+            identifier=identifier,
+            title=title,
+            path=relative_path(identifier, initial),
+            initial=initial,
+            current=current,
+        )
+        for identifier, title, initial, current in rows
+    ]
+    out.sort(key=lambda e: (e.current_utc, e.path), reverse=True)
     return out
 
 
@@ -222,8 +237,8 @@ def rolie_feed(publisher: Publisher, listed: list[Entry], updated: dt.datetime) 
                     {"rel": "hash", "href": url + ".sha512"},
                     {"rel": "signature", "href": url + ".asc"},
                 ],
-                "published": utc(entry.initial),
-                "updated": utc(entry.current),
+                "published": entry.initial_utc,
+                "updated": entry.current_utc,
                 "content": {"type": "application/json", "src": url},
                 "format": {"schema": CSAF_SCHEMA_URL, "version": "2.0"},
             }
@@ -303,8 +318,8 @@ def rolie_feed_bytes(publisher: Publisher, listed: list[Entry], updated: dt.date
             sha256=quote(url + ".sha256"),
             sha512=quote(url + ".sha512"),
             asc=quote(url + ".asc"),
-            published=quote(utc(entry.initial)),
-            updated=quote(utc(entry.current)),
+            published=quote(entry.initial_utc),
+            updated=quote(entry.current_utc),
             schema=schema,
         )
         for entry in listed
@@ -313,7 +328,7 @@ def rolie_feed_bytes(publisher: Publisher, listed: list[Entry], updated: dt.date
 
 
 def changes_csv(listed: list[Entry]) -> bytes:
-    return "".join(f'"{e.path}","{utc(e.current)}"\n' for e in listed).encode()
+    return "".join(f'"{e.path}","{e.current_utc}"\n' for e in listed).encode()
 
 
 def index_txt(listed: list[Entry]) -> bytes:

@@ -59,11 +59,15 @@ def archive_years() -> list[tuple[int, int]]:
     return [(int(row["year"]), int(row["n"])) for row in rows if row["year"] is not None]
 
 
-def index_context(profile: VendorProfile) -> dict[str, Any]:
-    """Everything the index page shows, read once (current in full, recent past, years)."""
+def index_context(
+    profile: VendorProfile, years: list[tuple[int, int]] | None = None
+) -> dict[str, Any]:
+    """Everything the index page shows, read once (current in full, recent past, years).
+
+    ``years`` is ``archive_years()`` when the caller has it already."""
     current = [snapshot_of(a, with_history=False) for a in queries.current_advisories()]
     past = [snapshot_of(a, with_history=False) for a in queries.past_advisories()[:RECENT_PAST]]
-    years = archive_years()
+    years = archive_years() if years is None else years
     return {
         "vendor": profile,
         "profile": profile,
@@ -75,7 +79,9 @@ def index_context(profile: VendorProfile) -> dict[str, Any]:
     }
 
 
-def archive_context(profile: VendorProfile, year: int) -> dict[str, Any]:
+def archive_context(
+    profile: VendorProfile, year: int, years: list[tuple[int, int]] | None = None
+) -> dict[str, Any]:
     """One year's past advisories, compact (identifier, title, date, severity, status)."""
     rows = (
         queries.past_advisories()
@@ -90,7 +96,7 @@ def archive_context(profile: VendorProfile, year: int) -> dict[str, Any]:
         "page_title": page_title(profile),
         "year": year,
         "advisories": list(rows),
-        "archive_years": archive_years(),
+        "archive_years": archive_years() if years is None else years,
     }
 
 

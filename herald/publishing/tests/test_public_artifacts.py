@@ -217,3 +217,42 @@ class Rebuilds(HeraldTestCase):
         assert Artifact.objects.filter(path=builders.INDEX_PATH).exists()
         assert Artifact.objects.filter(path=page).exists()
         assert (self.site / "files" / page).is_file()
+
+
+class HandbookTexts(HeraldTestCase):
+    """The handbook page joins kept advisory texts: always the page a full render makes."""
+
+    def full_render(self) -> str:
+        from herald.advisories.queries import public_advisories
+        from herald.advisories.snapshot import snapshot_of
+        from herald.core.models import VendorProfile
+        from herald.publishing.markdown import PageContent, render_page
+
+        snapshots = [snapshot_of(a) for a in public_advisories()]
+        return render_page(
+            PageContent.from_profile(VendorProfile.get()),
+            [s for s in snapshots if s.is_current],
+            [s for s in snapshots if not s.is_current],
+        )
+
+    def test_the_page_after_each_change_is_the_full_render(self) -> None:
+        first = self.published(title="First one")
+        assert text(builders.MARKDOWN_PATH) == self.full_render()
+        second = self.published(title="Second one")
+        assert text(builders.MARKDOWN_PATH) == self.full_render()
+        do_resolve_advisory(first, acting_user=self.bob)
+        assert text(builders.MARKDOWN_PATH) == self.full_render()
+        do_withdraw_advisory(second, acting_user=self.bob, reason="Duplicate.")
+        page = text(builders.MARKDOWN_PATH)
+        assert page == self.full_render()
+        assert "Second one" in page and "**Status:** Withdrawn" in page
+
+    def test_texts_are_dropped_when_the_stored_page_is_not_this_process_page(self) -> None:
+        advisory = self.published(title="Kept text")
+        # A change that moves no key (as another process or a restored database
+        # could make): kept texts must not survive a stored page they did not make.
+        type(advisory).objects.filter(pk=advisory.pk).update(title="Changed elsewhere")
+        Artifact.objects.filter(path=builders.MARKDOWN_PATH).update(etag="other")
+        from herald.core.models import VendorProfile
+
+        assert "### Changed elsewhere" in builders.handbook_markdown(VendorProfile.get())
