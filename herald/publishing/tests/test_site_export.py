@@ -13,7 +13,7 @@ from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from herald.advisories.actions import do_withdraw_advisory
-from herald.publishing import builders, tasks
+from herald.publishing import builders, serving, siteexport, tasks
 from herald.publishing.models import Artifact
 from herald.publishing.siteexport import MANIFEST, export_site
 from herald.test import HeraldTestCase
@@ -93,6 +93,84 @@ class SiteExport(HeraldTestCase):
         page = builders.ADVISORY_PATH.format(identifier=advisory.identifier)
         assert page in result.written
         assert "Published in error." in (self.out / page).read_text()
+
+    def test_compressed_copies_come_from_a_current_bundle_of_the_served_copy(self) -> None:
+        advisory = self.published(title="Bundled")
+        page = builders.ADVISORY_PATH.format(identifier=advisory.identifier)
+        row = Artifact.objects.get(path=page)
+        content = bytes(row.content)
+        store = serving.SiteStore(self.tmp / "site")
+        store.ensure()
+        # A bundle with the row's ETag: its compressed bodies are exported as they are.
+        header = {"etag": row.etag, "type": row.content_type, "modified": 0}
+        gz = gzip.compress(content, mtime=0)
+        bundle = (
+            serving.MAGIC
+            + json.dumps({**header, "sizes": [len(content), len(gz), 3]}).encode()
+            + b"\n"
+            + content
+            + gz
+            + b"BR!"
+        )
+        store.write(page, bundle)
+        # A bundle of an older version (another ETag) is ignored: compressed here.
+        stale = serving.pack(b"old " * 100, row.content_type, "0" * 32, 0)
+        store.write(builders.INDEX_PATH, stale)
+        with self.settings(HERALD_SITE_DIR=self.tmp / "site"):
+            result = export_site(self.out)
+        assert page in result.written
+        assert (self.out / (page + ".br")).read_bytes() == b"BR!"
+        assert (self.out / (page + ".gz")).read_bytes() == gz
+        assert (self.out / page).read_bytes() == content
+        index = Artifact.objects.get(path=builders.INDEX_PATH)
+        assert (self.out / builders.INDEX_PATH).read_bytes() == bytes(index.content)
+        assert gzip.decompress((self.out / (builders.INDEX_PATH + ".gz")).read_bytes()) == bytes(
+            index.content
+        )
+
+    def test_a_damaged_bundle_is_not_exported(self) -> None:
+        advisory = self.published(title="Damaged")
+        page = builders.ADVISORY_PATH.format(identifier=advisory.identifier)
+        row = Artifact.objects.get(path=page)
+        store = serving.SiteStore(self.tmp / "site")
+        store.ensure()
+        packed = serving.pack(bytes(row.content), row.content_type, row.etag, 0)
+        store.write(page, packed[:-10])  # cut short
+        with self.settings(HERALD_SITE_DIR=self.tmp / "site"):
+            export_site(self.out)
+        assert (self.out / page).read_bytes() == bytes(row.content)
+        gz = (self.out / (page + ".gz")).read_bytes()
+        assert gzip.decompress(gz) == bytes(row.content)
+
+    def test_worker_processes_write_the_same_files_and_reexport_replaces_atomically(
+        self,
+    ) -> None:
+        self.published(title="One")
+        self.published(title="Two")
+        plain = self.tmp / "plain"
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(siteexport, "PARALLEL_MIN", 0)
+            patch.setattr(siteexport, "BATCH", 2)
+            export_site(self.out)
+            export_site(plain, precompress=False)
+            (self.out / MANIFEST).unlink()
+            (self.out / builders.INDEX_PATH).write_bytes(b"edited by hand")
+            inode = (self.out / builders.INDEX_PATH).stat().st_ino
+            assert export_site(self.out).written == (builders.INDEX_PATH,)
+        assert (self.out / builders.INDEX_PATH).stat().st_ino != inode  # renamed over
+        for artifact in Artifact.objects.all():
+            content = bytes(artifact.content)
+            for root in (self.out, plain):
+                target = root / artifact.path
+                assert target.read_bytes() == content
+                assert target.stat().st_mode & 0o777 == 0o644
+                assert int(target.stat().st_mtime) == int(artifact.updated_at.timestamp())
+            assert not (plain / (artifact.path + ".gz")).exists()
+            gz = self.out / (artifact.path + ".gz")
+            if gz.exists():
+                assert gzip.decompress(gz.read_bytes()) == content
+                assert int(gz.stat().st_mtime) == int(artifact.updated_at.timestamp())
+        assert not (self.out / siteexport.TMP).exists()
 
     def test_the_command_needs_a_directory(self) -> None:
         with pytest.raises(Exception, match="needs DIR"):
