@@ -666,6 +666,31 @@ def do_publish_advisory(
     return advisory
 
 
+def _set_fields(
+    advisory: Advisory,
+    values: dict[str, Any],
+    *,
+    acting_user: AbstractBaseUser | None,
+    action: str,
+    doing: str,
+    change_summary: str,
+    expected_version: int | None,
+    incident: Incident | None,
+) -> Advisory:
+    """A status step (fix, resolve): clean the fields it sets, then the shared change."""
+    cleaned = _clean_fields(values)
+    return _change(
+        advisory,
+        acting_user=acting_user,
+        expected_version=expected_version,
+        incident=incident,
+        action=action,
+        doing=doing,
+        change_summary=change_summary,
+        apply=lambda a: _apply_fields(a, cleaned),
+    )
+
+
 def do_mark_fixed(
     advisory: Advisory,
     *,
@@ -676,19 +701,16 @@ def do_mark_fixed(
     expected_version: int | None = None,
     incident: Incident | None = None,
 ) -> Advisory:
-    values: dict[str, Any] = {"status": Advisory.Status.FIXED, "fixed_at": fixed_at}
-    if resolution is not None:
-        values["resolution"] = resolution
-    cleaned = _clean_fields(values)
-    return _change(
+    return _set_fields(
         advisory,
+        {"status": Advisory.Status.FIXED, "fixed_at": fixed_at}
+        | ({} if resolution is None else {"resolution": resolution}),
         acting_user=acting_user,
-        expected_version=expected_version,
-        incident=incident,
         action="advisory.fix",
         doing="marked fixed",
         change_summary=change_summary or "Fixed.",
-        apply=lambda a: _apply_fields(a, cleaned),
+        expected_version=expected_version,
+        incident=incident,
     )
 
 
@@ -702,19 +724,15 @@ def do_resolve_advisory(
     incident: Incident | None = None,
 ) -> Advisory:
     """Resolved advisories move from "Current" to "Past" on every surface."""
-    values: dict[str, Any] = {"status": Advisory.Status.RESOLVED}
-    if fixed_at is not None:
-        values["fixed_at"] = fixed_at
-    cleaned = _clean_fields(values)
-    return _change(
+    return _set_fields(
         advisory,
+        {"status": Advisory.Status.RESOLVED} | ({} if fixed_at is None else {"fixed_at": fixed_at}),
         acting_user=acting_user,
-        expected_version=expected_version,
-        incident=incident,
         action="advisory.resolve",
         doing="resolved",
         change_summary=change_summary or "Resolved.",
-        apply=lambda a: _apply_fields(a, cleaned),
+        expected_version=expected_version,
+        incident=incident,
     )
 
 
