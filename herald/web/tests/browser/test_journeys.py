@@ -13,6 +13,7 @@ import datetime as dt
 import re
 
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from herald.advisories.models import Advisory
 from herald.intake.actions import do_submit_report
@@ -84,12 +85,13 @@ class JourneyTest(BrowserTestCase):
         assert (draft.severity, str(draft.cvss_v3_score)) == ("medium", "6.1")
 
         # Preview, then publish through the dialog that says what will happen.
+        # expect() waits for the page a click leads to; is_visible() would not.
         page.get_by_role("link", name="Preview").click()
-        assert page.get_by_text("PREVIEW").first.is_visible()
+        expect(page.get_by_text("PREVIEW").first).to_be_visible()
         page.go_back()
         page.get_by_role("link", name="Publish", exact=True).click()
-        assert page.get_by_role("heading", name="What will happen").is_visible()
-        assert page.get_by_text("CVE JSON 5").is_visible()
+        expect(page.get_by_role("heading", name="What will happen")).to_be_visible()
+        expect(page.get_by_text("CVE JSON 5")).to_be_visible()
         self.assert_accessible(page)
         page.get_by_role("button", name="Publish now").click()
         page.wait_for_selector("text=published.")
@@ -114,12 +116,12 @@ class JourneyTest(BrowserTestCase):
         page.get_by_role("link", name=report.tracking_id, exact=True).click()
         status = page.locator("fieldset", has=page.locator("legend", has_text="Status"))
         status.locator("select").first.select_option("informative")
-        status.get_by_role("button", name="Change").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            status.get_by_role("button", name="Change").click()
         report.refresh_from_db()
         assert report.state == "informative"
         page.goto(self.url("/desk/"))
-        assert page.get_by_text("No report is waiting").is_visible()
+        expect(page.get_by_text("No report is waiting")).to_be_visible()
 
     def test_search_finds_the_advisory_from_the_header_box(self) -> None:
         advisory = self.published(title="Open redirect after login", cve_ids=["CVE-2026-22222"])
@@ -148,7 +150,9 @@ class JourneyTest(BrowserTestCase):
         focused = page.evaluate("() => document.activeElement.textContent")
         assert focused == "Skip to content"
         page.keyboard.press("Enter")
-        assert page.url.endswith("#main")
+        # Following a fragment link updates the URL asynchronously; wait for it
+        # rather than reading page.url the instant after the key press.
+        page.wait_for_url(re.compile(r"/desk/#main$"), timeout=5000)
 
     def test_the_login_page_is_accessible_and_the_real_form_signs_in(self) -> None:
         page = self.new_page()
@@ -158,13 +162,13 @@ class JourneyTest(BrowserTestCase):
         # The username field is "login" once accounts adds MFA, "username" before.
         page.locator("input[name=login], input[name=username]").first.fill("bob")
         page.locator("input[name=password]").fill(PASSWORD)
-        page.locator("form button[type=submit], form input[type=submit]").last.click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.locator("form button[type=submit], form input[type=submit]").last.click()
         if "2fa" in page.url:
             from herald import test as herald_test
 
             page.locator("input[name=code]").fill(herald_test.totp_code(self.bob))
-            page.locator("form button[type=submit]").last.click()
-            page.wait_for_load_state()
+            with page.expect_navigation():
+                page.locator("form button[type=submit]").last.click()
         page.wait_for_url(re.compile(r"/desk/$"))
-        assert page.get_by_role("heading", name="Dashboard").is_visible()
+        expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
