@@ -5,9 +5,10 @@ the desk's views and the gate middleware, the API (after a token's scopes),
 the queries that list what a person may see. Roles map to permissions here and
 nowhere else.
 
-- **admin**: everything, including accounts, access review and the audit log.
+- **admin**: everything, including accounts, access review, the audit log and
+  the notification channels' configuration (their URLs, secrets and SMTP logins).
 - **responder**: the whole desk: incidents, advisories (draft, edit, publish),
-  reports and notifications.
+  reports and notifications (campaigns, deliveries, subscribers; channels read-only).
 - **support**: reads incidents and published advisories; drafts only when invited
   to them (a ``Collaboration``).
 - **viewer**: reads published advisories on the desk; nothing under embargo.
@@ -55,6 +56,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "collaborator.manage": frozenset({A, R}),  # invite a researcher to a draft, or remove
     "accounts.manage": frozenset({A}),
     "audit.read": frozenset({A}),
+    # Add, disable, enable and test a notification channel: its config holds
+    # webhook secrets, Slack URLs and SMTP logins, and an internal one is told of
+    # every incident the moment it is declared.
+    "channel.manage": frozenset({A}),
 }
 
 # What each API token scope lets a request do, on top of what its owner's role allows.
@@ -110,6 +115,9 @@ ROUTE_PERMISSIONS: dict[str, str] = {
     "accounts:access_review": "accounts.manage",
     "accounts:audit": "audit.read",
     "accounts:audit_export": "audit.read",
+    # The channel list and the subscriber pages are "desk.work" like the rest of notify.
+    "notify:channel_create": "channel.manage",
+    "notify:channel_action": "channel.manage",
 }
 DEFAULT_ROUTE_PERMISSION = "desk.work"
 # Reachable without a role and before a second factor is set up: signing in and

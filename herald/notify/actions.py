@@ -20,6 +20,7 @@ from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from herald.accounts import access
 from herald.advisories.models import Advisory, Affected, Revision
 from herald.advisories.snapshot import AdvisorySnapshot, snapshot_of
 from herald.audit.actions import actor_label, record
@@ -295,6 +296,47 @@ def do_send_test_message(channel: Channel, *, acting_user: AbstractBaseUser | No
     return message
 
 
+def _check_may(acting_user: AbstractBaseUser | None, permission: str, what: str) -> None:
+    """Refuse a person whose role lacks ``permission``; the CLI without ``--as`` may."""
+    # None is the installation's operator at its shell, as everywhere in the actions.
+    if acting_user is not None and not access.can(acting_user, permission):
+        raise HeraldError(f"{actor_label(acting_user)} may not {what}.")
+
+
+def check_channel_enabled(channel: Channel) -> None:
+    """A disabled channel is sent nothing, test messages included: enable it first."""
+    if not channel.enabled:
+        raise ValidationError({"channel": f"{channel.name} is disabled; enable it first."})
+
+
+def do_set_channel_enabled(
+    channel: Channel, *, enabled: bool, reason: str = "", acting_user: AbstractBaseUser | None
+) -> Channel:
+    """Disable a channel (saying why) or enable it again; a disabled one is told nothing."""
+    _check_may(acting_user, "channel.manage", "disable or enable a channel")
+    reason = " ".join((reason or "").split())
+    if not enabled and not reason:
+        raise ValidationError({"reason": "Say why the channel is disabled."})
+    with transaction.atomic():
+        channel = Channel.objects.select_for_update().get(pk=channel.pk)
+        if channel.enabled == enabled:
+            state = "enabled" if enabled else "disabled"
+            raise HeraldError(f"{channel.name} is already {state}.")
+        before = {"enabled": channel.enabled, "reason": channel.disabled_reason}
+        channel.enabled = enabled
+        channel.disabled_reason = "" if enabled else reason[:1000]
+        channel.save(update_fields=["enabled", "disabled_reason"])
+        record(
+            acting_user=acting_user,
+            action="channel.enable" if enabled else "channel.disable",
+            obj=channel,
+            object_id=channel.name,
+            before=before,
+            after={"enabled": channel.enabled, "reason": channel.disabled_reason},
+        )
+    return channel
+
+
 # ---------------------------------------------------------------- subscribers
 
 
@@ -461,6 +503,33 @@ def do_add_channel_subscriber(
             after={"channel": channel.name, "products": [p.slug for p in wanted],
                    "min_severity": severity},
         )  # fmt: skip
+    return subscriber
+
+
+def do_remove_subscriber(
+    subscriber: Subscriber, *, acting_user: AbstractBaseUser | None
+) -> Subscriber:
+    """Staff unsubscribe someone (on request, or a webhook that is gone); audited as them.
+
+    Like the one-click unsubscribe, the row stays, unsubscribed: its deliveries
+    keep their history, and an e-mail address can sign up again.
+    """
+    _check_may(acting_user, "desk.work", "remove a subscriber")
+    with transaction.atomic():
+        subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+        if subscriber.status == Subscriber.Status.UNSUBSCRIBED:
+            raise HeraldError(f"{subscriber} is already unsubscribed.")
+        before = {"status": subscriber.status}
+        subscriber.status = Subscriber.Status.UNSUBSCRIBED
+        subscriber.unsubscribed_at = timezone.now()
+        subscriber.save(update_fields=["status", "unsubscribed_at"])
+        record(
+            acting_user=acting_user,
+            action="subscriber.remove",
+            obj=subscriber,
+            before=before,
+            after={"status": subscriber.status},
+        )
     return subscriber
 
 

@@ -29,4 +29,18 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     path("desk/notify/customers/", views.customer_list, name="customers"),
     path("desk/notify/customers/<str:pk>/", views.customer_detail, name="customer"),
+    path("desk/notify/channels/", views.channel_list, name="channels"),
+    path("desk/notify/channels/new/", views.channel_create, name="channel_create"),
+    path(
+        "desk/notify/channels/<int:pk>/<str:verb>/",
+        views.channel_action,
+        name="channel_action",
+    ),
+    path("desk/notify/subscribers/", views.subscriber_list, name="subscribers"),
+    path("desk/notify/subscribers/new/", views.subscriber_add, name="subscriber_add"),
+    path(
+        "desk/notify/subscribers/<int:pk>/remove/",
+        views.subscriber_remove,
+        name="subscriber_remove",
+    ),
 ]

@@ -1,5 +1,6 @@
 """Pages: public subscription (sign-up, confirm, manage, one-click unsubscribe) and the desk's
-campaigns, deliveries and customers. Thin: parse, call one action or query, render.
+campaigns, deliveries, customers, channels and subscribers. Thin: parse, call one action or
+query, render.
 """
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import messages
@@ -15,17 +17,20 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from herald.accounts import access
 from herald.core.errors import HeraldError, ValidationError
 from herald.core.models import Product
 from herald.incidents.models import Severity
 from herald.notify import actions, queries
-from herald.notify.models import Campaign, Customer, Delivery, Subscriber
+from herald.notify.channels import SMTPConfig
+from herald.notify.models import Campaign, Channel, Customer, Delivery, Event, Subscriber
+from herald.web.errors import attempt
 
 View = Callable[..., HttpResponse]
 
@@ -40,6 +45,12 @@ def staff_required(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return never_cache(login_required(wrapper))
+
+
+def _require(request: HttpRequest, permission: str) -> None:
+    """The route's own permission, asked again: the view stays safe without the gate."""
+    if not access.can(request.user, permission):
+        raise PermissionDenied
 
 
 def _user(request: HttpRequest) -> AbstractBaseUser:
@@ -280,3 +291,272 @@ def customer_detail(request: HttpRequest, pk: str) -> HttpResponse:
             "notices": queries.customer_notices(customer),
         },
     )
+
+
+# ---------------------------------------------------------------- desk: channels
+
+
+class ChannelForm(forms.Form):
+    """One form for the three kinds: works without JavaScript, each field says its kind."""
+
+    name = forms.CharField(
+        max_length=100, help_text="Letters, digits, - and _, for example security-team."
+    )
+    kind = forms.ChoiceField(choices=Channel.Kind.choices, widget=forms.RadioSelect)
+    to = forms.CharField(
+        required=False,
+        label="E-mail addresses",
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text="E-mail: who is told, separated by commas or spaces.",
+    )
+    smtp_url = forms.CharField(
+        required=False,
+        max_length=500,
+        label="SMTP server",
+        help_text="E-mail, optional: smtp://user:password@host:587?starttls=1 or smtps://…; "
+        "empty: Herald's own. The password is not shown again.",
+    )
+    url = forms.CharField(
+        required=False,
+        max_length=500,
+        label="URL",
+        help_text="Slack: the incoming-webhook URL. Webhook: where Herald POSTs each message "
+        "as JSON. Only its host is shown again.",
+    )
+    secret = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Signing secret",
+        # Never echoed back, not even after a mistake elsewhere; no browser autofill.
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Webhook, optional: at least 16 characters; each request is signed with it "
+        "(HMAC-SHA256, header Herald-Signature). It is not shown again.",
+    )
+    events = forms.MultipleChoiceField(
+        required=False,
+        choices=Event.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="What an internal channel is told of. None ticked: all.",
+    )
+    internal = forms.BooleanField(
+        required=False,
+        label="Internal channel",
+        help_text="Tell it of incidents and advisories as they happen. Leave unticked for a "
+        "channel that serves a subscriber (added on the Subscribers page).",
+    )
+
+    FIELDS_OF = {
+        Channel.Kind.EMAIL: ("to", "smtp_url"),
+        Channel.Kind.SLACK: ("url",),
+        Channel.Kind.WEBHOOK: ("url", "secret"),
+    }
+
+    # The kinds' parsers let a ValueError through for a port or a timeout that is not
+    # a number, or a broken IPv6 host: asked here first, the form names the field
+    # instead of failing with a server error.
+    def clean_url(self) -> str:
+        value: str = self.cleaned_data["url"]
+        try:
+            _ = urlsplit(value).port
+        except ValueError:
+            raise forms.ValidationError("Not a URL: check its host and port.") from None
+        return value
+
+    def clean_smtp_url(self) -> str:
+        value: str = self.cleaned_data["smtp_url"]
+        try:
+            if value:
+                SMTPConfig.from_url(value)
+        except ValueError:
+            raise forms.ValidationError("Its port and timeout must be numbers.") from None
+        except ValidationError:
+            pass  # not smtp(s)://: the action says so, by the field's name
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        kind = data.get("kind")
+        if kind not in self.FIELDS_OF:
+            return data
+        # A field of another kind left filled in would be dropped without a word.
+        for name in ("to", "smtp_url", "url", "secret"):
+            if data.get(name) and name not in self.FIELDS_OF[kind]:
+                label = self.fields[name].label
+                self.add_error(name, f"{label} is not used by {Channel.Kind(kind).label} channels.")
+        if kind == Channel.Kind.EMAIL and not data.get("to"):
+            self.add_error("to", "An e-mail channel needs at least one address.")
+        if kind != Channel.Kind.EMAIL and not data.get("url"):
+            self.add_error("url", f"A {Channel.Kind(kind).label} channel needs its URL.")
+        return data
+
+    def config(self) -> dict[str, Any]:
+        """The channel's config as its kind's plug-in reads it (and validates it)."""
+        data = self.cleaned_data
+        if data["kind"] == Channel.Kind.EMAIL:
+            config: dict[str, Any] = {"to": data["to"].replace(",", " ").split()}
+            if data["smtp_url"]:
+                config["smtp_url"] = data["smtp_url"]
+            return config
+        config = {"url": data["url"]}
+        if data["kind"] == Channel.Kind.WEBHOOK and data["secret"]:
+            config["secret"] = data["secret"]
+        return config
+
+
+def _channel(pk: int) -> Channel:
+    try:
+        return queries.access_channel_by_id(pk)
+    except HeraldError:
+        raise Http404("no such channel") from None
+
+
+@staff_required
+def channel_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(Channel.objects.all(), 100).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "notify/desk/channels.html",
+        {"page": page, "rows": queries.channel_rows(list(page)),
+         "can_manage": access.can(request.user, "channel.manage")},
+    )  # fmt: skip
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def channel_create(request: HttpRequest) -> HttpResponse:
+    _require(request, "channel.manage")
+    form = ChannelForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            outcome = attempt(
+                form,
+                lambda: actions.do_create_channel(
+                    name=data["name"],
+                    kind=data["kind"],
+                    config=form.config(),
+                    events=data["events"],
+                    internal=data["internal"],
+                    acting_user=_user(request),
+                ),
+            )
+            if outcome.value is not None:
+                messages.success(request, f"Channel {outcome.value.name} added.")
+                return redirect("notify:channels")
+            status = outcome.status
+    return render(request, "notify/desk/channel_form.html", {"form": form}, status=status)
+
+
+@staff_required
+@require_POST
+def channel_action(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
+    _require(request, "channel.manage")
+    channel = _channel(pk)
+    user = _user(request)
+    try:
+        if verb == "enable":
+            actions.do_set_channel_enabled(channel, enabled=True, acting_user=user)
+            messages.success(request, f"{channel.name} is enabled.")
+        elif verb == "disable":
+            reason = request.POST.get("reason", "")
+            actions.do_set_channel_enabled(channel, enabled=False, reason=reason, acting_user=user)
+            messages.success(request, f"{channel.name} is disabled: it is told nothing now.")
+        elif verb == "test":
+            actions.check_channel_enabled(channel)
+            actions.do_send_test_message(channel, acting_user=user)
+            messages.success(
+                request, f"A test message to {channel.name} is queued; see its last delivery."
+            )
+        else:
+            raise Http404("unknown action")
+    except (HeraldError, ValidationError) as exc:
+        messages.error(request, _error_text(exc))
+    return redirect("notify:channels")
+
+
+# ---------------------------------------------------------------- desk: subscribers
+
+
+class ChannelSubscriberForm(forms.Form):
+    channel = forms.ModelChoiceField(
+        queryset=Channel.objects.none(),
+        empty_label=None,
+        help_text="Slack and webhook channels that are enabled, not internal and not "
+        "subscribed yet. An admin adds channels on the Channels page.",
+    )
+    products = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, help_text="None ticked: all."
+    )
+    min_severity = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any severity"), *Severity.choices],
+        label="Only advisories of at least",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        channel = self.fields["channel"]
+        assert isinstance(channel, forms.ModelChoiceField)
+        channel.queryset = queries.subscribable_channels()
+        products = self.fields["products"]
+        assert isinstance(products, forms.MultipleChoiceField)
+        products.choices = [(p.slug, p.name) for p in Product.objects.all()]
+
+
+@staff_required
+def subscriber_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    if status not in Subscriber.Status.values:
+        status = ""
+    page = Paginator(queries.subscribers(status), 100).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "notify/desk/subscribers.html",
+        {"page": page, "status": status, "statuses": Subscriber.Status.choices,
+         "can_add": queries.subscribable_channels().exists()},
+    )  # fmt: skip
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def subscriber_add(request: HttpRequest) -> HttpResponse:
+    form = ChannelSubscriberForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            outcome = attempt(
+                form,
+                lambda: actions.do_add_channel_subscriber(
+                    data["channel"],
+                    products=data["products"],
+                    min_severity=data["min_severity"],
+                    acting_user=_user(request),
+                ),
+            )
+            if outcome.value is not None:
+                messages.success(request, f"{data['channel'].name} is subscribed.")
+                return redirect("notify:subscribers")
+            status = outcome.status
+    return render(request, "notify/desk/subscriber_form.html", {"form": form}, status=status)
+
+
+@staff_required
+@require_POST
+def subscriber_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        subscriber = queries.access_subscriber_by_id(pk)
+    except HeraldError:
+        raise Http404("no such subscriber") from None
+    try:
+        actions.do_remove_subscriber(subscriber, acting_user=_user(request))
+    except HeraldError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{subscriber} is unsubscribed.")
+    status = request.POST.get("status", "")
+    query = f"?status={status}" if status in Subscriber.Status.values else ""
+    return HttpResponseRedirect(reverse("notify:subscribers") + query)

@@ -66,6 +66,10 @@ PAGES: dict[str, frozenset[str] | str] = {
     "notify:delivery_redrive": FULL_DESK,
     "notify:customers": FULL_DESK,
     "notify:customer": FULL_DESK,
+    "notify:channels": FULL_DESK,  # responders read the list; its changes are admins' below
+    "notify:subscribers": FULL_DESK,
+    "notify:subscriber_add": FULL_DESK,
+    "notify:subscriber_remove": FULL_DESK,
     "intake:desk_reports": FULL_DESK,
     "intake:desk_rewards": FULL_DESK,
     "intake:desk_mail": FULL_DESK,
@@ -108,6 +112,9 @@ PAGES: dict[str, frozenset[str] | str] = {
     "accounts:access_review": ADMINS,
     "accounts:audit": ADMINS,
     "accounts:audit_export": ADMINS,
+    # Channels hold webhook secrets, Slack URLs and SMTP logins.
+    "notify:channel_create": ADMINS,
+    "notify:channel_action": ADMINS,
     # The API's own URL patterns; their operations are in API below.
     "api/^v1/": EVERYONE,
 }
