@@ -145,6 +145,10 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--sessions", default="1,4", help="comma-separated session counts")
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument(
+        "--senders", type=int, default=None,
+        help="senders sharing the sessions (default: HERALD_NOTIFY_SENDERS, one per CPU)",
+    )  # fmt: skip
     options = parser.parse_args()
     for tool in ("smtp-sink", "smtp-source"):
         if shutil.which(tool) is None:
@@ -177,7 +181,9 @@ def main() -> None:
         try:
             os.environ["HERALD_SMTP_URL"] = f"smtp://127.0.0.1:{port}"
             t0 = time.perf_counter()
-            stats = delivery.drain(seconds=3600, sessions=sessions, batch=options.batch)
+            stats = delivery.drain(
+                seconds=3600, sessions=sessions, batch=options.batch, senders=options.senders
+            )
             herald_s = time.perf_counter() - t0
             sent = Delivery.objects.filter(campaign_id=campaign_id, status="sent").count()
             assert sent == options.contacts, (sent, stats)

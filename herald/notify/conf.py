@@ -3,7 +3,9 @@
 - HERALD_SMTP_URL: smtp://user:pass@host:port?starttls=1 (default: Django's EMAIL_*)
 - HERALD_MAIL_FROM: From: of every e-mail (default: the vendor's security contact)
 - HERALD_NOTIFY_SESSIONS (4): parallel sending sessions per drain
-- HERALD_NOTIFY_FORK (1): run several sessions as forked processes when safe (0: threads)
+- HERALD_NOTIFY_SENDERS (processors): senders sharing those sessions; each drives its
+  share at once and records the answers that arrive together in one commit
+- HERALD_NOTIFY_FORK (1): run several senders as forked processes when safe (0: threads)
 - HERALD_NOTIFY_BATCH (200): deliveries claimed per round trip
 - HERALD_NOTIFY_LEASE (300): seconds a claim lasts before another worker may take it
 - HERALD_NOTIFY_RETRY_DELAYS (60,300,1800,7200,21600): seconds before each retry; then dead
@@ -55,6 +57,10 @@ def base_url() -> str:
 
 def sessions() -> int:
     return max(1, int(_get("HERALD_NOTIFY_SESSIONS", "4")))
+
+
+def senders() -> int:
+    return max(1, int(_get("HERALD_NOTIFY_SENDERS", str(os.cpu_count() or 1))))
 
 
 def fork_sessions() -> bool:

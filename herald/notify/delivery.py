@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import logging
 import os
+import selectors
 import socket
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -51,10 +53,6 @@ from herald.notify.models import Channel, Delivery, DeliveryAttempt, Message, Su
 logger = logging.getLogger(__name__)
 
 UNFINISHED = (Delivery.Status.PENDING, Delivery.Status.FAILED, Delivery.Status.SENDING)
-CLAIMED_FIELDS = (
-    "id", "kind", "recipient", "idempotency_key", "rfc_message_id", "attempts", "message_id",
-    "channel", "subscriber", "claimed_by", "status",
-)  # fmt: skip
 
 
 @dataclass
@@ -97,12 +95,34 @@ def _patiently(write: Callable[[], T], attempts: int = 20) -> T:
     raise AssertionError("unreachable")
 
 
-def claim(token: str, limit: int, *, now: datetime | None = None) -> list[Delivery]:
+@dataclass(slots=True)
+class Claimed:
+    """A claimed delivery: what sending and recording it needs, and no model instance.
+
+    A campaign claims hundreds of rows a round trip; building a model instance
+    per row would cost more than sending it.
+    """
+
+    pk: int
+    kind: str
+    attempts: int
+    channel_id: int | None
+    channel: Channel | None
+    envelope: Envelope
+
+
+CLAIM_COLUMNS = (
+    "id", "kind", "recipient", "idempotency_key", "rfc_message_id", "attempts", "message_id",
+    "channel_id", "subscriber_id",
+)  # fmt: skip
+
+
+def claim(token: str, limit: int, *, now: datetime | None = None) -> list[Claimed]:
     """Take up to ``limit`` due deliveries for ``token``; each is given to one worker only."""
     return _patiently(lambda: _claim(token, limit, now or timezone.now()))
 
 
-def _claim(token: str, limit: int, now: datetime) -> list[Delivery]:
+def _claim(token: str, limit: int, now: datetime) -> list[Claimed]:
     lease_end = now + timedelta(seconds=conf.lease_seconds())
     with transaction.atomic():
         due = (
@@ -116,15 +136,24 @@ def _claim(token: str, limit: int, now: datetime) -> list[Delivery]:
             return []
         ids = [pk for pk, _ in picked]
         lost = [pk for pk, status in picked if status == Delivery.Status.SENDING]
-        claimed = Delivery.objects.filter(
-            id__in=ids, status__in=UNFINISHED, next_attempt_at__lte=now
-        ).update(
-            status=Delivery.Status.SENDING,
-            claimed_by=token,
-            next_attempt_at=lease_end,
-            attempts=F("attempts") + 1,
+        # One statement that marks the rows and returns what sending needs; the
+        # ids go in as plain parameters (the ORM's per-value handling of a
+        # 500-value IN costs more than the database does).
+        adapt = connection.ops.adapt_datetimefield_value
+        sql = (
+            f"UPDATE {Delivery._meta.db_table} SET status = %s, claimed_by = %s, "  # noqa: S608
+            "next_attempt_at = %s, attempts = attempts + 1 "
+            f"WHERE id IN ({', '.join(['%s'] * len(ids))}) "
+            f"AND status IN ({', '.join(['%s'] * len(UNFINISHED))}) AND next_attempt_at <= %s "
+            f"RETURNING {', '.join(CLAIM_COLUMNS)}"
         )
-        if claimed != len(ids):  # pragma: no cover - the row locks make this impossible
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql,
+                [Delivery.Status.SENDING, token, adapt(lease_end), *ids, *UNFINISHED, adapt(now)],
+            )
+            returned = cursor.fetchall()
+        if len(returned) != len(ids):  # pragma: no cover - the row locks make this impossible
             raise RuntimeError("claimed rows changed under the lock")
         if lost:
             DeliveryAttempt.objects.bulk_create(
@@ -137,31 +166,32 @@ def _claim(token: str, limit: int, now: datetime) -> list[Delivery]:
                 )
                 for pk in lost
             )
-    rows = list(
-        Delivery.objects.filter(id__in=ids, claimed_by=token).only(*CLAIMED_FIELDS).order_by("id")
-    )
+    returned.sort()
     # A campaign's batch shares one message: load it once, not once per row. Its
     # rows have no channel or subscriber; load those, when some rows have them,
     # in one query each rather than joining them for every row.
-    messages = {m.pk: m for m in Message.objects.filter(pk__in={d.message_id for d in rows})}
-    channel_ids = {d.channel_id for d in rows if d.channel_id is not None}
+    messages = {m.pk: m for m in Message.objects.filter(pk__in={row[6] for row in returned})}
+    channel_ids = {row[7] for row in returned if row[7] is not None}
     channels = {c.pk: c for c in Channel.objects.filter(pk__in=channel_ids)} if channel_ids else {}
-    subscriber_ids = {d.subscriber_id for d in rows if d.subscriber_id is not None}
+    subscriber_ids = {row[8] for row in returned if row[8] is not None}
     subscribers = (
         {s.pk: s for s in Subscriber.objects.filter(pk__in=subscriber_ids)}
         if subscriber_ids
         else {}
     )
-    for row in rows:
-        row.message = messages[row.message_id]
-        if row.channel_id is not None:
-            row.channel = channels[row.channel_id]
-        if row.subscriber_id is not None:
-            row.subscriber = subscribers[row.subscriber_id]
-    return rows
+    base = conf.base_url() if subscribers else ""
+    claimed = []
+    for pk, kind, recipient, key, rfc_id, attempts, message_id, channel_id, sub_id in returned:
+        subscriber = subscribers.get(sub_id) if sub_id is not None else None
+        envelope = _envelope(
+            pk, kind, recipient, rfc_id, key, messages[message_id], subscriber, base
+        )
+        channel = channels[channel_id] if channel_id is not None else None
+        claimed.append(Claimed(pk, kind, attempts, channel_id, channel, envelope))
+    return claimed
 
 
-def _record_sent(delivery: Delivery, token: str, response: str) -> bool:
+def _record_sent(delivery: Claimed, token: str, response: str) -> bool:
     return _patiently(lambda: _write_sent(delivery, token, response))
 
 
@@ -173,10 +203,12 @@ SENT_SQL_QMARK = SENT_SQL.replace("%s", "?")
 _SQLITE_WRITES: Any = threading.Lock()  # a process lock in forked senders
 
 
-def _write_sent(delivery: Delivery, token: str, response: str) -> bool:
+def _write_sent(delivery: Claimed, token: str, response: str) -> bool:
     # One statement per message, hot enough on a campaign that the ORM's query
     # building would cost more than the database; same condition as the ORM form.
-    params: list[Any] = [Delivery.Status.SENT, timezone.now(), response[:500], delivery.pk, token,
+    # The value as the ORM would store it (on SQLite: UTC text without an offset).
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    params: list[Any] = [Delivery.Status.SENT, now, response[:500], delivery.pk, token,
               Delivery.Status.SENDING]  # fmt: skip
     if connection.vendor == "sqlite" and connection.connection is not None:
         # The driver's own execute: Django's cursor wrapper (placeholder rewriting,
@@ -191,11 +223,40 @@ def _write_sent(delivery: Delivery, token: str, response: str) -> bool:
         return bool(cursor.rowcount)
 
 
-def _record_failure(delivery: Delivery, token: str, error: str, *, permanent: bool) -> str:
+def _record_sent_together(done: list[tuple[Claimed, str]], token: str) -> int:
+    """Record several accepted messages in one transaction; returns how many were still ours."""
+    return _patiently(lambda: _write_sent_together(done, token))
+
+
+def _write_sent_together(done: list[tuple[Claimed, str]], token: str) -> int:
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    params: list[list[Any]] = [
+        [Delivery.Status.SENT, now, response[:500], delivery.pk, token, Delivery.Status.SENDING]
+        for delivery, response in done
+    ]
+    if len(params) == 1:
+        return int(_write_sent(done[0][0], token, done[0][1]))
+    raw: Any = connection.connection
+    if connection.vendor == "sqlite" and raw is not None and not connection.in_atomic_block:
+        with _SQLITE_WRITES:
+            raw.execute("BEGIN IMMEDIATE")
+            try:
+                changed = raw.executemany(SENT_SQL_QMARK, params).rowcount
+            except BaseException:
+                raw.execute("ROLLBACK")
+                raise
+            raw.execute("COMMIT")
+            return int(changed)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(SENT_SQL, params)
+        return int(cursor.rowcount)
+
+
+def _record_failure(delivery: Claimed, token: str, error: str, *, permanent: bool) -> str:
     return _patiently(lambda: _write_failure(delivery, token, error, permanent=permanent))
 
 
-def _write_failure(delivery: Delivery, token: str, error: str, *, permanent: bool) -> str:
+def _write_failure(delivery: Claimed, token: str, error: str, *, permanent: bool) -> str:
     delays = conf.retry_delays()
     now = timezone.now()
     dead = permanent or delivery.attempts > len(delays)
@@ -216,7 +277,7 @@ def _write_failure(delivery: Delivery, token: str, error: str, *, permanent: boo
     return status
 
 
-def _release(deliveries: Iterable[Delivery], token: str) -> None:
+def _release(deliveries: Iterable[Claimed], token: str) -> None:
     """Give back rows this worker will not get to, without counting an attempt."""
     ids = [d.pk for d in deliveries]
     if ids:
@@ -231,13 +292,13 @@ def _release(deliveries: Iterable[Delivery], token: str) -> None:
 
 
 class Sessions:
-    """Open sessions of one sending thread, one per channel (None: the default mail server)."""
+    """Open sessions of one sender, per channel (None: the default mail server) and lane."""
 
     def __init__(self) -> None:
-        self.open: dict[tuple[str, int | None], Session] = {}
+        self.open: dict[tuple[str, int | None, int], Session] = {}
 
-    def get(self, delivery: Delivery) -> Session:
-        key = (delivery.kind, delivery.channel_id)
+    def get(self, delivery: Claimed, lane: int = 0) -> Session:
+        key = (delivery.kind, delivery.channel_id, lane)
         session = self.open.get(key)
         if session is None:
             plugin = kind_of(delivery.kind)
@@ -258,82 +319,179 @@ class Sessions:
         self.open.clear()
 
 
-def envelope_of(delivery: Delivery) -> Envelope:
+def _envelope(
+    pk: int,
+    kind: str,
+    recipient: str,
+    rfc_message_id: str,
+    idempotency_key: str,
+    message: Message,
+    subscriber: Subscriber | None,
+    base_url: str,
+) -> Envelope:
     unsubscribe = manage = ""
-    if delivery.subscriber_id and delivery.kind == Channel.Kind.EMAIL and delivery.subscriber:
-        base = conf.base_url()
-        token = delivery.subscriber.token
-        unsubscribe = f"{base}/security/unsubscribe/{token}/"
-        manage = f"{base}/security/subscriptions/{token}/"
+    if subscriber is not None and kind == Channel.Kind.EMAIL:
+        unsubscribe = f"{base_url}/security/unsubscribe/{subscriber.token}/"
+        manage = f"{base_url}/security/subscriptions/{subscriber.token}/"
     return Envelope(
-        delivery_id=delivery.pk,
-        recipient=delivery.recipient,
-        message_id=delivery.rfc_message_id,
-        idempotency_key=delivery.idempotency_key,
-        message=delivery.message,
+        delivery_id=pk,
+        recipient=recipient,
+        message_id=rfc_message_id,
+        idempotency_key=idempotency_key,
+        message=message,
         unsubscribe_url=unsubscribe,
         manage_url=manage,
     )
 
 
-def send_batch(rows: list[Delivery], token: str, sessions: Sessions, stats: DrainStats) -> None:
-    lease_end = time.monotonic() + conf.lease_seconds()
-    margin = min(60.0, conf.lease_seconds() / 3)
-    envelope: Envelope | None = None
+def envelope_of(delivery: Delivery) -> Envelope:
+    """The envelope of one delivery row, as ``claim`` builds it."""
+    subscriber = delivery.subscriber if delivery.subscriber_id else None
+    return _envelope(
+        delivery.pk, delivery.kind, delivery.recipient, delivery.rfc_message_id,
+        delivery.idempotency_key, delivery.message, subscriber,
+        conf.base_url() if subscriber is not None else "",
+    )  # fmt: skip
+
+
+def send_batch(
+    rows: list[Claimed], token: str, sessions: Sessions, stats: DrainStats, lanes: int = 1
+) -> None:
+    """Send claimed rows: e-mail over ``lanes`` SMTP sessions at once, the rest one by one."""
+    # Past most of the lease another worker may take the rows: hand them back
+    # then rather than race it.
+    lease = conf.lease_seconds()
+    hand_back_at = time.monotonic() + lease - min(60.0, lease / 3)
+    groups: dict[tuple[str, int | None], list[Claimed]] = {}
+    for delivery in rows:
+        groups.setdefault((delivery.kind, delivery.channel_id), []).append(delivery)
+    for (kind, _), group in groups.items():
+        if kind == Channel.Kind.EMAIL:
+            _send_over_lanes(group, token, sessions, stats, lanes, hand_back_at)
+        else:
+            _send_one_by_one(group, token, sessions, stats, hand_back_at)
+
+
+def _fail(delivery: Claimed, token: str, exc: Exception, stats: DrainStats) -> None:
+    """Record a send that did not succeed: dead now, retried later, or a plug-in's bug."""
+    if isinstance(exc, PermanentError):
+        _record_failure(delivery, token, str(exc), permanent=True)
+        stats.add(dead=1)
+        return
+    if not isinstance(exc, TransientError):
+        # A bug in a plug-in must end in the record, not stop the whole drain.
+        logger.error("sending delivery %s failed unexpectedly", delivery.pk, exc_info=exc)
+    error = str(exc) if isinstance(exc, TransientError) else f"{type(exc).__name__}: {exc}"
+    status = _record_failure(delivery, token, error, permanent=False)
+    stats.add(**({"dead": 1} if status == Delivery.Status.DEAD else {"failed": 1}))
+
+
+def _send_one_by_one(
+    rows: list[Claimed], token: str, sessions: Sessions, stats: DrainStats, hand_back_at: float
+) -> None:
     for index, delivery in enumerate(rows):
-        if time.monotonic() > lease_end - margin:
-            # Past most of the lease another worker may take these rows: hand them
-            # back rather than race it.
+        if time.monotonic() > hand_back_at:
             _release(rows[index:], token)
             return
-        if envelope is None or envelope.delivery_id != delivery.pk:
-            envelope = envelope_of(delivery)
-        current, envelope = envelope, None
         try:
-            session = sessions.get(delivery)
-            if isinstance(session, SMTPSession):
-                # The next row, when it goes through this same session, is announced
-                # with this message's content (see SMTPSession); it is sent, and its
-                # final dot written, only on the next turn, after this row's record.
-                following = rows[index + 1] if index + 1 < len(rows) else None
-                if (
-                    following is not None
-                    and following.kind == delivery.kind
-                    and following.channel_id == delivery.channel_id
-                ):
-                    envelope = envelope_of(following)
-                response = session.send(current, envelope)
-            else:
-                response = session.send(current)
-        except PermanentError as exc:
-            _record_failure(delivery, token, str(exc), permanent=True)
-            stats.add(dead=1)
-            continue
-        except TransientError as exc:
-            status = _record_failure(delivery, token, str(exc), permanent=False)
-            stats.add(**({"dead": 1} if status == Delivery.Status.DEAD else {"failed": 1}))
-            continue
+            response = sessions.get(delivery).send(delivery.envelope)
         except Exception as exc:
-            # A bug in a plug-in must end in the record, not stop the whole drain.
-            logger.exception("sending delivery %s failed unexpectedly", delivery.pk)
-            status = _record_failure(
-                delivery, token, f"{type(exc).__name__}: {exc}", permanent=False
-            )
-            stats.add(**({"dead": 1} if status == Delivery.Status.DEAD else {"failed": 1}))
+            _fail(delivery, token, exc, stats)
             continue
-        if _record_sent(delivery, token, response):
-            stats.add(sent=1)
-        else:
-            stats.add(lost=1)
+        stats.add(**({"sent": 1} if _record_sent(delivery, token, response) else {"lost": 1}))
 
 
-def _loop(deadline: float, stats: DrainStats, batch: int) -> None:
+def _send_over_lanes(
+    rows: list[Claimed],
+    token: str,
+    sessions: Sessions,
+    stats: DrainStats,
+    lanes: int,
+    hand_back_at: float,
+) -> None:
+    """E-mail over ``lanes`` SMTP sessions of this one sender, one message in flight on each.
+
+    Every lane writes its message (and announces its next one, see
+    SMTPSession) without waiting for the others; the sender then waits for
+    whichever verdicts come first and records all that have arrived in one
+    transaction before those lanes go on. A lane the server is slow to answer
+    holds back no other, and an accepted message waits for its record no
+    longer than with one sender per session: at most one accepted message per
+    session is ever unrecorded.
+    """
+    queues = [deque(rows[lane::lanes]) for lane in range(lanes)]
+    in_flight: dict[int, tuple[SMTPSession, Claimed]] = {}
+    selector = selectors.DefaultSelector()
+
+    def start(lane: int) -> None:
+        """Begin the lane's next message; a refusal is recorded and the one after tried."""
+        queue = queues[lane]
+        while queue:
+            if time.monotonic() > hand_back_at:
+                _release(queue, token)
+                queue.clear()
+                return
+            delivery = queue.popleft()
+            upcoming = queue[0].envelope if queue else None
+            try:
+                session = sessions.get(delivery, lane)
+                if not isinstance(session, SMTPSession):  # pragma: no cover - e-mail is SMTP
+                    raise TypeError(f"{delivery.kind} session is not SMTP")
+                session.begin(delivery.envelope, upcoming)
+            except Exception as exc:
+                _fail(delivery, token, exc, stats)
+                continue
+            in_flight[lane] = (session, delivery)
+            sock = session.awaited_socket()
+            if sock is not None:
+                selector.register(sock, selectors.EVENT_READ, lane)
+            return
+
+    try:
+        for lane in range(lanes):
+            start(lane)
+        while in_flight:
+            # Without pipelining a verdict is known when begin returns.
+            answered = [lane for lane, (s, _) in in_flight.items() if s.awaited_socket() is None]
+            timed_out = False
+            if not answered:
+                timeout = max(s.smtp.timeout for s, _ in in_flight.values())
+                answered = [key.data for key, _ in selector.select(timeout)]
+                timed_out = not answered
+                answered = answered or list(in_flight)
+            accepted: list[tuple[Claimed, str]] = []
+            refused: list[tuple[Claimed, Exception]] = []
+            for lane in answered:
+                session, delivery = in_flight.pop(lane)
+                sock = session.awaited_socket()
+                if sock is not None:
+                    selector.unregister(sock)
+                if timed_out:
+                    session.abandon()
+                    refused.append((delivery, TransientError("SMTP server did not answer in time")))
+                    continue
+                try:
+                    accepted.append((delivery, session.finish()))
+                except Exception as exc:
+                    refused.append((delivery, exc))
+            if accepted:
+                recorded = _record_sent_together(accepted, token)
+                stats.add(sent=recorded, lost=len(accepted) - recorded)
+            for delivery, error in refused:
+                _fail(delivery, token, error, stats)
+            for lane in answered:
+                start(lane)
+    finally:
+        selector.close()
+
+
+def _loop(deadline: float, stats: DrainStats, batch: int, lanes: int = 1) -> None:
     token = worker_token()
     sessions = Sessions()
     if connection.vendor == "sqlite":
-        # One commit per sent message rewrites the same few row and index pages;
+        # A commit per round rewrites the same few row and index pages;
         # checkpointing every 1,000 WAL pages (the default) copies them back
-        # (and syncs) every couple of hundred messages. Let this connection's WAL
+        # (and syncs) every few hundred messages. Let this connection's WAL
         # grow to ~40 MB between checkpoints instead; other connections keep theirs.
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA wal_autocheckpoint=10000")
@@ -342,39 +500,55 @@ def _loop(deadline: float, stats: DrainStats, batch: int) -> None:
             rows = claim(token, batch)
             if not rows:
                 break
-            send_batch(rows, token, sessions, stats)
+            send_batch(rows, token, sessions, stats, lanes)
     finally:
         sessions.close()
 
 
+def shares(sessions: int, senders: int) -> list[int]:
+    """``sessions`` split as evenly as possible over at most ``senders`` senders."""
+    count = max(1, min(sessions, senders))
+    return [sessions // count + (1 if i < sessions % count else 0) for i in range(count)]
+
+
 def drain(
-    *, seconds: float | None = None, sessions: int | None = None, batch: int | None = None
+    *,
+    seconds: float | None = None,
+    sessions: int | None = None,
+    batch: int | None = None,
+    senders: int | None = None,
 ) -> dict[str, int]:
     """Send what is due for up to ``seconds``, over ``sessions`` parallel sessions.
 
-    Several sessions run as forked processes when that is safe (this process
-    has no other thread and is not inside a transaction the children could not
-    see), so that they do not share one interpreter lock; otherwise as threads.
+    The sessions are shared among ``senders`` (by default one per processor):
+    each sender drives its share of SMTP sessions at once (see
+    ``_send_over_lanes``). Several senders run as forked processes when that is
+    safe (this process has no other thread and is not inside a transaction the
+    children could not see), so that they do not share one interpreter lock;
+    otherwise as threads.
     """
     deadline = time.monotonic() + (seconds if seconds is not None else conf.drain_seconds())
-    count = sessions or conf.sessions()
+    lanes = shares(sessions or conf.sessions(), senders or conf.senders())
     size = batch or conf.batch_size()
     stats = DrainStats()
-    if count == 1:
-        _loop(deadline, stats, size)
+    if len(lanes) == 1:
+        _loop(deadline, stats, size, lanes[0])
         return stats.as_dict()
     if _can_fork():
-        return _drain_in_processes(deadline, count, size)
+        return _drain_in_processes(deadline, lanes, size)
 
-    def run() -> None:
+    def run(share: int) -> None:
         try:
-            _loop(deadline, stats, size)
+            _loop(deadline, stats, size, share)
         except Exception:
             logger.exception("a sending thread stopped")
         finally:
             connection.close()  # each thread has its own connection; do not leak it
 
-    threads = [threading.Thread(target=run, name=f"notify-{i}") for i in range(count)]
+    threads = [
+        threading.Thread(target=run, args=(share,), name=f"notify-{i}")
+        for i, share in enumerate(lanes)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -406,7 +580,7 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _drain_in_processes(deadline: float, count: int, size: int) -> dict[str, int]:
+def _drain_in_processes(deadline: float, lanes: list[int], size: int) -> dict[str, int]:
     import multiprocessing
     import signal
 
@@ -420,7 +594,7 @@ def _drain_in_processes(deadline: float, count: int, size: int) -> dict[str, int
     connections.close_all()
     parent = os.getpid()
 
-    def child() -> None:
+    def child(share: int) -> None:
         global _SQLITE_WRITES
         _die_with_parent(parent)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -428,14 +602,17 @@ def _drain_in_processes(deadline: float, count: int, size: int) -> dict[str, int
         _SQLITE_WRITES = writes
         stats = DrainStats()
         try:
-            _loop(deadline, stats, size)
+            _loop(deadline, stats, size, share)
         except Exception:
             logger.exception("a sending process stopped")
         finally:
             results.put(stats.as_dict())
             connections.close_all()
 
-    processes = [context.Process(target=child, name=f"notify-{i}") for i in range(count)]
+    processes = [
+        context.Process(target=child, args=(share,), name=f"notify-{i}")
+        for i, share in enumerate(lanes)
+    ]
     for process in processes:
         process.start()
     for process in processes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.test import override_settings
@@ -34,9 +35,10 @@ def payload(message: Any) -> str:
     return bytes(message.get_payload(decode=True)).decode()
 
 
-def drain() -> dict[str, int]:
-    # One session: the test's transaction is only visible to this connection.
-    return delivery.drain(seconds=10, sessions=1)
+def drain(sessions: int = 1) -> dict[str, int]:
+    # One sender: the test's transaction is only visible to this connection. It
+    # may drive several SMTP sessions (lanes), in rounds.
+    return delivery.drain(seconds=10, sessions=sessions, senders=1)
 
 
 class InternalChannelTests(HeraldTestCase):
@@ -178,7 +180,7 @@ class FailureTests(HeraldTestCase):
         assert stats["dead"] == 1
         assert "SMTPUTF8" in Delivery.objects.get(status="dead").last_error
 
-    def refusals_in_the_middle_of_a_batch(self, *, pipelining: bool) -> None:
+    def refusals_in_the_middle_of_a_batch(self, *, pipelining: bool, sessions: int = 1) -> None:
         refuse = {"gone@example.com": "550 5.1.1 no such user", "busy@example.com": "451 later"}
         with (
             smtp_server(refuse=refuse, pipelining=pipelining) as sink,
@@ -187,7 +189,7 @@ class FailureTests(HeraldTestCase):
             for name in ["a", "gone", "b", "busy", "jurgen@exämple.com", "c", "d"]:
                 # Each is sent a confirmation; the IDN domain needs SMTPUTF8.
                 actions.do_subscribe(name if "@" in name else f"{name}@example.com")
-            stats = drain()
+            stats = drain(sessions)
             assert (stats["sent"], stats["dead"], stats["failed"]) == (4, 2, 1)
             sent = Delivery.objects.filter(status="sent")
             expected = {d.rfc_message_id: d.recipient for d in sent}
@@ -205,6 +207,36 @@ class FailureTests(HeraldTestCase):
 
     def test_a_server_without_pipelining_gets_one_command_at_a_time(self) -> None:
         self.refusals_in_the_middle_of_a_batch(pipelining=False)
+
+    def test_refusals_on_several_sessions_of_one_sender_touch_only_their_own_rows(self) -> None:
+        # Three sessions driven at once by one sender: each writes its message
+        # without waiting for the others, and what they accept is recorded together.
+        self.refusals_in_the_middle_of_a_batch(pipelining=True, sessions=3)
+
+    def test_several_sessions_without_pipelining_take_turns_the_same_way(self) -> None:
+        self.refusals_in_the_middle_of_a_batch(pipelining=False, sessions=2)
+
+    def test_answers_that_arrive_together_are_recorded_in_one_transaction(self) -> None:
+        for i in range(9):
+            actions.do_subscribe(f"r{i}@example.com")
+        commits: list[int] = []
+        record = delivery._write_sent_together
+
+        def counting(done: list[Any], token: str) -> int:
+            commits.append(len(done))
+            return record(done, token)
+
+        # Without pipelining every session has its answer when its turn ends, so
+        # the three sessions' answers are always there together.
+        with (
+            smtp_server(pipelining=False) as sink,
+            settings_for(sink.port),
+            mock.patch.object(delivery, "_write_sent_together", counting),
+        ):
+            stats = drain(sessions=3)
+        assert stats["sent"] == 9 and sink.count() == 9
+        assert commits == [3, 3, 3]
+        assert Delivery.objects.filter(status="sent").count() == 9
 
     def test_an_unreachable_webhook_fails_and_is_retried_later(self) -> None:
         channel = actions.do_create_channel(

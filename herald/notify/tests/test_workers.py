@@ -92,7 +92,12 @@ class KilledWorkerTests(WorkerTestCase):
         # killed while it waits, with rows claimed and a message in flight.
         with smtp_server(gate=threading.Event(), hold_after=25) as sink:
             actions.do_send_campaign(campaign, acting_user=self.alice)  # enqueues the drain
-            first = start(["worker", "--interval", "0.1"], sink, self.log())
+            # One sender driving three sessions in rounds: each holds a message
+            # in flight when the worker dies.
+            first = start(
+                ["worker", "--interval", "0.1"], sink, self.log(),
+                HERALD_NOTIFY_SESSIONS="3", HERALD_NOTIFY_SENDERS="1",
+            )  # fmt: skip
             try:
                 wait_for(lambda: sink.count() >= 25, 60, "the first 25 messages")
                 time.sleep(0.5)
