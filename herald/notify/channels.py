@@ -380,14 +380,17 @@ class SMTPSession:
     def _reply(self, conn: smtplib.SMTP) -> tuple[int, bytes]:
         """One (possibly multi-line) reply, read straight from the buffered socket."""
         file: Any = conn.file
+        line = file.readline(smtplib._MAXLINE + 1)  # type: ignore[attr-defined]
+        if line[3:4] == b" " and line[:3].isdigit():  # one line: nearly every reply
+            return int(line[:3]), line[4:].strip(b" \t\r\n")
         lines = []
         while True:
-            line = file.readline(smtplib._MAXLINE + 1)  # type: ignore[attr-defined]
             if not line:
                 raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
             lines.append(line[4:].strip(b" \t\r\n"))
             if line[3:4] != b"-":
                 break
+            line = file.readline(smtplib._MAXLINE + 1)  # type: ignore[attr-defined]
         try:
             return int(line[:3]), b"\n".join(lines)
         except ValueError:

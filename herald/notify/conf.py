@@ -3,8 +3,8 @@
 - HERALD_SMTP_URL: smtp://user:pass@host:port?starttls=1 (default: Django's EMAIL_*)
 - HERALD_MAIL_FROM: From: of every e-mail (default: the vendor's security contact)
 - HERALD_NOTIFY_SESSIONS (4): parallel sending sessions per drain
-- HERALD_NOTIFY_SENDERS (processors): senders sharing those sessions; each drives its
-  share at once and records the answers that arrive together in one commit
+- HERALD_NOTIFY_SENDERS (1 on SQLite, else processors): senders sharing those sessions;
+  each drives its share at once and records the answers that arrive together in one commit
 - HERALD_NOTIFY_FORK (1): run several senders as forked processes when safe (0: threads)
 - HERALD_NOTIFY_BATCH (200): deliveries claimed per round trip
 - HERALD_NOTIFY_LEASE (300): seconds a claim lasts before another worker may take it
@@ -60,7 +60,12 @@ def sessions() -> int:
 
 
 def senders() -> int:
-    return max(1, int(_get("HERALD_NOTIFY_SENDERS", str(os.cpu_count() or 1))))
+    """How many senders share the sessions: one on SQLite, where they would only take
+    turns at the one write lock; one per processor on PostgreSQL."""
+    from django.db import connection
+
+    default = 1 if connection.vendor == "sqlite" else (os.cpu_count() or 1)
+    return max(1, int(_get("HERALD_NOTIFY_SENDERS", str(default))))
 
 
 def fork_sessions() -> bool:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
-import selectors
+import select
 import socket
 import threading
 import time
@@ -421,7 +421,6 @@ def _send_over_lanes(
     """
     queues = [deque(rows[lane::lanes]) for lane in range(lanes)]
     in_flight: dict[int, tuple[SMTPSession, Claimed]] = {}
-    selector = selectors.DefaultSelector()
 
     def start(lane: int) -> None:
         """Begin the lane's next message; a refusal is recorded and the one after tried."""
@@ -442,47 +441,46 @@ def _send_over_lanes(
                 _fail(delivery, token, exc, stats)
                 continue
             in_flight[lane] = (session, delivery)
-            sock = session.awaited_socket()
-            if sock is not None:
-                selector.register(sock, selectors.EVENT_READ, lane)
             return
 
-    try:
-        for lane in range(lanes):
+    for lane in range(lanes):
+        start(lane)
+    while in_flight:
+        # Without pipelining a verdict is known when begin returns.
+        answered = [lane for lane, (s, _) in in_flight.items() if s.awaited_socket() is None]
+        timed_out = False
+        if not answered:
+            # A poll set built afresh each time costs no system call but the poll
+            # itself, and never holds a socket a session has closed since.
+            poller = select.poll()
+            lane_of = {}
+            for lane, (session, _) in in_flight.items():
+                fd = session.awaited_socket().fileno()
+                poller.register(fd, select.POLLIN)
+                lane_of[fd] = lane
+            timeout = max(s.smtp.timeout for s, _ in in_flight.values())
+            answered = [lane_of[fd] for fd, _ in poller.poll(timeout * 1000)]
+            timed_out = not answered
+            answered = answered or list(in_flight)
+        accepted: list[tuple[Claimed, str]] = []
+        refused: list[tuple[Claimed, Exception]] = []
+        for lane in answered:
+            session, delivery = in_flight.pop(lane)
+            if timed_out:
+                session.abandon()
+                refused.append((delivery, TransientError("SMTP server did not answer in time")))
+                continue
+            try:
+                accepted.append((delivery, session.finish()))
+            except Exception as exc:
+                refused.append((delivery, exc))
+        if accepted:
+            recorded = _record_sent_together(accepted, token)
+            stats.add(sent=recorded, lost=len(accepted) - recorded)
+        for delivery, error in refused:
+            _fail(delivery, token, error, stats)
+        for lane in answered:
             start(lane)
-        while in_flight:
-            # Without pipelining a verdict is known when begin returns.
-            answered = [lane for lane, (s, _) in in_flight.items() if s.awaited_socket() is None]
-            timed_out = False
-            if not answered:
-                timeout = max(s.smtp.timeout for s, _ in in_flight.values())
-                answered = [key.data for key, _ in selector.select(timeout)]
-                timed_out = not answered
-                answered = answered or list(in_flight)
-            accepted: list[tuple[Claimed, str]] = []
-            refused: list[tuple[Claimed, Exception]] = []
-            for lane in answered:
-                session, delivery = in_flight.pop(lane)
-                sock = session.awaited_socket()
-                if sock is not None:
-                    selector.unregister(sock)
-                if timed_out:
-                    session.abandon()
-                    refused.append((delivery, TransientError("SMTP server did not answer in time")))
-                    continue
-                try:
-                    accepted.append((delivery, session.finish()))
-                except Exception as exc:
-                    refused.append((delivery, exc))
-            if accepted:
-                recorded = _record_sent_together(accepted, token)
-                stats.add(sent=recorded, lost=len(accepted) - recorded)
-            for delivery, error in refused:
-                _fail(delivery, token, error, stats)
-            for lane in answered:
-                start(lane)
-    finally:
-        selector.close()
 
 
 def _loop(deadline: float, stats: DrainStats, batch: int, lanes: int = 1) -> None:
