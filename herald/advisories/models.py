@@ -82,7 +82,10 @@ class Advisory(models.Model):
         ordering = ["-published_at", "-created_at", "-id"]
         indexes = [
             models.Index(fields=["state", "status"]),
-            models.Index(fields=["-published_at"]),
+            # The public lists and feeds take the newest N by publication or by
+            # change: read in index order and stop, instead of sorting every row.
+            models.Index(fields=["published_at", "id"], name="advisory_published_idx"),
+            models.Index(fields=["updated_at", "id"], name="advisory_updated_idx"),
         ]
         verbose_name_plural = "advisories"
 

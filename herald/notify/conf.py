@@ -2,7 +2,7 @@
 
 - HERALD_SMTP_URL: smtp://user:pass@host:port?starttls=1 (default: Django's EMAIL_*)
 - HERALD_MAIL_FROM: From: of every e-mail (default: the vendor's security contact)
-- HERALD_NOTIFY_SESSIONS (4): parallel sending sessions per drain
+- HERALD_NOTIFY_SESSIONS (8): parallel SMTP sessions per drain
 - HERALD_NOTIFY_SENDERS (1 on SQLite, else processors): senders sharing those sessions;
   each drives its share at once and records the answers that arrive together in one commit
 - HERALD_NOTIFY_FORK (1): run several senders as forked processes when safe (0: threads)
@@ -56,7 +56,7 @@ def base_url() -> str:
 
 
 def sessions() -> int:
-    return max(1, int(_get("HERALD_NOTIFY_SESSIONS", "4")))
+    return max(1, int(_get("HERALD_NOTIFY_SESSIONS", "8")))
 
 
 def senders() -> int:

@@ -146,6 +146,11 @@ def csaf_filename(identifier: str) -> str:
     return re.sub(r"[^+\-a-z0-9]+", "_", identifier.lower()) + ".json"
 
 
+def utc_datetime(text: str) -> dt.datetime:
+    """The datetime of a ``utc()`` text."""
+    return dt.datetime.fromisoformat(text.removesuffix("Z")).replace(tzinfo=dt.UTC)
+
+
 def utc(value: dt.datetime | dt.date) -> str:
     """RFC 3339 in UTC with a ``Z``, whole seconds: what all three schemas accept."""
     if not isinstance(value, dt.datetime):

@@ -29,7 +29,6 @@ Signatures are not deterministic, so an unchanged document keeps its stored
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import json
 import re
@@ -44,11 +43,18 @@ from django.db.models.functions import Coalesce
 from herald.advisories.models import Advisory
 from herald.advisories.queries import PUBLIC_STATES
 from herald.advisories.snapshot import AdvisorySnapshot
+from herald.core.dbfunctions import UtcText
 from herald.publishing import signing
 from herald.publishing.artifacts import BuildContext, Rendered, advisory_builder, site_builder
 from herald.publishing.csaf import render_csaf
 from herald.publishing.models import SigningKey
-from herald.publishing.publisher import Publisher, csaf_filename, json_bytes, utc
+from herald.publishing.publisher import (
+    Publisher,
+    csaf_filename,
+    json_bytes,
+    utc,
+    utc_datetime,
+)
 from herald.publishing.schemas import csaf_problems
 from herald.publishing.surfaces import (
     CSV,
@@ -132,45 +138,32 @@ def build_csaf(snapshot: AdvisorySnapshot, context: BuildContext) -> Iterator[Re
 
 @dataclass(frozen=True)
 class Entry:
-    """One public advisory as the provider files list it."""
+    """One public advisory as the provider files list it (dates as ``utc()`` text)."""
 
     identifier: str
     title: str
     path: str  # relative to white/
-    initial: dt.datetime
-    current: dt.datetime
-
-    # Formatted once: the sort, the ROLIE feed and changes.csv each use them, for
-    # every advisory, on every publication.
-    @functools.cached_property
-    def initial_utc(self) -> str:
-        return utc(self.initial)
-
-    @functools.cached_property
-    def current_utc(self) -> str:
-        return utc(self.current)
+    initial_utc: str
+    current_utc: str
 
 
 def entries() -> list[Entry]:
-    """Every public advisory's CSAF document, newest change first (one query)."""
+    """Every public advisory's CSAF document, newest change first (one query).
+
+    The dates come formatted from the database: at 10,000 advisories converting
+    them in Python was most of a publication's time in the provider files.
+    """
     rows = (
         Advisory.objects.filter(state__in=PUBLIC_STATES)
-        # Coalesced in SQL: two datetimes per row to convert instead of three (at
-        # 10,000 advisories the conversions are most of this function's time).
         .annotate(
-            initial=Coalesce("published_at", "updated_at"),
-            current=Coalesce(Max("revisions__created_at"), "updated_at"),
+            initial=UtcText(Coalesce("published_at", "updated_at")),
+            current=UtcText(Coalesce(Max("revisions__created_at"), "updated_at")),
         )
         .values_list("identifier", "title", "initial", "current")
     )
     out = [
-        Entry(
-            identifier=identifier,
-            title=title,
-            path=relative_path(identifier, initial),
-            initial=initial,
-            current=current,
-        )
+        # The directory is the year of the first release, as relative_path() names it.
+        Entry(identifier, title, f"{initial[:4]}/{csaf_filename(identifier)}", initial, current)
         for identifier, title, initial, current in rows
     ]
     out.sort(key=lambda e: (e.current_utc, e.path), reverse=True)
@@ -341,7 +334,9 @@ def build_csaf_provider(context: BuildContext) -> Iterator[Rendered]:
     listed = entries()
     # Unsigned documents would make a "trusted" claim false: keys only with signatures.
     keys = list(SigningKey.objects.order_by("state", "-created_at"))
-    updated = max((e.current for e in listed), default=context.profile.updated_at)
+    updated = (
+        utc_datetime(max(e.current_utc for e in listed)) if listed else context.profile.updated_at
+    )
     metadata = provider_metadata(publisher, keys, updated)
     refuse("CSAF", "provider-metadata.json", metadata, provider_metadata_problems(metadata))
     yield Rendered(PROVIDER_METADATA, json_bytes(metadata), JSON)

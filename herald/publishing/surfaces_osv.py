@@ -13,7 +13,6 @@ publication, naming the advisory field at fault (``herald.publishing.surfaces``)
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import struct
 import zipfile
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from herald.advisories.models import Advisory
 from herald.advisories.queries import PUBLIC_STATES
 from herald.advisories.snapshot import AdvisorySnapshot
+from herald.core.dbfunctions import UtcText
 from herald.publishing.artifacts import BuildContext, Rendered, advisory_builder, site_builder
 from herald.publishing.models import Artifact
 from herald.publishing.osv import render_osv
@@ -81,16 +81,19 @@ def _documents(context: BuildContext) -> dict[str, bytes]:
     return {identifier: docs[identifier] for identifier in sorted(public & set(docs))}
 
 
-def _modified(context: BuildContext) -> dict[str, dt.datetime]:
-    """identifier -> the OSV "modified" of each public advisory, from the table."""
-    # updated_at is never empty, so it is what the renderer's modified_at() gives.
-    out: dict[str, dt.datetime] = dict(
-        Advisory.objects.filter(state__in=PUBLIC_STATES).values_list("identifier", "updated_at")
+def _modified(context: BuildContext) -> dict[str, str]:
+    """identifier -> the OSV "modified" of each public advisory (``utc()`` text)."""
+    # updated_at is never empty, so it is what the renderer's modified_at() gives;
+    # formatted by the database (see UtcText).
+    out: dict[str, str] = dict(
+        Advisory.objects.filter(state__in=PUBLIC_STATES)
+        .annotate(modified=UtcText("updated_at"))
+        .values_list("identifier", "modified")
     )
     for snapshot in context.changed:
         moment = snapshot.updated_at or snapshot.withdrawn_at or snapshot.published_at
         if moment is not None:
-            out[snapshot.identifier] = moment
+            out[snapshot.identifier] = utc(moment)
     return out
 
 
@@ -105,9 +108,10 @@ def zip_of(docs: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def modified_csv(modified: dict[str, dt.datetime], identifiers: set[str]) -> bytes:
+def modified_csv(modified: dict[str, str], identifiers: set[str]) -> bytes:
+    """osv.dev's modified_id.csv: ``<modified>,<id>`` lines, newest first."""
     rows = sorted(
-        ((utc(modified[i]), i) for i in identifiers if i in modified),
+        ((modified[i], i) for i in identifiers if i in modified),
         key=lambda row: (row[0], row[1]),
         reverse=True,
     )
@@ -280,10 +284,13 @@ def _members_incrementally(context: BuildContext) -> dict[str, Member] | None:
     public = _public_identifiers()
     # Documents stored since the archive was (outside a site regeneration), and
     # public advisories the archive does not hold: read those documents.
-    newer = Artifact.objects.filter(
-        path__startswith=PREFIX, path__endswith=".json", generation__gt=row[1]
-    ).values_list("path", flat=True)
-    wanted = {path[len(PREFIX) : -len(".json")] for path in newer if "/" not in path[len(PREFIX) :]}
+    # By generation alone (an index range of a few rows), the paths sifted here.
+    newer = Artifact.objects.filter(generation__gt=row[1]).order_by().values_list("path", flat=True)
+    wanted = {
+        path[len(PREFIX) : -len(".json")]
+        for path in newer
+        if path.startswith(PREFIX) and path.endswith(".json") and "/" not in path[len(PREFIX) :]
+    }
     wanted |= public - set(members)
     wanted -= set(fresh)
     if wanted:

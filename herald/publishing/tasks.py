@@ -120,6 +120,7 @@ def ensure_daily_refresh() -> None:
 def refresh_security_txt() -> str:
     from django.db import transaction
 
+    from herald.core.maintenance import refresh_planner_statistics
     from herald.publishing import serving
     from herald.publishing.artifacts import regenerate
 
@@ -127,6 +128,8 @@ def refresh_security_txt() -> str:
         with transaction.atomic():
             result = regenerate()
         serving.sync_after_commit()
+        # Once a day, as the tables grow: keeps the newest-first reads on their indexes.
+        refresh_planner_statistics()
     finally:
         # Scheduled before returning, failure or not: the chain must not break.
         refresh_security_txt.using(run_after=next_refresh()).enqueue()

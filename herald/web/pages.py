@@ -17,16 +17,21 @@ with every new entry).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 import yaml
 from django.db.models import Count
-from django.db.models.functions import ExtractYear
 from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.html import escape
+from django.utils.http import RFC3986_SUBDELIMS
+from django.utils.safestring import SafeString, mark_safe
 
 from herald.advisories import queries
 from herald.advisories.snapshot import AdvisorySnapshot, snapshot_of
+from herald.core.dbfunctions import UtcYear
 from herald.core.models import VendorProfile
 
 DEFAULT_TITLE = "Security advisories"
@@ -51,7 +56,7 @@ def archive_years() -> list[tuple[int, int]]:
     rows = (
         queries.past_advisories()
         .order_by()
-        .annotate(year=ExtractYear("published_at"))
+        .annotate(year=UtcYear("published_at"))
         .values("year")
         .annotate(n=Count("id"))
         .order_by("-year")
@@ -95,9 +100,40 @@ def archive_context(
         "profile": profile,
         "page_title": page_title(profile),
         "year": year,
-        "advisories": list(rows),
+        "advisories": (advisories := list(rows)),
+        "rows": archive_rows(advisories),
         "archive_years": archive_years() if years is None else years,
     }
+
+
+def archive_rows(advisories: Sequence[Mapping[str, Any]]) -> SafeString:
+    """The year page's table rows, escaped: what the template's loop wrote, in Python.
+
+    A year can hold thousands of advisories and its page is rendered again when
+    one of them changes; the template language spends ~40 µs a row on it, this
+    a few. ``test_archive_rows_match_the_template`` holds the two to one output.
+    """
+    from herald.web.templatetags.herald_web import label
+
+    link = reverse("web:public_advisory", args=["IDENTIFIER"])
+    safe = RFC3986_SUBDELIMS + "/~:@"  # as reverse() quotes an argument
+    out = []
+    for a in advisories:
+        identifier = escape(a["identifier"])
+        when = a["published_at"]
+        date = f"{when:%B} {when.day}, {when.year}" if when else ""
+        cves = escape(", ".join(a["cve_ids"] or ())) or "None assigned"
+        severity = escape(a["severity"])
+        status = "Withdrawn" if a["state"] == "withdrawn" else escape(label(a["status"], "status"))
+        href = escape(link.replace("IDENTIFIER", quote(a["identifier"], safe=safe)))
+        title = escape(a["title"])
+        severity_label = escape(label(a["severity"], "severity"))
+        out.append(
+            f'    <tr><td><a href="{href}">{identifier}: {title}</a></td><td>{date}</td>'
+            f'<td>{cves}</td><td><span class="sev sev-{severity}">{severity_label}</span></td>'
+            f"<td>{status}</td></tr>\n"
+        )
+    return mark_safe("".join(out))
 
 
 def advisory_context(profile: VendorProfile, advisory: AdvisorySnapshot) -> dict[str, Any]:

@@ -146,17 +146,51 @@ def test_the_rolie_feed_written_from_a_template_is_json_bytes_of_the_document() 
     import datetime as dt
     from types import SimpleNamespace
 
-    from herald.publishing.publisher import json_bytes
+    from herald.publishing.publisher import json_bytes, utc
     from herald.publishing.surfaces_csaf import Entry, rolie_feed, rolie_feed_bytes
 
     publisher: Any = SimpleNamespace(namespace="https://example.com", name='Nörthwind "Co"')
     moment = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
     titles = ['Quotes " and \\ backslash', "ünïcode \u2028 \x01 <b>", "\x00rolie-entries\x00", "x"]
     listed = [
-        Entry(f"NW-2026-{i:04d}", t, f"2026/nw-2026-{i:04d}.json", moment, moment + dt.timedelta(i))
+        Entry(
+            f"NW-2026-{i:04d}",
+            t,
+            f"2026/nw-2026-{i:04d}.json",
+            utc(moment),
+            utc(moment + dt.timedelta(i)),
+        )
         for i, t in enumerate(titles)
     ]
     for subset in (listed, listed[:2], listed[3:], []):
         assert rolie_feed_bytes(publisher, subset, moment) == json_bytes(
             rolie_feed(publisher, subset, moment)
         )
+
+
+class DatabaseDateTextTests(HeraldTestCase):
+    def test_the_database_formats_a_date_exactly_as_utc_does(self) -> None:
+        # The provider files and modified_id.csv take their dates from UtcText; a
+        # difference from utc() would list a document with another date than its own.
+        import datetime as dt
+
+        from django.db.models import DateTimeField, Value
+
+        from herald.core.dbfunctions import UtcText
+        from herald.core.models import VendorProfile
+        from herald.publishing.publisher import utc, utc_datetime
+
+        VendorProfile.get()
+        plus_two = dt.timezone(dt.timedelta(hours=2))
+        for moment in (
+            dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+            dt.datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC),
+            dt.datetime(2027, 1, 1, 1, 30, 0, 500000, tzinfo=plus_two),  # 2026 in UTC
+        ):
+            text = (
+                VendorProfile.objects.annotate(t=UtcText(Value(moment, DateTimeField())))
+                .values_list("t", flat=True)
+                .get()
+            )
+            assert text == utc(moment)
+            assert utc_datetime(text) == moment.replace(microsecond=0)

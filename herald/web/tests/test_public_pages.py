@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.test import Client
 from django.utils import timezone
@@ -184,3 +185,35 @@ class PublicAdvisoryPageTest(WebTestCase):
         advisory = self.published(disclosed_at=dt.date(2026, 2, 3))
         html = Client().get(f"/security/advisories/{advisory.identifier}/").content.decode()
         assert "<strong>Disclosed:</strong> February 3, 2026" in html
+
+
+class ArchiveRowsTest(WebTestCase):
+    # The year page's rows are written in Python for speed; they must stay what the
+    # template loop they replace wrote, escaping included.
+    TEMPLATE = (
+        "{% load herald_web %}{% for a in advisories %}"
+        "    <tr><td><a href=\"{% url 'web:public_advisory' a.identifier %}\">{{ a.identifier }}: "
+        '{{ a.title }}</a></td><td>{{ a.published_at|date:"F j, Y" }}</td><td>{{ a.cve_ids|'
+        'join:", "|default:"None assigned" }}</td><td><span class="sev sev-{{ a.severity }}">'
+        "{{ a.severity|label:\"severity\" }}</span></td><td>{% if a.state == 'withdrawn' %}"
+        'Withdrawn{% else %}{{ a.status|label:"status" }}{% endif %}</td></tr>\n{% endfor %}'
+    )
+
+    def test_archive_rows_match_the_template(self) -> None:
+        from django.template import engines
+
+        from herald.web.pages import archive_rows
+
+        when = dt.datetime(2026, 3, 9, 23, 59, tzinfo=dt.UTC)
+        rows: list[dict[str, Any]] = [
+            {"identifier": "NWA-2026-0001", "title": "<script>alert('x')</script> & \"q\"",
+             "published_at": when, "severity": "critical", "status": "resolved",
+             "state": "published", "cve_ids": ["CVE-2026-1", "CVE-2026-<2>"]},
+            {"identifier": "NWA-2026-0002", "title": "Ünïcode ✓", "published_at": when,
+             "severity": "low", "status": "fixed", "state": "withdrawn", "cve_ids": []},
+            {"identifier": "GHSA x&y", "title": "", "published_at": None,
+             "severity": "<b>", "status": "odd<", "state": "published", "cve_ids": None},
+        ]  # fmt: skip
+        expected = engines["django"].from_string(self.TEMPLATE).render({"advisories": rows})
+        assert str(archive_rows(rows)) == expected
+        assert "&lt;script&gt;" in expected and "<script>" not in expected

@@ -76,6 +76,9 @@ class Command(BaseCommand):
         result = regenerate_everything()
         serving.sync()
         tasks.ensure_daily_refresh()
+        from herald.core.maintenance import refresh_planner_statistics
+
+        refresh_planner_statistics()
         self.stdout.write(
             f"Public files rendered: {len(result.changed)} changed "
             f"(generation {result.generation})."
