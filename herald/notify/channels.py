@@ -106,9 +106,14 @@ def check_email(address: str) -> str:
 
 def check_url(url: str, field_name: str = "url") -> str:
     value = (url or "").strip()
-    parts = urlsplit(value)
+    problem = {field_name: f"{value[:80]!r} is not an http(s) URL."}
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        raise ValidationError(problem) from None
     if parts.scheme not in ("http", "https") or not parts.hostname or len(value) > 500:
-        raise ValidationError({field_name: f"{value[:80]!r} is not an http(s) URL."})
+        raise ValidationError(problem)
     return value
 
 
@@ -128,18 +133,29 @@ class SMTPConfig:
     @classmethod
     def from_url(cls, url: str) -> SMTPConfig:
         """``smtp://user:pass@host:port?starttls=1&timeout=10`` or ``smtps://...``."""
-        parts = urlsplit(url)
+        problem = f"{url[:80]!r} is not smtp:// or smtps://."
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            raise ValidationError({"smtp_url": f"{problem} (the port is not a number)"}) from None
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise ValidationError({"smtp_url": f"{url[:80]!r} is not smtp:// or smtps://."})
+            raise ValidationError({"smtp_url": problem})
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        try:
+            timeout = float(query.get("timeout", "30"))
+        except ValueError:
+            timeout = -1.0
+        if not 0 < timeout <= 3600:
+            raise ValidationError({"smtp_url": "timeout= takes seconds, between 0 and 3600."})
         return cls(
             host=parts.hostname,
-            port=parts.port or (465 if parts.scheme == "smtps" else 25),
+            port=port or (465 if parts.scheme == "smtps" else 25),
             username=unquote(parts.username or ""),
             password=unquote(parts.password or ""),
             starttls=query.get("starttls", "0") in ("1", "true", "yes"),
             ssl=parts.scheme == "smtps",
-            timeout=float(query.get("timeout", "30")),
+            timeout=timeout,
         )
 
     @classmethod

@@ -35,7 +35,8 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.db import OperationalError, close_old_connections, connection, transaction
-from django.db.models import F, Min
+from django.db.models import BooleanField, F, Min
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from herald.core.errors import ValidationError
@@ -53,6 +54,11 @@ from herald.notify.models import Channel, Delivery, DeliveryAttempt, Message, Su
 logger = logging.getLogger(__name__)
 
 UNFINISHED = (Delivery.Status.PENDING, Delivery.Status.FAILED, Delivery.Status.SENDING)
+# The partial index's own condition, written out: SQLite uses a partial index only
+# when the query repeats its condition with the same literal values, never for
+# bound parameters (the ORM's status__in=...), and would scan every row instead.
+_DUE_CONDITION = "status IN ({})".format(", ".join(f"'{status}'" for status in UNFINISHED))
+UNFINISHED_ROWS = RawSQL(_DUE_CONDITION, (), output_field=BooleanField())  # noqa: S611 (constants)
 
 
 @dataclass
@@ -127,7 +133,7 @@ def _claim(token: str, limit: int, now: datetime) -> list[Claimed]:
     with transaction.atomic():
         due = (
             Delivery.objects.select_for_update(skip_locked=True)
-            .filter(status__in=UNFINISHED, next_attempt_at__lte=now)
+            .filter(UNFINISHED_ROWS, next_attempt_at__lte=now)
             .order_by("next_attempt_at")
             .values_list("id", "status")[:limit]
         )
@@ -493,6 +499,10 @@ def _loop(deadline: float, stats: DrainStats, batch: int, lanes: int = 1) -> Non
         # grow to ~40 MB between checkpoints instead; other connections keep theirs.
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA wal_autocheckpoint=10000")
+            # A campaign walks the deliveries table and three of its indexes; with
+            # SQLite's default 2 MB page cache a large one rereads each page from the
+            # OS for every round. 64 MB, for this connection only.
+            cursor.execute("PRAGMA cache_size=-65536")
     try:
         while time.monotonic() < deadline:
             rows = claim(token, batch)
@@ -623,17 +633,15 @@ def _drain_in_processes(deadline: float, lanes: list[int], size: int) -> dict[st
 
 def next_due_at() -> datetime | None:
     """When the earliest unfinished delivery comes due (leases included)."""
-    value: Any = Delivery.objects.filter(status__in=UNFINISHED).aggregate(at=Min("next_attempt_at"))
+    value: Any = Delivery.objects.filter(UNFINISHED_ROWS).aggregate(at=Min("next_attempt_at"))
     return value["at"]
 
 
 def backlog_exceeds(count: int) -> bool:
     """Whether more than ``count`` deliveries are due now (one index range scan)."""
     return (
-        Delivery.objects.filter(
-            status__in=(Delivery.Status.PENDING, Delivery.Status.FAILED),
-            next_attempt_at__lte=timezone.now(),
-        )
+        Delivery.objects.filter(UNFINISHED_ROWS, next_attempt_at__lte=timezone.now())
+        .exclude(status=Delivery.Status.SENDING)
         .order_by()[count : count + 1]
         .exists()
     )

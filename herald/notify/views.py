@@ -367,10 +367,8 @@ class ChannelForm(forms.Form):
         try:
             if value:
                 SMTPConfig.from_url(value)
-        except ValueError:
-            raise forms.ValidationError("Its port and timeout must be numbers.") from None
-        except ValidationError:
-            pass  # not smtp(s)://: the action says so, by the field's name
+        except ValidationError as exc:
+            raise forms.ValidationError(" ".join(exc.messages)) from None
         return value
 
     def clean(self) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from unittest import mock
 
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
 from herald.advisories.actions import do_create_advisory, do_mark_fixed
 from herald.core import http
@@ -301,3 +302,37 @@ class OutboundHTTPTests(HeraldTestCase):
             hook.reply = b""  # a 302 without Location
             response = http.request("POST", hook.url, body=b"{}")
         assert response.status == 302  # no Location: returned as it is, not followed
+
+
+def test_malformed_channel_addresses_are_refused_with_the_field_named() -> None:
+    # Not a crash (ValueError from urlsplit) in the CLI, the API or the worker.
+    from herald.core.errors import ValidationError
+    from herald.notify.channels import SMTPConfig, check_url
+
+    for url in ("http://[::1/x", "https://h:x/", "http://example.com:99999999/", "mailto:x@y"):
+        with pytest.raises(ValidationError) as caught:
+            check_url(url)
+        assert "url" in caught.value.message_dict
+    for url in ("smtp://h:abc", "smtp://h?timeout=soon", "smtp://h?timeout=-1", "http://h"):
+        with pytest.raises(ValidationError) as caught:
+            SMTPConfig.from_url(url)
+        assert "smtp_url" in caught.value.message_dict
+    assert SMTPConfig.from_url("smtps://u:p%40ss@mail.example:2465?timeout=5").password == "p@ss"
+
+
+class ClaimPlanTests(HeraldTestCase):
+    def test_workers_find_due_rows_through_the_partial_index(self) -> None:
+        # With the status values as bound parameters SQLite cannot use the partial
+        # index and scans every delivery ever written on each claim and each poll.
+        from django.db import connection
+
+        if connection.vendor != "sqlite":
+            pytest.skip("the query plan checked is SQLite's")
+        due = Delivery.objects.filter(
+            delivery.UNFINISHED_ROWS, next_attempt_at__lte=timezone.now()
+        ).order_by("next_attempt_at")
+        sql, params = due.values_list("id").query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            plan = " ".join(str(row) for row in cursor.fetchall())
+        assert "delivery_due_idx" in plan, plan

@@ -129,9 +129,9 @@ class ChannelFormTests(DeskPagesTestCase):
             name="team", kind="email", to="a@northwind.example", smtp_url="smtp://mail:x"
         )
         assert response.status_code == 400
-        assert "SMTP server</a>: Its port and timeout must be numbers." in (
-            response.content.decode()
-        )
+        page = response.content.decode()
+        assert "SMTP server</a>: &#x27;smtp://mail:x&#x27; is not smtp:// or smtps://." in page
+        assert "(the port is not a number)" in page
         assert not Channel.objects.exists()
 
     def test_a_field_of_another_kind_is_refused_rather_than_dropped(self) -> None:
