@@ -419,32 +419,47 @@ def channel_list(request: HttpRequest) -> HttpResponse:
     )  # fmt: skip
 
 
+def _form_page(
+    request: HttpRequest,
+    form: forms.Form,
+    template: str,
+    act: Callable[[dict[str, Any]], Any],
+    done: Callable[[Any], tuple[str, str]],
+) -> HttpResponse:
+    """A desk form that calls one action: shown (200), refused with its errors (400),
+    or done, saying so and going to the page ``done`` names."""
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            outcome = attempt(form, lambda: act(form.cleaned_data))
+            if outcome.value is not None:
+                message, page = done(outcome.value)
+                messages.success(request, message)
+                return redirect(page)
+            status = outcome.status
+    return render(request, template, {"form": form}, status=status)
+
+
 @staff_required
 @require_http_methods(["GET", "POST"])
 def channel_create(request: HttpRequest) -> HttpResponse:
     _require(request, "channel.manage")
     form = ChannelForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            data = form.cleaned_data
-            outcome = attempt(
-                form,
-                lambda: actions.do_create_channel(
-                    name=data["name"],
-                    kind=data["kind"],
-                    config=form.config(),
-                    events=data["events"],
-                    internal=data["internal"],
-                    acting_user=_user(request),
-                ),
-            )
-            if outcome.value is not None:
-                messages.success(request, f"Channel {outcome.value.name} added.")
-                return redirect("notify:channels")
-            status = outcome.status
-    return render(request, "notify/desk/channel_form.html", {"form": form}, status=status)
+    return _form_page(
+        request,
+        form,
+        "notify/desk/channel_form.html",
+        lambda data: actions.do_create_channel(
+            name=data["name"],
+            kind=data["kind"],
+            config=form.config(),
+            events=data["events"],
+            internal=data["internal"],
+            acting_user=_user(request),
+        ),
+        lambda channel: (f"Channel {channel.name} added.", "notify:channels"),
+    )
 
 
 @staff_required
@@ -521,25 +536,18 @@ def subscriber_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def subscriber_add(request: HttpRequest) -> HttpResponse:
     form = ChannelSubscriberForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            data = form.cleaned_data
-            outcome = attempt(
-                form,
-                lambda: actions.do_add_channel_subscriber(
-                    data["channel"],
-                    products=data["products"],
-                    min_severity=data["min_severity"],
-                    acting_user=_user(request),
-                ),
-            )
-            if outcome.value is not None:
-                messages.success(request, f"{data['channel'].name} is subscribed.")
-                return redirect("notify:subscribers")
-            status = outcome.status
-    return render(request, "notify/desk/subscriber_form.html", {"form": form}, status=status)
+    return _form_page(
+        request,
+        form,
+        "notify/desk/subscriber_form.html",
+        lambda data: actions.do_add_channel_subscriber(
+            data["channel"],
+            products=data["products"],
+            min_severity=data["min_severity"],
+            acting_user=_user(request),
+        ),
+        lambda subscriber: (f"{subscriber.channel.name} is subscribed.", "notify:subscribers"),
+    )
 
 
 @staff_required
