@@ -197,10 +197,6 @@ def _claim(token: str, limit: int, now: datetime) -> list[Claimed]:
     return claimed
 
 
-def _record_sent(delivery: Claimed, token: str, response: str) -> bool:
-    return _patiently(lambda: _write_sent(delivery, token, response))
-
-
 SENT_SQL = (
     f"UPDATE {Delivery._meta.db_table} SET status = %s, sent_at = %s, response = %s, "  # noqa: S608
     "last_error = '' WHERE id = %s AND claimed_by = %s AND status = %s"
@@ -209,42 +205,30 @@ SENT_SQL_QMARK = SENT_SQL.replace("%s", "?")
 _SQLITE_WRITES: Any = threading.Lock()  # a process lock in forked senders
 
 
-def _write_sent(delivery: Claimed, token: str, response: str) -> bool:
+def _record_sent(done: list[tuple[Claimed, str]], token: str) -> int:
+    """Record accepted messages in one transaction; returns how many were still ours."""
+    return _patiently(lambda: _write_sent(done, token))
+
+
+def _write_sent(done: list[tuple[Claimed, str]], token: str) -> int:
     # One statement per message, hot enough on a campaign that the ORM's query
     # building would cost more than the database; same condition as the ORM form.
     # The value as the ORM would store it (on SQLite: UTC text without an offset).
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    params: list[Any] = [Delivery.Status.SENT, now, response[:500], delivery.pk, token,
-              Delivery.Status.SENDING]  # fmt: skip
-    if connection.vendor == "sqlite" and connection.connection is not None:
-        # The driver's own execute: Django's cursor wrapper (placeholder rewriting,
-        # wrappers) costs more than SQLite does for this statement. In autocommit
-        # it commits at once, as through the wrapper.
-        # Sending threads take turns here rather than in SQLite's busy handler,
-        # which sleeps a whole millisecond or more on the first collision.
-        with _SQLITE_WRITES:
-            return bool(connection.connection.execute(SENT_SQL_QMARK, params).rowcount)
-    with connection.cursor() as cursor:
-        cursor.execute(SENT_SQL, params)
-        return bool(cursor.rowcount)
-
-
-def _record_sent_together(done: list[tuple[Claimed, str]], token: str) -> int:
-    """Record several accepted messages in one transaction; returns how many were still ours."""
-    return _patiently(lambda: _write_sent_together(done, token))
-
-
-def _write_sent_together(done: list[tuple[Claimed, str]], token: str) -> int:
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     params: list[list[Any]] = [
         [Delivery.Status.SENT, now, response[:500], delivery.pk, token, Delivery.Status.SENDING]
         for delivery, response in done
     ]
-    if len(params) == 1:
-        return int(_write_sent(done[0][0], token, done[0][1]))
     raw: Any = connection.connection
-    if connection.vendor == "sqlite" and raw is not None and not connection.in_atomic_block:
+    if connection.vendor == "sqlite" and raw is not None:
+        # The driver's own executemany: Django's cursor wrapper costs more than
+        # SQLite does for these statements. Sending threads take turns here
+        # rather than in SQLite's busy handler, which sleeps a whole millisecond
+        # or more on the first collision.
         with _SQLITE_WRITES:
+            if connection.in_atomic_block or len(params) == 1:
+                # Inside the caller's transaction, or one statement in autocommit.
+                return int(raw.executemany(SENT_SQL_QMARK, params).rowcount)
             raw.execute("BEGIN IMMEDIATE")
             try:
                 changed = raw.executemany(SENT_SQL_QMARK, params).rowcount
@@ -404,7 +388,8 @@ def _send_one_by_one(
         except Exception as exc:
             _fail(delivery, token, exc, stats)
             continue
-        stats.add(**({"sent": 1} if _record_sent(delivery, token, response) else {"lost": 1}))
+        recorded = _record_sent([(delivery, response)], token)
+        stats.add(sent=recorded, lost=1 - recorded)
 
 
 def _send_over_lanes(
@@ -481,7 +466,7 @@ def _send_over_lanes(
             except Exception as exc:
                 refused.append((delivery, exc))
         if accepted:
-            recorded = _record_sent_together(accepted, token)
+            recorded = _record_sent(accepted, token)
             stats.add(sent=recorded, lost=len(accepted) - recorded)
         for delivery, error in refused:
             _fail(delivery, token, error, stats)
@@ -553,16 +538,21 @@ def drain(
         finally:
             connection.close()  # each thread has its own connection; do not leak it
 
-    threads = [
+    _run_all(
         threading.Thread(target=run, args=(share,), name=f"notify-{i}")
         for i, share in enumerate(lanes)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    )
     close_old_connections()
     return stats.as_dict()
+
+
+def _run_all(workers: Iterable[Any]) -> None:
+    """Start every sender (thread or process), then wait for all of them."""
+    started = list(workers)
+    for worker in started:
+        worker.start()
+    for worker in started:
+        worker.join()
 
 
 def _can_fork() -> bool:
@@ -617,14 +607,10 @@ def _drain_in_processes(deadline: float, lanes: list[int], size: int) -> dict[st
             results.put(stats.as_dict())
             connections.close_all()
 
-    processes = [
+    _run_all(
         context.Process(target=child, args=(share,), name=f"notify-{i}")
         for i, share in enumerate(lanes)
-    ]
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join()
+    )
     total = DrainStats()
     while not results.empty():
         total.add(**results.get())

@@ -221,7 +221,7 @@ class FailureTests(HeraldTestCase):
         for i in range(9):
             actions.do_subscribe(f"r{i}@example.com")
         commits: list[int] = []
-        record = delivery._write_sent_together
+        record = delivery._write_sent
 
         def counting(done: list[Any], token: str) -> int:
             commits.append(len(done))
@@ -232,7 +232,7 @@ class FailureTests(HeraldTestCase):
         with (
             smtp_server(pipelining=False) as sink,
             settings_for(sink.port),
-            mock.patch.object(delivery, "_write_sent_together", counting),
+            mock.patch.object(delivery, "_write_sent", counting),
         ):
             stats = drain(sessions=3)
         assert stats["sent"] == 9 and sink.count() == 9
