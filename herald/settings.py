@@ -321,6 +321,10 @@ HERALD_ARTIFACT_BUILDERS: list[str] = [
 ]
 
 # The served copy of the artifacts on this machine (herald.publishing.serving).
+# Listings given in parts (handbook page, OSV archive, ROLIE feed) this large or more
+# are stored as blocks, so a publication writes only what it changed
+# (herald.publishing.blocks).
+HERALD_ARTIFACT_BLOCKS_FROM = int(os.environ.get("HERALD_ARTIFACT_BLOCKS_FROM", str(1 << 20)))
 HERALD_SITE_DIR = Path(os.environ.get("HERALD_SITE_DIR") or HERALD_HOME / "site").resolve()
 # How often each web process asks the database whether artifacts changed (seconds).
 HERALD_SITE_POLL = float(os.environ.get("HERALD_SITE_POLL", "0.25"))

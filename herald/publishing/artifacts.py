@@ -14,6 +14,11 @@ Two kinds of builder:
   (index page, feeds, indexes, security.txt...). They read what they need
   through ``context`` so that nothing is loaded twice.
 
+A site builder may give a large listing as *parts* (``Rendered.of_parts``): the
+file is then stored as blocks when large (``herald.publishing.blocks``), so a
+publication writes the few kilobytes it changed rather than the whole file. Read
+stored bytes with ``read_one`` and ``read_many``, whichever way they are stored.
+
 Serving reads ``Artifact`` rows (or their copy on disk), never the advisories.
 """
 
@@ -21,10 +26,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from herald.advisories.models import Advisory
@@ -32,6 +39,7 @@ from herald.advisories.queries import public_advisories
 from herald.advisories.snapshot import AdvisorySnapshot, snapshot_of
 from herald.core.ids import next_number
 from herald.core.models import VendorProfile
+from herald.publishing import blocks
 from herald.publishing.models import Artifact
 
 
@@ -40,10 +48,19 @@ class Rendered:
     path: str  # URL path without the leading slash, e.g. "osv/NW-2026-0001.json"
     content: bytes
     content_type: str
+    # The content cut where its entries meet (header, one per advisory, footer), for
+    # storage as blocks; empty for a file that is stored whole.
+    parts: tuple[bytes, ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.path.startswith("/") or ".." in self.path.split("/"):
             raise ValueError(f"Artifact paths are relative and stay inside the site: {self.path}")
+
+    @classmethod
+    def of_parts(cls, path: str, parts: Iterable[bytes], content_type: str) -> Rendered:
+        """A file given as the parts it is made of (its content is their join)."""
+        pieces = tuple(parts)
+        return cls(path, b"".join(pieces), content_type, pieces)
 
 
 @dataclass
@@ -141,26 +158,36 @@ def regenerate(
         generation = next_number("artifacts")
         now = timezone.now()
         paths = [r.path for r in rendered]
-        existing = dict(Artifact.objects.filter(path__in=paths).values_list("path", "etag"))
+        existing: dict[str, tuple[str, bool]] = {
+            path: (etag, bool(listed))
+            for path, etag, listed in Artifact.objects.filter(path__in=paths).values_list(
+                "path", "etag", "blocks"
+            )
+        }
         changed: list[str] = []
         for item in rendered:
             etag = etag_of(item.content)
-            if existing.get(item.path) == etag:
+            before = existing.get(item.path)
+            if before is not None and before[0] == etag:
                 continue
-            values = {
+            values: dict[str, Any] = {
                 "content": item.content,
+                "blocks": [],
                 "content_type": item.content_type,
                 "etag": etag,
                 "generation": generation,
                 "updated_at": now,
             }
+            if item.parts and len(item.content) >= blocks.threshold():
+                values["content"] = b""
+                values["blocks"] = blocks.store(item.path, blocks.group(item.parts))
+            elif before is not None and before[1]:
+                blocks.drop(item.path)  # stored whole from now on
             # An UPDATE by path, not update_or_create: that reads the old row first,
             # content included (megabytes for the archive and the handbook page).
-            if item.path not in existing or not Artifact.objects.filter(path=item.path).update(
-                **values
-            ):
+            if before is None or not Artifact.objects.filter(path=item.path).update(**values):
                 Artifact.objects.create(path=item.path, **values)
-            existing[item.path] = etag
+            existing[item.path] = (etag, bool(values["blocks"]))
             changed.append(item.path)
     return RegenerateResult(generation=generation, changed=tuple(changed))
 
@@ -180,3 +207,22 @@ def regenerate_everything(*, batch: int = 200) -> RegenerateResult:
         changed.extend(regenerate(list(chunk), site=False).changed)
     last = regenerate(everything=True)
     return RegenerateResult(generation=last.generation, changed=(*changed, *last.changed))
+
+
+# --- reading stored bytes -----------------------------------------------------------
+
+
+def read_many(rows: QuerySet[Artifact]) -> Iterator[tuple[str, bytes]]:
+    """(path, bytes) of each artifact in ``rows``, joined from blocks when stored so."""
+    for path, content, listed in rows.values_list("path", "content", "blocks").iterator(200):
+        if listed:
+            yield path, blocks.load(path, listed)[0]
+        else:
+            yield path, bytes(content)
+
+
+def read_one(path: str) -> bytes | None:
+    """The stored bytes of the artifact at ``path``; None when there is none."""
+    for _, content in read_many(Artifact.objects.filter(path=path)):
+        return content
+    return None

@@ -47,10 +47,11 @@ from herald.publishing.artifacts import (
     Rendered,
     advisory_builder,
     etag_of,
+    read_one,
     site_builder,
 )
 from herald.publishing.feeds import FEED_SIZE, FeedInfo, render_atom, render_rss
-from herald.publishing.markdown import PageContent, advisory_text, render_page_of_texts
+from herald.publishing.markdown import PageContent, advisory_text, page_parts
 from herald.publishing.models import Artifact
 from herald.publishing.securitytxt import SecurityTxtInput, render_security_txt
 from herald.web import pages
@@ -142,11 +143,12 @@ class _HandbookTexts:
         self.texts: dict[tuple[Any, ...], str] = {}
         self.lock = threading.Lock()
 
-    def page(self, profile: VendorProfile) -> str:
+    def page(self, profile: VendorProfile) -> list[bytes]:
+        """The page's parts (``markdown.page_parts``), encoded."""
         with self.lock:  # web threads may render the page too (the Django view)
             return self._page(profile)
 
-    def _page(self, profile: VendorProfile) -> str:
+    def _page(self, profile: VendorProfile) -> list[bytes]:
         stored = Artifact.objects.filter(path=MARKDOWN_PATH).values_list("etag", flat=True)
         if self.page_etag is None or self.page_etag != stored.first():
             self.texts = {}
@@ -187,10 +189,10 @@ class _HandbookTexts:
             texts[key] = text
             # AdvisorySnapshot.is_current, on the key's fields
             (current if key[2] == "published" and key[3] != "resolved" else past).append(text)
-        result = render_page_of_texts(PageContent.from_profile(profile), current, past)
+        parts = [p.encode() for p in page_parts(PageContent.from_profile(profile), current, past)]
         self.texts = texts  # only the advisories still public
-        self.page_etag = etag_of(result.encode())
-        return result
+        self.page_etag = etag_of(b"".join(parts))
+        return parts
 
 
 _handbook = _HandbookTexts()
@@ -199,13 +201,14 @@ _handbook = _HandbookTexts()
 def handbook_markdown(profile: VendorProfile) -> str:
     """The handbook page with every public advisory, current then past (rule 3 holds:
     ``public_advisories`` never returns a draft, and the page refuses one)."""
-    return _handbook.page(profile)
+    return b"".join(_handbook.page(profile)).decode()
 
 
 @site_builder("markdown")
 def markdown_page(context: BuildContext) -> Iterator[Rendered]:
-    text = handbook_markdown(context.profile)
-    yield Rendered(MARKDOWN_PATH, text.encode(), "text/markdown; charset=utf-8")
+    # In parts (one per advisory): a page of 10,000 is stored as blocks.
+    parts = _handbook.page(context.profile)
+    yield Rendered.of_parts(MARKDOWN_PATH, parts, "text/markdown; charset=utf-8")
 
 
 # ---------------------------------------------------------------- feeds
@@ -302,9 +305,7 @@ def security_txt_text(profile: VendorProfile, today: dt.datetime | None = None) 
 @site_builder("security-txt")
 def security_txt(context: BuildContext) -> Iterator[Rendered]:
     unsigned = security_txt_unsigned(context.profile)
-    stored = (
-        Artifact.objects.filter(path=SECURITY_TXT_PATH).values_list("content", flat=True).first()
-    )
+    stored = read_one(SECURITY_TXT_PATH)
     # A signature carries its own creation time, so signing the same text again
     # makes new bytes: keep the stored file while its text stands, or every
     # publication would change security.txt (and its ETag) for nothing.

@@ -195,6 +195,12 @@ def render_page_of_texts(page: PageContent, current: Sequence[str], past: Sequen
     handbook builder keeps them between publications, so that a page of 10,000
     advisories is a join rather than 10,000 renders). Callers vouch that every text
     is a public advisory's."""
+    return "".join(page_parts(page, current, past))
+
+
+def page_parts(page: PageContent, current: Sequence[str], past: Sequence[str]) -> list[str]:
+    """The page as consecutive pieces whose join is ``render_page_of_texts``: one
+    per block (an advisory's text is one), each with the blank line after it."""
     blocks: list[str] = []
     if page.front_matter:
         front = page.front_matter if page.front_matter.endswith("\n") else page.front_matter + "\n"
@@ -215,4 +221,5 @@ def render_page_of_texts(page: PageContent, current: Sequence[str], past: Sequen
         blocks += [f"### {page.template_heading}", page.template_block]
     # Empty blocks are left out rather than leaving two blank lines: the importer
     # reads a section with no text as "", so both directions agree.
-    return "\n\n".join(block for block in blocks if block) + "\n"
+    kept = [block for block in blocks if block]
+    return [block + "\n\n" for block in kept[:-1]] + [kept[-1] + "\n"] if kept else ["\n"]

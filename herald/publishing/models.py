@@ -38,10 +38,18 @@ class SigningKey(models.Model):
 
 
 class Artifact(models.Model):
-    """One public file as served: rendered when its source changed, never per request."""
+    """One public file as served: rendered when its source changed, never per request.
+
+    A large listing (the handbook page, the OSV archive, the ROLIE feed) is stored
+    as ``ArtifactBlock`` rows instead of ``content``: ``blocks`` lists their
+    digests in order, and ``herald.publishing.blocks`` explains why.
+    """
 
     path = models.CharField(max_length=500, unique=True, help_text="URL path, no leading slash.")
-    content = models.BinaryField()
+    content = models.BinaryField(help_text="The bytes, or empty when stored as blocks.")
+    blocks = models.JSONField(
+        default=list, blank=True, help_text="Digests of the blocks that make the file, in order."
+    )
     content_type = models.CharField(max_length=100)
     etag = models.CharField(max_length=64)
     generation = models.PositiveBigIntegerField(
@@ -54,3 +62,20 @@ class Artifact(models.Model):
 
     def __str__(self) -> str:
         return self.path
+
+
+class ArtifactBlock(models.Model):
+    """A run of a large artifact's bytes, with its deflate stream for gzip."""
+
+    path = models.CharField(max_length=500, help_text="The artifact it belongs to.")
+    digest = models.CharField(max_length=64, help_text="SHA-256 of content.")
+    content = models.BinaryField()
+    deflated = models.BinaryField(help_text="Raw deflate of content, ended by a sync flush.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["path", "digest"], name="artifact_block_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.path}#{self.digest[:12]}"

@@ -59,6 +59,7 @@ from univers.versions import (
 from herald.advisories.models import Advisory, Affected
 from herald.advisories.queries import PUBLIC_STATES
 from herald.advisories.snapshot import snapshot_of
+from herald.publishing.artifacts import read_many, read_one
 from herald.publishing.models import Artifact
 from herald.publishing.osv import render_osv_bytes
 from herald.publishing.publisher import PURL_TYPES
@@ -293,10 +294,8 @@ def documents(identifiers: list[str]) -> dict[str, bytes]:
     """The stored OSV bytes of these advisories; rendered when not stored (yet)."""
     paths = {osv_path(i): i for i in identifiers}
     found = {
-        paths[path]: bytes(content)
-        for path, content in Artifact.objects.filter(path__in=list(paths)).values_list(
-            "path", "content"
-        )
+        paths[path]: content
+        for path, content in read_many(Artifact.objects.filter(path__in=list(paths)))
     }
     missing = [i for i in identifiers if i not in found]
     if missing:
@@ -422,10 +421,9 @@ def vuln(request: HttpRequest, vuln_id: str) -> HttpResponse:
 
 
 def _one(identifier: str) -> bytes | None:
-    content = Artifact.objects.filter(path=osv_path(identifier)).values_list("content", flat=True)
-    first = content.first()
-    if first is not None:
-        return bytes(first)
+    content = read_one(osv_path(identifier))
+    if content is not None:
+        return content
     return documents_if_public(identifier)
 
 

@@ -117,8 +117,13 @@ class Bundle:
 
 
 def pack(content: bytes, content_type: str, etag: str, modified: float, *,
-         fast: bool = False) -> bytes:  # fmt: skip
-    gz, br = compress(content, content_type, fast=fast)
+         fast: bool = False, gz: bytes | None = None) -> bytes:  # fmt: skip
+    """The bundle of one artifact; ``gz`` given (a file stored as blocks, see
+    ``herald.publishing.blocks``) is its gzip form, and it gets no brotli form."""
+    if gz is None:
+        gz, br = compress(content, content_type, fast=fast)
+    else:
+        br = b""
     header = {
         "etag": etag,
         "type": content_type,
@@ -295,19 +300,34 @@ def sync(store: SiteStore | None = None, *, blocking: bool = True,
 
 
 def _write_rows(store: SiteStore, rows: Any, *, fast: bool) -> tuple[tuple[str, ...], int]:
-    def packed(row: Any) -> tuple[str, bytes]:
-        modified = row.updated_at.timestamp()
-        return row.path, pack(bytes(row.content), row.content_type, row.etag, modified, fast=fast)
+    from herald.publishing import blocks
+
+    # (path, content, content type, etag, modified, gzip form or None to compress)
+    Job = tuple[str, bytes, str, str, float, bytes | None]
+
+    def job(row: Any) -> Job:
+        # In this thread, which owns the database connection: a file stored as
+        # blocks is read whole here, its gzip form joined from theirs.
+        content, gz = (
+            blocks.load(row.path, row.blocks, deflated=True)
+            if row.blocks
+            else (bytes(row.content), None)
+        )
+        return row.path, content, row.content_type, row.etag, row.updated_at.timestamp(), gz
+
+    def packed(item: Job) -> tuple[str, bytes]:
+        path, content, content_type, etag, modified, gz = item
+        return path, pack(content, content_type, etag, modified, fast=fast, gz=gz)
 
     written: list[str] = []
     created = 0
-    chunk: list[Any] = []
+    chunk: list[Job] = []
     # zlib and brotli release the GIL: compress on every core, a bounded chunk at a
     # time so that a full sync never holds every artifact in memory.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         for row in itertools.chain(rows.iterator(chunk_size=200), [None]):
             if row is not None:
-                chunk.append(row)
+                chunk.append(job(row))
                 if len(chunk) < 64:
                     continue
             for path, data in pool.map(packed, chunk):

@@ -41,6 +41,7 @@ from typing import Any
 from django.conf import settings
 
 from herald.core.errors import HeraldError
+from herald.publishing import blocks
 from herald.publishing.artifacts import etag_of
 from herald.publishing.models import Artifact
 from herald.publishing.serving import MAGIC, compress, safe_relative
@@ -77,8 +78,8 @@ class _Plan:
 
 
 # One artifact to write: (path, etag, content type, mtime, content or None to take
-# it from the served copy's bundle).
-_Job = tuple[str, str, str, float, bytes | None]
+# it from the served copy's bundle, its gzip form when stored as blocks or None).
+_Job = tuple[str, str, str, float, bytes | None, bytes | None]
 
 
 def export_site(directory: Path | str, *, precompress: bool = True) -> ExportResult:
@@ -122,7 +123,7 @@ def _export(root: Path, *, precompress: bool) -> ExportResult:
     written: list[str] = []
     try:
         _make_directories(root, stale)
-        jobs = [(path, *meta[path], None) for path in stale]
+        jobs = [(path, *meta[path], None, None) for path in stale]
         with _Writers(plan, parallel=len(stale) >= PARALLEL_MIN) as writers:
             missing: list[str] = []
             for path, done in writers.run(jobs):
@@ -149,11 +150,11 @@ def _from_database(paths: list[str], meta: dict[str, tuple[str, str, float]]) ->
     """The stored bytes of ``paths``, streamed a batch of rows at a time."""
     if not paths:
         return
-    columns = ("path", "content")
+    columns = ("path", "content", "blocks")
     if len(paths) * 2 > len(meta):
         # Most of the table: one pass over it beats thousands of IN lists.
         wanted = set(paths)
-        rows: Iterable[tuple[str, Any]] = (
+        rows: Iterable[tuple[str, Any, Any]] = (
             row
             for row in Artifact.objects.values_list(*columns).order_by().iterator(BATCH)
             if row[0] in wanted
@@ -165,8 +166,13 @@ def _from_database(paths: list[str], meta: dict[str, tuple[str, str, float]]) ->
             .order_by()
             for start in range(0, len(paths), BATCH)
         )
-    for path, content in rows:
-        yield (path, *meta[path], bytes(content))
+    for path, content, listed in rows:
+        if listed:
+            # Stored as blocks: the gzip form comes joined from theirs, no brotli form.
+            whole, gz = blocks.load(path, listed, deflated=True)
+            yield (path, *meta[path], whole, gz)
+        else:
+            yield (path, *meta[path], bytes(content), None)
 
 
 class _Writers:
@@ -232,7 +238,7 @@ def _write_batch(batch: list[_Job], plan: _Plan | None = None) -> list[tuple[str
 
 def _write_one(job: _Job, plan: _Plan) -> bool:
     """Write one artifact and its siblings; False when its bundle was not current."""
-    path, etag, content_type, mtime, content = job
+    path, etag, content_type, mtime, content, joined_gz = job
     if content is None:
         bodies = _current_bundle(plan.bundles, path, etag)
         if bodies is None:
@@ -240,6 +246,8 @@ def _write_one(job: _Job, plan: _Plan) -> bool:
         content, gz, br = bodies
         if not plan.precompress:
             gz = br = b""
+    elif plan.precompress and joined_gz is not None:
+        gz, br = joined_gz, b""
     elif plan.precompress:
         gz, br = compress(content, content_type, fast=True)
     else:

@@ -22,6 +22,7 @@ from django.core.exceptions import NON_FIELD_ERRORS
 
 from herald.core.errors import ValidationError
 from herald.core.models import VendorProfile
+from herald.publishing.artifacts import read_many, read_one
 from herald.publishing.models import Artifact
 from herald.publishing.publisher import Publisher, publisher_from_profile
 
@@ -55,7 +56,7 @@ def stored(prefix: str, suffix: str = "") -> dict[str, bytes]:
     rows = Artifact.objects.filter(path__startswith=prefix)
     if suffix:
         rows = rows.filter(path__endswith=suffix)
-    return {path: bytes(content) for path, content in rows.values_list("path", "content")}
+    return dict(read_many(rows))
 
 
 def is_stored(path: str) -> bool:
@@ -63,8 +64,7 @@ def is_stored(path: str) -> bool:
 
 
 def stored_one(path: str) -> bytes | None:
-    content = Artifact.objects.filter(path=path).values_list("content", flat=True).first()
-    return None if content is None else bytes(content)
+    return read_one(path)
 
 
 # --- refusing invalid output --------------------------------------------------------

@@ -292,18 +292,26 @@ _ENTRY_TEMPLATE = """\
 
 def rolie_feed_bytes(publisher: Publisher, listed: list[Entry], updated: dt.datetime) -> bytes:
     """``json_bytes(rolie_feed(publisher, listed, updated))``, fast."""
+    return b"".join(rolie_feed_parts(publisher, listed, updated))
+
+
+def rolie_feed_parts(
+    publisher: Publisher, listed: list[Entry], updated: dt.datetime
+) -> list[bytes]:
+    """``rolie_feed_bytes`` cut into pieces: the head, one per entry, the tail."""
     if not listed:
-        return json_bytes(rolie_feed(publisher, listed, updated))
+        return [json_bytes(rolie_feed(publisher, listed, updated))]
     document = rolie_feed(publisher, [], updated)
     document["feed"]["entry"] = _ENTRIES_MARK
     text = json_bytes(document).decode("utf-8")
     mark = json.dumps(_ENTRIES_MARK, ensure_ascii=False)
     if text.count(mark) != 1:  # a title that looks like the mark: the slow way
-        return json_bytes(rolie_feed(publisher, listed, updated))
+        return [json_bytes(rolie_feed(publisher, listed, updated))]
+    head, tail = text.split(mark)
     quote = encode_basestring
     base = f"{publisher.namespace}/{TLP_DIR}"
     schema = quote(CSAF_SCHEMA_URL)
-    entries_text = ",\n".join(
+    entries = [
         _ENTRY_TEMPLATE.format(
             id=quote(entry.identifier),
             title=quote(entry.title),
@@ -316,8 +324,11 @@ def rolie_feed_bytes(publisher: Publisher, listed: list[Entry], updated: dt.date
             schema=schema,
         )
         for entry in listed
-    )
-    return text.replace(mark, "[\n" + entries_text + "\n    ]").encode("utf-8")
+    ]
+    pieces = [head + "[\n"]
+    pieces += [entry + ",\n" for entry in entries[:-1]]
+    pieces.append(entries[-1] + "\n    ]" + tail)
+    return [piece.encode("utf-8") for piece in pieces]
 
 
 def changes_csv(listed: list[Entry]) -> bytes:
@@ -340,7 +351,8 @@ def build_csaf_provider(context: BuildContext) -> Iterator[Rendered]:
     metadata = provider_metadata(publisher, keys, updated)
     refuse("CSAF", "provider-metadata.json", metadata, provider_metadata_problems(metadata))
     yield Rendered(PROVIDER_METADATA, json_bytes(metadata), JSON)
-    yield Rendered(FEED, rolie_feed_bytes(publisher, listed, updated), JSON)
+    # In parts (one per entry): the feed of 10,000 advisories is stored as blocks.
+    yield Rendered.of_parts(FEED, rolie_feed_parts(publisher, listed, updated), JSON)
     yield Rendered(INDEX, index_txt(listed), TEXT)
     yield Rendered(CHANGES, changes_csv(listed), CSV)
     for key in keys:

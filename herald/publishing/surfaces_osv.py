@@ -24,7 +24,13 @@ from herald.advisories.models import Advisory
 from herald.advisories.queries import PUBLIC_STATES
 from herald.advisories.snapshot import AdvisorySnapshot
 from herald.core.dbfunctions import UtcText
-from herald.publishing.artifacts import BuildContext, Rendered, advisory_builder, site_builder
+from herald.publishing.artifacts import (
+    BuildContext,
+    Rendered,
+    advisory_builder,
+    read_one,
+    site_builder,
+)
 from herald.publishing.models import Artifact
 from herald.publishing.osv import render_osv
 from herald.publishing.publisher import Publisher, json_bytes, utc
@@ -166,6 +172,13 @@ def _name(identifier: str) -> tuple[bytes, int]:
 
 def zip_from_members(members: Iterable[Member]) -> bytes | None:
     """The archive of ``members`` in the order given; None when it would need ZIP64."""
+    parts = zip_parts(members)
+    return None if parts is None else b"".join(parts)
+
+
+def zip_parts(members: Iterable[Member]) -> list[bytes] | None:
+    """``zip_from_members`` in pieces: one per member, one per directory record, the
+    end record (so that the archive is stored as blocks, see ``Rendered.of_parts``)."""
     parts: list[bytes] = []
     central: list[bytes] = []
     offset = 0
@@ -209,15 +222,15 @@ def zip_from_members(members: Iterable[Member]) -> bytes | None:
             )
             + name
         )
-        parts += (local, name, member.deflated)
+        parts.append(b"".join((local, name, member.deflated)))
         offset += len(local) + len(name) + len(member.deflated)
         if offset > _MAX_OFFSET or len(central) > _MAX_MEMBERS:
             return None
-    directory = b"".join(central)
-    if offset + len(directory) > _MAX_OFFSET:
+    directory_size = sum(len(record) for record in central)
+    if offset + directory_size > _MAX_OFFSET:
         return None
-    end = _END.pack(b"PK\x05\x06", 0, 0, len(central), len(central), len(directory), offset, 0)
-    return b"".join(parts) + directory + end
+    end = _END.pack(b"PK\x05\x06", 0, 0, len(central), len(central), directory_size, offset, 0)
+    return [*parts, *central, end]
 
 
 def members_of(archive: bytes) -> dict[str, Member] | None:
@@ -271,10 +284,11 @@ def _public_identifiers() -> set[str]:
 def _members_incrementally(context: BuildContext) -> dict[str, Member] | None:
     """identifier -> member of every public advisory, from the stored archive plus
     what changed since; None when there is no usable stored archive."""
-    row = Artifact.objects.filter(path=ZIP_PATH).values_list("content", "generation").first()
-    if row is None:
+    row = Artifact.objects.filter(path=ZIP_PATH).values_list("generation", flat=True).first()
+    archive = read_one(ZIP_PATH)
+    if row is None or archive is None:
         return None
-    members = members_of(bytes(row[0]))
+    members = members_of(archive)
     if members is None:
         return None
     publisher = site_publisher(context.profile)
@@ -285,7 +299,7 @@ def _members_incrementally(context: BuildContext) -> dict[str, Member] | None:
     # Documents stored since the archive was (outside a site regeneration), and
     # public advisories the archive does not hold: read those documents.
     # By generation alone (an index range of a few rows), the paths sifted here.
-    newer = Artifact.objects.filter(generation__gt=row[1]).order_by().values_list("path", flat=True)
+    newer = Artifact.objects.filter(generation__gt=row).order_by().values_list("path", flat=True)
     wanted = {
         path[len(PREFIX) : -len(".json")]
         for path in newer
@@ -317,8 +331,9 @@ def build_osv_index(context: BuildContext) -> Iterator[Rendered]:
         members = {
             identifier: member_of(identifier, content) for identifier, content in docs.items()
         }
-    archive = zip_from_members(members.values())
-    if archive is None:
-        archive = zip_of(_documents(context))
-    yield Rendered(ZIP_PATH, archive, ZIP)
+    parts = zip_parts(members.values())
+    if parts is None:
+        yield Rendered(ZIP_PATH, zip_of(_documents(context)), ZIP)
+    else:  # in parts (one per document): the archive of 10,000 is stored as blocks
+        yield Rendered.of_parts(ZIP_PATH, parts, ZIP)
     yield Rendered(f"{PREFIX}modified_id.csv", modified_csv(_modified(context), set(members)), CSV)

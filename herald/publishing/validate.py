@@ -30,6 +30,7 @@ from herald.advisories.models import Advisory
 from herald.advisories.queries import PUBLIC_STATES
 from herald.core.errors import HeraldError
 from herald.publishing import signing
+from herald.publishing.artifacts import read_many
 from herald.publishing.models import Artifact, SigningKey
 from herald.publishing.publisher import Publisher, csaf_filename
 from herald.publishing.schemas import (
@@ -75,9 +76,7 @@ def _local(publisher: Publisher, url: str) -> str | None:
 
 def validate_artifacts() -> Report:
     publisher = site_publisher()
-    files = {
-        path: bytes(content) for path, content in Artifact.objects.values_list("path", "content")
-    }
+    files = dict(read_many(Artifact.objects.all()))
     report = Report(checked=len(files))
     keys = list(SigningKey.objects.all())
     for path, content in sorted(files.items()):

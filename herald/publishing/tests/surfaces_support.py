@@ -15,7 +15,7 @@ from typing import Any
 from herald.advisories import signals
 from herald.advisories.models import Advisory
 from herald.publishing import surfaces_csaf, surfaces_cve, surfaces_osv  # noqa: F401 (registers)
-from herald.publishing.artifacts import regenerate
+from herald.publishing.artifacts import read_one, regenerate
 from herald.publishing.models import Artifact
 
 CNA_ORG_ID = "6f1f3e7a-8d0c-4c33-9a51-2b5c7f0e9d41"
@@ -40,7 +40,9 @@ class WiredArtifacts:
 
 
 def artifact(path: str) -> bytes:
-    return bytes(Artifact.objects.get(path=path).content)
+    content = read_one(path)
+    assert content is not None, f"no artifact {path}"
+    return content
 
 
 def artifact_json(path: str) -> Any:

@@ -17,7 +17,7 @@ from herald.advisories.actions import do_resolve_advisory, do_withdraw_advisory
 from herald.core.actions import do_update_vendor_profile
 from herald.core.models import Product
 from herald.publishing import builders, signing, tasks
-from herald.publishing.artifacts import regenerate, regenerate_everything
+from herald.publishing.artifacts import read_many, read_one, regenerate, regenerate_everything
 from herald.publishing.models import Artifact
 from herald.publishing.securitytxt import parse_security_txt
 from herald.test import HeraldTestCase
@@ -27,7 +27,9 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 def text(path: str) -> str:
-    return bytes(Artifact.objects.get(path=path).content).decode()
+    content = read_one(path)
+    assert content is not None, f"no artifact {path}"
+    return content.decode()
 
 
 def atom_titles(path: str) -> list[str]:
@@ -59,10 +61,9 @@ class Publication(HeraldTestCase):
         self.published(title="Public one")
         regenerate_everything()
         assert Artifact.objects.exists()
-        for artifact in Artifact.objects.all():
-            content = bytes(artifact.content)
+        for path, content in read_many(Artifact.objects.all()):
             for secret in (b"EMBARGO-CANARY-7731", b"CVE-2026-77310", draft.identifier.encode()):
-                assert secret not in content, (artifact.path, secret)
+                assert secret not in content, (path, secret)
 
     def test_the_stored_pages_are_the_pages_django_renders(self) -> None:
         advisory = self.published(
@@ -76,9 +77,7 @@ class Publication(HeraldTestCase):
             ("/security/advisories/products/cloud/feed.rss", builders.feed_path("rss", "cloud")),
             ("/security/advisories.md", builders.MARKDOWN_PATH),
         ):  # fmt: skip
-            assert self.client.get(url).content == bytes(Artifact.objects.get(path=path).content), (
-                url
-            )
+            assert self.client.get(url).content == read_one(path), url
 
     def test_an_update_changes_only_the_files_it_touches(self) -> None:
         first = self.published(title="First")

@@ -14,6 +14,7 @@ from django_tasks_db.models import DBTaskResult
 
 from herald.advisories.actions import do_withdraw_advisory
 from herald.publishing import builders, serving, siteexport, tasks
+from herald.publishing.artifacts import read_one
 from herald.publishing.models import Artifact
 from herald.publishing.siteexport import MANIFEST, export_site
 from herald.test import HeraldTestCase
@@ -40,7 +41,7 @@ class SiteExport(HeraldTestCase):
         call_command("export", "site", str(self.out), stdout=stdout)
         assert "written" in stdout.getvalue()
         for artifact in Artifact.objects.all():
-            assert (self.out / artifact.path).read_bytes() == bytes(artifact.content)
+            assert (self.out / artifact.path).read_bytes() == read_one(artifact.path)
             mtime = (self.out / artifact.path).stat().st_mtime
             assert int(mtime) == int(artifact.updated_at.timestamp())
         page = self.out / builders.ADVISORY_PATH.format(identifier=advisory.identifier)
@@ -159,7 +160,7 @@ class SiteExport(HeraldTestCase):
             assert export_site(self.out).written == (builders.INDEX_PATH,)
         assert (self.out / builders.INDEX_PATH).stat().st_ino != inode  # renamed over
         for artifact in Artifact.objects.all():
-            content = bytes(artifact.content)
+            content = read_one(artifact.path)
             for root in (self.out, plain):
                 target = root / artifact.path
                 assert target.read_bytes() == content

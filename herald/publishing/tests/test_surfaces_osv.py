@@ -143,7 +143,7 @@ class HandBuiltArchiveTests(WiredArtifacts, HeraldTestCase):
         from herald.publishing.surfaces_osv import zip_of
 
         first = self.published()
-        Artifact.objects.filter(path="osv/all.zip").update(content=b"garbage")
+        Artifact.objects.filter(path="osv/all.zip").update(content=b"garbage", blocks=[])
         second = self.published(title="CSRF on the settings page", cve_ids=[])
         docs = {a.identifier: artifact(f"osv/{a.identifier}.json") for a in (first, second)}
         assert artifact("osv/all.zip") == zip_of(dict(sorted(docs.items())))
