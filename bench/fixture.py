@@ -90,8 +90,12 @@ def setup_django(home: Path) -> None:
     django.setup()
     from django.core.management import call_command
 
-    # A fixture kept from an older tree gets this tree's migrations (a no-op otherwise).
+    # A fixture kept from an older tree gets this tree's migrations (a no-op otherwise),
+    # and the planner statistics for any index they add, as `herald setup` does.
     call_command("migrate", verbosity=0)
+    from herald.core.maintenance import refresh_planner_statistics
+
+    refresh_planner_statistics()
     register_surfaces()
 
 

@@ -86,6 +86,13 @@ class Advisory(models.Model):
             # change: read in index order and stop, instead of sorting every row.
             models.Index(fields=["published_at", "id"], name="advisory_published_idx"),
             models.Index(fields=["updated_at", "id"], name="advisory_updated_idx"),
+            # The site-wide files list every public advisory on each publication (OSV
+            # index, CSAF index and feed, handbook page, archive years): these columns
+            # read from the index alone, not from rows that carry every advisory's text.
+            models.Index(
+                fields=["state", "status", "published_at", "updated_at", "identifier", "title"],
+                name="advisory_listing_idx",
+            ),
         ]
         verbose_name_plural = "advisories"
 
@@ -221,6 +228,10 @@ class Revision(models.Model):
 
     class Meta:
         ordering = ["advisory", "number"]
+        indexes = [
+            # An advisory's latest revision, as the CSAF index and feed date it.
+            models.Index(fields=["advisory", "created_at"], name="revision_latest_idx")
+        ]
         constraints = [
             models.UniqueConstraint(fields=["advisory", "number"], name="revision_number_unique")
         ]

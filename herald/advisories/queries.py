@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from herald.advisories.models import Advisory
 from herald.core.errors import HeraldError
 
 PUBLIC_STATES = (Advisory.State.PUBLISHED, Advisory.State.WITHDRAWN)
+# Public and not current: withdrawn, or published and resolved (the complement of
+# current_advisories() among the public ones, as one condition on the row).
+PAST = Q(state=Advisory.State.WITHDRAWN) | Q(
+    state=Advisory.State.PUBLISHED, status=Advisory.Status.RESOLVED
+)
 
 
 def public_advisories() -> QuerySet[Advisory]:
@@ -30,7 +35,7 @@ def current_advisories() -> QuerySet[Advisory]:
 
 def past_advisories() -> QuerySet[Advisory]:
     """Resolved and withdrawn advisories, kept for reference."""
-    return public_advisories().exclude(pk__in=current_advisories().values("pk"))
+    return public_advisories().filter(PAST)
 
 
 def access_public_advisory(identifier: str) -> Advisory:

@@ -37,10 +37,10 @@ from dataclasses import dataclass
 from json.encoder import encode_basestring
 from typing import Any
 
-from django.db.models import Max
+from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
-from herald.advisories.models import Advisory
+from herald.advisories.models import Advisory, Revision
 from herald.advisories.queries import PUBLIC_STATES
 from herald.advisories.snapshot import AdvisorySnapshot
 from herald.core.dbfunctions import UtcText
@@ -153,11 +153,19 @@ def entries() -> list[Entry]:
     The dates come formatted from the database: at 10,000 advisories converting
     them in Python was most of a publication's time in the provider files.
     """
+    # The latest revision's time by a correlated lookup in revision_latest_idx: a
+    # join grouped by advisory reads every revision row instead.
+    latest = (
+        Revision.objects.filter(advisory=OuterRef("pk"))
+        .order_by("-created_at")
+        .values("created_at")[:1]
+    )
     rows = (
         Advisory.objects.filter(state__in=PUBLIC_STATES)
+        .order_by()
         .annotate(
             initial=UtcText(Coalesce("published_at", "updated_at")),
-            current=UtcText(Coalesce(Max("revisions__created_at"), "updated_at")),
+            current=UtcText(Coalesce(Subquery(latest), "updated_at")),
         )
         .values_list("identifier", "title", "initial", "current")
     )

@@ -93,6 +93,7 @@ def _modified(context: BuildContext) -> dict[str, str]:
     # formatted by the database (see UtcText).
     out: dict[str, str] = dict(
         Advisory.objects.filter(state__in=PUBLIC_STATES)
+        .order_by()  # unordered: read from advisory_listing_idx alone
         .annotate(modified=UtcText("updated_at"))
         .values_list("identifier", "modified")
     )
@@ -277,7 +278,9 @@ def members_of(archive: bytes) -> dict[str, Member] | None:
 
 def _public_identifiers() -> set[str]:
     return set(
-        Advisory.objects.filter(state__in=PUBLIC_STATES).values_list("identifier", flat=True)
+        Advisory.objects.filter(state__in=PUBLIC_STATES)
+        .order_by()  # unordered: read from advisory_listing_idx alone
+        .values_list("identifier", flat=True)
     )
 
 

@@ -30,6 +30,7 @@ from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString, mark_safe
 
 from herald.advisories import queries
+from herald.advisories.models import Advisory
 from herald.advisories.snapshot import AdvisorySnapshot, snapshot_of
 from herald.core.dbfunctions import UtcYear
 from herald.core.models import VendorProfile
@@ -53,8 +54,9 @@ def page_title(profile: VendorProfile) -> str:
 
 def archive_years() -> list[tuple[int, int]]:
     """(year, number of past advisories published that year), newest year first."""
+    # Without public_advisories()' related rows and order: advisory_listing_idx answers.
     rows = (
-        queries.past_advisories()
+        Advisory.objects.filter(queries.PAST)
         .order_by()
         .annotate(year=UtcYear("published_at"))
         .values("year")

@@ -187,9 +187,14 @@ class Rule2Timeline(HeraldTestCase):
             acting_user=self.bob,
             change_summary="Resolved.",
         )
+        withdrawn = do_withdraw_advisory(
+            self.published(title="Withdrawn one", cve_ids=[]),
+            acting_user=self.bob,
+            reason="Not a vulnerability.",
+        )
         self.draft(title="Draft one", cve_ids=[])
         assert set(current_advisories()) == {reported, fixed}
-        assert set(past_advisories()) == {resolved}
+        assert set(past_advisories()) == {resolved, withdrawn}
 
     def test_with_no_current_advisory_the_current_list_is_empty(self) -> None:
         do_resolve_advisory(self.published(), acting_user=self.bob, change_summary="Resolved.")
