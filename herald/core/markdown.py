@@ -24,6 +24,9 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
 
+# The public index renders every current advisory's text on each publication; the
+# same texts, so the HTML of recent ones is kept (a pure function of the text).
+@functools.lru_cache(maxsize=1024)
 def render(text: str) -> str:
     """Sanitised HTML for ``text``; safe to mark safe in a template."""
     html = _parser().render(text or "")

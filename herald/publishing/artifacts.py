@@ -56,6 +56,11 @@ class Rendered:
         if self.path.startswith("/") or ".." in self.path.split("/"):
             raise ValueError(f"Artifact paths are relative and stay inside the site: {self.path}")
 
+    @functools.cached_property
+    def etag(self) -> str:
+        """``etag_of(content)``, computed once (a large page is hashed once a publication)."""
+        return etag_of(self.content)
+
     @classmethod
     def of_parts(cls, path: str, parts: Iterable[bytes], content_type: str) -> Rendered:
         """A file given as the parts it is made of (its content is their join)."""
@@ -166,7 +171,7 @@ def regenerate(
         }
         changed: list[str] = []
         for item in rendered:
-            etag = etag_of(item.content)
+            etag = item.etag
             before = existing.get(item.path)
             if before is not None and before[0] == etag:
                 continue

@@ -46,12 +46,11 @@ from herald.publishing.artifacts import (
     BuildContext,
     Rendered,
     advisory_builder,
-    etag_of,
     read_one,
     site_builder,
 )
 from herald.publishing.feeds import FEED_SIZE, FeedInfo, render_atom, render_rss
-from herald.publishing.markdown import PageContent, advisory_text, page_parts
+from herald.publishing.markdown import PageContent, advisory_text, entry_part, page_parts
 from herald.publishing.models import Artifact
 from herald.publishing.securitytxt import SecurityTxtInput, render_security_txt
 from herald.web import pages
@@ -140,13 +139,16 @@ class _HandbookTexts:
 
     def __init__(self) -> None:
         self.page_etag: str | None = None
-        self.texts: dict[tuple[Any, ...], str] = {}
+        self.texts: dict[tuple[Any, ...], bytes] = {}  # markdown.entry_part of each
         self.lock = threading.Lock()
 
-    def page(self, profile: VendorProfile) -> list[bytes]:
-        """The page's parts (``markdown.page_parts``), encoded."""
+    def page(self, profile: VendorProfile) -> Rendered:
+        """The page, in parts (one per advisory): a page of 10,000 is stored as blocks."""
         with self.lock:  # web threads may render the page too (the Django view)
-            return self._page(profile)
+            parts = self._page(profile)
+            page = Rendered.of_parts(MARKDOWN_PATH, parts, "text/markdown; charset=utf-8")
+            self.page_etag = page.etag
+            return page
 
     def _page(self, profile: VendorProfile) -> list[bytes]:
         stored = Artifact.objects.filter(path=MARKDOWN_PATH).values_list("etag", flat=True)
@@ -161,7 +163,7 @@ class _HandbookTexts:
             )
         )
         missing = [key[0] for key in keys if key not in self.texts]
-        fresh: dict[int, str] = {}
+        fresh: dict[int, bytes] = {}
         # Everything (a first page in this process) in one query, else the few changed
         # (in chunks: SQLite's bound-parameter limit).
         chunks = (
@@ -178,10 +180,10 @@ class _HandbookTexts:
                 snapshot = AdvisorySnapshot(**{**row, "cve_ids": tuple(row["cve_ids"] or ())})
                 if snapshot.state not in ("published", "withdrawn"):  # rule 3, as render_page
                     raise ValueError(f"{snapshot.identifier} is a {snapshot.state}.")
-                fresh[pk] = advisory_text(snapshot)
-        current: list[str] = []
-        past: list[str] = []
-        texts: dict[tuple[Any, ...], str] = {}
+                fresh[pk] = entry_part(advisory_text(snapshot))
+        current: list[bytes] = []
+        past: list[bytes] = []
+        texts: dict[tuple[Any, ...], bytes] = {}
         for key in keys:
             text = self.texts.get(key)
             if text is None:
@@ -189,10 +191,8 @@ class _HandbookTexts:
             texts[key] = text
             # AdvisorySnapshot.is_current, on the key's fields
             (current if key[2] == "published" and key[3] != "resolved" else past).append(text)
-        parts = [p.encode() for p in page_parts(PageContent.from_profile(profile), current, past)]
         self.texts = texts  # only the advisories still public
-        self.page_etag = etag_of(b"".join(parts))
-        return parts
+        return page_parts(PageContent.from_profile(profile), current, past)
 
 
 _handbook = _HandbookTexts()
@@ -201,14 +201,12 @@ _handbook = _HandbookTexts()
 def handbook_markdown(profile: VendorProfile) -> str:
     """The handbook page with every public advisory, current then past (rule 3 holds:
     ``public_advisories`` never returns a draft, and the page refuses one)."""
-    return b"".join(_handbook.page(profile)).decode()
+    return _handbook.page(profile).content.decode()
 
 
 @site_builder("markdown")
 def markdown_page(context: BuildContext) -> Iterator[Rendered]:
-    # In parts (one per advisory): a page of 10,000 is stored as blocks.
-    parts = _handbook.page(context.profile)
-    yield Rendered.of_parts(MARKDOWN_PATH, parts, "text/markdown; charset=utf-8")
+    yield _handbook.page(context.profile)
 
 
 # ---------------------------------------------------------------- feeds

@@ -195,13 +195,20 @@ def render_page_of_texts(page: PageContent, current: Sequence[str], past: Sequen
     handbook builder keeps them between publications, so that a page of 10,000
     advisories is a join rather than 10,000 renders). Callers vouch that every text
     is a public advisory's."""
-    return "".join(page_parts(page, current, past))
+    parts = page_parts(page, [entry_part(t) for t in current], [entry_part(t) for t in past])
+    return b"".join(parts).decode()
 
 
-def page_parts(page: PageContent, current: Sequence[str], past: Sequence[str]) -> list[str]:
-    """The page as consecutive pieces whose join is ``render_page_of_texts``: one
-    per block (an advisory's text is one), each with the blank line after it."""
-    blocks: list[str] = []
+def entry_part(text: str) -> bytes:
+    """An advisory's text as ``page_parts`` takes it: encoded, the blank line after it."""
+    return (text + "\n\n").encode()
+
+
+def page_parts(page: PageContent, current: Sequence[bytes], past: Sequence[bytes]) -> list[bytes]:
+    """The page as consecutive pieces, encoded, whose join is ``render_page_of_texts``:
+    one per block, each with the blank line after it. ``current`` and ``past`` are
+    ``entry_part``s, so that a caller keeping them renders no advisory again."""
+    blocks: list[str | bytes] = []
     if page.front_matter:
         front = page.front_matter if page.front_matter.endswith("\n") else page.front_matter + "\n"
         blocks.append(f"---\n{front}---")
@@ -221,5 +228,12 @@ def page_parts(page: PageContent, current: Sequence[str], past: Sequence[str]) -
         blocks += [f"### {page.template_heading}", page.template_block]
     # Empty blocks are left out rather than leaving two blank lines: the importer
     # reads a section with no text as "", so both directions agree.
-    kept = [block for block in blocks if block]
-    return [block + "\n\n" for block in kept[:-1]] + [kept[-1] + "\n"] if kept else ["\n"]
+    parts = [
+        block if isinstance(block, bytes) else entry_part(block)
+        for block in blocks
+        if block and block != b"\n\n"
+    ]
+    if not parts:
+        return [b"\n"]
+    parts[-1] = parts[-1][:-1]  # the page ends with one newline
+    return parts

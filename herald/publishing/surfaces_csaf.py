@@ -31,11 +31,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import operator
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from json.encoder import encode_basestring
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -136,9 +136,10 @@ def build_csaf(snapshot: AdvisorySnapshot, context: BuildContext) -> Iterator[Re
 # --- the provider files -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One public advisory as the provider files list it (dates as ``utc()`` text)."""
+class Entry(NamedTuple):
+    """One public advisory as the provider files list it (dates as ``utc()`` text).
+
+    A tuple: 10,000 of them are made, hashed and sorted on every publication."""
 
     identifier: str
     title: str
@@ -169,13 +170,25 @@ def entries() -> list[Entry]:
         )
         .values_list("identifier", "title", "initial", "current")
     )
-    out = [
-        # The directory is the year of the first release, as relative_path() names it.
-        Entry(identifier, title, f"{initial[:4]}/{csaf_filename(identifier)}", initial, current)
-        for identifier, title, initial, current in rows
-    ]
-    out.sort(key=lambda e: (e.current_utc, e.path), reverse=True)
-    return out
+    global _entries_of_rows
+    known = _entries_of_rows
+    made: dict[tuple[str, str, str, str], Entry] = {}
+    for row in rows:
+        entry = known.get(row)
+        if entry is None:
+            identifier, title, initial, current = row
+            # The directory is the year of the first release, as relative_path() names it.
+            path = f"{initial[:4]}/{csaf_filename(identifier)}"
+            entry = Entry(identifier, title, path, initial, current)
+        made[row] = entry
+    _entries_of_rows = made  # only the advisories still public
+    return sorted(made.values(), key=_newest_change, reverse=True)
+
+
+_newest_change = operator.itemgetter(4, 2)  # (current_utc, path)
+# Entry of each row of entries()' query, kept between publications (as the texts
+# of the ROLIE feed are): a row changes only with its advisory.
+_entries_of_rows: dict[tuple[str, str, str, str], Entry] = {}
 
 
 def key_url(publisher: Publisher, fingerprint: str) -> str:
@@ -316,27 +329,41 @@ def rolie_feed_parts(
     if text.count(mark) != 1:  # a title that looks like the mark: the slow way
         return [json_bytes(rolie_feed(publisher, listed, updated))]
     head, tail = text.split(mark)
-    quote = encode_basestring
+    global _entry_texts
     base = f"{publisher.namespace}/{TLP_DIR}"
-    schema = quote(CSAF_SCHEMA_URL)
-    entries = [
-        _ENTRY_TEMPLATE.format(
-            id=quote(entry.identifier),
-            title=quote(entry.title),
-            url=quote(url := base + entry.path),
-            sha256=quote(url + ".sha256"),
-            sha512=quote(url + ".sha512"),
-            asc=quote(url + ".asc"),
-            published=quote(entry.initial_utc),
-            updated=quote(entry.current_utc),
-            schema=schema,
-        )
-        for entry in listed
-    ]
-    pieces = [head + "[\n"]
-    pieces += [entry + ",\n" for entry in entries[:-1]]
-    pieces.append(entries[-1] + "\n    ]" + tail)
-    return [piece.encode("utf-8") for piece in pieces]
+    known = _entry_texts
+    texts: dict[tuple[str, Entry], bytes] = {}
+    for entry in listed:
+        key = (base, entry)
+        texts[key] = known.get(key) or _entry_text(base, entry)
+    _entry_texts = texts  # only the entries still listed
+    pieces = [(head + "[\n").encode("utf-8")]
+    pieces += [texts[(base, entry)] for entry in listed]
+    pieces[-1] = pieces[-1][: -len(",\n")] + ("\n    ]" + tail).encode("utf-8")
+    return pieces
+
+
+# Each entry's text (with the comma after it) by (base URL, entry), kept between
+# publications: an entry changes only with its advisory, so a feed of 10,000 is
+# formatted once per process and joined after that.
+_entry_texts: dict[tuple[str, Entry], bytes] = {}
+
+
+def _entry_text(base: str, entry: Entry) -> bytes:
+    quote = encode_basestring
+    url = base + entry.path
+    text = _ENTRY_TEMPLATE.format(
+        id=quote(entry.identifier),
+        title=quote(entry.title),
+        url=quote(url),
+        sha256=quote(url + ".sha256"),
+        sha512=quote(url + ".sha512"),
+        asc=quote(url + ".asc"),
+        published=quote(entry.initial_utc),
+        updated=quote(entry.current_utc),
+        schema=quote(CSAF_SCHEMA_URL),
+    )
+    return (text + ",\n").encode("utf-8")
 
 
 def changes_csv(listed: list[Entry]) -> bytes:

@@ -28,6 +28,7 @@ from herald.publishing.artifacts import (
     BuildContext,
     Rendered,
     advisory_builder,
+    read_many,
     read_one,
     site_builder,
 )
@@ -276,6 +277,17 @@ def members_of(archive: bytes) -> dict[str, Member] | None:
     return members if position == start + size else None
 
 
+# (ETag, members) of the archive this process built last. A publication reads the
+# stored archive's members only when the stored one is another (written by another
+# process, or this process's transaction rolled back): 12 MB read and parsed less.
+_last_archive: tuple[str, dict[str, Member]] | None = None
+
+
+def _keep_archive(etag: str, members: dict[str, Member]) -> None:
+    global _last_archive
+    _last_archive = (etag, dict(members))
+
+
 def _public_identifiers() -> set[str]:
     return set(
         Advisory.objects.filter(state__in=PUBLIC_STATES)
@@ -287,13 +299,19 @@ def _public_identifiers() -> set[str]:
 def _members_incrementally(context: BuildContext) -> dict[str, Member] | None:
     """identifier -> member of every public advisory, from the stored archive plus
     what changed since; None when there is no usable stored archive."""
-    row = Artifact.objects.filter(path=ZIP_PATH).values_list("generation", flat=True).first()
-    archive = read_one(ZIP_PATH)
-    if row is None or archive is None:
+    stored_row = Artifact.objects.filter(path=ZIP_PATH).values_list("generation", "etag").first()
+    if stored_row is None:
         return None
-    members = members_of(archive)
-    if members is None:
-        return None
+    row, etag = stored_row
+    kept = _last_archive
+    if kept is not None and kept[0] == etag:
+        members = dict(kept[1])  # the archive this process built is the one stored
+    else:
+        archive = read_one(ZIP_PATH)
+        parsed = None if archive is None else members_of(archive)
+        if parsed is None:
+            return None
+        members = parsed
     publisher = site_publisher(context.profile)
     fresh: dict[str, bytes] = {
         snapshot.identifier: render_checked(snapshot, publisher) for snapshot in context.changed
@@ -311,10 +329,10 @@ def _members_incrementally(context: BuildContext) -> dict[str, Member] | None:
     wanted |= public - set(members)
     wanted -= set(fresh)
     if wanted:
-        for path, content in Artifact.objects.filter(
-            path__in=[osv_path(identifier) for identifier in wanted]
-        ).values_list("path", "content"):
-            fresh[path[len(PREFIX) : -len(".json")]] = bytes(content)
+        for path, content in read_many(
+            Artifact.objects.filter(path__in=[osv_path(identifier) for identifier in wanted])
+        ):
+            fresh[path[len(PREFIX) : -len(".json")]] = content
         # A public advisory without a stored document is not listed, as before.
         for identifier in wanted - set(fresh):
             members.pop(identifier, None)
@@ -338,5 +356,7 @@ def build_osv_index(context: BuildContext) -> Iterator[Rendered]:
     if parts is None:
         yield Rendered(ZIP_PATH, zip_of(_documents(context)), ZIP)
     else:  # in parts (one per document): the archive of 10,000 is stored as blocks
-        yield Rendered.of_parts(ZIP_PATH, parts, ZIP)
+        archive = Rendered.of_parts(ZIP_PATH, parts, ZIP)
+        _keep_archive(archive.etag, members)
+        yield archive
     yield Rendered(f"{PREFIX}modified_id.csv", modified_csv(_modified(context), set(members)), CSV)
