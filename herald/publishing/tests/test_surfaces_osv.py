@@ -143,7 +143,9 @@ class HandBuiltArchiveTests(WiredArtifacts, HeraldTestCase):
         from herald.publishing.surfaces_osv import zip_of
 
         first = self.published()
-        Artifact.objects.filter(path="osv/all.zip").update(content=b"garbage", blocks=[])
+        Artifact.objects.filter(path="osv/all.zip").update(
+            content=b"garbage", blocks=[], etag="written elsewhere"
+        )
         second = self.published(title="CSRF on the settings page", cve_ids=[])
         docs = {a.identifier: artifact(f"osv/{a.identifier}.json") for a in (first, second)}
         assert artifact("osv/all.zip") == zip_of(dict(sorted(docs.items())))
@@ -151,6 +153,28 @@ class HandBuiltArchiveTests(WiredArtifacts, HeraldTestCase):
         third = self.published(title="Open redirect after login", cve_ids=[])
         docs[third.identifier] = artifact(f"osv/{third.identifier}.json")
         assert artifact("osv/all.zip") == zip_of(dict(sorted(docs.items())))
+
+    def test_the_members_kept_between_publications_are_the_stored_archives(self) -> None:
+        from herald.publishing import surfaces_osv
+        from herald.publishing.models import Artifact
+        from herald.publishing.surfaces_osv import members_of, zip_of
+
+        first = self.published()
+        self.published(title="CSRF on the settings page", cve_ids=[])
+        kept = surfaces_osv._last_archive
+        assert kept is not None
+        assert kept[0] == Artifact.objects.get(path="osv/all.zip").etag
+        assert kept[1] == members_of(artifact("osv/all.zip"))
+        # Another process wrote the archive since: this one builds on that archive
+        # (its member for the first advisory), not on the one it kept.
+        other = {first.identifier: b'{"written": "elsewhere"}\n'}
+        Artifact.objects.filter(path="osv/all.zip").update(
+            content=zip_of(other), blocks=[], etag="another process"
+        )
+        third = self.published(title="Open redirect after login", cve_ids=[])
+        listed = _documents_of(artifact("osv/all.zip"))
+        assert f"{third.identifier}.json" in listed
+        assert listed[f"{first.identifier}.json"] == b'{"written": "elsewhere"}\n'
 
     def test_documents_stored_since_the_archive_are_taken_from_the_table(self) -> None:
         from herald.publishing.models import Artifact
