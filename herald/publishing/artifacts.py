@@ -158,9 +158,12 @@ def regenerate(
 
     Runs in the caller's transaction; unchanged files keep their ETag and generation.
     """
-    _, rendered = render_all(advisories, site=site, everything=everything)
     with transaction.atomic():
+        # The counter's row lock first, rendering after: a second regeneration waits
+        # here for the first to commit and then renders the site-wide files with its
+        # changes. Rendered before the lock, it would write, last, files without them.
         generation = next_number("artifacts")
+        _, rendered = render_all(advisories, site=site, everything=everything)
         now = timezone.now()
         paths = [r.path for r in rendered]
         existing: dict[str, tuple[str, bool]] = {
