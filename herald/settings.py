@@ -324,6 +324,9 @@ HERALD_ARTIFACT_BUILDERS: list[str] = [
 # Listings given in parts (handbook page, OSV archive, ROLIE feed) this large or more
 # are stored as blocks, so a publication writes only what it changed
 # (herald.publishing.blocks).
+# Each web and worker process reads the large listings' lines into memory when it
+# starts, in the background, so that its first publication is as fast as the next.
+HERALD_WARM_PUBLISHING = _env_bool("HERALD_WARM_PUBLISHING", True)
 HERALD_ARTIFACT_BLOCKS_FROM = int(os.environ.get("HERALD_ARTIFACT_BLOCKS_FROM", str(1 << 20)))
 HERALD_SITE_DIR = Path(os.environ.get("HERALD_SITE_DIR") or HERALD_HOME / "site").resolve()
 # How often each web process asks the database whether artifacts changed (seconds).

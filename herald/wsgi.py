@@ -14,6 +14,8 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "herald.settings")
 django_application = get_wsgi_application()
 
+from herald.publishing.artifacts import start_warming  # noqa: E402
 from herald.publishing.serving import front  # noqa: E402  (needs the settings loaded above)
 
 application = front(django_application)
+start_warming()  # this process's first publication as fast as the next

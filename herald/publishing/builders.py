@@ -32,8 +32,8 @@ from typing import Any
 from django.contrib.staticfiles import finders
 from django.db.models import CharField, QuerySet
 from django.db.models.functions import Cast
-from django.template.loader import render_to_string
-from django.urls import reverse
+from django.template.loader import get_template, render_to_string
+from django.urls import get_resolver, reverse
 from django.utils import timezone
 
 from herald.advisories.models import Advisory, Affected
@@ -48,6 +48,7 @@ from herald.publishing.artifacts import (
     advisory_builder,
     read_one,
     site_builder,
+    warmer,
 )
 from herald.publishing.feeds import FEED_SIZE, FeedInfo, render_atom, render_rss
 from herald.publishing.markdown import PageContent, advisory_text, entry_part, page_parts
@@ -207,6 +208,21 @@ def handbook_markdown(profile: VendorProfile) -> str:
 @site_builder("markdown")
 def markdown_page(context: BuildContext) -> Iterator[Rendered]:
     yield _handbook.page(context.profile)
+
+
+@warmer("markdown")
+def _warm_handbook(profile: VendorProfile) -> None:
+    _handbook.page(profile)  # its texts are kept while the stored page is this one
+
+
+@warmer("pages")
+def _warm_pages(profile: VendorProfile) -> None:
+    # The pages reverse() URLs and compile templates: a process's first publication
+    # would otherwise import the whole URLconf (the API's schema included) and parse
+    # the templates, half a second at 10,000 advisories' worth of nothing else.
+    get_resolver().url_patterns  # noqa: B018 (loads the URLconf)
+    for name in (pages.INDEX_TEMPLATE, pages.DETAIL_TEMPLATE, pages.ARCHIVE_TEMPLATE):
+        get_template(name)
 
 
 # ---------------------------------------------------------------- feeds

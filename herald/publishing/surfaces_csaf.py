@@ -44,8 +44,15 @@ from herald.advisories.models import Advisory, Revision
 from herald.advisories.queries import PUBLIC_STATES
 from herald.advisories.snapshot import AdvisorySnapshot
 from herald.core.dbfunctions import UtcText
+from herald.core.models import VendorProfile
 from herald.publishing import signing
-from herald.publishing.artifacts import BuildContext, Rendered, advisory_builder, site_builder
+from herald.publishing.artifacts import (
+    BuildContext,
+    Rendered,
+    advisory_builder,
+    site_builder,
+    warmer,
+)
 from herald.publishing.csaf import render_csaf
 from herald.publishing.models import SigningKey
 from herald.publishing.publisher import (
@@ -364,6 +371,12 @@ def _entry_text(base: str, entry: Entry) -> bytes:
         schema=quote(CSAF_SCHEMA_URL),
     )
     return (text + ",\n").encode("utf-8")
+
+
+@warmer("csaf-provider")
+def _warm_provider(profile: VendorProfile) -> None:
+    # Renders the provider files (storing nothing): keeps the entries and feed texts.
+    list(build_csaf_provider(BuildContext(profile=profile)))
 
 
 def changes_csv(listed: list[Entry]) -> bytes:

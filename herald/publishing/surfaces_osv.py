@@ -30,7 +30,9 @@ from herald.publishing.artifacts import (
     advisory_builder,
     read_many,
     read_one,
+    read_with_etag,
     site_builder,
+    warmer,
 )
 from herald.publishing.models import Artifact
 from herald.publishing.osv import render_osv
@@ -286,6 +288,14 @@ _last_archive: tuple[str, dict[str, Member]] | None = None
 def _keep_archive(etag: str, members: dict[str, Member]) -> None:
     global _last_archive
     _last_archive = (etag, dict(members))
+
+
+@warmer("osv-archive")
+def _warm_archive(profile: object) -> None:
+    stored_archive = read_with_etag(ZIP_PATH)
+    members = None if stored_archive is None else members_of(stored_archive[1])
+    if stored_archive is not None and members is not None:
+        _keep_archive(stored_archive[0], members)
 
 
 def _public_identifiers() -> set[str]:

@@ -15,7 +15,7 @@ import pytest
 from django.test import TestCase, override_settings
 
 from herald.advisories.actions import do_update_advisory
-from herald.publishing import blocks, builders, serving, surfaces_csaf, surfaces_osv
+from herald.publishing import artifacts, blocks, builders, serving, surfaces_csaf, surfaces_osv
 from herald.publishing.artifacts import read_one, regenerate_everything
 from herald.publishing.models import Artifact, ArtifactBlock
 from herald.publishing.tests.surfaces_support import WiredArtifacts
@@ -144,3 +144,47 @@ class StoredAsBlocksTests(WiredArtifacts, HeraldTestCase):
         for row in whole:
             assert row.blocks == [] and bytes(row.content), row.path
         assert set(ArtifactBlock.objects.values_list("path", flat=True)) == set(LISTINGS)
+
+
+class WarmingTests(WiredArtifacts, HeraldTestCase):
+    """A process reads the listings' lines at start, so its first publication is fast."""
+
+    @pytest.fixture(autouse=True)
+    def _keys(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("HERALD_SIGNING_KEY_DIR", str(tmp_path / "keys"))
+
+    def forget(self) -> None:
+        """What a new process knows: nothing."""
+        builders._handbook.page_etag = None
+        builders._handbook.texts = {}
+        surfaces_osv._last_archive = None
+        surfaces_csaf._entries_of_rows = {}
+        surfaces_csaf._entry_texts = {}
+
+    def test_warming_fills_what_a_publication_reuses(self) -> None:
+        published = [self.published(title=f"Warm {i}", cve_ids=[]) for i in range(3)]
+        self.forget()
+        artifacts.warm()
+        stored = Artifact.objects.get(path=builders.MARKDOWN_PATH).etag
+        assert builders._handbook.page_etag == stored
+        assert len(builders._handbook.texts) == len(published)
+        kept = surfaces_osv._last_archive
+        assert kept is not None
+        assert kept[0] == Artifact.objects.get(path=surfaces_osv.ZIP_PATH).etag
+        assert set(kept[1]) == {a.identifier for a in published}
+        assert len(surfaces_csaf._entries_of_rows) == len(published)
+        assert len(surfaces_csaf._entry_texts) == len(published)
+
+    def test_warming_an_empty_desk_or_a_failing_warmer_raises_nothing(self) -> None:
+        self.forget()
+        artifacts.warm()  # nothing published, nothing stored
+        assert surfaces_osv._last_archive is None
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setitem(artifacts._warmers, "broken", lambda profile: 1 / 0)
+            with self.assertLogs("herald.publishing.artifacts", "ERROR") as logged:
+                artifacts.warm()
+        assert "could not warm broken" in logged.output[0]
+
+    @override_settings(HERALD_WARM_PUBLISHING=False)
+    def test_warming_can_be_switched_off(self) -> None:
+        assert artifacts.start_warming() is None

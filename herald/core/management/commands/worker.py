@@ -28,6 +28,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("check", fail_level="ERROR")
+        from herald.publishing.artifacts import start_warming
+
+        start_warming()  # scheduled publications and imports run here
         call_command(
             "db_worker",
             queue_name="*",
