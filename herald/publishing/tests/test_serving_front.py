@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 
 from herald.advisories.actions import do_withdraw_advisory
-from herald.publishing import builders
+from herald.publishing import builders, serving
 from herald.publishing.serving import Front, SiteStore, choose_encoding, pack, sync
 from herald.test import HeraldTestCase
 
@@ -196,3 +196,12 @@ class ServingTest(FrontTestCase):
         assert result.removed == ("security/gone.html",)
         assert self.get("/security/gone.html").status == 418
         assert self.store.bundle_path(builders.INDEX_PATH).is_file()
+
+
+def test_files_under_a_kilobyte_get_no_compressed_forms() -> None:
+    small = b"-----BEGIN PGP SIGNATURE-----\n" + b"iQIzBAABCAAdFiEE" * 40
+    assert len(small) < serving.COMPRESS_FROM
+    assert serving.compress(small, "application/pgp-signature") == (b"", b"")
+    large = small * 3
+    gz, br = serving.compress(large, "application/pgp-signature")
+    assert gzip.decompress(gz) == large and br
