@@ -159,7 +159,7 @@ def start_warming() -> threading.Thread | None:
     """``warm`` in a daemon thread, unless ``HERALD_WARM_PUBLISHING`` is off."""
     from django.conf import settings
 
-    if not getattr(settings, "HERALD_WARM_PUBLISHING", True):
+    if not settings.HERALD_WARM_PUBLISHING:
         return None
     thread = threading.Thread(target=_warm_then_close, name="herald-warm-publishing", daemon=True)
     thread.start()
@@ -277,13 +277,27 @@ def regenerate_everything(*, batch: int = 200) -> RegenerateResult:
 # --- reading stored bytes -----------------------------------------------------------
 
 
+# The columns ``bodies`` reads a stored artifact from.
+BODY_COLUMNS = ("content", "blocks")
+
+
+def bodies(
+    path: str, content: Any, listed: list[str], *, gzip: bool = False
+) -> tuple[bytes, bytes | None]:
+    """(bytes, gzip form) of an artifact row's ``BODY_COLUMNS``, however it is stored.
+
+    The gzip form comes only with ``gzip`` and only for a file stored as blocks,
+    joined from theirs (``blocks.gzip_of``); None tells the caller to compress."""
+    if not listed:
+        return bytes(content), None
+    whole, gz = blocks.load(path, listed, deflated=gzip)
+    return whole, gz if gzip else None
+
+
 def read_many(rows: QuerySet[Artifact]) -> Iterator[tuple[str, bytes]]:
     """(path, bytes) of each artifact in ``rows``, joined from blocks when stored so."""
-    for path, content, listed in rows.values_list("path", "content", "blocks").iterator(200):
-        if listed:
-            yield path, blocks.load(path, listed)[0]
-        else:
-            yield path, bytes(content)
+    for path, content, listed in rows.values_list("path", *BODY_COLUMNS).iterator(200):
+        yield path, bodies(path, content, listed)[0]
 
 
 def read_one(path: str) -> bytes | None:
@@ -298,8 +312,8 @@ def read_with_etag(path: str) -> tuple[str, bytes] | None:
     Blocks are named by their digest, so the blocks an artifact row lists are
     that row's bytes even if a publication stores a newer version meanwhile (a
     block it has deleted since raises ``blocks.MissingBlock``)."""
-    row = Artifact.objects.filter(path=path).values_list("etag", "content", "blocks").first()
+    row = Artifact.objects.filter(path=path).values_list("etag", *BODY_COLUMNS).first()
     if row is None:
         return None
     etag, content, listed = row
-    return etag, blocks.load(path, listed)[0] if listed else bytes(content)
+    return etag, bodies(path, content, listed)[0]

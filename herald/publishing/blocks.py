@@ -51,7 +51,7 @@ _DELETE_BATCH = 500
 
 def threshold() -> int:
     """Files of parts at least this large are stored as blocks."""
-    return int(getattr(settings, "HERALD_ARTIFACT_BLOCKS_FROM", 1 << 20))
+    return int(settings.HERALD_ARTIFACT_BLOCKS_FROM)
 
 
 def group(parts: Iterable[bytes]) -> list[bytes]:

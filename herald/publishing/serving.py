@@ -304,7 +304,7 @@ def sync(store: SiteStore | None = None, *, blocking: bool = True,
 
 
 def _write_rows(store: SiteStore, rows: Any, *, fast: bool) -> tuple[tuple[str, ...], int]:
-    from herald.publishing import blocks
+    from herald.publishing.artifacts import bodies
 
     # (path, content, content type, etag, modified, gzip form or None to compress)
     Job = tuple[str, bytes, str, str, float, bytes | None]
@@ -312,11 +312,7 @@ def _write_rows(store: SiteStore, rows: Any, *, fast: bool) -> tuple[tuple[str, 
     def job(row: Any) -> Job:
         # In this thread, which owns the database connection: a file stored as
         # blocks is read whole here, its gzip form joined from theirs.
-        content, gz = (
-            blocks.load(row.path, row.blocks, deflated=True)
-            if row.blocks
-            else (bytes(row.content), None)
-        )
+        content, gz = bodies(row.path, row.content, row.blocks, gzip=True)
         return row.path, content, row.content_type, row.etag, row.updated_at.timestamp(), gz
 
     def packed(item: Job) -> tuple[str, bytes]:

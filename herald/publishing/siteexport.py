@@ -41,8 +41,7 @@ from typing import Any
 from django.conf import settings
 
 from herald.core.errors import HeraldError
-from herald.publishing import blocks
-from herald.publishing.artifacts import etag_of
+from herald.publishing.artifacts import BODY_COLUMNS, bodies, etag_of
 from herald.publishing.models import Artifact
 from herald.publishing.serving import MAGIC, compress, safe_relative
 
@@ -150,7 +149,7 @@ def _from_database(paths: list[str], meta: dict[str, tuple[str, str, float]]) ->
     """The stored bytes of ``paths``, streamed a batch of rows at a time."""
     if not paths:
         return
-    columns = ("path", "content", "blocks")
+    columns = ("path", *BODY_COLUMNS)
     if len(paths) * 2 > len(meta):
         # Most of the table: one pass over it beats thousands of IN lists.
         wanted = set(paths)
@@ -167,12 +166,8 @@ def _from_database(paths: list[str], meta: dict[str, tuple[str, str, float]]) ->
             for start in range(0, len(paths), BATCH)
         )
     for path, content, listed in rows:
-        if listed:
-            # Stored as blocks: the gzip form comes joined from theirs, no brotli form.
-            whole, gz = blocks.load(path, listed, deflated=True)
-            yield (path, *meta[path], whole, gz)
-        else:
-            yield (path, *meta[path], bytes(content), None)
+        # Stored as blocks: the gzip form comes joined from theirs, no brotli form.
+        yield (path, *meta[path], *bodies(path, content, listed, gzip=True))
 
 
 class _Writers:

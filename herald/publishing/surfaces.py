@@ -22,7 +22,7 @@ from django.core.exceptions import NON_FIELD_ERRORS
 
 from herald.core.errors import ValidationError
 from herald.core.models import VendorProfile
-from herald.publishing.artifacts import read_many, read_one
+from herald.publishing.artifacts import read_many
 from herald.publishing.models import Artifact
 from herald.publishing.publisher import Publisher, publisher_from_profile
 
@@ -61,10 +61,6 @@ def stored(prefix: str, suffix: str = "") -> dict[str, bytes]:
 
 def is_stored(path: str) -> bool:
     return Artifact.objects.filter(path=path).exists()
-
-
-def stored_one(path: str) -> bytes | None:
-    return read_one(path)
 
 
 # --- refusing invalid output --------------------------------------------------------

@@ -50,6 +50,7 @@ from herald.publishing.artifacts import (
     BuildContext,
     Rendered,
     advisory_builder,
+    read_one,
     site_builder,
     warmer,
 )
@@ -71,7 +72,6 @@ from herald.publishing.surfaces import (
     TEXT,
     refuse,
     site_publisher,
-    stored_one,
 )
 
 ROOT = ".well-known/csaf/"
@@ -119,8 +119,8 @@ def signature_for(path: str, content: bytes) -> bytes | None:
     same, a new one otherwise; None without a signing key."""
     if signing.active_key() is None:
         return None
-    if stored_one(path) == content:
-        previous = stored_one(path + ".asc")
+    if read_one(path) == content:
+        previous = read_one(path + ".asc")
         if previous is not None:
             return previous
     return signing.sign_detached(content).encode()
