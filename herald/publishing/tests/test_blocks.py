@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import random
+import threading
 import zlib
 from pathlib import Path
 
@@ -186,6 +187,14 @@ class WarmingTests(WiredArtifacts, HeraldTestCase):
                 artifacts.warm()
         assert "could not warm broken" in logged.output[0]
 
-    @override_settings(HERALD_WARM_PUBLISHING=False)
-    def test_warming_can_be_switched_off(self) -> None:
-        assert artifacts.start_warming() is None
+    def test_warming_runs_in_the_background_unless_switched_off(self) -> None:
+        ran = threading.Event()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(artifacts, "warm", ran.set)
+            with override_settings(HERALD_WARM_PUBLISHING=False):
+                assert artifacts.start_warming() is None
+            assert not ran.is_set()
+            thread = artifacts.start_warming()
+            assert thread is not None and thread.daemon
+            thread.join(30)
+        assert ran.is_set()
