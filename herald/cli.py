@@ -8,7 +8,9 @@ each; ``herald help COMMAND`` and ``herald COMMAND --help`` give the details;
 from __future__ import annotations
 
 import os
+import secrets
 import sys
+from typing import NoReturn
 
 HERALD_COMMANDS = (
     ("setup", "Create the database, the vendor profile and an admin account (--demo adds data)"),
@@ -50,6 +52,13 @@ def _usage() -> str:
     return "\n".join(lines)
 
 
+# Commands that make a desk, or only look at the configuration: they run where
+# there is none yet. Every other command needs one.
+WITHOUT_DESK = frozenset({"setup", "migrate", "check", "version", "--version"})
+EXIT_REFUSED = 1  # as herald.core.cli_support: the command could not do its work
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `cat big | head`
+
+
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "herald.settings")
     args = list(sys.argv[1:] if argv is None else argv)
@@ -58,13 +67,93 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args[:2] == ["help", "--all"]:
         args = ["help"]
-    from django.core.management import execute_from_command_line
-
-    if args and args[0] in ALIASES:
+    if args[0] in ALIASES:
         args[0] = ALIASES[args[0]]
     elif args[:1] == ["help"] and len(args) > 1 and args[1] in ALIASES:
         args[1] = ALIASES[args[1]]
-    execute_from_command_line(["herald", *args])
+    try:
+        _run(args)
+        # Flushed here, not at exit: a closed pipe must be handled like any other.
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader left (herald incident show ... | head): stop quietly, as
+        # cat does. Later writes, and the interpreter's last flush, go nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_BROKEN_PIPE)
+
+
+def _run(args: list[str]) -> None:
+    from herald.home import missing_desk
+
+    home = missing_desk()
+    asks_help = args[0] == "help" or "-h" in args or "--help" in args
+    if home is not None and not asks_help and args[0] not in WITHOUT_DESK:
+        _refuse(
+            f"no Herald desk at {home}: run `herald setup` there to create one, "
+            "or set HERALD_HOME to the desk's directory."
+        )
+    if home is not None and asks_help:
+        # Importing the settings would create HERALD_HOME to keep a new secret
+        # key; help needs none, so reading it leaves nothing behind.
+        os.environ.setdefault("HERALD_SECRET_KEY", secrets.token_urlsafe(50))
+
+    from django.core.management import execute_from_command_line
+    from django.db import DatabaseError
+
+    try:
+        if asks_help and args != ["help"]:
+            _print_help(args)
+            return
+        execute_from_command_line(["herald", *args])
+    except DatabaseError as exc:
+        _refuse(_database_problem(exc))
+
+
+def _print_help(args: list[str]) -> None:
+    """A command's help (``herald help X``, ``herald X [SUB] --help``) without Django's options."""
+    import django
+    from django.core.management import ManagementUtility
+
+    django.setup()
+    from herald.core.cli_support import hide_django_options
+
+    name = args[1] if args[0] == "help" else args[0]
+    name = ALIASES.get(name, name)
+    command = ManagementUtility(["herald", *args]).fetch_command(name)
+    spelt = {module: typed for typed, module in ALIASES.items()}.get(name, name)
+    parser = command.create_parser("herald", spelt)
+    hide_django_options(parser)
+    if args[0] == "help":
+        parser.print_help()
+        return
+    parser.parse_args(args[1:])  # prints the help of the (sub)command asked, and exits
+
+
+def _database_problem(exc: Exception) -> str:
+    """What an unexpected database error means for the person at the terminal."""
+    from django.conf import settings
+    from django.db import ProgrammingError
+
+    first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    database = settings.DATABASES["default"]
+    where = database.get("NAME") or "the database"
+    lowered = first_line.lower()
+    if "no such table" in lowered or (
+        isinstance(exc, ProgrammingError) and "does not exist" in lowered
+    ):
+        return (
+            f"the database {where} is not set up for this version of Herald ({first_line}): "
+            "run `herald setup`, which creates or upgrades it."
+        )
+    return (
+        f"the database {where} cannot be used: {first_line}. Check that it is running and "
+        "that DATABASE_URL (or HERALD_HOME for the embedded SQLite) names it."
+    )
+
+
+def _refuse(message: str) -> NoReturn:
+    sys.stderr.write(f"error: {message}\n")
+    sys.exit(EXIT_REFUSED)
 
 
 if __name__ == "__main__":
