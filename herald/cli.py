@@ -18,6 +18,7 @@ HERALD_COMMANDS = (
     ("worker", "Run a background worker (scheduled publications, deliveries)"),
     ("incident", "Declare, list, show and resolve incidents"),
     ("advisory", "Create, update, publish, fix, resolve, withdraw, list and show advisories"),
+    ("product", "List the products advisories can name as affected, and add one"),
     ("export", "Write the public page as Markdown, or the whole public site for a static host"),
     ("import", "Read a Markdown handbook page, or OSV, CVE and CSAF documents, into advisories"),
     ("validate", "Check every published file (OSV, CSAF, CVE, security.txt); non-zero on problems"),

@@ -21,7 +21,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn, TextIO, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -41,6 +41,7 @@ __all__ = [
     "HelpFormatter",
     "HeraldCommand",
     "add_write_options",
+    "gather_errors",
     "hide_django_options",
     "option_names",
     "read_text_option",
@@ -89,6 +90,25 @@ def read_text_option(text: str | None, path: str | None, field: str, stdin: Text
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ValidationError({field: f"Cannot read {path}: {reason}."}) from None
+
+
+T = TypeVar("T")
+
+
+def gather_errors(
+    errors: dict[str, list[str]], check: Callable[..., T], *args: Any
+) -> T | None:
+    """``check(*args)``, or ``None`` with its ``ValidationError`` added to ``errors``.
+
+    A command checks each of its inputs this way, then refuses once with every
+    problem, instead of stopping at the first.
+    """
+    try:
+        return check(*args)
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+        return None
 
 
 def add_write_options(parser: CommandParser | argparse.ArgumentParser) -> None:

@@ -275,54 +275,54 @@ class BadInputTests(AdvisoryCommandTestCase):
         self.assert_refused(
             self.create("--cve", "CVE-26-1"),
             2,
-            "error: cve_ids: 'CVE-26-1' is not a CVE id (CVE-YYYY-NNNN, four or more digits).",
+            "error: --cve: 'CVE-26-1' is not a CVE id (CVE-YYYY-NNNN, four or more digits).",
         )
 
     def test_a_timeline_out_of_order_names_the_later_date(self) -> None:
         err = self.assert_refused(
             self.create("--discovered", "2026-02-01", "--reported", "2026-01-01"), 2
         )
-        assert err.startswith("error: reported_at: Reported (2026-01-01) is before"), err
+        assert err.startswith("error: --reported: Reported (2026-01-01) is before"), err
 
     def test_a_malformed_date_names_its_field(self) -> None:
         self.assert_refused(
             self.create("--disclosed", "yesterday"),
             2,
-            "error: disclosed_at: 'yesterday' is not a date (YYYY-MM-DD).",
+            "error: --disclosed: 'yesterday' is not a date (YYYY-MM-DD).",
         )
 
     def test_fixed_without_a_date_names_fixed_at(self) -> None:
         self.assert_refused(
             self.create("--status", "fixed"),
             2,
-            "error: fixed_at: Status fixed needs the date it was fixed.",
+            "error: --fixed: Status fixed needs the date it was fixed.",
         )
         advisory = self.draft(status="reported", fixed_at=None)
         self.assert_refused(
             ("fix", advisory.identifier),
             2,
-            "error: fixed_at: Status fixed needs the date it was fixed.",
+            "error: --date: Status fixed needs the date it was fixed.",
         )
 
     def test_an_unknown_product_is_named(self) -> None:
         self.assert_refused(
             self.create("--product", "toaster:cloud"),
             2,
-            "error: affected: Row 1: unknown product 'toaster'.",
+            "error: --product: Row 1: unknown product 'toaster'; the products are cloud.",
         )
 
     def test_an_unknown_deployment_and_credit_type_are_named(self) -> None:
         err = self.assert_refused(
             self.create("--product", "cloud:moon", "--credit", "Jane:HERO"), 2
         )
-        assert "error: affected: Row 1: unknown deployment 'moon'" in err
-        assert "error: credits: Credit 1: unknown type 'HERO'." in err
+        assert "error: --product: Row 1: unknown deployment 'moon'" in err
+        assert "error: --credit: Credit 1: unknown type 'HERO'." in err
 
     def test_an_unknown_incident_is_named(self) -> None:
         self.assert_refused(
             ("create", "--incident", "INC-1999-0042", "--title", "T"),
             2,
-            "error: incident: No incident 'INC-1999-0042'.",
+            "error: --incident: No incident 'INC-1999-0042'.",
         )
 
     def test_publishing_names_every_missing_field(self) -> None:
@@ -348,7 +348,7 @@ class BadInputTests(AdvisoryCommandTestCase):
             ("publish", advisory.identifier, "--at", "2030-01-01T09:00Z", "--waive-outreach", "x"),
             2,
         )
-        assert err.startswith("error: at: "), err
+        assert err.startswith("error: --at: "), err
 
     def test_a_stale_version_is_a_conflict_that_saves_nothing(self) -> None:
         advisory = self.draft()
@@ -363,21 +363,21 @@ class BadInputTests(AdvisoryCommandTestCase):
     def test_update_needs_the_version_that_was_read(self) -> None:
         advisory = self.draft()
         err = self.assert_refused(("update", advisory.identifier, "--title", "New"), 2)
-        assert err.startswith("error: version: Give --version N"), err
+        assert err.startswith("error: --version: Give --version N"), err
 
     def test_a_public_advisory_changes_only_with_a_change_summary(self) -> None:
         advisory = self.published()
         err = self.assert_refused(
             ("update", advisory.identifier, "--version", str(advisory.version), "--title", "New"), 2
         )
-        assert err.startswith("error: change_summary: "), err
+        assert err.startswith("error: --summary: "), err
 
     def test_withdrawing_needs_a_reason(self) -> None:
         advisory = self.published()
         self.assert_refused(
             ("withdraw", advisory.identifier),
             2,
-            "error: reason: Say why the advisory is withdrawn.",
+            "error: --reason: Say why the advisory is withdrawn.",
         )
 
     def test_a_refused_action_exits_1(self) -> None:
@@ -405,7 +405,7 @@ class BadInputTests(AdvisoryCommandTestCase):
             ("create", "--incident", self.incident.identifier, "--from-json", "/nonexistent.json"),
             2,
         )
-        assert err.startswith("error: from_json: Cannot read /nonexistent.json"), err
+        assert err.startswith("error: --from-json: Cannot read /nonexistent.json"), err
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
             fh.write("{not json")
         self.addCleanup(os.unlink, fh.name)
@@ -416,13 +416,13 @@ class BadInputTests(AdvisoryCommandTestCase):
 
     def test_a_missing_description_file_is_named(self) -> None:
         err = self.assert_refused(self.create("--description-file", "/nonexistent.md"), 2)
-        assert err.startswith("error: description: Cannot read /nonexistent.md"), err
+        assert err.startswith("error: --description-file: Cannot read /nonexistent.md"), err
 
     def test_as_an_outsider_is_refused(self) -> None:
         self.assert_refused(
             self.create("--as", "charlie"),
             2,
-            "error: as: charlie has no desk access; actions are recorded only for desk accounts.",
+            "error: --as: charlie has no desk access; actions are recorded only for desk accounts.",
         )
 
 
@@ -507,7 +507,7 @@ class ConsoleScriptTests(HeraldTransactionTestCase):
         assert bad.returncode == 2
         assert (
             bad.stderr.strip()
-            == "error: cve_ids: 'CVE-1' is not a CVE id (CVE-YYYY-NNNN, four or more digits)."
+            == "error: --cve: 'CVE-1' is not a CVE id (CVE-YYYY-NNNN, four or more digits)."
         )
         assert bad.stdout == ""
 

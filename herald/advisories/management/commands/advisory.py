@@ -20,6 +20,7 @@ from typing import Any
 from django.core.management.base import CommandParser
 
 from herald.advisories.actions import (
+    advisory_input_errors,
     do_create_advisory,
     do_mark_fixed,
     do_publish_advisory,
@@ -31,7 +32,7 @@ from herald.advisories.actions import (
 from herald.advisories.models import Advisory, Affected, Credit, Reference
 from herald.advisories.queries import access_advisory_by_identifier
 from herald.advisories.serialize import desk_advisory_to_dict, fields_from_dict
-from herald.core.cli_support import HeraldCommand, read_text_option
+from herald.core.cli_support import HeraldCommand, gather_errors, read_text_option
 from herald.core.errors import HeraldError, ValidationError
 from herald.incidents.models import Incident, Severity
 from herald.incidents.queries import access_incident_by_identifier
@@ -306,7 +307,10 @@ with an outreach campaign, or with --waive-outreach REASON on the record.
             "--waive-outreach", default="", metavar="REASON", help="publish without outreach"
         )
         publish.add_argument(
-            "--at", metavar="DATETIME", help="schedule the publication instead (ISO 8601)"
+            "--at",
+            dest="scheduled_publish_at",
+            metavar="DATETIME",
+            help="schedule the publication instead (ISO 8601)",
         )
 
         fix = self.add_subcommand(
@@ -321,7 +325,9 @@ example:
 """,
         )
         fix.add_argument("identifier", metavar="ID")
-        fix.add_argument("--date", default="", metavar="YYYY-MM-DD", help="when it was fixed")
+        fix.add_argument(
+            "--date", dest="fixed_at", default="", metavar="YYYY-MM-DD", help="when it was fixed"
+        )
         resolution = fix.add_mutually_exclusive_group()
         resolution.add_argument(
             "--resolution", metavar="TEXT", help="Markdown: the fix, next steps"
@@ -330,7 +336,11 @@ example:
             "--resolution-file", metavar="FILE", help="Markdown file (- for stdin)"
         )
         fix.add_argument(
-            "--summary", default="", metavar="TEXT", help='change summary (default "Fixed.")'
+            "--summary",
+            dest="change_summary",
+            default="",
+            metavar="TEXT",
+            help='change summary (default "Fixed.")',
         )
         self._version_option(fix)
 
@@ -344,10 +354,18 @@ example:
         )
         resolve.add_argument("identifier", metavar="ID")
         resolve.add_argument(
-            "--date", default=None, metavar="YYYY-MM-DD", help="when it was fixed, if not yet known"
+            "--date",
+            dest="fixed_at",
+            default=None,
+            metavar="YYYY-MM-DD",
+            help="when it was fixed, if not yet known",
         )
         resolve.add_argument(
-            "--summary", default="", metavar="TEXT", help='change summary (default "Resolved.")'
+            "--summary",
+            dest="change_summary",
+            default="",
+            metavar="TEXT",
+            help='change summary (default "Resolved.")',
         )
         self._version_option(resolve)
 
@@ -408,11 +426,12 @@ example:
     # ------------------------------------------------------------ writes
 
     def cmd_create(self, **options: Any) -> None:
-        values, _ = self._field_values(options)
-        incident = self._incident(values.pop("incident", None))
-        advisory = do_create_advisory(
-            acting_user=self.acting_user(options), incident=incident, **values
-        )
+        errors: dict[str, list[str]] = {}
+        values, _ = self._field_values(options, errors)
+        incident = gather_errors(errors, self._incident, values.pop("incident", None))
+        user = gather_errors(errors, self.acting_user, options)
+        self._refuse_all(errors, values)
+        advisory = do_create_advisory(acting_user=user, incident=incident, **values)
         self.report(
             advisory,
             options,
@@ -421,30 +440,27 @@ example:
 
     def cmd_update(self, **options: Any) -> None:
         advisory = access_advisory_by_identifier(options["identifier"])
-        values, json_version = self._field_values(options)
+        errors: dict[str, list[str]] = {}
+        values, json_version = self._field_values(options, errors)
         incident_id = values.pop("incident", None)
         # show --json names the advisory's own incident, which may be resolved by
         # now; only a different one is a request to move the advisory.
-        incident = (
-            self._incident(incident_id)
-            if incident_id and incident_id.upper() != advisory.incident.identifier
-            else None
-        )
+        moves = bool(incident_id) and incident_id.upper() != advisory.incident.identifier
+        incident = gather_errors(errors, self._incident, incident_id if moves else None)
         version = options["expected_version"]
         if version is None:
             version = json_version
         if version is None:
-            raise ValidationError(
-                {
-                    "version": "Give --version N, the version you read "
-                    "(herald advisory show prints it)."
-                }
+            errors.setdefault("expected_version", []).append(
+                "Give --version N, the version you read (herald advisory show prints it)."
             )
-        if not values and incident is None:
+        if not values and not moves and not errors:
             raise ValidationError({"fields": "Give at least one field to change."})
+        user = gather_errors(errors, self.acting_user, options)
+        self._refuse_all(errors, values, advisory=advisory, change_summary=options["change_summary"])
         advisory = do_update_advisory(
             advisory,
-            acting_user=self.acting_user(options),
+            acting_user=user,
             expected_version=version,
             change_summary=options["change_summary"],
             incident=incident,
@@ -456,14 +472,36 @@ example:
             what += f", revision {revision.number}: {revision.summary}"
         self.report(advisory, options, what)
 
+    @staticmethod
+    def _refuse_all(
+        errors: dict[str, list[str]],
+        values: dict[str, Any],
+        *,
+        advisory: Advisory | None = None,
+        change_summary: str = "",
+    ) -> None:
+        """Refuse with every problem: the options' own, and those the action would find."""
+        if not errors:
+            return
+        if "from_json" in errors:  # the fields are not all known: say only that
+            raise ValidationError(errors)
+        fields = dict(values)
+        rows = {key: fields.pop(key) for key in ("affected", "credits", "references") if key in fields}
+        found = advisory_input_errors(
+            fields, **rows, advisory=advisory, change_summary=change_summary
+        )
+        for field, messages in found.items():
+            errors.setdefault(field, []).extend(messages)
+        raise ValidationError(errors)
+
     def cmd_publish(self, **options: Any) -> None:
         advisory = access_advisory_by_identifier(options["identifier"])
         user = self.acting_user(options)
-        if options["at"]:
+        if options["scheduled_publish_at"]:
             if options["lift_embargo"] or options["waive_outreach"]:
                 raise ValidationError(
                     {
-                        "at": "A scheduled publication happens at the embargo's end and without "
+                        "scheduled_publish_at": "A scheduled publication happens at the embargo's end and without "
                         "a waiver; drop --at to publish now with --lift-embargo or "
                         "--waive-outreach."
                     }
@@ -471,7 +509,7 @@ example:
             advisory = do_schedule_publication(
                 advisory,
                 acting_user=user,
-                at=options["at"],
+                at=options["scheduled_publish_at"],
                 expected_version=options["expected_version"],
             )
             assert advisory.scheduled_publish_at is not None
@@ -493,16 +531,16 @@ example:
     def cmd_fix(self, **options: Any) -> None:
         advisory = access_advisory_by_identifier(options["identifier"])
         resolution = read_text_option(
-            options["resolution"], options["resolution_file"], "resolution", self.stdin
+            options["resolution"], options["resolution_file"], "resolution_file", self.stdin
         )
         advisory = do_mark_fixed(
             advisory,
             acting_user=self.acting_user(options),
             # Blank when not given: the action refuses "fixed" without a date,
-            # naming fixed_at, the same way for every interface.
-            fixed_at=options["date"],
+            # naming fixed_at (--date here), the same way for every interface.
+            fixed_at=options["fixed_at"],
             resolution=resolution,
-            change_summary=options["summary"],
+            change_summary=options["change_summary"],
             expected_version=options["expected_version"],
         )
         self.report(advisory, options, f"marked fixed ({advisory.fixed_at})")
@@ -511,8 +549,8 @@ example:
         advisory = do_resolve_advisory(
             access_advisory_by_identifier(options["identifier"]),
             acting_user=self.acting_user(options),
-            change_summary=options["summary"],
-            fixed_at=options["date"],
+            change_summary=options["change_summary"],
+            fixed_at=options["fixed_at"],
             expected_version=options["expected_version"],
         )
         where = "a past advisory" if advisory.is_public else "resolved (still a draft)"
@@ -625,15 +663,18 @@ example:
 
     # ------------------------------------------------------------ input
 
-    def _field_values(self, options: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
+    def _field_values(
+        self, options: dict[str, Any], errors: dict[str, list[str]]
+    ) -> tuple[dict[str, Any], int | None]:
         """The action's keyword arguments from --from-json and the field options.
 
-        Options win over the file, so a file can serve as a template.
+        Options win over the file, so a file can serve as a template. A file
+        that cannot be read goes to ``errors``, with the other problems.
         """
         values: dict[str, Any] = {}
         json_version: int | None = None
-        if options.get("from_json"):
-            data = self._read_json(options["from_json"])
+        data = gather_errors(errors, self._read_json, options.get("from_json"))
+        if data is not None:
             values.update(fields_from_dict(data))
             raw_version = data.get("version")
             json_version = raw_version if isinstance(raw_version, int) else None
@@ -646,8 +687,13 @@ example:
             if options.get(name) is not None:
                 values[name] = _split(options[name])
         for name in ("description", "resolution"):
-            text = read_text_option(
-                options.get(name), options.get(f"{name}_file"), name, self.stdin
+            text = gather_errors(
+                errors,
+                read_text_option,
+                options.get(name),
+                options.get(f"{name}_file"),
+                f"{name}_file",
+                self.stdin,
             )
             if text is not None:
                 values[name] = text
@@ -659,7 +705,9 @@ example:
             values["references"] = [_reference_row(s) for s in options["references"] if s.strip()]
         return values, json_version
 
-    def _read_json(self, source: str) -> dict[str, Any]:
+    def _read_json(self, source: str | None) -> dict[str, Any] | None:
+        if not source:
+            return None
         try:
             text = self.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
