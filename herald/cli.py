@@ -86,7 +86,10 @@ def main(argv: list[str] | None = None) -> None:
 def _run(args: list[str]) -> None:
     from herald.home import missing_desk
 
-    home = missing_desk()
+    # Called in a process whose settings are loaded (a test, an embedding program),
+    # the desk is whatever they name; the database errors below still apply.
+    conf = sys.modules.get("django.conf")
+    home = None if conf is not None and conf.settings.configured else missing_desk()
     asks_help = args[0] == "help" or "-h" in args or "--help" in args
     if home is not None and not asks_help and args[0] not in WITHOUT_DESK:
         _refuse(

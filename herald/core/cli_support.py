@@ -20,7 +20,6 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any, NoReturn, TextIO, TypeVar
 
 from django.contrib.auth import get_user_model
@@ -34,6 +33,7 @@ from django.core.management.base import (
 from django.core.serializers.json import DjangoJSONEncoder
 
 from herald.core.errors import HeraldError, ValidationError, format_validation_error
+from herald.core.input_files import decode_text, read_input_file
 
 __all__ = [
     "EXIT_INVALID",
@@ -83,21 +83,14 @@ def read_text_option(text: str | None, path: str | None, field: str, stdin: Text
     """The value of ``--X TEXT`` or ``--X-file FILE`` (``-`` is stdin); ``None`` if neither."""
     if path is None:
         return text
-    if path == "-":
-        return stdin.read()
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ValidationError({field: f"Cannot read {path}: {reason}."}) from None
+    raw = read_input_file(path, stdin=stdin, field=field)
+    return decode_text(raw, "standard input" if path == "-" else path, field=field)
 
 
 T = TypeVar("T")
 
 
-def gather_errors(
-    errors: dict[str, list[str]], check: Callable[..., T], *args: Any
-) -> T | None:
+def gather_errors(errors: dict[str, list[str]], check: Callable[..., T], *args: Any) -> T | None:
     """``check(*args)``, or ``None`` with its ``ValidationError`` added to ``errors``.
 
     A command checks each of its inputs this way, then refuses once with every

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import re
 import textwrap
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandParser
+from django.db import DatabaseError, connection, transaction
 
 from herald.advisories.actions import (
     advisory_input_errors,
@@ -34,6 +34,8 @@ from herald.advisories.queries import access_advisory_by_identifier
 from herald.advisories.serialize import desk_advisory_to_dict, fields_from_dict
 from herald.core.cli_support import HeraldCommand, gather_errors, read_text_option
 from herald.core.errors import HeraldError, ValidationError
+from herald.core.input_files import load_json, read_input_file
+from herald.core.models import VendorProfile
 from herald.incidents.models import Incident, Severity
 from herald.incidents.queries import access_incident_by_identifier
 
@@ -44,13 +46,13 @@ examples:
       --cvss-v3 "CVSS:3.1/AV:N/AC:L/PR:L/UI:R/S:C/C:L/I:L/A:N" \\
       --affected-users "Cloud customers in the US region" --region US \\
       --product cloud:cloud --reported 2026-01-11 --credit "Jane Doe:FINDER" --as bob
-  herald advisory show NW-2026-0001 --json > adv.json   # edit it, then:
-  herald advisory update NW-2026-0001 --from-json adv.json --summary "Clarified impact"
-  herald advisory publish NW-2026-0001 --as alice
-  herald advisory publish NW-2026-0001 --at 2026-02-01T09:00Z      # at the embargo's end
-  herald advisory fix NW-2026-0001 --date 2026-01-12 --resolution "Fixed in #1234."
-  herald advisory resolve NW-2026-0001
-  herald advisory withdraw NW-2026-0001 --reason "Duplicate of NW-2026-0002"
+  herald advisory show PREFIX-2026-0001 --json > adv.json   # edit it, then:
+  herald advisory update PREFIX-2026-0001 --from-json adv.json --summary "Clarified impact"
+  herald advisory publish PREFIX-2026-0001 --as alice
+  herald advisory publish PREFIX-2026-0001 --at 2026-02-01T09:00Z      # at the embargo's end
+  herald advisory fix PREFIX-2026-0001 --date 2026-01-12 --resolution "Fixed in #1234."
+  herald advisory resolve PREFIX-2026-0001
+  herald advisory withdraw PREFIX-2026-0001 --reason "Duplicate of PREFIX-2026-0002"
   herald advisory list --state published --status fixed
 
 Every change happens inside an open incident (herald incident declare). Bad input
@@ -188,6 +190,23 @@ def _add_field_options(parser: CommandParser, *, creating: bool) -> None:
     )
 
 
+def example_prefix() -> str:
+    """The desk's advisory prefix for the help's examples; the default where there is no desk."""
+    prefix = str(VendorProfile._meta.get_field("advisory_prefix").default)
+    database = connection.settings_dict
+    # SQLite would create an empty file just to answer: only ask an existing one.
+    if not database["ENGINE"].endswith("sqlite3") or Path(str(database["NAME"])).is_file():
+        try:
+            with transaction.atomic():
+                stored = VendorProfile.objects.filter(pk=1).values_list(
+                    "advisory_prefix", flat=True
+                )
+                prefix = stored.first() or prefix
+        except DatabaseError:
+            pass  # the command itself will say what is wrong with the database
+    return prefix
+
+
 def _split(values: list[str]) -> list[str]:
     """Repeated and comma-separated values as one list; empty strings clear the list."""
     return [part for value in values for part in re.split(r"[\s,]+", value) if part]
@@ -225,6 +244,16 @@ class Command(HeraldCommand):
     help = "Create, update, publish, fix, resolve, withdraw, list and show advisories."
     epilog = EPILOG
 
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        # The examples show identifiers as this desk writes them (PREFIX-2026-0001).
+        prefix = example_prefix()
+        subparsers = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        for each in [parser, *(p for a in subparsers for p in a.choices.values())]:
+            if each.epilog:
+                each.epilog = each.epilog.replace("PREFIX-", f"{prefix}-")
+        return parser
+
     def add_arguments(self, parser: CommandParser) -> None:
         subparsers = parser.add_subparsers(
             dest="subcommand", required=True, metavar="SUBCOMMAND", title="subcommands"
@@ -239,7 +268,7 @@ class Command(HeraldCommand):
 examples:
   herald advisory create --incident INC-2026-0001 --title "Token leak in logs" \\
       --severity high --reported 2026-01-11 --product cloud:cloud --as bob
-  herald advisory show NW-2026-0001 --json | herald advisory create --from-json - \\
+  herald advisory show PREFIX-2026-0001 --json | herald advisory create --from-json - \\
       --incident INC-2026-0002 --title "Same flaw in the SDK"
 
 """
@@ -260,10 +289,10 @@ examples:
             ),
             epilog="""\
 examples:
-  herald advisory update NW-2026-0001 --version 3 --summary "Added the CVE id" \\
+  herald advisory update PREFIX-2026-0001 --version 3 --summary "Added the CVE id" \\
       --cve CVE-2026-12345
-  herald advisory show NW-2026-0001 --json > adv.json   # edit adv.json, then:
-  herald advisory update NW-2026-0001 --from-json adv.json --summary "Clarified impact"
+  herald advisory show PREFIX-2026-0001 --json > adv.json   # edit adv.json, then:
+  herald advisory update PREFIX-2026-0001 --from-json adv.json --summary "Clarified impact"
       (the version comes from the file when --version is not given)
 
 """
@@ -289,10 +318,10 @@ examples:
             write=True,
             epilog="""\
 examples:
-  herald advisory publish NW-2026-0001 --as alice
-  herald advisory publish NW-2026-0001 --waive-outreach "Only test accounts were exposed"
-  herald advisory publish NW-2026-0001 --lift-embargo "Exploited in the wild"
-  herald advisory publish NW-2026-0001 --at 2026-02-01T09:00Z   # the worker publishes it
+  herald advisory publish PREFIX-2026-0001 --as alice
+  herald advisory publish PREFIX-2026-0001 --waive-outreach "Only test accounts were exposed"
+  herald advisory publish PREFIX-2026-0001 --lift-embargo "Exploited in the wild"
+  herald advisory publish PREFIX-2026-0001 --at 2026-02-01T09:00Z   # the worker publishes it
 
 An advisory with a confirmed exposure or required user action is published only
 with an outreach campaign, or with --waive-outreach REASON on the record.
@@ -320,7 +349,7 @@ with an outreach campaign, or with --waive-outreach REASON on the record.
             write=True,
             epilog="""\
 example:
-  herald advisory fix NW-2026-0001 --date 2026-01-12 \\
+  herald advisory fix PREFIX-2026-0001 --date 2026-01-12 \\
       --resolution "Fixed in [#1234](https://github.com/example/app/pull/1234)."
 """,
         )
@@ -350,7 +379,7 @@ example:
             help='resolve an advisory: it moves to "Past advisories"',
             write=True,
             epilog="example:\n"
-            '  herald advisory resolve NW-2026-0001 --summary "All customers migrated"\n',
+            '  herald advisory resolve PREFIX-2026-0001 --summary "All customers migrated"\n',
         )
         resolve.add_argument("identifier", metavar="ID")
         resolve.add_argument(
@@ -374,8 +403,8 @@ example:
             "withdraw",
             help="withdraw a published advisory (it stays public, marked withdrawn)",
             write=True,
-            epilog="example:\n"
-            '  herald advisory withdraw NW-2026-0003 --reason "Duplicate of NW-2026-0002"\n',
+            epilog="example:\n  herald advisory withdraw PREFIX-2026-0003 \\\n"
+            '      --reason "Duplicate of PREFIX-2026-0002"\n',
         )
         withdraw.add_argument("identifier", metavar="ID")
         withdraw.add_argument("--reason", default="", help="why, for the public record")
@@ -395,7 +424,7 @@ example:
             subparsers,
             "show",
             help="show one advisory (by identifier)",
-            epilog="example:\n  herald advisory show NW-2026-0001 --json\n",
+            epilog="example:\n  herald advisory show PREFIX-2026-0001 --json\n",
         ).add_argument("identifier", metavar="ID")
 
     @staticmethod
@@ -457,7 +486,9 @@ example:
         if not values and not moves and not errors:
             raise ValidationError({"fields": "Give at least one field to change."})
         user = gather_errors(errors, self.acting_user, options)
-        self._refuse_all(errors, values, advisory=advisory, change_summary=options["change_summary"])
+        self._refuse_all(
+            errors, values, advisory=advisory, change_summary=options["change_summary"]
+        )
         advisory = do_update_advisory(
             advisory,
             acting_user=user,
@@ -486,7 +517,9 @@ example:
         if "from_json" in errors:  # the fields are not all known: say only that
             raise ValidationError(errors)
         fields = dict(values)
-        rows = {key: fields.pop(key) for key in ("affected", "credits", "references") if key in fields}
+        rows = {
+            key: fields.pop(key) for key in ("affected", "credits", "references") if key in fields
+        }
         found = advisory_input_errors(
             fields, **rows, advisory=advisory, change_summary=change_summary
         )
@@ -501,9 +534,9 @@ example:
             if options["lift_embargo"] or options["waive_outreach"]:
                 raise ValidationError(
                     {
-                        "scheduled_publish_at": "A scheduled publication happens at the embargo's end and without "
-                        "a waiver; drop --at to publish now with --lift-embargo or "
-                        "--waive-outreach."
+                        "scheduled_publish_at": "A scheduled publication happens at the "
+                        "embargo's end and without a waiver; drop --at to publish now with "
+                        "--lift-embargo or --waive-outreach."
                     }
                 )
             advisory = do_schedule_publication(
@@ -708,19 +741,8 @@ example:
     def _read_json(self, source: str | None) -> dict[str, Any] | None:
         if not source:
             return None
-        try:
-            text = self.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ValidationError({"from_json": f"Cannot read {source}: {exc}."}) from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValidationError(
-                {
-                    "from_json": f"{source} is not JSON: {exc.msg} "
-                    f"(line {exc.lineno}, column {exc.colno})."
-                }
-            ) from None
+        raw = read_input_file(source, stdin=self.stdin, field="from_json")
+        data = load_json(raw, "standard input" if source == "-" else source, field="from_json")
         if not isinstance(data, dict):
             raise ValidationError(
                 {"from_json": "Expected one advisory as a JSON object (the output of show --json)."}

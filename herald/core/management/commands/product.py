@@ -80,7 +80,9 @@ class Command(HeraldCommand):
             return
         width = max(len(row["slug"]) for row in rows)
         for row in rows:
-            package = f"  [{row['ecosystem']}: {row['package_name']}]" if row["package_name"] else ""
+            package = (
+                f"  [{row['ecosystem']}: {row['package_name']}]" if row["package_name"] else ""
+            )
             self.stdout.write(
                 f"{row['slug']:<{width}}  {row['name']}{package}  ({row['advisories']} advisories)"
             )
