@@ -531,7 +531,6 @@ class HelpTests(HeraldTestCase):
         for name, sub in subparsers.choices.items():
             assert "example" in sub.format_help(), name
 
-
     def test_the_examples_use_identifiers_as_the_desk_writes_them(self) -> None:
         do_update_vendor_profile(acting_user=None, advisory_prefix="NWA")
         parser = Command().create_parser("herald", "advisory")
