@@ -512,7 +512,6 @@ def do_create_advisory(
         advisory = Advisory(created_at=now, updated_at=now, created_by=who, **cleaned)
         if not advisory.affected_regions and advisory.affected_users:
             advisory.affected_regions = regions_named_in(advisory.affected_users, profile.regions)
-        errors: dict[str, list[str]] = {}
         _check_whole(advisory, errors)
         if errors:
             raise ValidationError(errors)
