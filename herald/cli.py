@@ -55,9 +55,11 @@ def _usage() -> str:
 
 # Commands that make a desk, or only look at the configuration: they run where
 # there is none yet. Every other command needs one.
-WITHOUT_DESK = frozenset({"setup", "migrate", "check", "version", "--version"})
+MAKES_DESK = frozenset({"setup", "migrate"})
+WITHOUT_DESK = MAKES_DESK | {"check", "version", "--version"}
 EXIT_REFUSED = 1  # as herald.core.cli_support: the command could not do its work
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `cat big | head`
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, likewise
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -81,6 +83,10 @@ def main(argv: list[str] | None = None) -> None:
         # cat does. Later writes, and the interpreter's last flush, go nowhere.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(EXIT_BROKEN_PIPE)
+    except KeyboardInterrupt:
+        # Ctrl-C: the person knows why it stopped; a traceback would tell them nothing.
+        sys.stderr.write("\n")
+        sys.exit(EXIT_INTERRUPTED)
 
 
 def _run(args: list[str]) -> None:
@@ -96,9 +102,9 @@ def _run(args: list[str]) -> None:
             f"no Herald desk at {home}: run `herald setup` there to create one, "
             "or set HERALD_HOME to the desk's directory."
         )
-    if home is not None and asks_help:
+    if home is not None and not home.is_dir() and args[0] not in MAKES_DESK:
         # Importing the settings would create HERALD_HOME to keep a new secret
-        # key; help needs none, so reading it leaves nothing behind.
+        # key; help and checks need none, so they leave no directory behind.
         os.environ.setdefault("HERALD_SECRET_KEY", secrets.token_urlsafe(50))
 
     from django.core.management import execute_from_command_line

@@ -12,6 +12,7 @@ import sys
 from io import StringIO
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.core.management import call_command
@@ -66,6 +67,8 @@ class TestWhereThereIsNoDesk:
         assert "herald advisory publish HRLD-2026-0001" in result.stdout  # the default prefix
         for option in DJANGO_OPTIONS:
             assert option not in result.stdout
+        for args in (("help",), ("check",)):
+            assert herald_in(tmp_path, *args).returncode == 0
         assert list(tmp_path.iterdir()) == []
 
     def test_a_database_without_herald_tables_is_one_line_not_a_traceback(
@@ -106,6 +109,22 @@ class HelpPages(HeraldTestCase):
             main(["help", "access-review"])
         assert out.getvalue().startswith("usage: herald access-review")
         assert "--verbosity" not in out.getvalue()
+
+
+class Interrupted(HeraldTestCase):
+    def test_ctrl_c_ends_a_command_without_a_traceback(self) -> None:
+        class CtrlCWhileReading(StringIO):
+            def read(self, size: int | None = -1) -> str:
+                raise KeyboardInterrupt
+
+        err = StringIO()
+        with (
+            mock.patch.object(sys, "stdin", CtrlCWhileReading()),
+            contextlib.redirect_stderr(err),
+            pytest.raises(SystemExit) as exited,
+        ):
+            main(["customers", "import", "-"])
+        assert (exited.value.code, err.getvalue()) == (130, "\n")
 
 
 class FromAnotherDirectory(HeraldTransactionTestCase):
