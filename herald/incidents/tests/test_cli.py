@@ -84,6 +84,16 @@ class DeclareTests(IncidentCommandTestCase):
         assert err == "error: --commander: No account named 'mallory'.\n"
         assert not Incident.objects.exists()
 
+    def test_every_bad_value_is_named_at_once_by_its_flag(self) -> None:
+        code, err = self.run_failing(
+            "declare", "--severity", "urgent", "--commander", "mallory", "--as", "nobody"
+        )
+        assert code == 2
+        assert sorted(line.split(": ")[1] for line in err.splitlines()) == [
+            "--as", "--commander", "--severity", "--title",
+        ], err  # fmt: skip
+        assert not Incident.objects.exists()
+
     def test_as_must_name_an_active_desk_account(self) -> None:
         for username in ("charlie", "nobody"):
             code, err = self.run_failing("declare", "--title", "T", "--as", username)
