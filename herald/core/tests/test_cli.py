@@ -15,6 +15,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -143,7 +144,7 @@ class FromAnotherDirectory(HeraldTransactionTestCase):
                 f"postgres://{settings['USER']}:{settings['PASSWORD'] or ''}@"
                 f"{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{settings['NAME']}"
             )
-        return {"DATABASE_URL": url, "HERALD_HOME": os.environ["HERALD_HOME"]}
+        return {"DATABASE_URL": url, "HERALD_HOME": str(django_settings.HERALD_HOME)}
 
     def test_a_reader_that_closes_the_pipe_ends_the_command_quietly(self) -> None:
         incident = self.declare()
