@@ -81,6 +81,7 @@ def do_add_product(*, acting_user: AbstractBaseUser | None, name: str, **values:
         raise ValidationError({key: "Not a field of a product." for key in unknown})
     name = " ".join(str(name or "").split())
     values = {key: str(value or "").strip() for key, value in values.items()}
+    slug_given = bool(values.get("slug"))
     values["slug"] = values.get("slug") or slugify(name)[:100]
     product = Product(name=name, **values)
     errors: dict[str, list[str]] = {}
@@ -89,6 +90,8 @@ def do_add_product(*, acting_user: AbstractBaseUser | None, name: str, **values:
     except DjangoValidationError as exc:
         for key, messages in exc.message_dict.items():
             errors.setdefault(key, []).extend(messages)
+    if not name and not slug_given:
+        errors.pop("slug", None)  # derived from the missing name: one error says it
     with transaction.atomic():
         if name and Product.objects.filter(name__iexact=name).exists():
             errors.setdefault("name", []).append(f"A product is already named {name!r}.")

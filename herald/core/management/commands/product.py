@@ -83,9 +83,9 @@ class Command(HeraldCommand):
             package = (
                 f"  [{row['ecosystem']}: {row['package_name']}]" if row["package_name"] else ""
             )
-            self.stdout.write(
-                f"{row['slug']:<{width}}  {row['name']}{package}  ({row['advisories']} advisories)"
-            )
+            count = row["advisories"]
+            advisories = f"{count} advisory" if count == 1 else f"{count} advisories"
+            self.stdout.write(f"{row['slug']:<{width}}  {row['name']}{package}  ({advisories})")
 
     def cmd_add(self, **options: Any) -> None:
         product = do_add_product(
