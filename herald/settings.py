@@ -16,6 +16,8 @@ from typing import Any
 
 import dj_database_url
 
+from herald.home import SQLITE_NAME, herald_home
+
 BASE_DIR = Path(__file__).resolve().parent
 CONFIG_ERRORS: list[tuple[str, str, str]] = []  # (id, message, hint)
 
@@ -35,7 +37,7 @@ def _env_bool(name: str, default: bool) -> bool:
     return default
 
 
-HERALD_HOME = Path(os.environ.get("HERALD_HOME", "var")).resolve()
+HERALD_HOME = herald_home()
 
 
 def _secret_key() -> str:
@@ -144,7 +146,7 @@ TEMPLATES = [
 
 
 def _databases() -> dict[str, Any]:
-    sqlite_path = HERALD_HOME / "herald.sqlite3"
+    sqlite_path = HERALD_HOME / SQLITE_NAME
     sqlite: dict[str, Any] = {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": sqlite_path,
@@ -274,8 +276,11 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = HERALD_HOME / "static"
+# Only inside an existing HERALD_HOME (the secret key above creates it): `herald
+# COMMAND --help` where there is no desk must not leave a directory behind.
 with contextlib.suppress(OSError):  # reported as herald.E003 when HERALD_HOME is read-only
-    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+    if HERALD_HOME.is_dir():
+        STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = True  # the embedded default serves static files without collectstatic
 
 SESSION_COOKIE_HTTPONLY = True

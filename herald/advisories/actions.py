@@ -114,14 +114,18 @@ def regions_named_in(text: str, regions: Iterable[str]) -> list[str]:
     return [r for r in regions if re.search(rf"(?<![\w-]){re.escape(r)}(?![\w-])", text or "")]
 
 
-def _clean_fields(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Normalise and validate each given field; one error dict for all of them."""
-    unknown = set(values) - set(EDITABLE_FIELDS)
-    if unknown:
-        raise ValidationError({name: "Not a field of an advisory." for name in sorted(unknown)})
-    errors: dict[str, list[str]] = {}
+def _clean_fields(values: Mapping[str, Any], errors: dict[str, list[str]]) -> dict[str, Any]:
+    """Normalise and validate each given field; every bad one's message goes to ``errors``.
+
+    A bad value is cleaned to nothing (``None``, ``[]``), so the whole advisory can
+    still be checked for the other fields' problems.
+    """
+    for name in sorted(set(values) - set(EDITABLE_FIELDS)):
+        errors.setdefault(name, []).append("Not a field of an advisory.")
     cleaned: dict[str, Any] = {}
     for name, value in values.items():
+        if name not in EDITABLE_FIELDS:
+            continue
         if name in TEXT_FIELDS:
             text = "" if value is None else str(value)
             text = text.replace("\r\n", "\n").replace("\x00", "")
@@ -153,9 +157,85 @@ def _clean_fields(values: Mapping[str, Any]) -> dict[str, Any]:
                 value if isinstance(value, (list, tuple)) else re.split(r"[\s,]+", str(value or ""))
             )
             cleaned[name] = [str(r).strip().upper() for r in regions if str(r).strip()]
-    if errors:
-        raise ValidationError(errors)
     return cleaned
+
+
+def _add_whole_errors(
+    errors: dict[str, list[str]],
+    cleaned: Mapping[str, Any],
+    advisory: Advisory | None,
+    change_summary: str,
+) -> None:
+    """Add the problems of the advisory these values would make, for fields not yet named.
+
+    Nothing is saved: the advisory is built (or read again) only to be checked,
+    so that one answer names every problem instead of the first few.
+    """
+    if advisory is None:
+        preview = Advisory(**cleaned)
+    else:
+        preview = Advisory.objects.select_related("incident").get(pk=advisory.pk)
+        _apply_fields(preview, cleaned)
+    whole: dict[str, list[str]] = {}
+    _check_whole(preview, whole)
+    if advisory is not None:
+        _collect(whole, _require_summary, preview, change_summary)
+        if preview.is_public:
+            _collect(whole, lambda: check_publishable(_publish_values(preview)))
+    for field, messages in whole.items():
+        if field not in errors:
+            errors[field] = messages
+
+
+def _checked_input(
+    values: Mapping[str, Any],
+    affected: Iterable[Mapping[str, Any]] | None,
+    credits: Iterable[Mapping[str, Any]] | None,
+    references: Iterable[Mapping[str, Any]] | None,
+    *,
+    advisory: Advisory | None,
+    change_summary: str = "",
+) -> tuple[
+    dict[str, Any],
+    tuple[list[Affected] | None, list[Credit] | None, list[Reference] | None],
+    dict[str, list[str]],
+]:
+    """The cleaned fields and rows, and every problem with them (see ``advisory_input_errors``)."""
+    errors: dict[str, list[str]] = {}
+    cleaned = _clean_fields(values, errors)
+    rows = _collect(
+        errors,
+        _clean_rows,
+        None if affected is None else list(affected),
+        None if credits is None else list(credits),
+        None if references is None else list(references),
+    )
+    if errors:
+        _add_whole_errors(errors, cleaned, advisory, change_summary)
+    return cleaned, rows or (None, None, None), errors
+
+
+def advisory_input_errors(
+    values: Mapping[str, Any],
+    *,
+    affected: Iterable[Mapping[str, Any]] | None = None,
+    credits: Iterable[Mapping[str, Any]] | None = None,
+    references: Iterable[Mapping[str, Any]] | None = None,
+    advisory: Advisory | None = None,
+    change_summary: str = "",
+) -> dict[str, list[str]]:
+    """Every problem ``do_create_advisory`` (or ``do_update_advisory`` of ``advisory``)
+    would find in this input, by field; nothing is written.
+
+    For an interface that refuses input of its own first (the CLI's ``--incident``,
+    ``--as``): it adds these, and the person sees every problem at once.
+    """
+    cleaned, _, errors = _checked_input(
+        values, affected, credits, references, advisory=advisory, change_summary=change_summary
+    )
+    if not errors:  # else already checked whole
+        _add_whole_errors(errors, cleaned, advisory, change_summary)
+    return errors
 
 
 def _check_whole(advisory: Advisory, errors: dict[str, list[str]]) -> None:
@@ -198,6 +278,15 @@ def _product(ref: Any) -> Product | None:
     )
 
 
+def _known_products(shown: int = 20) -> str:
+    """The products a row may name, for the message that refuses an unknown one."""
+    slugs = list(Product.objects.order_by("slug").values_list("slug", flat=True)[: shown + 1])
+    if not slugs:
+        return "there are no products yet: add one first."
+    more = " and more" if len(slugs) > shown else ""
+    return f"the products are {', '.join(slugs[:shown])}{more}."
+
+
 def _clean_rows(
     affected: Iterable[Mapping[str, Any]] | None,
     credits: Iterable[Mapping[str, Any]] | None,
@@ -214,7 +303,8 @@ def _clean_rows(
             product = _product(row.get("product"))
             if product is None:
                 errors.setdefault("affected", []).append(
-                    f"Row {i + 1}: unknown product {str(row.get('product'))[:80]!r}."
+                    f"Row {i + 1}: unknown product {str(row.get('product'))[:80]!r}; "
+                    + _known_products()
                 )
                 continue
             item = Affected(
@@ -412,8 +502,9 @@ def do_create_advisory(
     **values: Any,
 ) -> Advisory:
     """Create a draft. It is private to the desk until published."""
-    cleaned = _clean_fields(values)
-    rows = _clean_rows(list(affected), list(credits), list(references))
+    cleaned, rows, errors = _checked_input(values, affected, credits, references, advisory=None)
+    if errors:
+        raise ValidationError(errors)
     who = actor_label(acting_user, "cli")
     profile = VendorProfile.get()
     with transaction.atomic():
@@ -421,7 +512,6 @@ def do_create_advisory(
         advisory = Advisory(created_at=now, updated_at=now, created_by=who, **cleaned)
         if not advisory.affected_regions and advisory.affected_users:
             advisory.affected_regions = regions_named_in(advisory.affected_users, profile.regions)
-        errors: dict[str, list[str]] = {}
         _check_whole(advisory, errors)
         if errors:
             raise ValidationError(errors)
@@ -467,12 +557,11 @@ def do_update_advisory(
     **values: Any,
 ) -> Advisory:
     """Change fields. On a public advisory this writes a new revision (rule 5)."""
-    cleaned = _clean_fields(values)
-    rows = _clean_rows(
-        None if affected is None else list(affected),
-        None if credits is None else list(credits),
-        None if references is None else list(references),
+    cleaned, rows, errors = _checked_input(
+        values, affected, credits, references, advisory=advisory, change_summary=change_summary
     )
+    if errors:
+        raise ValidationError(errors)
     return _change(
         advisory,
         acting_user=acting_user,
@@ -678,7 +767,11 @@ def _set_fields(
     incident: Incident | None,
 ) -> Advisory:
     """A status step (fix, resolve): clean the fields it sets, then the shared change."""
-    cleaned = _clean_fields(values)
+    cleaned, _, errors = _checked_input(
+        values, None, None, None, advisory=advisory, change_summary=change_summary
+    )
+    if errors:
+        raise ValidationError(errors)
     return _change(
         advisory,
         acting_user=acting_user,

@@ -1,4 +1,4 @@
-"""Writes to the vendor profile: its settings and the prose of its public page."""
+"""Writes to the vendor profile (its settings, the prose of its public page) and its products."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.utils.text import slugify
 
 from herald.audit.actions import record
 from herald.core import signals
 from herald.core.errors import ValidationError
-from herald.core.models import VendorProfile
+from herald.core.models import Product, VendorProfile
 
 # Everything but the key and the timestamp; a field added to the profile becomes
 # editable here without another list to keep in step.
@@ -64,3 +65,47 @@ def do_update_vendor_profile(
             lambda: signals.profile_updated.send(VendorProfile, profile=profile, fields=fields)
         )
     return profile
+
+
+PRODUCT_FIELDS = ("name", "slug", "description", "ecosystem", "package_name", "repository_url")
+
+
+def do_add_product(*, acting_user: AbstractBaseUser | None, name: str, **values: Any) -> Product:
+    """Add a product advisories can name as affected; the slug defaults to the name's.
+
+    Every problem is reported at once, by field; a name or slug already used is
+    refused, whatever its case, since advisories name products by either.
+    """
+    unknown = sorted(set(values) - set(PRODUCT_FIELDS))
+    if unknown:
+        raise ValidationError({key: "Not a field of a product." for key in unknown})
+    name = " ".join(str(name or "").split())
+    values = {key: str(value or "").strip() for key, value in values.items()}
+    slug_given = bool(values.get("slug"))
+    values["slug"] = values.get("slug") or slugify(name)[:100]
+    product = Product(name=name, **values)
+    errors: dict[str, list[str]] = {}
+    try:
+        product.full_clean(validate_unique=False)
+    except DjangoValidationError as exc:
+        for key, messages in exc.message_dict.items():
+            errors.setdefault(key, []).extend(messages)
+    if not name and not slug_given:
+        errors.pop("slug", None)  # derived from the missing name: one error says it
+    with transaction.atomic():
+        if name and Product.objects.filter(name__iexact=name).exists():
+            errors.setdefault("name", []).append(f"A product is already named {name!r}.")
+        if product.slug and Product.objects.filter(slug__iexact=product.slug).exists():
+            errors.setdefault("slug", []).append(
+                f"The slug {product.slug!r} is taken; choose another."
+            )
+        if errors:
+            raise ValidationError(errors)
+        product.save()
+        record(
+            acting_user=acting_user,
+            action="product.create",
+            obj=product,
+            after={key: getattr(product, key) for key in PRODUCT_FIELDS},
+        )
+    return product

@@ -20,8 +20,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn, TextIO, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -34,6 +33,7 @@ from django.core.management.base import (
 from django.core.serializers.json import DjangoJSONEncoder
 
 from herald.core.errors import HeraldError, ValidationError, format_validation_error
+from herald.core.input_files import decode_text, read_input_file
 
 __all__ = [
     "EXIT_INVALID",
@@ -41,6 +41,9 @@ __all__ = [
     "HelpFormatter",
     "HeraldCommand",
     "add_write_options",
+    "gather_errors",
+    "hide_django_options",
+    "option_names",
     "read_text_option",
     "resolve_acting_user",
 ]
@@ -80,13 +83,25 @@ def read_text_option(text: str | None, path: str | None, field: str, stdin: Text
     """The value of ``--X TEXT`` or ``--X-file FILE`` (``-`` is stdin); ``None`` if neither."""
     if path is None:
         return text
-    if path == "-":
-        return stdin.read()
+    raw = read_input_file(path, stdin=stdin, field=field)
+    return decode_text(raw, "standard input" if path == "-" else path, field=field)
+
+
+T = TypeVar("T")
+
+
+def gather_errors(errors: dict[str, list[str]], check: Callable[..., T], *args: Any) -> T | None:
+    """``check(*args)``, or ``None`` with its ``ValidationError`` added to ``errors``.
+
+    A command checks each of its inputs this way, then refuses once with every
+    problem, instead of stopping at the first.
+    """
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ValidationError({field: f"Cannot read {path}: {reason}."}) from None
+        return check(*args)
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+        return None
 
 
 def add_write_options(parser: CommandParser | argparse.ArgumentParser) -> None:
@@ -105,6 +120,53 @@ def add_write_options(parser: CommandParser | argparse.ArgumentParser) -> None:
     )
 
 
+# Options every Django command takes. They still work (--traceback helps a bug
+# report); they are left out of Herald's help pages, which they would double.
+DJANGO_OPTIONS = frozenset(
+    {"version", "verbosity", "settings", "pythonpath", "traceback", "no_color", "force_color",
+     "skip_checks"}
+)  # fmt: skip
+
+
+def hide_django_options(parser: argparse.ArgumentParser) -> None:
+    """Leave Django's own options out of the help (they still work).
+
+    The ``herald`` entry point applies it to every command's help page; Herald's
+    commands apply it to their parsers too, for help printed from code.
+    """
+    for action in parser._actions:
+        if action.dest in DJANGO_OPTIONS:
+            action.help = argparse.SUPPRESS
+
+
+def option_names(parser: argparse.ArgumentParser, options: dict[str, Any]) -> dict[str, str]:
+    """``{field: "--flag"}`` for the options of the (sub)command that ran.
+
+    Read from the parsers themselves, so a field is named by the flag declared
+    for it (``dest``), or by a flag spelt like it (``as`` -> ``--as``); a name
+    with no flag (a key of a JSON file) stays as it is.
+    """
+    names: dict[str, str] = {}
+    by_spelling: dict[str, str] = {}
+    parsers = [parser]
+    while parsers:
+        current = parsers.pop(0)
+        for action in current._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                chosen = action.choices.get(options.get(action.dest) or "")
+                if chosen is not None:
+                    parsers.append(chosen)
+                continue
+            long_flags = [o for o in action.option_strings if o.startswith("--")]
+            if not long_flags or action.dest in DJANGO_OPTIONS:
+                continue
+            # The subcommand's own option wins over the command's (--as, --json).
+            names[action.dest] = long_flags[0]
+            for flag in long_flags:
+                by_spelling[flag[2:].replace("-", "_")] = flag
+    return {**by_spelling, **names}
+
+
 class HeraldCommand(BaseCommand):
     """A command with subcommands, Herald's help layout, and its error contract."""
 
@@ -112,11 +174,14 @@ class HeraldCommand(BaseCommand):
     stealth_options = ("stdin",)
     epilog = ""
     _exit_directly = False
+    _parser: argparse.ArgumentParser | None = None
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         kwargs.setdefault("formatter_class", HelpFormatter)
         kwargs.setdefault("epilog", self.epilog or None)
         parser = super().create_parser(prog_name, subcommand, **kwargs)
+        self._parser = parser
+        hide_django_options(parser)
         parser.add_argument(
             "--as",
             dest="as_user",
@@ -160,7 +225,8 @@ class HeraldCommand(BaseCommand):
         try:
             return super().execute(*args, **options)
         except ValidationError as exc:
-            self.fail(format_validation_error(exc), EXIT_INVALID)
+            names = option_names(self._parser, options) if self._parser else {}
+            self.fail(format_validation_error(exc, names), EXIT_INVALID)
         except HeraldError as exc:
             self.fail([str(exc)], EXIT_REFUSED)
 

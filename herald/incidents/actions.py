@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -60,6 +61,25 @@ def _user_by_username(username: str | None, field: str) -> AbstractBaseUser | No
         raise ValidationError({field: f"No account named {username!r}."}) from None
 
 
+def incident_input_errors(
+    *, title: str, severity: str, commander: AbstractBaseUser | str | None = None
+) -> dict[str, list[str]]:
+    """Every problem ``do_declare_incident`` would find in these values, by field."""
+    errors: dict[str, list[str]] = {}
+    checks: list[Callable[[], object]] = [
+        lambda: check_incident_fields(title=title, severity=severity)
+    ]
+    if isinstance(commander, str):
+        checks.append(lambda: _user_by_username(commander, "commander"))
+    for check in checks:
+        try:
+            check()
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                errors.setdefault(field, []).extend(messages)
+    return errors
+
+
 def do_declare_incident(
     *,
     title: str,
@@ -72,7 +92,9 @@ def do_declare_incident(
     actor: str | None = None,
 ) -> Incident:
     """Declare an incident. ``auto`` marks one Herald declared itself, and why."""
-    check_incident_fields(title=title, severity=severity)
+    errors = incident_input_errors(title=title, severity=severity, commander=commander)
+    if errors:
+        raise ValidationError(errors)
     if isinstance(commander, str):
         commander = _user_by_username(commander, "commander")
     who = actor or actor_label(acting_user, "cli")

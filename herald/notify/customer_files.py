@@ -29,6 +29,7 @@ from typing import Any
 
 from herald.advisories.models import Affected
 from herald.core.errors import HeraldError, ValidationError
+from herald.core.input_files import MAX_JSON_DEPTH, TOO_DEEP, decode_text, too_deep
 from herald.core.models import Product, VendorProfile
 from herald.notify.actions import CustomerData
 from herald.notify.channels import check_email
@@ -218,6 +219,10 @@ def _json_items(text: str) -> list[tuple[int, Any]]:
             item, index = decoder.raw_decode(text, index)
         except json.JSONDecodeError as exc:
             raise CustomerFileError([(exc.lineno, f"not valid JSON: {exc.msg}")]) from None
+        except RecursionError:
+            raise CustomerFileError([(line, f"this item {TOO_DEEP}")]) from None
+        if too_deep(item, MAX_JSON_DEPTH - 1):  # inside the file's list
+            raise CustomerFileError([(line, f"this item {TOO_DEEP}")])
         items.append((line, item))
 
 
@@ -260,11 +265,8 @@ def parse_customer_file(
     content: bytes | str, *, name: str = "", fmt: str = ""
 ) -> list[CustomerData]:
     """Customers from a CSV or JSON file (by ``fmt``, else the name, else the content)."""
-    try:
-        text = content.decode("utf-8") if isinstance(content, bytes) else content
-    except UnicodeDecodeError as exc:
-        line = content[: exc.start].count(b"\n") + 1 if isinstance(content, bytes) else 1
-        raise CustomerFileError([(line, "not UTF-8 text")]) from None
+    shown = "standard input" if name in ("", "-") else name
+    text = decode_text(content, shown) if isinstance(content, bytes) else content
     kind = fmt or ("json" if name.lower().endswith(".json") else "")
     if not kind:
         kind = "json" if text.lstrip("\ufeff \r\n\t").startswith("[") else "csv"

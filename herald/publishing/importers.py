@@ -19,7 +19,6 @@ nor a severity (medium).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from cvss.exceptions import CVSSError
 
 from herald.advisories.validation import CVE_RE, CWE_RE
 from herald.core.errors import ValidationError
+from herald.core.input_files import load_json
 from herald.publishing.csaf import CREDIT_SUMMARIES
 from herald.publishing.publisher import COLLECTION_URLS, PURL_TYPES
 from herald.publishing.schemas import (
@@ -721,12 +721,7 @@ def detect(doc: Any) -> str:
 
 def parse_document(file: str, raw: bytes, kind: str, *, vendor_ecosystem: str) -> ParsedDocument:
     """One file of format ``kind``; ``ValidationError({file: [...]})`` when refused."""
-    try:
-        doc = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ValidationError({file: "is not UTF-8 text"}) from None
-    except ValueError as exc:
-        raise ValidationError({file: f"is not JSON: {exc}"}) from None
+    doc = load_json(raw, file, field=file)
     found = detect(doc)
     if found != kind:
         what = f"a {found.upper()} document" if found else "none of OSV, CVE and CSAF"

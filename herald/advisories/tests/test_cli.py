@@ -20,9 +20,12 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
+from herald.advisories.actions import EDITABLE_FIELDS
 from herald.advisories.management.commands.advisory import Command
 from herald.advisories.models import Advisory
 from herald.audit.models import AuditEvent
+from herald.core.actions import do_update_vendor_profile
+from herald.core.cli_support import option_names
 from herald.core.models import Product
 from herald.incidents.models import Incident
 from herald.test import HeraldTestCase, HeraldTransactionTestCase
@@ -275,54 +278,113 @@ class BadInputTests(AdvisoryCommandTestCase):
         self.assert_refused(
             self.create("--cve", "CVE-26-1"),
             2,
-            "error: cve_ids: 'CVE-26-1' is not a CVE id (CVE-YYYY-NNNN, four or more digits).",
+            "error: --cve: 'CVE-26-1' is not a CVE id (CVE-YYYY-NNNN, four or more digits).",
+        )
+
+    def test_every_bad_value_is_named_at_once_by_the_flag_that_was_typed(self) -> None:
+        err = self.assert_refused(
+            ("create", "--incident", "INC-1999-0042", "--title", "T", "--reported", "yesterday",
+             "--cve", "CVE-1", "--product", "toaster", "--cvss-v3", "bogus", "--credit", "J:HERO",
+             "--as", "nobody"),
+            2,
+        )  # fmt: skip
+        flags = [line.split(": ")[1] for line in err.splitlines()]
+        assert sorted(flags) == sorted(
+            ["--incident", "--reported", "--cve", "--product", "--cvss-v3", "--credit", "--as"]
+        ), err
+        for internal in ("reported_at", "cve_ids", "affected", "cvss_v3_vector", "credits"):
+            assert f"error: {internal}:" not in err, err
+
+    def test_an_update_names_every_bad_value_and_the_missing_version_together(self) -> None:
+        advisory = self.draft()
+        err = self.assert_refused(
+            ("update", advisory.identifier, "--fixed", "soon", "--cwe", "XSS",
+             "--status", "fixed", "--region", "MARS"),
+            2,
+        )  # fmt: skip
+        for line in (
+            "error: --version: Give --version N, the version you read "
+            "(herald advisory show prints it).",
+            "error: --fixed: 'soon' is not a date (YYYY-MM-DD).",
+            "error: --cwe: 'XSS' is not a CWE id (CWE-79).",
+        ):
+            assert line in err.splitlines(), err
+        assert "error: --region: Unknown region(s) MARS; the vendor's regions are US, EU." in err
+
+    def test_every_field_of_an_advisory_is_named_by_a_flag(self) -> None:
+        # The names come from the parser; a field added without an option, or an
+        # option whose dest drifts from the action's keyword, fails here.
+        parser = Command().create_parser("herald", "advisory")
+        for subcommand in ("create", "update"):
+            names = option_names(parser, {"subcommand": subcommand})
+            for field in (*EDITABLE_FIELDS, "affected", "credits", "references", "incident", "as"):
+                assert names.get(field, "").startswith("--"), (subcommand, field)
+        for subcommand, field, flag in (
+            ("fix", "fixed_at", "--date"),
+            ("fix", "change_summary", "--summary"),
+            ("fix", "resolution_file", "--resolution-file"),
+            ("resolve", "fixed_at", "--date"),
+            ("publish", "scheduled_publish_at", "--at"),
+            ("update", "summary", "--advisory-summary"),
+            ("update", "change_summary", "--summary"),
+            ("update", "expected_version", "--version"),
+            ("withdraw", "reason", "--reason"),
+        ):
+            assert option_names(parser, {"subcommand": subcommand})[field] == flag
+
+    def test_an_unknown_product_lists_the_known_ones(self) -> None:
+        Product.objects.create(name="Northwind SDK", slug="sdk")
+        self.assert_refused(
+            self.create("--product", "cloud", "--product", "toaster"),
+            2,
+            "error: --product: Row 2: unknown product 'toaster'; the products are cloud, sdk.",
         )
 
     def test_a_timeline_out_of_order_names_the_later_date(self) -> None:
         err = self.assert_refused(
             self.create("--discovered", "2026-02-01", "--reported", "2026-01-01"), 2
         )
-        assert err.startswith("error: reported_at: Reported (2026-01-01) is before"), err
+        assert err.startswith("error: --reported: Reported (2026-01-01) is before"), err
 
     def test_a_malformed_date_names_its_field(self) -> None:
         self.assert_refused(
             self.create("--disclosed", "yesterday"),
             2,
-            "error: disclosed_at: 'yesterday' is not a date (YYYY-MM-DD).",
+            "error: --disclosed: 'yesterday' is not a date (YYYY-MM-DD).",
         )
 
     def test_fixed_without_a_date_names_fixed_at(self) -> None:
         self.assert_refused(
             self.create("--status", "fixed"),
             2,
-            "error: fixed_at: Status fixed needs the date it was fixed.",
+            "error: --fixed: Status fixed needs the date it was fixed.",
         )
         advisory = self.draft(status="reported", fixed_at=None)
         self.assert_refused(
             ("fix", advisory.identifier),
             2,
-            "error: fixed_at: Status fixed needs the date it was fixed.",
+            "error: --date: Status fixed needs the date it was fixed.",
         )
 
     def test_an_unknown_product_is_named(self) -> None:
         self.assert_refused(
             self.create("--product", "toaster:cloud"),
             2,
-            "error: affected: Row 1: unknown product 'toaster'.",
+            "error: --product: Row 1: unknown product 'toaster'; the products are cloud.",
         )
 
     def test_an_unknown_deployment_and_credit_type_are_named(self) -> None:
         err = self.assert_refused(
             self.create("--product", "cloud:moon", "--credit", "Jane:HERO"), 2
         )
-        assert "error: affected: Row 1: unknown deployment 'moon'" in err
-        assert "error: credits: Credit 1: unknown type 'HERO'." in err
+        assert "error: --product: Row 1: unknown deployment 'moon'" in err
+        assert "error: --credit: Credit 1: unknown type 'HERO'." in err
 
     def test_an_unknown_incident_is_named(self) -> None:
         self.assert_refused(
             ("create", "--incident", "INC-1999-0042", "--title", "T"),
             2,
-            "error: incident: No incident 'INC-1999-0042'.",
+            "error: --incident: No incident 'INC-1999-0042'.",
         )
 
     def test_publishing_names_every_missing_field(self) -> None:
@@ -348,7 +410,7 @@ class BadInputTests(AdvisoryCommandTestCase):
             ("publish", advisory.identifier, "--at", "2030-01-01T09:00Z", "--waive-outreach", "x"),
             2,
         )
-        assert err.startswith("error: at: "), err
+        assert err.startswith("error: --at: "), err
 
     def test_a_stale_version_is_a_conflict_that_saves_nothing(self) -> None:
         advisory = self.draft()
@@ -363,21 +425,21 @@ class BadInputTests(AdvisoryCommandTestCase):
     def test_update_needs_the_version_that_was_read(self) -> None:
         advisory = self.draft()
         err = self.assert_refused(("update", advisory.identifier, "--title", "New"), 2)
-        assert err.startswith("error: version: Give --version N"), err
+        assert err.startswith("error: --version: Give --version N"), err
 
     def test_a_public_advisory_changes_only_with_a_change_summary(self) -> None:
         advisory = self.published()
         err = self.assert_refused(
             ("update", advisory.identifier, "--version", str(advisory.version), "--title", "New"), 2
         )
-        assert err.startswith("error: change_summary: "), err
+        assert err.startswith("error: --summary: "), err
 
     def test_withdrawing_needs_a_reason(self) -> None:
         advisory = self.published()
         self.assert_refused(
             ("withdraw", advisory.identifier),
             2,
-            "error: reason: Say why the advisory is withdrawn.",
+            "error: --reason: Say why the advisory is withdrawn.",
         )
 
     def test_a_refused_action_exits_1(self) -> None:
@@ -405,7 +467,7 @@ class BadInputTests(AdvisoryCommandTestCase):
             ("create", "--incident", self.incident.identifier, "--from-json", "/nonexistent.json"),
             2,
         )
-        assert err.startswith("error: from_json: Cannot read /nonexistent.json"), err
+        assert err.startswith("error: --from-json: /nonexistent.json cannot be read"), err
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
             fh.write("{not json")
         self.addCleanup(os.unlink, fh.name)
@@ -416,13 +478,13 @@ class BadInputTests(AdvisoryCommandTestCase):
 
     def test_a_missing_description_file_is_named(self) -> None:
         err = self.assert_refused(self.create("--description-file", "/nonexistent.md"), 2)
-        assert err.startswith("error: description: Cannot read /nonexistent.md"), err
+        assert err.startswith("error: --description-file: /nonexistent.md cannot be read"), err
 
     def test_as_an_outsider_is_refused(self) -> None:
         self.assert_refused(
             self.create("--as", "charlie"),
             2,
-            "error: as: charlie has no desk access; actions are recorded only for desk accounts.",
+            "error: --as: charlie has no desk access; actions are recorded only for desk accounts.",
         )
 
 
@@ -469,6 +531,21 @@ class HelpTests(HeraldTestCase):
         for name, sub in subparsers.choices.items():
             assert "example" in sub.format_help(), name
 
+    def test_the_examples_use_identifiers_as_the_desk_writes_them(self) -> None:
+        do_update_vendor_profile(acting_user=None, advisory_prefix="NWA")
+        parser = Command().create_parser("herald", "advisory")
+        subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        pages = [parser.format_help(), *(sub.format_help() for sub in subparsers.choices.values())]
+        assert "NWA-2026-0001" in pages[0]
+        for page in pages:
+            assert "NW-" not in page and "PREFIX" not in page, page
+
+    def test_the_help_leaves_out_djangos_options(self) -> None:
+        text = Command().create_parser("herald", "advisory").format_help()
+        for option in ("--verbosity", "--settings", "--pythonpath", "--traceback", "--no-color",
+                       "--force-color", "--skip-checks"):  # fmt: skip
+            assert option not in text
+
 
 class ConsoleScriptTests(HeraldTransactionTestCase):
     """The installed ``herald`` script, in a process of its own, on the test database.
@@ -507,7 +584,7 @@ class ConsoleScriptTests(HeraldTransactionTestCase):
         assert bad.returncode == 2
         assert (
             bad.stderr.strip()
-            == "error: cve_ids: 'CVE-1' is not a CVE id (CVE-YYYY-NNNN, four or more digits)."
+            == "error: --cve: 'CVE-1' is not a CVE id (CVE-YYYY-NNNN, four or more digits)."
         )
         assert bad.stdout == ""
 

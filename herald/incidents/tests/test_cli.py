@@ -70,25 +70,35 @@ class DeclareTests(IncidentCommandTestCase):
     def test_a_missing_title_names_the_field_exits_2_and_declares_nothing(self) -> None:
         code, err = self.run_failing("declare", "--severity", "high")
         assert code == 2
-        assert err == "error: title: An incident needs a title.\n"
+        assert err == "error: --title: An incident needs a title.\n"
         assert not Incident.objects.exists()
 
     def test_an_unknown_severity_names_the_field(self) -> None:
         code, err = self.run_failing("declare", "--title", "T", "--severity", "urgent")
         assert code == 2
-        assert "error: severity: Unknown severity 'urgent'" in err
+        assert "error: --severity: Unknown severity 'urgent'" in err
 
     def test_an_unknown_commander_names_the_field(self) -> None:
         code, err = self.run_failing("declare", "--title", "T", "--commander", "mallory")
         assert code == 2
-        assert err == "error: commander: No account named 'mallory'.\n"
+        assert err == "error: --commander: No account named 'mallory'.\n"
+        assert not Incident.objects.exists()
+
+    def test_every_bad_value_is_named_at_once_by_its_flag(self) -> None:
+        code, err = self.run_failing(
+            "declare", "--severity", "urgent", "--commander", "mallory", "--as", "nobody"
+        )
+        assert code == 2
+        assert sorted(line.split(": ")[1] for line in err.splitlines()) == [
+            "--as", "--commander", "--severity", "--title",
+        ], err  # fmt: skip
         assert not Incident.objects.exists()
 
     def test_as_must_name_an_active_desk_account(self) -> None:
         for username in ("charlie", "nobody"):
             code, err = self.run_failing("declare", "--title", "T", "--as", username)
             assert code == 2
-            assert err.startswith("error: as: "), err
+            assert err.startswith("error: --as: "), err
         assert not Incident.objects.exists()
 
     def test_as_may_also_come_before_the_subcommand(self) -> None:

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import re
 import textwrap
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandParser
+from django.db import DatabaseError, connection, transaction
 
 from herald.advisories.actions import (
+    advisory_input_errors,
     do_create_advisory,
     do_mark_fixed,
     do_publish_advisory,
@@ -31,8 +32,10 @@ from herald.advisories.actions import (
 from herald.advisories.models import Advisory, Affected, Credit, Reference
 from herald.advisories.queries import access_advisory_by_identifier
 from herald.advisories.serialize import desk_advisory_to_dict, fields_from_dict
-from herald.core.cli_support import HeraldCommand, read_text_option
+from herald.core.cli_support import HeraldCommand, gather_errors, read_text_option
 from herald.core.errors import HeraldError, ValidationError
+from herald.core.input_files import load_json, read_input_file
+from herald.core.models import VendorProfile
 from herald.incidents.models import Incident, Severity
 from herald.incidents.queries import access_incident_by_identifier
 
@@ -43,13 +46,13 @@ examples:
       --cvss-v3 "CVSS:3.1/AV:N/AC:L/PR:L/UI:R/S:C/C:L/I:L/A:N" \\
       --affected-users "Cloud customers in the US region" --region US \\
       --product cloud:cloud --reported 2026-01-11 --credit "Jane Doe:FINDER" --as bob
-  herald advisory show NW-2026-0001 --json > adv.json   # edit it, then:
-  herald advisory update NW-2026-0001 --from-json adv.json --summary "Clarified impact"
-  herald advisory publish NW-2026-0001 --as alice
-  herald advisory publish NW-2026-0001 --at 2026-02-01T09:00Z      # at the embargo's end
-  herald advisory fix NW-2026-0001 --date 2026-01-12 --resolution "Fixed in #1234."
-  herald advisory resolve NW-2026-0001
-  herald advisory withdraw NW-2026-0001 --reason "Duplicate of NW-2026-0002"
+  herald advisory show PREFIX-2026-0001 --json > adv.json   # edit it, then:
+  herald advisory update PREFIX-2026-0001 --from-json adv.json --summary "Clarified impact"
+  herald advisory publish PREFIX-2026-0001 --as alice
+  herald advisory publish PREFIX-2026-0001 --at 2026-02-01T09:00Z      # at the embargo's end
+  herald advisory fix PREFIX-2026-0001 --date 2026-01-12 --resolution "Fixed in #1234."
+  herald advisory resolve PREFIX-2026-0001
+  herald advisory withdraw PREFIX-2026-0001 --reason "Duplicate of PREFIX-2026-0002"
   herald advisory list --state published --status fixed
 
 Every change happens inside an open incident (herald incident declare). Bad input
@@ -187,6 +190,23 @@ def _add_field_options(parser: CommandParser, *, creating: bool) -> None:
     )
 
 
+def example_prefix() -> str:
+    """The desk's advisory prefix for the help's examples; the default where there is no desk."""
+    prefix = str(VendorProfile._meta.get_field("advisory_prefix").default)
+    database = connection.settings_dict
+    # SQLite would create an empty file just to answer: only ask an existing one.
+    if not database["ENGINE"].endswith("sqlite3") or Path(str(database["NAME"])).is_file():
+        try:
+            with transaction.atomic():
+                stored = VendorProfile.objects.filter(pk=1).values_list(
+                    "advisory_prefix", flat=True
+                )
+                prefix = stored.first() or prefix
+        except DatabaseError:
+            pass  # the command itself will say what is wrong with the database
+    return prefix
+
+
 def _split(values: list[str]) -> list[str]:
     """Repeated and comma-separated values as one list; empty strings clear the list."""
     return [part for value in values for part in re.split(r"[\s,]+", value) if part]
@@ -224,6 +244,16 @@ class Command(HeraldCommand):
     help = "Create, update, publish, fix, resolve, withdraw, list and show advisories."
     epilog = EPILOG
 
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        # The examples show identifiers as this desk writes them (PREFIX-2026-0001).
+        prefix = example_prefix()
+        subparsers = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        for each in [parser, *(p for a in subparsers for p in a.choices.values())]:
+            if each.epilog:
+                each.epilog = each.epilog.replace("PREFIX-", f"{prefix}-")
+        return parser
+
     def add_arguments(self, parser: CommandParser) -> None:
         subparsers = parser.add_subparsers(
             dest="subcommand", required=True, metavar="SUBCOMMAND", title="subcommands"
@@ -238,7 +268,7 @@ class Command(HeraldCommand):
 examples:
   herald advisory create --incident INC-2026-0001 --title "Token leak in logs" \\
       --severity high --reported 2026-01-11 --product cloud:cloud --as bob
-  herald advisory show NW-2026-0001 --json | herald advisory create --from-json - \\
+  herald advisory show PREFIX-2026-0001 --json | herald advisory create --from-json - \\
       --incident INC-2026-0002 --title "Same flaw in the SDK"
 
 """
@@ -259,10 +289,10 @@ examples:
             ),
             epilog="""\
 examples:
-  herald advisory update NW-2026-0001 --version 3 --summary "Added the CVE id" \\
+  herald advisory update PREFIX-2026-0001 --version 3 --summary "Added the CVE id" \\
       --cve CVE-2026-12345
-  herald advisory show NW-2026-0001 --json > adv.json   # edit adv.json, then:
-  herald advisory update NW-2026-0001 --from-json adv.json --summary "Clarified impact"
+  herald advisory show PREFIX-2026-0001 --json > adv.json   # edit adv.json, then:
+  herald advisory update PREFIX-2026-0001 --from-json adv.json --summary "Clarified impact"
       (the version comes from the file when --version is not given)
 
 """
@@ -288,10 +318,10 @@ examples:
             write=True,
             epilog="""\
 examples:
-  herald advisory publish NW-2026-0001 --as alice
-  herald advisory publish NW-2026-0001 --waive-outreach "Only test accounts were exposed"
-  herald advisory publish NW-2026-0001 --lift-embargo "Exploited in the wild"
-  herald advisory publish NW-2026-0001 --at 2026-02-01T09:00Z   # the worker publishes it
+  herald advisory publish PREFIX-2026-0001 --as alice
+  herald advisory publish PREFIX-2026-0001 --waive-outreach "Only test accounts were exposed"
+  herald advisory publish PREFIX-2026-0001 --lift-embargo "Exploited in the wild"
+  herald advisory publish PREFIX-2026-0001 --at 2026-02-01T09:00Z   # the worker publishes it
 
 An advisory with a confirmed exposure or required user action is published only
 with an outreach campaign, or with --waive-outreach REASON on the record.
@@ -306,7 +336,10 @@ with an outreach campaign, or with --waive-outreach REASON on the record.
             "--waive-outreach", default="", metavar="REASON", help="publish without outreach"
         )
         publish.add_argument(
-            "--at", metavar="DATETIME", help="schedule the publication instead (ISO 8601)"
+            "--at",
+            dest="scheduled_publish_at",
+            metavar="DATETIME",
+            help="schedule the publication instead (ISO 8601)",
         )
 
         fix = self.add_subcommand(
@@ -316,12 +349,14 @@ with an outreach campaign, or with --waive-outreach REASON on the record.
             write=True,
             epilog="""\
 example:
-  herald advisory fix NW-2026-0001 --date 2026-01-12 \\
+  herald advisory fix PREFIX-2026-0001 --date 2026-01-12 \\
       --resolution "Fixed in [#1234](https://github.com/example/app/pull/1234)."
 """,
         )
         fix.add_argument("identifier", metavar="ID")
-        fix.add_argument("--date", default="", metavar="YYYY-MM-DD", help="when it was fixed")
+        fix.add_argument(
+            "--date", dest="fixed_at", default="", metavar="YYYY-MM-DD", help="when it was fixed"
+        )
         resolution = fix.add_mutually_exclusive_group()
         resolution.add_argument(
             "--resolution", metavar="TEXT", help="Markdown: the fix, next steps"
@@ -330,7 +365,11 @@ example:
             "--resolution-file", metavar="FILE", help="Markdown file (- for stdin)"
         )
         fix.add_argument(
-            "--summary", default="", metavar="TEXT", help='change summary (default "Fixed.")'
+            "--summary",
+            dest="change_summary",
+            default="",
+            metavar="TEXT",
+            help='change summary (default "Fixed.")',
         )
         self._version_option(fix)
 
@@ -340,14 +379,22 @@ example:
             help='resolve an advisory: it moves to "Past advisories"',
             write=True,
             epilog="example:\n"
-            '  herald advisory resolve NW-2026-0001 --summary "All customers migrated"\n',
+            '  herald advisory resolve PREFIX-2026-0001 --summary "All customers migrated"\n',
         )
         resolve.add_argument("identifier", metavar="ID")
         resolve.add_argument(
-            "--date", default=None, metavar="YYYY-MM-DD", help="when it was fixed, if not yet known"
+            "--date",
+            dest="fixed_at",
+            default=None,
+            metavar="YYYY-MM-DD",
+            help="when it was fixed, if not yet known",
         )
         resolve.add_argument(
-            "--summary", default="", metavar="TEXT", help='change summary (default "Resolved.")'
+            "--summary",
+            dest="change_summary",
+            default="",
+            metavar="TEXT",
+            help='change summary (default "Resolved.")',
         )
         self._version_option(resolve)
 
@@ -356,8 +403,8 @@ example:
             "withdraw",
             help="withdraw a published advisory (it stays public, marked withdrawn)",
             write=True,
-            epilog="example:\n"
-            '  herald advisory withdraw NW-2026-0003 --reason "Duplicate of NW-2026-0002"\n',
+            epilog="example:\n  herald advisory withdraw PREFIX-2026-0003 \\\n"
+            '      --reason "Duplicate of PREFIX-2026-0002"\n',
         )
         withdraw.add_argument("identifier", metavar="ID")
         withdraw.add_argument("--reason", default="", help="why, for the public record")
@@ -377,7 +424,7 @@ example:
             subparsers,
             "show",
             help="show one advisory (by identifier)",
-            epilog="example:\n  herald advisory show NW-2026-0001 --json\n",
+            epilog="example:\n  herald advisory show PREFIX-2026-0001 --json\n",
         ).add_argument("identifier", metavar="ID")
 
     @staticmethod
@@ -408,11 +455,12 @@ example:
     # ------------------------------------------------------------ writes
 
     def cmd_create(self, **options: Any) -> None:
-        values, _ = self._field_values(options)
-        incident = self._incident(values.pop("incident", None))
-        advisory = do_create_advisory(
-            acting_user=self.acting_user(options), incident=incident, **values
-        )
+        errors: dict[str, list[str]] = {}
+        values, _ = self._field_values(options, errors)
+        incident = gather_errors(errors, self._incident, values.pop("incident", None))
+        user = gather_errors(errors, self.acting_user, options)
+        self._refuse_all(errors, values)
+        advisory = do_create_advisory(acting_user=user, incident=incident, **values)
         self.report(
             advisory,
             options,
@@ -421,30 +469,29 @@ example:
 
     def cmd_update(self, **options: Any) -> None:
         advisory = access_advisory_by_identifier(options["identifier"])
-        values, json_version = self._field_values(options)
+        errors: dict[str, list[str]] = {}
+        values, json_version = self._field_values(options, errors)
         incident_id = values.pop("incident", None)
         # show --json names the advisory's own incident, which may be resolved by
         # now; only a different one is a request to move the advisory.
-        incident = (
-            self._incident(incident_id)
-            if incident_id and incident_id.upper() != advisory.incident.identifier
-            else None
-        )
+        moves = bool(incident_id) and incident_id.upper() != advisory.incident.identifier
+        incident = gather_errors(errors, self._incident, incident_id if moves else None)
         version = options["expected_version"]
         if version is None:
             version = json_version
         if version is None:
-            raise ValidationError(
-                {
-                    "version": "Give --version N, the version you read "
-                    "(herald advisory show prints it)."
-                }
+            errors.setdefault("expected_version", []).append(
+                "Give --version N, the version you read (herald advisory show prints it)."
             )
-        if not values and incident is None:
+        if not values and not moves and not errors:
             raise ValidationError({"fields": "Give at least one field to change."})
+        user = gather_errors(errors, self.acting_user, options)
+        self._refuse_all(
+            errors, values, advisory=advisory, change_summary=options["change_summary"]
+        )
         advisory = do_update_advisory(
             advisory,
-            acting_user=self.acting_user(options),
+            acting_user=user,
             expected_version=version,
             change_summary=options["change_summary"],
             incident=incident,
@@ -456,22 +503,46 @@ example:
             what += f", revision {revision.number}: {revision.summary}"
         self.report(advisory, options, what)
 
+    @staticmethod
+    def _refuse_all(
+        errors: dict[str, list[str]],
+        values: dict[str, Any],
+        *,
+        advisory: Advisory | None = None,
+        change_summary: str = "",
+    ) -> None:
+        """Refuse with every problem: the options' own, and those the action would find."""
+        if not errors:
+            return
+        if "from_json" in errors:  # the fields are not all known: say only that
+            raise ValidationError(errors)
+        fields = dict(values)
+        rows = {
+            key: fields.pop(key) for key in ("affected", "credits", "references") if key in fields
+        }
+        found = advisory_input_errors(
+            fields, **rows, advisory=advisory, change_summary=change_summary
+        )
+        for field, messages in found.items():
+            errors.setdefault(field, []).extend(messages)
+        raise ValidationError(errors)
+
     def cmd_publish(self, **options: Any) -> None:
         advisory = access_advisory_by_identifier(options["identifier"])
         user = self.acting_user(options)
-        if options["at"]:
+        if options["scheduled_publish_at"]:
             if options["lift_embargo"] or options["waive_outreach"]:
                 raise ValidationError(
                     {
-                        "at": "A scheduled publication happens at the embargo's end and without "
-                        "a waiver; drop --at to publish now with --lift-embargo or "
-                        "--waive-outreach."
+                        "scheduled_publish_at": "A scheduled publication happens at the "
+                        "embargo's end and without a waiver; drop --at to publish now with "
+                        "--lift-embargo or --waive-outreach."
                     }
                 )
             advisory = do_schedule_publication(
                 advisory,
                 acting_user=user,
-                at=options["at"],
+                at=options["scheduled_publish_at"],
                 expected_version=options["expected_version"],
             )
             assert advisory.scheduled_publish_at is not None
@@ -493,16 +564,16 @@ example:
     def cmd_fix(self, **options: Any) -> None:
         advisory = access_advisory_by_identifier(options["identifier"])
         resolution = read_text_option(
-            options["resolution"], options["resolution_file"], "resolution", self.stdin
+            options["resolution"], options["resolution_file"], "resolution_file", self.stdin
         )
         advisory = do_mark_fixed(
             advisory,
             acting_user=self.acting_user(options),
             # Blank when not given: the action refuses "fixed" without a date,
-            # naming fixed_at, the same way for every interface.
-            fixed_at=options["date"],
+            # naming fixed_at (--date here), the same way for every interface.
+            fixed_at=options["fixed_at"],
             resolution=resolution,
-            change_summary=options["summary"],
+            change_summary=options["change_summary"],
             expected_version=options["expected_version"],
         )
         self.report(advisory, options, f"marked fixed ({advisory.fixed_at})")
@@ -511,8 +582,8 @@ example:
         advisory = do_resolve_advisory(
             access_advisory_by_identifier(options["identifier"]),
             acting_user=self.acting_user(options),
-            change_summary=options["summary"],
-            fixed_at=options["date"],
+            change_summary=options["change_summary"],
+            fixed_at=options["fixed_at"],
             expected_version=options["expected_version"],
         )
         where = "a past advisory" if advisory.is_public else "resolved (still a draft)"
@@ -625,15 +696,18 @@ example:
 
     # ------------------------------------------------------------ input
 
-    def _field_values(self, options: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
+    def _field_values(
+        self, options: dict[str, Any], errors: dict[str, list[str]]
+    ) -> tuple[dict[str, Any], int | None]:
         """The action's keyword arguments from --from-json and the field options.
 
-        Options win over the file, so a file can serve as a template.
+        Options win over the file, so a file can serve as a template. A file
+        that cannot be read goes to ``errors``, with the other problems.
         """
         values: dict[str, Any] = {}
         json_version: int | None = None
-        if options.get("from_json"):
-            data = self._read_json(options["from_json"])
+        data = gather_errors(errors, self._read_json, options.get("from_json"))
+        if data is not None:
             values.update(fields_from_dict(data))
             raw_version = data.get("version")
             json_version = raw_version if isinstance(raw_version, int) else None
@@ -646,8 +720,13 @@ example:
             if options.get(name) is not None:
                 values[name] = _split(options[name])
         for name in ("description", "resolution"):
-            text = read_text_option(
-                options.get(name), options.get(f"{name}_file"), name, self.stdin
+            text = gather_errors(
+                errors,
+                read_text_option,
+                options.get(name),
+                options.get(f"{name}_file"),
+                f"{name}_file",
+                self.stdin,
             )
             if text is not None:
                 values[name] = text
@@ -659,20 +738,11 @@ example:
             values["references"] = [_reference_row(s) for s in options["references"] if s.strip()]
         return values, json_version
 
-    def _read_json(self, source: str) -> dict[str, Any]:
-        try:
-            text = self.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ValidationError({"from_json": f"Cannot read {source}: {exc}."}) from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValidationError(
-                {
-                    "from_json": f"{source} is not JSON: {exc.msg} "
-                    f"(line {exc.lineno}, column {exc.colno})."
-                }
-            ) from None
+    def _read_json(self, source: str | None) -> dict[str, Any] | None:
+        if not source:
+            return None
+        raw = read_input_file(source, stdin=self.stdin, field="from_json")
+        data = load_json(raw, "standard input" if source == "-" else source, field="from_json")
         if not isinstance(data, dict):
             raise ValidationError(
                 {"from_json": "Expected one advisory as a JSON object (the output of show --json)."}

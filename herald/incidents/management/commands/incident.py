@@ -11,8 +11,13 @@ from typing import Any
 from django.core.management.base import CommandParser
 from django.core.serializers.json import DjangoJSONEncoder
 
-from herald.core.cli_support import HeraldCommand
-from herald.incidents.actions import do_declare_incident, do_resolve_incident
+from herald.core.cli_support import HeraldCommand, gather_errors
+from herald.core.errors import ValidationError
+from herald.incidents.actions import (
+    do_declare_incident,
+    do_resolve_incident,
+    incident_input_errors,
+)
 from herald.incidents.models import Incident, Severity
 from herald.incidents.queries import access_incident_by_identifier, open_incidents
 
@@ -141,13 +146,19 @@ incident automatically.
         )
 
     def cmd_declare(self, **options: Any) -> None:
+        fields = {
+            "title": options["title"],
+            "severity": (options["severity"] or "").strip().lower(),
+            "commander": options["commander"] or None,
+        }
+        errors: dict[str, list[str]] = {}
+        user = gather_errors(errors, self.acting_user, options)
+        if errors:  # with every problem of the fields too, not only --as
+            for field, messages in incident_input_errors(**fields).items():
+                errors.setdefault(field, []).extend(messages)
+            raise ValidationError(errors)
         incident = do_declare_incident(
-            title=options["title"],
-            severity=(options["severity"] or "").strip().lower(),
-            summary=options["summary"],
-            reason=options["reason"],
-            commander=options["commander"] or None,
-            acting_user=self.acting_user(options),
+            **fields, summary=options["summary"], reason=options["reason"], acting_user=user
         )
         self.report(incident, options, f"declared ({incident.severity}): {incident.title}")
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import CommandParser
 
 from herald.core.cli_support import HeraldCommand
-from herald.core.errors import ValidationError
+from herald.core.input_files import read_input_file
 from herald.notify.actions import do_import_customers
 from herald.notify.customer_files import CSV_COLUMNS, parse_customer_file
 from herald.notify.models import Customer
@@ -37,13 +37,7 @@ A file with any bad row is refused whole; every bad row is named with its line."
 
     def do_import(self, **options: Any) -> None:
         path = options["file"]
-        if path == "-":
-            content: bytes | str = self.stdin.read()
-        else:
-            try:
-                content = Path(path).read_bytes()
-            except OSError as exc:
-                raise ValidationError({"file": f"Cannot read {path}: {exc.strerror}."}) from None
+        content = read_input_file(path, stdin=self.stdin)
         customers = parse_customer_file(content, name=path, fmt=options["format"])
         if options["dry_run"]:
             self.stdout.write(f"{len(customers)} customer(s) in the file; nothing imported.")

@@ -7,11 +7,11 @@ Markdown: a handbook page's prose and advisories. OSV/GHSA, CVE JSON 5 and CSAF
 from __future__ import annotations
 
 from argparse import ArgumentParser
-from pathlib import Path
 from typing import Any
 
-from herald.core.cli_support import HeraldCommand
-from herald.core.errors import HeraldError
+from herald.core.cli_support import HeraldCommand, gather_errors
+from herald.core.errors import HeraldError, ValidationError
+from herald.core.input_files import decode_text, read_input_file
 from herald.incidents.queries import access_incident_by_identifier
 from herald.publishing.actions import ImportResult, do_import_markdown_page
 from herald.publishing.import_actions import DocumentsImport, do_import_documents
@@ -71,7 +71,8 @@ class Command(HeraldCommand):
         if len(options["file"]) != 1:
             raise HeraldError("markdown imports one page at a time")
         name = options["file"][0]
-        text = self.stdin.read() if name == "-" else _read(name)
+        raw = read_input_file(name, stdin=self.stdin)
+        text = decode_text(raw, "standard input" if name == "-" else name)
         acting_user = self.acting_user(options)
         incident = (
             access_incident_by_identifier(options["incident"]) if options["incident"] else None
@@ -109,7 +110,13 @@ class Command(HeraldCommand):
         )
 
     def _documents(self, options: dict[str, Any]) -> None:
-        files = [(name, _read_bytes(name)) for name in options["file"]]
+        errors: dict[str, list[str]] = {}
+        files = [
+            (name, gather_errors(errors, lambda n=name: read_input_file(n, field=n)) or b"")
+            for name in options["file"]
+        ]
+        if errors:  # every unreadable file named at once
+            raise ValidationError(errors)
         incident = (
             access_incident_by_identifier(options["incident"]) if options["incident"] else None
         )
@@ -132,22 +139,3 @@ class Command(HeraldCommand):
             f"Imported {len(result.documents)} document(s): {result.count('created')} created, "
             f"{result.count('withdrawn')} withdrawn, {result.count('unchanged')} unchanged."
         )
-
-
-def _read_bytes(name: str) -> bytes:
-    try:
-        return Path(name).read_bytes()
-    except OSError as exc:
-        raise HeraldError(f"cannot read {name}: {exc.strerror}") from None
-
-
-def _read(name: str) -> str:
-    try:
-        raw = Path(name).read_bytes()
-    except OSError as exc:
-        raise HeraldError(f"cannot read {name}: {exc.strerror}") from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise HeraldError(f"line {line}: the page is not UTF-8 text") from None

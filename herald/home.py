@@ -1,0 +1,38 @@
+"""Where a desk lives, computed without touching the disk.
+
+The settings and the ``herald`` entry point both read it: the entry point must
+know whether a desk exists before the settings are imported, because importing
+them creates ``HERALD_HOME`` (the secret key, the static directory).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+SQLITE_NAME = "herald.sqlite3"
+
+
+def herald_home() -> Path:
+    """``HERALD_HOME``, default ``./var`` of the current directory, made absolute."""
+    return Path(os.environ.get("HERALD_HOME", "var")).resolve()
+
+
+def missing_desk() -> Path | None:
+    """The directory where a desk was expected but is not; ``None`` when there is one.
+
+    On the embedded default the desk is its SQLite file. With a ``DATABASE_URL``
+    the database lives elsewhere, but ``HERALD_HOME`` still holds what belongs
+    to the desk outside it (the secret key, the published files), so the
+    directory must exist. Whether the database itself is set up is said by the
+    entry point when a query fails.
+    """
+    home = herald_home()
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if url.startswith("sqlite://"):
+        # As dj-database-url reads it: sqlite:////abs/path, sqlite:///relative/path.
+        name = url.removeprefix("sqlite://")[1:]
+        return None if name in ("", ":memory:") or Path(name).is_file() else home
+    if url or os.environ.get("HERALD_TEST_DB") == "postgres":
+        return None if home.is_dir() else home
+    return None if (home / SQLITE_NAME).is_file() else home
