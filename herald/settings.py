@@ -346,3 +346,21 @@ HERALD_PUBLISH_HOOK_TIMEOUT = int(os.environ.get("HERALD_PUBLISH_HOOK_TIMEOUT", 
 HERALD_EXPORT_DIR = Path(os.environ.get("HERALD_EXPORT_DIR") or HERALD_HOME / "export").resolve()
 
 HERALD_DEFAULT_BASE_URL = os.environ.get("HERALD_BASE_URL", "http://127.0.0.1:8000")
+
+# Operations (docs/operations.md). A worker that loses the database retries with a
+# delay doubling up to this many seconds; /readyz calls a worker whose heartbeat is
+# older than HERALD_WORKER_STALE seconds gone, and a served copy behind the database
+# for longer than HERALD_SITE_LAG_LIMIT seconds stale.
+HERALD_WORKER_RETRY_MAX = float(os.environ.get("HERALD_WORKER_RETRY_MAX", "30"))
+HERALD_WORKER_STALE = float(os.environ.get("HERALD_WORKER_STALE", "60"))
+HERALD_SITE_LAG_LIMIT = float(os.environ.get("HERALD_SITE_LAG_LIMIT", "60"))
+# Who may read /metrics: a bearer token, or clients from these networks (CIDRs)
+# that came directly, not through a proxy (no X-Forwarded-For / Forwarded header).
+HERALD_METRICS_TOKEN = os.environ.get("HERALD_METRICS_TOKEN", "")
+HERALD_METRICS_ALLOW = [
+    n.strip()
+    for n in os.environ.get("HERALD_METRICS_ALLOW", "127.0.0.1/8,::1/128").split(",")
+    if n.strip()
+]
+# While the database is unreachable, Django's routes answer 503 with this Retry-After.
+HERALD_RETRY_AFTER = int(os.environ.get("HERALD_RETRY_AFTER", "30"))
