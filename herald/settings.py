@@ -121,6 +121,9 @@ MIDDLEWARE = [
     # After authentication: ends idle sessions, then gates every /desk/ route by role
     # and second factor (herald.accounts.access).
     "herald.accounts.middleware.AccessGateMiddleware",
+    # A database outage raised by a view answers 503 with Retry-After (herald.urls'
+    # handler500 does the same for one raised in a middleware).
+    "herald.core.unavailable.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "herald.urls"
@@ -302,11 +305,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     # Every line passes the secrets filter: no token, password or one-time link in logs.
-    "filters": {"redact": {"()": "herald.accounts.logs.RedactSecrets"}},
+    "filters": {
+        "redact": {"()": "herald.accounts.logs.RedactSecrets"},
+        # Requests answered 503 in a database outage: one warning a minute, no tracebacks.
+        "outage": {"()": "herald.core.unavailable.QuietDatabaseOutage"},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("HERALD_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["outage"]},
     },
 }
 

@@ -16,3 +16,6 @@ urlpatterns = [
     path("desk/account/", include("allauth.urls")),
     path("api/", include("herald.api.urls")),
 ]
+
+# A database outage outside a view answers 503 (herald.core.unavailable).
+handler500 = "herald.core.unavailable.server_error"
