@@ -9,6 +9,7 @@ collected in ``CONFIG_ERRORS`` and reported by the system checks in
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -297,6 +298,8 @@ SECURE_HSTS_SECONDS = (
 )
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("HERALD_HSTS_SUBDOMAINS", False)
 SECURE_SSL_REDIRECT = _env_bool("HERALD_SSL_REDIRECT", False)
+# Load balancers and Prometheus probe over plain HTTP on the private side.
+SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]
 if _env_bool("HERALD_BEHIND_PROXY", False):  # the proxy sets X-Forwarded-Proto
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
@@ -367,8 +370,19 @@ HERALD_SITE_LAG_LIMIT = float(os.environ.get("HERALD_SITE_LAG_LIMIT", "60"))
 HERALD_METRICS_TOKEN = os.environ.get("HERALD_METRICS_TOKEN", "")
 HERALD_METRICS_ALLOW = [
     n.strip()
-    for n in os.environ.get("HERALD_METRICS_ALLOW", "127.0.0.1/8,::1/128").split(",")
+    for n in os.environ.get("HERALD_METRICS_ALLOW", "127.0.0.0/8,::1/128").split(",")
     if n.strip()
 ]
+for _network in HERALD_METRICS_ALLOW:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        CONFIG_ERRORS.append(
+            (
+                "herald.E020",
+                f"HERALD_METRICS_ALLOW: {_network!r} is not a network",
+                "Give networks in CIDR form, comma-separated: 10.0.0.0/8,::1/128.",
+            )
+        )
 # While the database is unreachable, Django's routes answer 503 with this Retry-After.
 HERALD_RETRY_AFTER = int(os.environ.get("HERALD_RETRY_AFTER", "30"))
