@@ -33,9 +33,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
             response = HttpResponse("A bearer token is required.\n", status=401)
             response["WWW-Authenticate"] = 'Bearer realm="herald-metrics"'
             return response
-        return HttpResponse(
-            "Metrics are open to HERALD_METRICS_ALLOW networks only.\n", status=403
-        )
+        return HttpResponse("Metrics are open to HERALD_METRICS_ALLOW networks only.\n", status=403)
     from prometheus_client import CONTENT_TYPE_LATEST
 
     return HttpResponse(prometheus.render(), content_type=CONTENT_TYPE_LATEST)

@@ -187,7 +187,7 @@ class MetricsTests(OperationsTestCase):
 
 class VersionTests(HeraldTestCase):
     def test_herald_version_prints_the_installed_version(self) -> None:
-        done = subprocess.run(  # noqa: S603
+        done = subprocess.run(
             [sys.executable, "-m", "herald.cli", "--version"],
             capture_output=True,
             text=True,

@@ -29,7 +29,9 @@ class Command(BaseCommand):
             width = max(len(check.name) for check in result.checks)
             for check in result.checks:
                 mark = "ok  " if check.ok else "FAIL"
-                self.stdout.write(f"  {mark} {check.name.replace('_', ' '):<{width}}  {check.detail}")
-            self.stdout.write("Ready." if result.ready else "Not ready: " + ", ".join(result.failing))
+                name = check.name.replace("_", " ")
+                self.stdout.write(f"  {mark} {name:<{width}}  {check.detail}")
+            failing = ", ".join(result.failing)
+            self.stdout.write("Ready." if result.ready else f"Not ready: {failing}")
         if not result.ready:
             raise SystemExit(1)
