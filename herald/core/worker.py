@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import socket
 import threading
 import time
@@ -246,3 +247,20 @@ def _close_all() -> None:
         except DATABASE_ERRORS:
             # Closing a dead connection can fail; forget it so the next query reconnects.
             connection.connection = None
+
+
+def die_with_supervisor() -> None:
+    """Under ``herald serve`` (``HERALD_SUPERVISOR`` names its pid): stop when it dies,
+    even by SIGKILL, rather than run on unsupervised (Linux's PR_SET_PDEATHSIG)."""
+    supervisor = os.environ.get("HERALD_SUPERVISOR")
+    if not supervisor:
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        return
+    if str(os.getppid()) != supervisor:  # it died before the prctl took effect
+        raise SystemExit(0)

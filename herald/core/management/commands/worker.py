@@ -30,12 +30,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from herald.core.worker import Worker, die_with_supervisor
+
+        die_with_supervisor()
         call_command("check", fail_level="ERROR")
         from herald.publishing.artifacts import start_warming
 
         start_warming()  # scheduled publications and imports run here
-        from herald.core.worker import Worker
-
         if options["verbosity"] == 0:
             logging.getLogger("herald.worker").setLevel(logging.WARNING)
         worker = Worker(
