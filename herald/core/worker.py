@@ -69,6 +69,9 @@ class Worker(DBWorker):
 
     def run(self) -> None:
         logger.info("worker %s started (pid %d)", self.worker_id, os.getpid())
+        if self.batch:  # a run of what is due (cron, tests) is no running worker
+            self.loop()
+            return
         heartbeat = Heartbeat(self.worker_id, self.hostname, self.started_at)
         heartbeat.start()
         try:
