@@ -102,10 +102,11 @@ class HeraldCollector(Collector):
                 labels=["source"],
             )
             by_source = dict.fromkeys(Report.Source.values, 0)
-            for row in Report.objects.values("source").annotate(n=Count("id")).order_by():
-                by_source[row["source"]] = row["n"]
-            for source, n in sorted(by_source.items()):
-                reports.add_metric([source], n)
+            sources = Report.objects.values_list("source").annotate(n=Count("id")).order_by()
+            for source, n in sources:
+                by_source[source] = n
+            for name, count in sorted(by_source.items()):
+                reports.add_metric([name], count)
             yield reports
             newest_report = Report.objects.aggregate(at=Max("created_at"))["at"]
             yield GaugeMetricFamily(

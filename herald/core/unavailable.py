@@ -58,7 +58,7 @@ def _note(request: HttpRequest, exc: BaseException) -> None:
 def unavailable(request: HttpRequest, exc: BaseException) -> HttpResponse:
     """The 503 for ``request``: JSON under /api/, a short page elsewhere."""
     _note(request, exc)
-    request.herald_outage = True  # type: ignore[attr-defined]  (for QuietDatabaseOutage)
+    setattr(request, "herald_outage", True)  # noqa: B010  (read by QuietDatabaseOutage)
     response: HttpResponse
     if request.path.startswith("/api/"):
         response = JsonResponse(

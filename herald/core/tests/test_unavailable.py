@@ -90,8 +90,12 @@ class DatabaseOutageAnswersTests(SimpleTestCase):
 
     def test_django_logs_no_traceback_per_request_in_an_outage(self) -> None:
         records: list[logging.LogRecord] = []
-        handler = logging.Handler()
-        handler.emit = records.append  # type: ignore[method-assign]
+
+        class Keep(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                records.append(record)
+
+        handler = Keep()
         request_log = logging.getLogger("django.request")
         request_log.addHandler(handler)
         try:
