@@ -10,7 +10,7 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
-from django.test import TransactionTestCase
+from django.test import SimpleTestCase, TransactionTestCase
 
 from herald.core.models import WorkerHeartbeat
 from herald.notify.tests.peers import free_port
@@ -73,3 +73,25 @@ class ServeTests(TransactionTestCase):
             self.stop(server)
         text = log.read_text()
         assert f"the worker (pid {first.pid}) ended with signal 9; starting it again" in text, text
+
+
+class ServeWithoutDatabaseTests(SimpleTestCase):
+    def test_serve_started_while_the_database_is_down_waits_for_it_without_a_traceback(
+        self,
+    ) -> None:
+        port = free_port()
+        closed = free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "herald.cli", "serve", "--port", str(port)],
+            env={**os.environ, "DATABASE_URL": f"postgres://herald@127.0.0.1:{closed}/herald"},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            assert server.stderr is not None
+            line = server.stderr.readline()
+            assert line.startswith("The database is unreachable"), line
+            assert "waiting for it" in line
+            assert server.poll() is None, "herald serve gave up"
+        finally:
+            server.kill()
+            server.communicate()

@@ -133,6 +133,10 @@ class WorkerSupervisor(threading.Thread):
                 child.wait()
 
 
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
 def _default_workers() -> int:
     # One process per core: the front answers artifacts in Python under the GIL, so
     # processes, not threads, add throughput. Capped: each process holds Django.
@@ -168,6 +172,30 @@ class Command(BaseCommand):
             help="Do not start the background worker (run `herald worker` elsewhere).",
         )
 
+    def unapplied_migrations(self) -> bool:
+        """Whether migrations are left to apply; waits for an unreachable database."""
+        from herald.core.worker import DATABASE_ERRORS, LONGEST_RETRY
+
+        delay, waiting = 0.5, False
+        while True:
+            try:
+                executor = MigrationExecutor(connection)
+                plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+            except DATABASE_ERRORS as exc:
+                if not waiting:
+                    waiting = True
+                    self.stderr.write(
+                        f"The database is unreachable ({_first_line(exc)}); "
+                        "waiting for it (Ctrl-C stops)."
+                    )
+                connection.close()
+                time.sleep(delay)
+                delay = min(delay * 2, LONGEST_RETRY)
+                continue
+            if waiting:
+                self.stderr.write("The database answers; starting.")
+            return bool(plan)
+
     def handle(self, *args: Any, **options: Any) -> None:
         from granian.constants import Interfaces
         from granian.server import Server
@@ -176,8 +204,7 @@ class Command(BaseCommand):
             raise CommandError("--workers and --threads are at least 1.")
         port_lock = claim_port(options["host"], options["port"])  # first: fail fast
         call_command("check", fail_level="ERROR")
-        executor = MigrationExecutor(connection)
-        if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        if self.unapplied_migrations():
             raise CommandError("The database is not up to date: run `herald setup` first.")
         from herald.publishing import serving, tasks
 
