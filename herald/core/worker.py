@@ -52,6 +52,17 @@ def database_unreachable(exc: BaseException) -> bool:
     )
 
 
+def connection_lost(row: DBTaskResult) -> bool:
+    """Whether the task table's connection is gone (an outage, not a task's bad query)."""
+    connection = connections[row._state.db or DBTaskResult.objects.db]
+    if connection.connection is None:
+        return True
+    try:
+        return not connection.is_usable()
+    except Exception:
+        return True
+
+
 def first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
@@ -138,8 +149,10 @@ class Worker(DBWorker):
             db_task_result.set_successful(value)
             task_finished.send(sender=backend_type, task_result=db_task_result.task_result)
         except DATABASE_ERRORS as exc:
-            if database_unreachable(exc):
+            if database_unreachable(exc) and connection_lost(db_task_result):
                 raise
+            # The database answers: the task's own error (SQLite reports a missing
+            # table as OperationalError too), which queuing it again would repeat.
             self._failed(db_task_result, exc)
         except BaseException as exc:
             self._failed(db_task_result, exc)
