@@ -232,6 +232,10 @@ class Heartbeat(threading.Thread):
                 self.beat()
             except DATABASE_ERRORS:
                 _close_all()  # the loop logs the outage; beat again once it is over
+            except Exception:
+                # Never end the heartbeat: a silent worker would look dead to /readyz.
+                logger.exception("could not write the worker's heartbeat")
+                _close_all()
             self.stopped.wait(HEARTBEAT_SECONDS)
         # A worker that stops cleanly says so at once rather than going stale.
         with contextlib.suppress(*DATABASE_ERRORS):
