@@ -52,9 +52,9 @@ def database_unreachable(exc: BaseException) -> bool:
     )
 
 
-def connection_lost(row: DBTaskResult) -> bool:
+def connection_lost() -> bool:
     """Whether the task table's connection is gone (an outage, not a task's bad query)."""
-    connection = connections[row._state.db or DBTaskResult.objects.db]
+    connection = connections[DBTaskResult.objects.db]
     if connection.connection is None:
         return True
     try:
@@ -76,6 +76,7 @@ class Worker(DBWorker):
         self.hostname = socket.gethostname()[:255]
         self.started_at = timezone.now()
         self.interrupted: DBTaskResult | None = None  # the task an outage cut off
+        self.complained_at = 0.0
         self.longest_retry = float(getattr(settings, "HERALD_WORKER_RETRY_MAX", LONGEST_RETRY))
 
     def run(self) -> None:
@@ -95,16 +96,24 @@ class Worker(DBWorker):
             try:
                 ran = self.run_one()
             except DATABASE_ERRORS as exc:
-                if not database_unreachable(exc):
-                    ran = False  # SQLite busy: the next round tries again
-                else:
+                if database_unreachable(exc) and connection_lost():
                     self.wait_for_database(exc)
                     continue
+                # SQLite busy, or a database that answers but refuses (not migrated
+                # yet): the next round tries again; said at most once a minute.
+                ran = False
+                self.complain(exc)
             if ran is None:
                 return  # batch mode, nothing left
             close_old_connections()
             if self.running and not ran:
                 time.sleep(self.interval)
+
+    def complain(self, exc: BaseException) -> None:
+        if is_locked_database_exception(exc) or time.monotonic() - self.complained_at < 60:
+            return
+        self.complained_at = time.monotonic()
+        logger.warning("the database refused the task queue's query: %s", first_line(exc))
 
     def run_one(self) -> bool | None:
         """Claim and run one ready task: True if one ran, False if none was ready,
@@ -149,7 +158,7 @@ class Worker(DBWorker):
             db_task_result.set_successful(value)
             task_finished.send(sender=backend_type, task_result=db_task_result.task_result)
         except DATABASE_ERRORS as exc:
-            if database_unreachable(exc) and connection_lost(db_task_result):
+            if database_unreachable(exc) and connection_lost():
                 raise
             # The database answers: the task's own error (SQLite reports a missing
             # table as OperationalError too), which queuing it again would repeat.
