@@ -110,7 +110,8 @@ class Worker(DBWorker):
                 time.sleep(self.interval)
 
     def complain(self, exc: BaseException) -> None:
-        if is_locked_database_exception(exc) or time.monotonic() - self.complained_at < 60:
+        locked = isinstance(exc, OperationalError) and is_locked_database_exception(exc)
+        if locked or time.monotonic() - self.complained_at < 60:
             return
         self.complained_at = time.monotonic()
         logger.warning("the database refused the task queue's query: %s", first_line(exc))
