@@ -16,6 +16,7 @@ HERALD_COMMANDS = (
     ("setup", "Create the database, the vendor profile and an admin account (--demo adds data)"),
     ("serve", "Run the web server and the background worker"),
     ("worker", "Run a background worker (scheduled publications, deliveries)"),
+    ("status", "Is Herald ready? Database, migrations, served copy, worker (--json)"),
     ("incident", "Declare, list, show and resolve incidents"),
     ("advisory", "Create, update, publish, fix, resolve, withdraw, list and show advisories"),
     ("product", "List the products advisories can name as affected, and add one"),
@@ -44,6 +45,7 @@ def _usage() -> str:
         *(f"  {name:<{width}}  {text}" for name, text in HERALD_COMMANDS),
         "",
         "herald COMMAND --help      options of one command",
+        "herald --version           the version of Herald",
         "herald help --all          Django's commands too (migrate, createsuperuser, shell, ...)",
         "",
         "Settings come from the environment: HERALD_HOME (data directory, default ./var),",
@@ -67,6 +69,11 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args in (["help"], ["-h"], ["--help"]):
         print(_usage())
+        return
+    if args == ["--version"]:
+        from importlib.metadata import version
+
+        print(f"herald {version('herald')}")
         return
     if args[:2] == ["help", "--all"]:
         args = ["help"]

@@ -9,6 +9,7 @@ collected in ``CONFIG_ERRORS`` and reported by the system checks in
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -123,6 +124,9 @@ MIDDLEWARE = [
     # After authentication: ends idle sessions, then gates every /desk/ route by role
     # and second factor (herald.accounts.access).
     "herald.accounts.middleware.AccessGateMiddleware",
+    # A database outage raised by a view answers 503 with Retry-After (herald.urls'
+    # handler500 does the same for one raised in a middleware).
+    "herald.core.unavailable.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "herald.urls"
@@ -299,6 +303,8 @@ SECURE_HSTS_SECONDS = (
 )
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("HERALD_HSTS_SUBDOMAINS", False)
 SECURE_SSL_REDIRECT = _env_bool("HERALD_SSL_REDIRECT", False)
+# Load balancers and Prometheus probe over plain HTTP on the private side.
+SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]
 if _env_bool("HERALD_BEHIND_PROXY", False):  # the proxy sets X-Forwarded-Proto
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
@@ -307,11 +313,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     # Every line passes the secrets filter: no token, password or one-time link in logs.
-    "filters": {"redact": {"()": "herald.accounts.logs.RedactSecrets"}},
+    "filters": {
+        "redact": {"()": "herald.accounts.logs.RedactSecrets"},
+        # Requests answered 503 in a database outage: one warning a minute, no tracebacks.
+        "outage": {"()": "herald.core.unavailable.QuietDatabaseOutage"},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("HERALD_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["outage"]},
     },
 }
 
@@ -351,3 +362,32 @@ HERALD_PUBLISH_HOOK_TIMEOUT = int(os.environ.get("HERALD_PUBLISH_HOOK_TIMEOUT", 
 HERALD_EXPORT_DIR = Path(os.environ.get("HERALD_EXPORT_DIR") or HERALD_HOME / "export").resolve()
 
 HERALD_DEFAULT_BASE_URL = os.environ.get("HERALD_BASE_URL", "http://127.0.0.1:8000")
+
+# Operations (docs/operations.md). A worker that loses the database retries with a
+# delay doubling up to this many seconds; /readyz calls a worker whose heartbeat is
+# older than HERALD_WORKER_STALE seconds gone, and a served copy behind the database
+# for longer than HERALD_SITE_LAG_LIMIT seconds stale.
+HERALD_WORKER_RETRY_MAX = float(os.environ.get("HERALD_WORKER_RETRY_MAX", "30"))
+HERALD_WORKER_STALE = float(os.environ.get("HERALD_WORKER_STALE", "60"))
+HERALD_SITE_LAG_LIMIT = float(os.environ.get("HERALD_SITE_LAG_LIMIT", "60"))
+# Who may read /metrics: a bearer token, or clients from these networks (CIDRs)
+# that came directly, not through a proxy (no X-Forwarded-For / Forwarded header).
+HERALD_METRICS_TOKEN = os.environ.get("HERALD_METRICS_TOKEN", "")
+HERALD_METRICS_ALLOW = [
+    n.strip()
+    for n in os.environ.get("HERALD_METRICS_ALLOW", "127.0.0.0/8,::1/128").split(",")
+    if n.strip()
+]
+for _network in HERALD_METRICS_ALLOW:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        CONFIG_ERRORS.append(
+            (
+                "herald.E020",
+                f"HERALD_METRICS_ALLOW: {_network!r} is not a network",
+                "Give networks in CIDR form, comma-separated: 10.0.0.0/8,::1/128.",
+            )
+        )
+# While the database is unreachable, Django's routes answer 503 with this Retry-After.
+HERALD_RETRY_AFTER = int(os.environ.get("HERALD_RETRY_AFTER", "30"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import include, path
 
 urlpatterns = [
+    path("", include("herald.core.urls")),  # /healthz, /readyz, /metrics
     path("", include("herald.publishing.urls")),
     # The OSV-compatible query API at the root, where api.osv.dev serves it.
     path("", include("herald.publishing.osv_urls")),
@@ -16,3 +17,6 @@ urlpatterns = [
     path("desk/account/", include("allauth.urls")),
     path("api/", include("herald.api.urls")),
 ]
+
+# A database outage outside a view answers 503 (herald.core.unavailable).
+handler500 = "herald.core.unavailable.server_error"

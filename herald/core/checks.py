@@ -9,6 +9,7 @@ error, so a wrong setting is a readable message at start, not a 500 later.
 | herald.E002 | a boolean variable that is not a boolean  |
 | herald.E003 | HERALD_HOME not writable                  |
 | herald.E004 | HERALD_SECRET_KEY too short               |
+| herald.E020 | HERALD_METRICS_ALLOW names no network     |
 | herald.W001 | DEBUG on                                  |
 """
 

@@ -152,3 +152,21 @@ class Sequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}"
+
+
+class WorkerHeartbeat(models.Model):
+    """One row per running worker, touched every few seconds by its task loop.
+
+    A row rather than a file, so that a web machine's ``/readyz`` and ``herald status``
+    see workers running on other machines. Rows of workers gone for a day are removed
+    when a worker starts.
+    """
+
+    worker_id = models.CharField(max_length=64, primary_key=True)
+    hostname = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.hostname}:{self.pid}"

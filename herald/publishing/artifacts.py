@@ -28,6 +28,7 @@ import functools
 import hashlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +43,7 @@ from herald.advisories.snapshot import AdvisorySnapshot, snapshot_of
 from herald.core.ids import next_number
 from herald.core.models import VendorProfile
 from herald.publishing import blocks
-from herald.publishing.models import Artifact
+from herald.publishing.models import Artifact, Regeneration
 
 logger = logging.getLogger(__name__)
 
@@ -214,7 +215,9 @@ def regenerate(
     """Render for ``advisories`` (plus the site-wide files) and store what changed.
 
     Runs in the caller's transaction; unchanged files keep their ETag and generation.
+    Its duration is recorded beside (``Regeneration``) for the metrics.
     """
+    started = time.monotonic()
     with transaction.atomic():
         # The counter's row lock first, rendering after: a second regeneration waits
         # here for the first to commit and then renders the site-wide files with its
@@ -254,6 +257,12 @@ def regenerate(
                 Artifact.objects.create(path=item.path, **values)
             existing[item.path] = (etag, bool(values["blocks"]))
             changed.append(item.path)
+        Regeneration.objects.create(
+            generation=generation,
+            finished_at=timezone.now(),
+            seconds=time.monotonic() - started,
+            changed=len(changed),
+        )
     return RegenerateResult(generation=generation, changed=tuple(changed))
 
 

@@ -79,3 +79,19 @@ class ArtifactBlock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.path}#{self.digest[:12]}"
+
+
+class Regeneration(models.Model):
+    """How long one publication (a regeneration of the artifacts) took.
+
+    Written in the regeneration's own transaction, so the metrics of any process
+    (``/metrics``) count publications made by every process, on every machine.
+    """
+
+    generation = models.PositiveBigIntegerField(primary_key=True)
+    finished_at = models.DateTimeField(db_index=True)
+    seconds = models.FloatField()
+    changed = models.PositiveIntegerField(help_text="Files written.")
+
+    def __str__(self) -> str:
+        return f"generation {self.generation}: {self.seconds:.3f} s"

@@ -71,6 +71,12 @@ ENCODINGS = ("identity", "gzip", "br")
 # a compressed 700-byte signature saves a packet's tail, and an export would write
 # two more files for each of the 10,000 .asc signatures.
 COMPRESS_FROM = 1024
+HEALTHZ = b'{"status": "ok"}'
+HEALTHZ_HEADERS = (
+    ("Content-Type", "application/json"),
+    ("Cache-Control", "no-store"),
+    ("Content-Length", str(len(HEALTHZ))),
+)
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
@@ -462,11 +468,15 @@ class Front:
         method = environ.get("REQUEST_METHOD")
         if method != "GET" and method != "HEAD":
             return self.app(environ, start_response)
+        path = environ.get("PATH_INFO") or "/"
+        if path == "/healthz":
+            # Liveness, answered here: no Django, no database (docs/operations.md).
+            start_response("200 OK", list(HEALTHZ_HEADERS))
+            return [b""] if method == "HEAD" else [HEALTHZ]
         now = time.monotonic()
         if now >= self._next_check:
             self._next_check = now + CHECK_INTERVAL
             self._check_state()
-        path = environ.get("PATH_INFO") or "/"
         entry = self._entries.get(path)
         if entry is None:
             entry = self._load(path)

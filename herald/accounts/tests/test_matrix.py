@@ -57,6 +57,11 @@ PAGES: dict[str, frozenset[str] | str] = {
     "web:login": EVERYONE,
     "web:logout": EVERYONE,
     "accounts:accept": EVERYONE,
+    # Operations: liveness and readiness for load balancers; the metrics are gated by
+    # a token or the client's network, not by role (the test client is loopback).
+    "core:healthz": EVERYONE,
+    "core:readyz": EVERYONE,
+    "core:metrics": EVERYONE,
     # The full desk: notifications, reports, dashboard, search, metrics, writes.
     "notify:campaigns": FULL_DESK,
     "notify:campaign": FULL_DESK,
@@ -199,7 +204,12 @@ class MatrixTest(AccountsTestCase):
                         or "/desk/login/" in location
                         or ("/desk/account/2fa/" in location and who != ANON)
                     )
-                    assert status < 500, f"{url} as {who}: {status}"
+                    if route.key == "core:readyz":
+                        # No worker runs in this test: not ready, and saying why.
+                        assert status in (200, 503), f"{url} as {who}: {status}"
+                        assert "failing" in response.json()
+                    else:
+                        assert status < 500, f"{url} as {who}: {status}"
                     if who in expected:
                         assert not refused, f"{url} refused {who}: {status} {location}"
                     elif who == ANON:

@@ -1,15 +1,18 @@
 """``herald worker``: run background tasks (scheduled publications, deliveries).
 
 Any number of workers may run, on any machines sharing the database; each task
-is claimed by one of them.
+is claimed by one of them. A worker started while the database is unreachable,
+or that loses it, waits and retries (``herald.core.worker``).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils.crypto import get_random_string
 
 
 class Command(BaseCommand):
@@ -27,15 +30,27 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from herald.core.worker import Worker, die_with_supervisor
+
+        die_with_supervisor()
         call_command("check", fail_level="ERROR")
         from herald.publishing.artifacts import start_warming
 
         start_warming()  # scheduled publications and imports run here
-        call_command(
-            "db_worker",
-            queue_name="*",
+        if options["verbosity"] == 0:
+            logging.getLogger("herald.worker").setLevel(logging.WARNING)
+        worker = Worker(
+            queue_names=["*"],
             interval=options["interval"],
             batch=options["batch"],
-            reload=False,
-            verbosity=options["verbosity"],
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id=get_random_string(32),
+            excluded_queue_names=[],
         )
+        worker.configure_signals()
+        try:
+            worker.run()
+        finally:
+            worker.reset_signals()
