@@ -307,6 +307,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("HERALD_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # One line per audited commit: only to syslog, when HERALD_AUDIT_SYSLOG asks.
+        "herald.audit.anchor": {"level": "WARNING"},
     },
 }
 
@@ -344,5 +346,24 @@ HERALD_CACHE_CONTROL = os.environ.get(
 HERALD_PUBLISH_HOOK = os.environ.get("HERALD_PUBLISH_HOOK", "")
 HERALD_PUBLISH_HOOK_TIMEOUT = int(os.environ.get("HERALD_PUBLISH_HOOK_TIMEOUT", "600"))
 HERALD_EXPORT_DIR = Path(os.environ.get("HERALD_EXPORT_DIR") or HERALD_HOME / "export").resolve()
+
+# The audit chain's anchor: signed checkpoints appended after each audited commit,
+# with the anchor key, in a directory the database cannot write (herald.audit.anchor).
+HERALD_AUDIT_ANCHOR_DIR = Path(
+    os.environ.get("HERALD_AUDIT_ANCHOR_DIR") or HERALD_HOME / "audit"
+).resolve()
+# Also send each checkpoint to syslog: a socket path (/dev/log) or host:port (UDP).
+HERALD_AUDIT_SYSLOG = os.environ.get("HERALD_AUDIT_SYSLOG", "").strip()
+if HERALD_AUDIT_SYSLOG:
+    _host, _, _port = HERALD_AUDIT_SYSLOG.rpartition(":")
+    LOGGING["handlers"]["audit_syslog"] = {  # type: ignore[index]
+        "class": "logging.handlers.SysLogHandler",
+        "address": (_host, int(_port)) if _host and _port.isdigit() else HERALD_AUDIT_SYSLOG,
+    }
+    LOGGING["loggers"]["herald.audit.anchor"] = {  # type: ignore[index]
+        "handlers": ["audit_syslog"],
+        "level": "INFO",
+        "propagate": False,
+    }
 
 HERALD_DEFAULT_BASE_URL = os.environ.get("HERALD_BASE_URL", "http://127.0.0.1:8000")

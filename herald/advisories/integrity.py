@@ -1,0 +1,70 @@
+"""Advisories changed behind Herald's back: each compared with its last audited state.
+
+Every action that changes an advisory records its whole snapshot as the audit
+event's ``after``. An advisory whose rows now say something else was edited
+around the actions (SQL, the Django shell, a restored table): ``herald audit
+verify`` reports each field that drifted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+
+from herald.advisories.models import Advisory
+from herald.advisories.snapshot import snapshot_of
+from herald.audit.models import AuditEvent
+
+# The snapshot's fields that identify an audited full state (as opposed to, say,
+# a scheduling event that records only the new date).
+_SNAPSHOT_KEYS = {"identifier", "title", "state", "status", "affected"}
+
+
+@dataclass(frozen=True)
+class Drift:
+    identifier: str
+    seq: int
+    fields: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return (
+            f"advisory {self.identifier} differs from its last audited state "
+            f"(event #{self.seq}) in: {', '.join(self.fields)}: edited outside Herald"
+        )
+
+
+def _stored_form(value: Any) -> Any:
+    """The value as the audit event's JSON column holds it."""
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def _last_audited(advisory: Advisory) -> AuditEvent | None:
+    events = AuditEvent.objects.filter(
+        object_type=Advisory._meta.label_lower, object_pk=str(advisory.pk)
+    ).order_by("-seq")
+    for event in events.iterator(chunk_size=20):
+        if isinstance(event.after, dict) and event.after.keys() >= _SNAPSHOT_KEYS:
+            return event
+    return None
+
+
+def drifted_advisories() -> Iterator[Drift | str]:
+    """Each advisory whose state is not the one its last audit event recorded."""
+    queryset = Advisory.objects.select_related("incident").prefetch_related(
+        "affected__product", "credits", "references"
+    )
+    for advisory in queryset.order_by("pk").iterator(chunk_size=200):
+        event = _last_audited(advisory)
+        if event is None:
+            yield f"advisory {advisory.identifier} has no audited state: created outside Herald"
+            continue
+        assert isinstance(event.after, dict)
+        now = _stored_form(snapshot_of(advisory, with_history=False).to_dict())
+        audited = event.after
+        changed = tuple(sorted(k for k, v in now.items() if k in audited and audited[k] != v))
+        if changed:
+            yield Drift(advisory.identifier, event.seq, changed)
