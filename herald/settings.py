@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "herald.notify",
     "herald.intake",
     "herald.web",
+    "herald.backups",
     # Before allauth, so that its templates (login, layout) override allauth's.
     "herald.accounts",
     "allauth",
@@ -346,6 +347,14 @@ HERALD_CACHE_CONTROL = os.environ.get(
 HERALD_PUBLISH_HOOK = os.environ.get("HERALD_PUBLISH_HOOK", "")
 HERALD_PUBLISH_HOOK_TIMEOUT = int(os.environ.get("HERALD_PUBLISH_HOOK_TIMEOUT", "600"))
 HERALD_EXPORT_DIR = Path(os.environ.get("HERALD_EXPORT_DIR") or HERALD_HOME / "export").resolve()
+
+# Backups (herald.backups): the logical dump's format keeps times to the microsecond.
+SERIALIZATION_MODULES = {"heraldjson": "herald.backups.serializer"}
+# The worker's scheduled backup: off unless a directory is set; the newest KEEP stay.
+HERALD_BACKUP_DIR = os.environ.get("HERALD_BACKUP_DIR", "").strip()
+HERALD_BACKUP_KEEP = int(os.environ.get("HERALD_BACKUP_KEEP", "7"))
+HERALD_BACKUP_HOURS = float(os.environ.get("HERALD_BACKUP_HOURS", "24"))
+HERALD_BACKUP_ENCRYPT_TO = os.environ.get("HERALD_BACKUP_ENCRYPT_TO", "").strip()
 
 # The audit chain's anchor: signed checkpoints appended after each audited commit,
 # with the anchor key, in a directory the database cannot write (herald.audit.anchor).
