@@ -82,6 +82,9 @@ class Command(BaseCommand):
         result = regenerate_everything()
         serving.sync()
         tasks.ensure_daily_refresh()
+        from herald.backups.tasks import ensure_scheduled_backup
+
+        ensure_scheduled_backup()
         from herald.core.maintenance import refresh_planner_statistics
 
         refresh_planner_statistics()

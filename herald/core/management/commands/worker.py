@@ -31,6 +31,9 @@ class Command(BaseCommand):
         from herald.publishing.artifacts import start_warming
 
         start_warming()  # scheduled publications and imports run here
+        from herald.backups.tasks import ensure_scheduled_backup
+
+        ensure_scheduled_backup()  # when HERALD_BACKUP_DIR is set
         call_command(
             "db_worker",
             queue_name="*",
