@@ -33,11 +33,11 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 import tarfile
 import tempfile
 import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -164,22 +164,6 @@ def _run_pg_tool(command: list[str], env: dict[str, str], what: str) -> None:
         raise HeraldError(f"{what} failed: {done.stderr.strip()[-2000:]}")
 
 
-@contextmanager
-def _snapshot_alias(path: Path) -> Iterator[str]:
-    """A second Django connection, to the SQLite snapshot file, for ``dumpdata``."""
-    alias = "herald_backup_snapshot"
-    config = dict(connections.settings["default"])
-    config["NAME"] = str(path)
-    config["OPTIONS"] = {}
-    connections.settings[alias] = config
-    try:
-        yield alias
-    finally:
-        connections[alias].close()
-        del connections[alias]
-        del connections.settings[alias]
-
-
 def _dump_logical(using: str, target: Path) -> None:
     call_command(
         "dumpdata",
@@ -192,6 +176,21 @@ def _dump_logical(using: str, target: Path) -> None:
     )
 
 
+def _dump_sqlite_copy(copy: Path, target: Path) -> None:
+    """``dumpdata`` of the snapshot file, by a ``herald`` process whose database it is."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{copy}", "HERALD_WARM_PUBLISHING": "0"}
+    env.pop("HERALD_TEST_DB", None)
+    command = [sys.executable, "-m", "herald.cli", "dumpdata", "--format", "heraldjson"]
+    command += ["--natural-foreign", "--output", str(target), "--verbosity", "0"]
+    for label in LOGICAL_EXCLUDE:
+        command += ["--exclude", label]
+    done = subprocess.run(  # noqa: S603  (this Python, Herald's own command)
+        command, env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise HeraldError(f"The logical dump failed: {done.stderr.strip()[-2000:]}")
+
+
 def _snapshot_sqlite(work: Path) -> tuple[Path, Path, list[str]]:
     copy = work / "herald.sqlite3"
     source = sqlite3.connect(str(settings.DATABASES["default"]["NAME"]))
@@ -199,16 +198,16 @@ def _snapshot_sqlite(work: Path) -> tuple[Path, Path, list[str]]:
     try:
         # One step (pages=-1): the copy is one consistent state while writers go on.
         source.backup(target)
+        target.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+        migrations = sorted(
+            f"{app}.{name}"
+            for app, name in target.execute("SELECT app, name FROM django_migrations")
+        )
     finally:
         source.close()
-    target.close()
+        target.close()
     logical = work / "data.heraldjson"
-    with _snapshot_alias(copy) as alias:
-        migrations = schema.applied_migrations(using=alias)
-        _dump_logical(alias, logical)
-    single = sqlite3.connect(str(copy))
-    single.execute("PRAGMA journal_mode=DELETE")  # one self-contained file in the archive
-    single.close()
+    _dump_sqlite_copy(copy, logical)
     return copy, logical, migrations
 
 
