@@ -426,6 +426,7 @@ class RestoreResult:
     files: int
     herald_version: str
     upgraded: list[str]
+    secret_key_differs: bool
 
 
 def _not_empty(root: Path) -> bool:
@@ -537,6 +538,8 @@ def restore_backup(
             method = f"logical dump ({source_engine} to {target_engine})"
             _load_logical(verified.path(LOGICAL_MEMBER), migrations)
         files = _install_home(verified)
+        from_env = os.environ.get("HERALD_SECRET_KEY", "")
+        differs = bool(from_env) and from_env.encode() != verified.path(SECRET_MEMBER).read_bytes()
     due = schema.due_migrations()
     if due:
         call_command("migrate", interactive=False, verbosity=0)
@@ -544,5 +547,11 @@ def restore_backup(
 
     serving.sync()
     return RestoreResult(
-        source_engine, target_engine, method, files, str(manifest.get("herald_version")), due
+        source_engine,
+        target_engine,
+        method,
+        files,
+        str(manifest.get("herald_version")),
+        due,
+        differs,
     )

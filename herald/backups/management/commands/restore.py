@@ -50,4 +50,9 @@ class Command(BackupCommand):
             self.stdout.write(f"Database upgraded: {len(result.upgraded)} migration(s) applied:")
             for name in result.upgraded:
                 self.stdout.write(f"    {name}")
+        if result.secret_key_differs:
+            self.stdout.write(
+                "HERALD_SECRET_KEY is set and differs from the restored secret key: set it to "
+                "the old desk's value, or its sign-in sessions and reporters' links stop working."
+            )
         self.stdout.write("Next: herald audit verify, herald validate, then herald serve.")
