@@ -25,7 +25,8 @@ class PreciseEncoder(DjangoJSONEncoder):
 
 class Serializer(django_json.Serializer):
     def _init_options(self) -> None:
-        super()._init_options()
+        # Not in django-stubs, but present in Django since 1.x.
+        super()._init_options()  # type: ignore[misc]
         self.json_kwargs["cls"] = PreciseEncoder
 
 
