@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 import threading
 import warnings
 from collections.abc import Iterator
@@ -64,19 +65,29 @@ def _message(seq: int, head_hash: str, at: str) -> bytes:
 
 
 def _ensure_key(directory: Path) -> Path:
-    """The anchor key's path, generated on first use (O_EXCL: one key even if two race)."""
+    """The anchor key's path, generated on first use.
+
+    Written to a private temporary name and linked into place: a process that
+    loses the race to create it never sees a half-written key.
+    """
     key_path = directory / KEY_FILE
     if key_path.exists():
         return key_path
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     tsk = pgp.Tsk.generate(user_id="Herald audit anchor")
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".anchor-key-")  # mode 600
     try:
-        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return key_path
-    with os.fdopen(fd, "w") as fh:
-        fh.write(str(tsk))
-    (directory / CERT_FILE).write_text(str(tsk.extract_certificate()))
+        with os.fdopen(fd, "w") as fh:
+            fh.write(str(tsk))
+        try:
+            os.link(temporary, key_path)
+        except FileExistsError:
+            return key_path
+    finally:
+        os.unlink(temporary)
+    cert_temporary = directory / f".{CERT_FILE}.{os.getpid()}"
+    cert_temporary.write_text(str(tsk.extract_certificate()))
+    os.replace(cert_temporary, directory / CERT_FILE)
     return key_path
 
 
