@@ -350,10 +350,26 @@ HERALD_EXPORT_DIR = Path(os.environ.get("HERALD_EXPORT_DIR") or HERALD_HOME / "e
 
 # Backups (herald.backups): the logical dump's format keeps times to the microsecond.
 SERIALIZATION_MODULES = {"heraldjson": "herald.backups.serializer"}
+
+
 # The worker's scheduled backup: off unless a directory is set; the newest KEEP stay.
+def _env_number(name: str, default: float, *, minimum: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        CONFIG_ERRORS.append(
+            ("herald.E030", f"{name}={raw!r} is not a number of at least {minimum:g}", "")
+        )
+        return default
+    return value
+
+
 HERALD_BACKUP_DIR = os.environ.get("HERALD_BACKUP_DIR", "").strip()
-HERALD_BACKUP_KEEP = int(os.environ.get("HERALD_BACKUP_KEEP", "7"))
-HERALD_BACKUP_HOURS = float(os.environ.get("HERALD_BACKUP_HOURS", "24"))
+HERALD_BACKUP_KEEP = int(_env_number("HERALD_BACKUP_KEEP", 7, minimum=1))
+HERALD_BACKUP_HOURS = _env_number("HERALD_BACKUP_HOURS", 24, minimum=0.01)
 HERALD_BACKUP_ENCRYPT_TO = os.environ.get("HERALD_BACKUP_ENCRYPT_TO", "").strip()
 
 # The audit chain's anchor: signed checkpoints appended after each audited commit,
@@ -365,14 +381,24 @@ HERALD_AUDIT_ANCHOR_DIR = Path(
 HERALD_AUDIT_SYSLOG = os.environ.get("HERALD_AUDIT_SYSLOG", "").strip()
 if HERALD_AUDIT_SYSLOG:
     _host, _, _port = HERALD_AUDIT_SYSLOG.rpartition(":")
-    LOGGING["handlers"]["audit_syslog"] = {  # type: ignore[index]
-        "class": "logging.handlers.SysLogHandler",
-        "address": (_host, int(_port)) if _host and _port.isdigit() else HERALD_AUDIT_SYSLOG,
-    }
-    LOGGING["loggers"]["herald.audit.anchor"] = {  # type: ignore[index]
-        "handlers": ["audit_syslog"],
-        "level": "INFO",
-        "propagate": False,
-    }
+    _address: Any = (_host, int(_port)) if _host and _port.isdigit() else HERALD_AUDIT_SYSLOG
+    if isinstance(_address, str) and not Path(_address).exists():
+        CONFIG_ERRORS.append(
+            (
+                "herald.E031",
+                f"HERALD_AUDIT_SYSLOG={HERALD_AUDIT_SYSLOG!r}: no such socket",
+                "Give the syslog socket (/dev/log) or host:port (UDP), or unset it.",
+            )
+        )
+    else:
+        LOGGING["handlers"]["audit_syslog"] = {  # type: ignore[index]
+            "class": "logging.handlers.SysLogHandler",
+            "address": _address,
+        }
+        LOGGING["loggers"]["herald.audit.anchor"] = {  # type: ignore[index]
+            "handlers": ["audit_syslog"],
+            "level": "INFO",
+            "propagate": False,
+        }
 
 HERALD_DEFAULT_BASE_URL = os.environ.get("HERALD_BASE_URL", "http://127.0.0.1:8000")

@@ -9,6 +9,8 @@ error, so a wrong setting is a readable message at start, not a 500 later.
 | herald.E002 | a boolean variable that is not a boolean  |
 | herald.E003 | HERALD_HOME not writable                  |
 | herald.E004 | HERALD_SECRET_KEY too short               |
+| herald.E030 | a backup setting that is not a number     |
+| herald.E031 | HERALD_AUDIT_SYSLOG names no socket       |
 | herald.W001 | DEBUG on                                  |
 """
 

@@ -10,6 +10,7 @@ audited state.
 from __future__ import annotations
 
 import json
+import os
 from io import StringIO
 
 import pytest
@@ -208,3 +209,52 @@ def test_a_checkpoint_costs_well_under_a_millisecond_beside_a_commit() -> None:
     for _ in range(200):
         anchor.pgp.sign(signer, message, mode=anchor.pgp.SignatureMode.DETACHED)
     assert (time.perf_counter() - started) / 200 < 0.005
+
+
+class AnchorCopies(ChainCase):
+    def test_each_checkpoint_also_goes_to_syslog_when_asked(self) -> None:
+        import logging
+        import logging.handlers
+        import socket
+
+        receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        receiver.bind(("127.0.0.1", 0))
+        receiver.settimeout(5)
+        # What HERALD_AUDIT_SYSLOG=127.0.0.1:PORT configures (herald/settings.py).
+        handler = logging.handlers.SysLogHandler(address=receiver.getsockname())
+        logger = logging.getLogger("herald.audit.anchor")
+        level = logger.level
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        try:
+            seq = anchor.write_checkpoint()
+            message = receiver.recv(4096).decode()
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+            handler.close()
+            receiver.close()
+        head = AuditEvent.objects.get(seq=seq)
+        assert f"audit checkpoint #{seq} {head.hash}" in message
+
+    def test_a_syslog_socket_that_does_not_exist_is_a_configuration_error(self) -> None:
+        import subprocess
+        import sys
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as home:
+            done = subprocess.run(
+                [sys.executable, "-m", "herald.cli", "check"],
+                env={
+                    **{k: v for k, v in os.environ.items() if k != "HERALD_TEST_DB"},
+                    "HERALD_HOME": home,
+                    "HERALD_AUDIT_SYSLOG": "/nonexistent/log",
+                    "DATABASE_URL": "",
+                },
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+        assert done.returncode != 0 and "herald.E031" in done.stderr
+        assert "Traceback" not in done.stderr
