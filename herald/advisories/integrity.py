@@ -22,6 +22,9 @@ from herald.audit.models import AuditEvent
 # The snapshot's fields that identify an audited full state (as opposed to, say,
 # a scheduling event that records only the new date).
 _SNAPSHOT_KEYS = {"identifier", "title", "state", "status", "affected"}
+# Facts of the product, copied into each affected row of the snapshot: a product
+# renamed through its own action changes them without touching the advisory.
+_PRODUCT_FACTS = ("product", "ecosystem", "package_name", "repository_url")
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,21 @@ class Drift:
 def _stored_form(value: Any) -> Any:
     """The value as the audit event's JSON column holds it."""
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def _comparable(state: dict[str, Any]) -> dict[str, Any]:
+    rows = state.get("affected")
+    if isinstance(rows, list):
+        state = {
+            **state,
+            "affected": [
+                {k: v for k, v in row.items() if k not in _PRODUCT_FACTS}
+                if isinstance(row, dict)
+                else row
+                for row in rows
+            ],
+        }
+    return state
 
 
 def _last_audited(advisory: Advisory) -> AuditEvent | None:
@@ -63,8 +81,8 @@ def drifted_advisories() -> Iterator[Drift | str]:
             yield f"advisory {advisory.identifier} has no audited state: created outside Herald"
             continue
         assert isinstance(event.after, dict)
-        now = _stored_form(snapshot_of(advisory, with_history=False).to_dict())
-        audited = event.after
+        now = _comparable(_stored_form(snapshot_of(advisory, with_history=False).to_dict()))
+        audited = _comparable(event.after)
         changed = tuple(sorted(k for k, v in now.items() if k in audited and audited[k] != v))
         if changed:
             yield Drift(advisory.identifier, event.seq, changed)

@@ -193,6 +193,21 @@ class AuditAnchor(ChainCase):
         self.assert_verify_reports(f"advisory {self.advisory.identifier} differs")
         assert "in: severity, title" in self.verify_errors
 
+    def with_affected_rows(self) -> int:
+        with self.captureOnCommitCallbacks(execute=True):
+            advisory = self.published(affected=[{"product": "cloud", "fixed": "1.4"}])
+        return advisory.pk
+
+    def test_an_affected_version_edited_in_the_database_is_reported(self) -> None:
+        pk = self.with_affected_rows()
+        raw_sql("UPDATE advisories_affected SET fixed = %s WHERE advisory_id = %s", ["99", str(pk)])
+        self.assert_verify_reports("in: affected")
+
+    def test_renaming_a_product_is_not_an_edit_of_its_advisories(self) -> None:
+        self.with_affected_rows()
+        raw_sql("UPDATE core_product SET name = %s WHERE slug = %s", ["Renamed", "cloud"])
+        assert "audit chain intact" in self.run_verify()
+
     def test_an_advisory_inserted_in_the_database_is_reported(self) -> None:
         AuditEvent.objects.filter(object_pk=str(self.advisory.pk)).update(object_pk="0")
         self.assert_verify_reports("has no audited state")
