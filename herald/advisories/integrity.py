@@ -1,9 +1,10 @@
-"""Advisories changed behind Herald's back: each compared with its last audited state.
+"""Advisories changed behind Herald's back, and every audit problem in one list.
 
 Every action that changes an advisory records its whole snapshot as the audit
 event's ``after``. An advisory whose rows now say something else was edited
 around the actions (SQL, the Django shell, a restored table): ``herald audit
-verify`` reports each field that drifted.
+verify`` and the desk's audit page report each field that drifted, with the
+chain's breaks and its disagreements with the signed anchor (``audit_problems``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from herald.advisories.models import Advisory
 from herald.advisories.snapshot import snapshot_of
+from herald.audit.actions import verify
+from herald.audit.anchor import AnchorReport, check_anchor
 from herald.audit.models import AuditEvent
 
 # The snapshot's fields that identify an audited full state (as opposed to, say,
@@ -86,3 +89,12 @@ def drifted_advisories() -> Iterator[Drift | str]:
         changed = tuple(sorted(k for k, v in now.items() if k in audited and audited[k] != v))
         if changed:
             yield Drift(advisory.identifier, event.seq, changed)
+
+
+def audit_problems() -> tuple[list[str], AnchorReport]:
+    """Everything ``herald audit verify`` reports: the chain, its anchor, drifted advisories."""
+    problems = [str(p) for p in verify()]
+    report = check_anchor()
+    problems += report.problems
+    problems += [str(d) for d in drifted_advisories()]
+    return problems, report

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 
-from herald.advisories.integrity import drifted_advisories
+from herald.advisories.integrity import audit_problems
 from herald.advisories.models import Advisory
 from herald.audit import anchor
 from herald.audit.actions import verify
@@ -86,10 +86,7 @@ class Command(BaseCommand):
             )
 
     def verify(self) -> None:
-        problems = [str(p) for p in verify()]
-        report = anchor.check_anchor()
-        problems += report.problems
-        problems += [str(d) for d in drifted_advisories()]
+        problems, report = audit_problems()
         count = AuditEvent.objects.count()
         if problems:
             for problem in problems:
