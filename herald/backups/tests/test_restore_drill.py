@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +58,9 @@ class Desk:
         return directory
 
 
+_CREATED: list[tuple[str, str]] = []  # (server, database) made by postgres_url
+
+
 def postgres_url(name: str) -> str:
     """A fresh, empty database beside the test database, on the same server."""
     import psycopg
@@ -68,7 +72,20 @@ def postgres_url(name: str) -> str:
     with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{database}"')
         admin.execute(f'CREATE DATABASE "{database}"')
+    _CREATED.append((server, database))
     return f"{server}/{database}"
+
+
+@pytest.fixture(autouse=True)
+def _drop_made_databases() -> Iterator[None]:
+    """The databases a drill made are dropped after it, passed or failed."""
+    yield
+    import psycopg
+
+    while _CREATED:
+        server, database = _CREATED.pop()
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")

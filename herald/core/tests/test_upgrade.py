@@ -20,7 +20,12 @@ from django.apps import apps
 
 from conftest import require_service
 from herald.backups import archive
-from herald.backups.tests.test_restore_drill import ON_POSTGRES_PASS, Desk, postgres_url
+from herald.backups.tests.test_restore_drill import (  # noqa: F401  (the fixture drops made databases)
+    ON_POSTGRES_PASS,
+    Desk,
+    _drop_made_databases,
+    postgres_url,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "upgrade"
 RELEASES = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
