@@ -9,6 +9,7 @@ service fails the run instead.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 
@@ -70,3 +71,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "postgres_only" in item.keywords:
             item.add_marker(skip_pg)
+
+
+@pytest.fixture(autouse=True)
+def _own_audit_anchor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Each test anchors its own audit chain: checkpoints of one test's database
+    must not meet another test's chain (which would read as truncation)."""
+    from django.test import override_settings
+
+    with override_settings(HERALD_AUDIT_ANCHOR_DIR=tmp_path_factory.mktemp("anchor")):
+        yield

@@ -28,7 +28,9 @@ HERALD_COMMANDS = (
     ("campaign", "Outreach campaigns: show who will be told, approve, send, follow"),
     ("deliveries", "Messages to people and systems: pending, failed, dead; re-drive"),
     ("channel", "Internal channels and subscribers' webhooks: e-mail, Slack, webhook"),
-    ("audit", "Verify the tamper-evident audit chain"),
+    ("audit", "Verify the tamper-evident audit chain against its signed anchor"),
+    ("backup", "Write one archive of the whole desk (database, keys, attachments, anchor)"),
+    ("restore", "Restore a backup into an empty HERALD_HOME and database"),
     ("access-review", "List every account, role, second factor and token, flagged for review"),
 )
 # Commands spelt with a dash on the command line, as the handbook writes them.

@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "herald.notify",
     "herald.intake",
     "herald.web",
+    "herald.backups",
     # Before allauth, so that its templates (login, layout) override allauth's.
     "herald.accounts",
     "allauth",
@@ -323,6 +324,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "django.request": {"filters": ["outage"]},
+        # One line per audited commit: only to syslog, when HERALD_AUDIT_SYSLOG asks.
+        "herald.audit.anchor": {"level": "WARNING"},
     },
 }
 
@@ -361,15 +364,68 @@ HERALD_PUBLISH_HOOK = os.environ.get("HERALD_PUBLISH_HOOK", "")
 HERALD_PUBLISH_HOOK_TIMEOUT = int(os.environ.get("HERALD_PUBLISH_HOOK_TIMEOUT", "600"))
 HERALD_EXPORT_DIR = Path(os.environ.get("HERALD_EXPORT_DIR") or HERALD_HOME / "export").resolve()
 
+# Backups (herald.backups): the logical dump's format keeps times to the microsecond.
+SERIALIZATION_MODULES = {"heraldjson": "herald.backups.serializer"}
+
+
+# The worker's scheduled backup: off unless a directory is set; the newest KEEP stay.
+def _env_number(name: str, default: float, *, minimum: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        CONFIG_ERRORS.append(
+            ("herald.E030", f"{name}={raw!r} is not a number of at least {minimum:g}", "")
+        )
+        return default
+    return value
+
+
+HERALD_BACKUP_DIR = os.environ.get("HERALD_BACKUP_DIR", "").strip()
+HERALD_BACKUP_KEEP = int(_env_number("HERALD_BACKUP_KEEP", 7, minimum=1))
+HERALD_BACKUP_HOURS = _env_number("HERALD_BACKUP_HOURS", 24, minimum=0.01)
+HERALD_BACKUP_ENCRYPT_TO = os.environ.get("HERALD_BACKUP_ENCRYPT_TO", "").strip()
+
+# The audit chain's anchor: signed checkpoints appended after each audited commit,
+# with the anchor key, in a directory the database cannot write (herald.audit.anchor).
+HERALD_AUDIT_ANCHOR_DIR = Path(
+    os.environ.get("HERALD_AUDIT_ANCHOR_DIR") or HERALD_HOME / "audit"
+).resolve()
+# Also send each checkpoint to syslog: a socket path (/dev/log) or host:port (UDP).
+HERALD_AUDIT_SYSLOG = os.environ.get("HERALD_AUDIT_SYSLOG", "").strip()
+if HERALD_AUDIT_SYSLOG:
+    _host, _, _port = HERALD_AUDIT_SYSLOG.rpartition(":")
+    _address: Any = (_host, int(_port)) if _host and _port.isdigit() else HERALD_AUDIT_SYSLOG
+    if isinstance(_address, str) and not Path(_address).exists():
+        CONFIG_ERRORS.append(
+            (
+                "herald.E031",
+                f"HERALD_AUDIT_SYSLOG={HERALD_AUDIT_SYSLOG!r}: no such socket",
+                "Give the syslog socket (/dev/log) or host:port (UDP), or unset it.",
+            )
+        )
+    else:
+        LOGGING["handlers"]["audit_syslog"] = {  # type: ignore[index]
+            "class": "logging.handlers.SysLogHandler",
+            "address": _address,
+        }
+        LOGGING["loggers"]["herald.audit.anchor"] = {  # type: ignore[index]
+            "handlers": ["audit_syslog"],
+            "level": "INFO",
+            "propagate": False,
+        }
+
 HERALD_DEFAULT_BASE_URL = os.environ.get("HERALD_BASE_URL", "http://127.0.0.1:8000")
 
 # Operations (docs/operations.md). A worker that loses the database retries with a
 # delay doubling up to this many seconds; /readyz calls a worker whose heartbeat is
 # older than HERALD_WORKER_STALE seconds gone, and a served copy behind the database
 # for longer than HERALD_SITE_LAG_LIMIT seconds stale.
-HERALD_WORKER_RETRY_MAX = float(os.environ.get("HERALD_WORKER_RETRY_MAX", "30"))
-HERALD_WORKER_STALE = float(os.environ.get("HERALD_WORKER_STALE", "60"))
-HERALD_SITE_LAG_LIMIT = float(os.environ.get("HERALD_SITE_LAG_LIMIT", "60"))
+HERALD_WORKER_RETRY_MAX = _env_number("HERALD_WORKER_RETRY_MAX", 30, minimum=0.1)
+HERALD_WORKER_STALE = _env_number("HERALD_WORKER_STALE", 60, minimum=1)
+HERALD_SITE_LAG_LIMIT = _env_number("HERALD_SITE_LAG_LIMIT", 60, minimum=1)
 # Who may read /metrics: a bearer token, or clients from these networks (CIDRs)
 # that came directly, not through a proxy (no X-Forwarded-For / Forwarded header).
 HERALD_METRICS_TOKEN = os.environ.get("HERALD_METRICS_TOKEN", "")
@@ -390,4 +446,4 @@ for _network in HERALD_METRICS_ALLOW:
             )
         )
 # While the database is unreachable, Django's routes answer 503 with this Retry-After.
-HERALD_RETRY_AFTER = int(os.environ.get("HERALD_RETRY_AFTER", "30"))
+HERALD_RETRY_AFTER = int(_env_number("HERALD_RETRY_AFTER", 30, minimum=1))

@@ -337,11 +337,12 @@ def _audit_events(form: AuditFilterForm) -> QuerySet[AuditEvent]:
 
 @never_cache
 def audit(request: HttpRequest) -> HttpResponse:
-    from herald.audit.actions import verify
+    from herald.advisories.integrity import audit_problems
 
     form = AuditFilterForm(request.GET or None)
     page = Paginator(_audit_events(form), 100).get_page(request.GET.get("page"))
-    problems = verify() if request.GET.get("verify") else None
+    # The same checks as `herald audit verify`: chain, signed anchor, advisories.
+    problems = audit_problems()[0] if request.GET.get("verify") else None
     query = request.GET.copy()
     query.pop("page", None)
     return render(

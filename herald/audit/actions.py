@@ -16,6 +16,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from herald.audit.anchor import checkpoint_after_commit
 from herald.audit.models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
@@ -93,6 +94,8 @@ def record(
         event.save()
         head.seq, head.hash = event.seq, event.hash
         head.save(update_fields=["seq", "hash"])
+        # Outside the database, once committed: herald.audit.anchor.
+        checkpoint_after_commit()
     return event
 
 

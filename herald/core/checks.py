@@ -10,6 +10,8 @@ error, so a wrong setting is a readable message at start, not a 500 later.
 | herald.E003 | HERALD_HOME not writable                  |
 | herald.E004 | HERALD_SECRET_KEY too short               |
 | herald.E020 | HERALD_METRICS_ALLOW names no network     |
+| herald.E030 | a numeric setting that is not a number    |
+| herald.E031 | HERALD_AUDIT_SYSLOG names no socket       |
 | herald.W001 | DEBUG on                                  |
 """
 

@@ -86,7 +86,8 @@ class AccessReviewTest(AccountsTestCase):
 
 class AuditTest(AccountsTestCase):
     def test_verify_passes_then_fails_after_a_row_is_edited_in_the_database(self) -> None:
-        self.published()
+        with self.captureOnCommitCallbacks(execute=True):  # commits write the anchor
+            self.published()
         out = io.StringIO()
         call_command("audit", "verify", stdout=out)
         assert "intact" in out.getvalue()

@@ -8,7 +8,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 
+from herald.advisories.integrity import audit_problems
 from herald.advisories.models import Advisory
+from herald.audit import anchor
 from herald.audit.actions import verify
 from herald.audit.models import AuditEvent
 from herald.incidents.models import Incident
@@ -25,26 +27,41 @@ def events_about(name: str) -> Q:
 
 
 class Command(BaseCommand):
-    help = "Verify the tamper-evident audit chain (verify) or print events (list)."
+    help = (
+        "Verify the tamper-evident audit chain against its signed anchor (verify), "
+        "write a checkpoint now (anchor), or print events (list)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="subcommand", required=True)
-        sub.add_parser("verify", help="Check every event's hash and link; exit 1 on any break.")
+        sub.add_parser(
+            "verify",
+            help=(
+                "Check every event's hash and link, the chain against the signed checkpoints "
+                "(HERALD_AUDIT_ANCHOR_DIR), and each advisory against its last audited state; "
+                "exit 1 on any problem."
+            ),
+        )
+        sub.add_parser(
+            "anchor",
+            help="Append a signed checkpoint of the chain as it is now (after an upgrade).",
+        )
         listing = sub.add_parser("list", help="Print events as JSON lines.")
         listing.add_argument("--object", help="Only events about this object id (NW-2026-0001).")
         listing.add_argument("--actor", help="Only events by this actor.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["subcommand"] == "verify":
+            self.verify()
+            return
+        if options["subcommand"] == "anchor":
             problems = verify()
-            count = AuditEvent.objects.count()
             if problems:
                 for problem in problems:
                     self.stderr.write(f"BROKEN {problem}")
-                raise CommandError(
-                    f"audit chain broken: {len(problems)} problem(s) in {count} events"
-                )
-            self.stdout.write(f"audit chain intact: {count} events")
+                raise CommandError("audit chain broken: no checkpoint written over a broken chain")
+            seq = anchor.write_checkpoint()
+            self.stdout.write(f"checkpoint written: #{seq} in {anchor.anchor_path()}")
             return
         events = AuditEvent.objects.order_by("seq")
         if options.get("object"):
@@ -66,4 +83,22 @@ class Command(BaseCommand):
                     },
                     ensure_ascii=False,
                 )
+            )
+
+    def verify(self) -> None:
+        problems, report = audit_problems()
+        count = AuditEvent.objects.count()
+        if problems:
+            for problem in problems:
+                self.stderr.write(f"BROKEN {problem}")
+            raise CommandError(f"audit chain broken: {len(problems)} problem(s) in {count} events")
+        self.stdout.write(f"audit chain intact: {count} events")
+        if report.last is not None:
+            self.stdout.write(
+                f"anchored: {report.checkpoints} signed checkpoint(s), the last at "
+                f"#{report.last.seq} ({report.last.at}), key {anchor.fingerprint()}"
+            )
+        if report.unanchored:
+            self.stdout.write(
+                f"{report.unanchored} event(s) after the last checkpoint rest on the chain alone"
             )

@@ -212,6 +212,9 @@ class Command(BaseCommand):
         if synced is not None and synced.written:
             self.stdout.write(f"Served copy of the site updated: {len(synced.written)} file(s).")
         tasks.ensure_daily_refresh()
+        from herald.backups.tasks import ensure_scheduled_backup
+
+        ensure_scheduled_backup()
         connection.close()
 
         worker: WorkerSupervisor | None = None

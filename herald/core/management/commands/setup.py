@@ -1,7 +1,8 @@
 """``herald setup``: everything a new installation needs before ``herald serve``.
 
-Safe to run again: it migrates, keeps an existing profile and accounts, and adds
-demo data only to a desk that has no advisories yet.
+Safe to run again: it migrates (saying which migrations an upgrade applied), keeps
+an existing profile and accounts, and adds demo data only to a desk that has no
+advisories yet.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from herald.core import schema
 from herald.core.models import VendorProfile
 
 
@@ -37,7 +39,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        before = len(schema.applied_migrations())
+        due = schema.due_migrations()
         call_command("migrate", interactive=False, verbosity=0)
+        for line in schema.describe_upgrade(before, due):
+            self.stdout.write(line)
         profile = VendorProfile.get()
         user_model = get_user_model()
         username = options["admin"]
@@ -76,6 +82,9 @@ class Command(BaseCommand):
         result = regenerate_everything()
         serving.sync()
         tasks.ensure_daily_refresh()
+        from herald.backups.tasks import ensure_scheduled_backup
+
+        ensure_scheduled_backup()
         from herald.core.maintenance import refresh_planner_statistics
 
         refresh_planner_statistics()
@@ -83,4 +92,9 @@ class Command(BaseCommand):
             f"Public files rendered: {len(result.changed)} changed "
             f"(generation {result.generation})."
         )
+        # An upgrade from a version without the anchor starts one here, from today's chain.
+        from herald.audit import anchor
+
+        seq = anchor.write_checkpoint(unless_written=True)
+        self.stdout.write(f"Audit chain anchored at event #{seq} ({anchor.anchor_path()}).")
         self.stdout.write(f"Vendor profile: {VendorProfile.get().name} ({profile.base_url}).")

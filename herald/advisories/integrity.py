@@ -1,0 +1,100 @@
+"""Advisories changed behind Herald's back, and every audit problem in one list.
+
+Every action that changes an advisory records its whole snapshot as the audit
+event's ``after``. An advisory whose rows now say something else was edited
+around the actions (SQL, the Django shell, a restored table): ``herald audit
+verify`` and the desk's audit page report each field that drifted, with the
+chain's breaks and its disagreements with the signed anchor (``audit_problems``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+
+from herald.advisories.models import Advisory
+from herald.advisories.snapshot import snapshot_of
+from herald.audit.actions import verify
+from herald.audit.anchor import AnchorReport, check_anchor
+from herald.audit.models import AuditEvent
+
+# The snapshot's fields that identify an audited full state (as opposed to, say,
+# a scheduling event that records only the new date).
+_SNAPSHOT_KEYS = {"identifier", "title", "state", "status", "affected"}
+# Facts of the product, copied into each affected row of the snapshot: a product
+# renamed through its own action changes them without touching the advisory.
+_PRODUCT_FACTS = ("product", "ecosystem", "package_name", "repository_url")
+
+
+@dataclass(frozen=True)
+class Drift:
+    identifier: str
+    seq: int
+    fields: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return (
+            f"advisory {self.identifier} differs from its last audited state "
+            f"(event #{self.seq}) in: {', '.join(self.fields)}: edited outside Herald"
+        )
+
+
+def _stored_form(value: Any) -> Any:
+    """The value as the audit event's JSON column holds it."""
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def _comparable(state: dict[str, Any]) -> dict[str, Any]:
+    rows = state.get("affected")
+    if isinstance(rows, list):
+        state = {
+            **state,
+            "affected": [
+                {k: v for k, v in row.items() if k not in _PRODUCT_FACTS}
+                if isinstance(row, dict)
+                else row
+                for row in rows
+            ],
+        }
+    return state
+
+
+def _last_audited(advisory: Advisory) -> AuditEvent | None:
+    events = AuditEvent.objects.filter(
+        object_type=Advisory._meta.label_lower, object_pk=str(advisory.pk)
+    ).order_by("-seq")
+    for event in events.iterator(chunk_size=20):
+        if isinstance(event.after, dict) and event.after.keys() >= _SNAPSHOT_KEYS:
+            return event
+    return None
+
+
+def drifted_advisories() -> Iterator[Drift | str]:
+    """Each advisory whose state is not the one its last audit event recorded."""
+    queryset = Advisory.objects.select_related("incident").prefetch_related(
+        "affected__product", "credits", "references"
+    )
+    for advisory in queryset.order_by("pk").iterator(chunk_size=200):
+        event = _last_audited(advisory)
+        if event is None:
+            yield f"advisory {advisory.identifier} has no audited state: created outside Herald"
+            continue
+        assert isinstance(event.after, dict)
+        now = _comparable(_stored_form(snapshot_of(advisory, with_history=False).to_dict()))
+        audited = _comparable(event.after)
+        changed = tuple(sorted(k for k, v in now.items() if k in audited and audited[k] != v))
+        if changed:
+            yield Drift(advisory.identifier, event.seq, changed)
+
+
+def audit_problems() -> tuple[list[str], AnchorReport]:
+    """Everything ``herald audit verify`` reports: the chain, its anchor, drifted advisories."""
+    problems = [str(p) for p in verify()]
+    report = check_anchor()
+    problems += report.problems
+    problems += [str(d) for d in drifted_advisories()]
+    return problems, report
