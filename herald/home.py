@@ -31,7 +31,8 @@ def missing_desk() -> Path | None:
     url = os.environ.get("DATABASE_URL", "").strip()
     if url.startswith("sqlite://"):
         # As dj-database-url reads it: sqlite:////abs/path, sqlite:///relative/path.
-        name = url.removeprefix("sqlite://")[1:]
+        # A query string (?transaction_mode=...) carries options, not the file name.
+        name = url.removeprefix("sqlite://")[1:].split("?", 1)[0]
         return None if name in ("", ":memory:") or Path(name).is_file() else home
     if url or os.environ.get("HERALD_TEST_DB") == "postgres":
         return None if home.is_dir() else home

@@ -62,6 +62,17 @@ class TestWhereThereIsNoDesk:
             assert result.stdout == ""
         assert list(tmp_path.iterdir()) == [], "a refused command left files behind"
 
+    def test_a_sqlite_url_with_options_names_an_existing_desk(self, tmp_path: Path) -> None:
+        from herald.home import missing_desk
+
+        database = tmp_path / "desk.sqlite3"
+        database.touch()
+        url = f"sqlite:///{database}?transaction_mode=IMMEDIATE&timeout=20"
+        with mock.patch.dict(os.environ, {"DATABASE_URL": url}):
+            assert missing_desk() is None
+        with mock.patch.dict(os.environ, {"DATABASE_URL": f"sqlite:///{tmp_path}/none?timeout=1"}):
+            assert missing_desk() is not None
+
     def test_help_is_given_and_leaves_nothing_behind(self, tmp_path: Path) -> None:
         result = herald_in(tmp_path, "advisory", "--help")
         assert result.returncode == 0, result.stderr
