@@ -346,3 +346,9 @@ HERALD_PUBLISH_HOOK_TIMEOUT = int(os.environ.get("HERALD_PUBLISH_HOOK_TIMEOUT", 
 HERALD_EXPORT_DIR = Path(os.environ.get("HERALD_EXPORT_DIR") or HERALD_HOME / "export").resolve()
 
 HERALD_DEFAULT_BASE_URL = os.environ.get("HERALD_BASE_URL", "http://127.0.0.1:8000")
+
+# Where every e-mail goes (herald.core.mail): the SMTP server of HERALD_SMTP_URL
+# (smtp://user:password@host:port?starttls=1, or smtps://...), else the local outbox
+# shown in the desk at /desk/outbox/. Django's own mail (allauth) goes the same way.
+HERALD_SMTP_URL = os.environ.get("HERALD_SMTP_URL", "").strip()
+EMAIL_BACKEND = "herald.core.mail.EmailBackend"

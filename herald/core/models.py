@@ -152,3 +152,25 @@ class Sequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}"
+
+
+class LocalMail(models.Model):
+    """An e-mail kept on this machine because no SMTP server is configured: the local outbox.
+
+    ``raw`` is the whole RFC 5322 message, as SMTP would have carried it, so what
+    the desk shows is what the recipient would have read. The other columns are
+    copied out of it for listing. See ``herald.core.mail``.
+    """
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    sender = models.CharField(max_length=320)
+    recipients = models.JSONField(default=list)
+    subject = models.CharField(max_length=998, blank=True)
+    message_id = models.CharField(max_length=998, blank=True)
+    raw = models.BinaryField()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.subject} to {', '.join(self.recipients)}"

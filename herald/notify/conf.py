@@ -1,6 +1,7 @@
 """Notification settings: a Django setting when defined, else the environment, else a default.
 
-- HERALD_SMTP_URL: smtp://user:pass@host:port?starttls=1 (default: Django's EMAIL_*)
+- Where mail goes (HERALD_SMTP_URL, else the local outbox) is herald.core.mail's, for
+  every sender alike
 - HERALD_MAIL_FROM: From: of every e-mail (default: the vendor's security contact)
 - HERALD_NOTIFY_SESSIONS (8): parallel SMTP sessions per drain
 - HERALD_NOTIFY_SENDERS (1 on SQLite, else processors): senders sharing those sessions;
@@ -30,10 +31,6 @@ def _get(name: str, default: str) -> str:
     if isinstance(value, (list, tuple)):
         value = ",".join(str(v) for v in value)
     return str(value).strip() or default
-
-
-def smtp_url() -> str:
-    return _get("HERALD_SMTP_URL", "")
 
 
 def mail_from() -> str:
