@@ -310,8 +310,6 @@ LOGGING = {
     },
 }
 
-# The public base URL of the vendor's site, used for absolute links in exports when
-# the vendor profile has none yet.
 # Modules whose import registers artifact builders (herald.publishing.artifacts).
 HERALD_ARTIFACT_BUILDERS: list[str] = [
     "herald.publishing.builders",
@@ -345,7 +343,9 @@ HERALD_PUBLISH_HOOK = os.environ.get("HERALD_PUBLISH_HOOK", "")
 HERALD_PUBLISH_HOOK_TIMEOUT = int(os.environ.get("HERALD_PUBLISH_HOOK_TIMEOUT", "600"))
 HERALD_EXPORT_DIR = Path(os.environ.get("HERALD_EXPORT_DIR") or HERALD_HOME / "export").resolve()
 
-HERALD_DEFAULT_BASE_URL = os.environ.get("HERALD_BASE_URL", "http://127.0.0.1:8000")
+# The public base URL of every absolute link (herald.core.baseurl): when unset, the
+# address `herald serve` listens on.
+HERALD_BASE_URL = os.environ.get("HERALD_BASE_URL", "").strip()
 
 # Where every e-mail goes (herald.core.mail): the SMTP server of HERALD_SMTP_URL
 # (smtp://user:password@host:port?starttls=1, or smtps://...), else the local outbox

@@ -21,6 +21,7 @@ import email
 import email.policy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from email.message import EmailMessage as EmailMessageParsed
 from email.utils import parseaddr
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -30,6 +31,7 @@ from django.core.mail import get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.smtp import EmailBackend as DjangoSMTPBackend
 from django.core.mail.message import EmailMessage
+from django.db.models import QuerySet
 
 from herald.core.errors import ValidationError
 from herald.core.models import LocalMail
@@ -105,6 +107,36 @@ def where_mail_goes() -> str:
         f"the local outbox, as HERALD_SMTP_URL is not set: read it in the desk at "
         f"{OUTBOX_PATH} or with `herald mail outbox`"
     )
+
+
+@dataclass(frozen=True)
+class Readable:
+    """A kept message as a person reads it: the headers that matter and the text."""
+
+    headers: list[tuple[str, str]]
+    text: str
+
+
+SHOWN_HEADERS = ("From", "To", "Reply-To", "Subject", "Date", "Message-ID", "List-Unsubscribe")
+
+
+def outbox() -> QuerySet[LocalMail]:
+    """The local outbox, newest first, without the message bytes."""
+    return LocalMail.objects.defer("raw").order_by("-created_at", "-pk")
+
+
+def read(mail: LocalMail) -> Readable:
+    """The headers and the text a mail program would show of a kept message."""
+    parsed = email.message_from_bytes(bytes(mail.raw), policy=email.policy.default)
+    assert isinstance(parsed, EmailMessageParsed)
+    headers = [(name, str(parsed[name])) for name in SHOWN_HEADERS if parsed[name] is not None]
+    body = parsed.get_body(preferencelist=("plain", "html"))
+    try:
+        text = body.get_content() if isinstance(body, EmailMessageParsed) else ""
+    except (LookupError, ValueError):  # an unknown charset or a broken encoding
+        payload = body.get_payload(decode=True) if body is not None else b""
+        text = bytes(payload or b"").decode("utf-8", "replace")
+    return Readable(headers=headers, text=str(text))
 
 
 def keep(raw: bytes, *, sender: str, recipients: Sequence[str]) -> LocalMail:

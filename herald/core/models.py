@@ -66,6 +66,9 @@ class VendorProfile(models.Model):
         default="http://127.0.0.1:8000",
         help_text="Public base URL of the site that serves the advisories.",
     )
+    # Until HERALD_BASE_URL or a person sets the base URL, it follows the address
+    # `herald serve` listens on (herald.core.baseurl).
+    base_url_follows_server = models.BooleanField(default=True)
     security_contact = models.EmailField(default="security@example.com")
     status_page_url = models.URLField(blank=True)
     advisory_prefix = models.CharField(

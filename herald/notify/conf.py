@@ -47,9 +47,9 @@ def mail_domain() -> str:
 
 
 def base_url() -> str:
-    from herald.core.models import VendorProfile
+    from herald.core.baseurl import base_url
 
-    return (VendorProfile.get().base_url or settings.HERALD_DEFAULT_BASE_URL).rstrip("/")
+    return base_url()
 
 
 def sessions() -> int:

@@ -13,6 +13,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from herald.core import baseurl
+from herald.core.actions import do_apply_base_url
+from herald.core.mail import where_mail_goes
 from herald.core.models import VendorProfile
 
 
@@ -38,7 +41,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
-        profile = VendorProfile.get()
+        # Before anything is rendered: every artifact carries the base URL.
+        base = do_apply_base_url(baseurl.default_served_url())
         user_model = get_user_model()
         username = options["admin"]
         if not user_model.objects.filter(is_superuser=True).exists():
@@ -83,4 +87,6 @@ class Command(BaseCommand):
             f"Public files rendered: {len(result.changed)} changed "
             f"(generation {result.generation})."
         )
-        self.stdout.write(f"Vendor profile: {VendorProfile.get().name} ({profile.base_url}).")
+        self.stdout.write(f"Vendor profile: {VendorProfile.get().name}.")
+        self.stdout.write(f"Public base URL: {base.url} ({base.source}).")
+        self.stdout.write(f"Mail goes to {where_mail_goes()}.")
