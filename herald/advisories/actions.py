@@ -340,15 +340,16 @@ def _resolve_incident(
                     + "."
                 }
             )
-    who = actor_label(acting_user, "cli")
+    # The reason says what was true, in plain words: an advisory keeps to its own
+    # incident, so a resolved one gets a new incident even when others are open.
     if advisory is not None:
         reason = (
-            f"{who} asked to {doing} {advisory.identifier}, whose incident "
-            f"{advisory.incident.identifier} is resolved, and no incident was open."
+            f"{advisory.incident.identifier} was resolved; "
+            f"declared to {doing} {advisory.identifier}."
         )
         title = f"Change to advisory {advisory.identifier}: {advisory.title}"[:300]
     else:
-        reason = f"{who} asked to {doing} with no incident open."
+        reason = f"No incident was open; declared to {doing}."
         title = "Advisory drafted with no incident open"
     return do_declare_incident(
         title=title,
@@ -707,7 +708,7 @@ def do_mark_fixed(
         | ({} if resolution is None else {"resolution": resolution}),
         acting_user=acting_user,
         action="advisory.fix",
-        doing="marked fixed",
+        doing="mark fixed",
         change_summary=change_summary or "Fixed.",
         expected_version=expected_version,
         incident=incident,
@@ -729,7 +730,7 @@ def do_resolve_advisory(
         {"status": Advisory.Status.RESOLVED} | ({} if fixed_at is None else {"fixed_at": fixed_at}),
         acting_user=acting_user,
         action="advisory.resolve",
-        doing="resolved",
+        doing="resolve",
         change_summary=change_summary or "Resolved.",
         expected_version=expected_version,
         incident=incident,
@@ -767,7 +768,7 @@ def do_withdraw_advisory(
         expected_version=expected_version,
         incident=incident,
         action="advisory.withdraw",
-        doing="withdrawn",
+        doing="withdraw",
         change_summary=f"Withdrawn: {reason.strip()}",
         apply=apply,
         revision_kind=Revision.Kind.WITHDRAWN,

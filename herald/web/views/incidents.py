@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from herald.accounts.access import visible_advisories, visible_events, visible_incidents
+from herald.advisories.queries import drafts_left_warning
 from herald.core.errors import HeraldError
 from herald.incidents.actions import do_add_incident_note, do_declare_incident, do_resolve_incident
 from herald.incidents.models import Incident
@@ -110,5 +111,8 @@ def incident_resolve(request: HttpRequest, identifier: str) -> HttpResponse:
         )
         if outcome.ok:
             messages.success(request, f"{incident.identifier} resolved.")
+            warning = drafts_left_warning(incident)
+            if warning:
+                messages.warning(request, warning)
             return redirect("web:incident_detail", identifier=incident.identifier)
     return _detail(request, incident, resolve_form=form, status=400)
