@@ -21,8 +21,10 @@ import email
 import email.policy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from email.generator import BytesGenerator
 from email.message import EmailMessage as EmailMessageParsed
 from email.utils import parseaddr
+from io import BytesIO
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -151,6 +153,13 @@ def keep(raw: bytes, *, sender: str, recipients: Sequence[str]) -> LocalMail:
     )
 
 
+def _wire_bytes(message: EmailMessage) -> bytes:
+    """The message as Django's SMTP backend puts it on the wire (CRLF line ends)."""
+    out = BytesIO()
+    BytesGenerator(out, mangle_from_=False).flatten(message.message(), linesep="\r\n")
+    return out.getvalue()
+
+
 class EmailBackend(BaseEmailBackend):
     """Django's e-mail backend for Herald: SMTP when configured, else the local outbox."""
 
@@ -185,8 +194,7 @@ class EmailBackend(BaseEmailBackend):
             recipients = message.recipients()
             if not recipients:
                 continue
-            raw = message.message().as_bytes(linesep="\r\n")
-            keep(raw, sender=message.from_email, recipients=recipients)
+            keep(_wire_bytes(message), sender=message.from_email, recipients=recipients)
             kept += 1
         return kept
 
