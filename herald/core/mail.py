@@ -105,9 +105,11 @@ def where_mail_goes() -> str:
         login = f"{smtp.username}@" if smtp.username else ""
         scheme = "smtps" if smtp.ssl else "smtp"
         return f"SMTP server {scheme}://{login}{smtp.host}:{smtp.port} (HERALD_SMTP_URL)"
+    from herald.core.baseurl import base_url
+
     return (
         f"the local outbox, as HERALD_SMTP_URL is not set: read it in the desk at "
-        f"{OUTBOX_PATH} or with `herald mail outbox`"
+        f"{base_url()}{OUTBOX_PATH} or with `herald mail outbox`"
     )
 
 

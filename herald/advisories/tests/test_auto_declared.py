@@ -89,6 +89,8 @@ class AutoDeclared(WebTestCase):
     def test_resolving_an_incident_with_a_draft_warns_on_the_desk(self) -> None:
         advisory = self.draft()
         url = f"/desk/incidents/{advisory.incident.identifier}/"
+        before = self.client.get(url).content.decode()
+        assert f"still holds 1 unpublished draft(s): {advisory.identifier}" in before
         response = self.client.post(url + "resolve/", {"summary": "Done."}, follow=True)
         assert f"still holds 1 unpublished draft(s): {advisory.identifier}" in (
             response.content.decode()
