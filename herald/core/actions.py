@@ -89,7 +89,8 @@ def do_apply_base_url(served: str) -> BaseURL:
     if explicit:
         target, follows, source = explicit, False, "HERALD_BASE_URL"
     elif profile.base_url_follows_server:
-        target, follows, source = served, True, "the address served; set HERALD_BASE_URL to fix it"
+        target, follows = served, True
+        source = "follows the address herald serve listens on; HERALD_BASE_URL fixes it"
     else:
         return BaseURL(profile.base_url.rstrip("/"), "set in the vendor profile", False)
     changed = profile.base_url.rstrip("/") != target

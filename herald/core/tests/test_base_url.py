@@ -63,5 +63,8 @@ class BaseURL(HeraldTestCase):
     def test_setup_says_the_base_url_and_where_mail_goes(self) -> None:
         out = StringIO()
         call_command("setup", stdout=out)
-        assert "Public base URL: http://127.0.0.1:8000 (the address served" in out.getvalue()
+        assert (
+            "Public base URL: http://127.0.0.1:8000 (follows the address herald serve listens on"
+            in out.getvalue()
+        )
         assert "Mail goes to the local outbox" in out.getvalue()

@@ -173,5 +173,8 @@ def test_serve_answers_on_its_port_with_the_worker_running(tmp_path: Path) -> No
             output = server.communicate()[0]
             pytest.fail(f"herald serve did not stop on SIGTERM within 60 s:\n{output}")
     assert "worker running" in output
-    assert f"Public base URL: http://127.0.0.1:{port} (the address served" in output
+    assert (
+        f"Public base URL: http://127.0.0.1:{port} (follows the address herald serve listens on"
+        in output
+    )
     assert "Mail goes to the local outbox" in output
