@@ -298,10 +298,15 @@ class MailDelivery(IntakeTestCase):
         with self.settings(HERALD_SMTP_URL=NOWHERE), self.committing():
             report = actions.do_submit_report(source="web", email=REPORTER, title="t", body="b")
         ack = report.messages.get(kind="to_reporter")
-        with self.settings(HERALD_SMTP_URL=NOWHERE):
+        # The task ends well (a retry is scheduled); the log must still say the mail failed.
+        with (
+            self.settings(HERALD_SMTP_URL=NOWHERE),
+            self.assertLogs("herald.intake.actions", "WARNING") as logged,
+        ):
             self.run_worker()
         ack.refresh_from_db()
         assert ack.mail_status == "pending" and ack.mail_attempts == 1 and ack.mail_last_error
+        assert f"Mail for {report.tracking_id} not sent (attempt 1)" in logged.output[0]
         for _ in range(len(actions.MAIL_RETRY_DELAYS)):
             ReportMessage.objects.filter(pk=ack.pk).update(mail_next_attempt_at=timezone.now())
             with self.settings(HERALD_SMTP_URL=NOWHERE):
