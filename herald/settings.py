@@ -351,4 +351,6 @@ HERALD_BASE_URL = os.environ.get("HERALD_BASE_URL", "").strip()
 # (smtp://user:password@host:port?starttls=1, or smtps://...), else the local outbox
 # shown in the desk at /desk/outbox/. Django's own mail (allauth) goes the same way.
 HERALD_SMTP_URL = os.environ.get("HERALD_SMTP_URL", "").strip()
+# The From: of every e-mail; unset: "<vendor> security <security contact>".
+HERALD_MAIL_FROM = os.environ.get("HERALD_MAIL_FROM", "").strip()
 EMAIL_BACKEND = "herald.core.mail.EmailBackend"

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.generator import BytesGenerator
 from email.message import EmailMessage as EmailMessageParsed
-from email.utils import parseaddr
+from email.utils import formataddr, parseaddr
 from io import BytesIO
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -83,6 +83,17 @@ class SMTPConfig:
 def smtp_url() -> str:
     """``HERALD_SMTP_URL``, the one mail setting (read from the environment by settings.py)."""
     return str(getattr(settings, "HERALD_SMTP_URL", "") or "").strip()
+
+
+def mail_from() -> str:
+    """The From: of Herald's mail: ``HERALD_MAIL_FROM``, else the vendor's security contact."""
+    from herald.core.models import VendorProfile
+
+    configured = str(getattr(settings, "HERALD_MAIL_FROM", "") or "").strip()
+    if configured:
+        return configured
+    profile = VendorProfile.get()
+    return formataddr((f"{profile.name} security", profile.security_contact))
 
 
 def smtp_config() -> SMTPConfig | None:

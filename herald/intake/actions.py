@@ -1411,10 +1411,9 @@ def do_deliver_mail(message_pk: int) -> str:
 
 def do_remind_deadline(report_pk: int, deadline_iso: str, days_before: int) -> str:
     """Remind the desk that a disclosure deadline is near. Stale reminders do nothing."""
-    from django.conf import settings
     from django.core.mail import send_mail
 
-    from herald.core.mail import connection
+    from herald.core.mail import connection, mail_from
 
     with transaction.atomic():
         report = Report.objects.select_for_update().filter(pk=report_pk).first()
@@ -1448,9 +1447,7 @@ def do_remind_deadline(report_pk: int, deadline_iso: str, days_before: int) -> s
         )
         subject = f"[{report.tracking_id}] Disclosure deadline in {days_before} day(s)"
         transaction.on_commit(
-            lambda: send_mail(
-                subject, text, settings.DEFAULT_FROM_EMAIL, to, connection=connection()
-            )
+            lambda: send_mail(subject, text, mail_from(), to, connection=connection())
         )
     return "reminded"
 

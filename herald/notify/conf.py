@@ -2,7 +2,8 @@
 
 - Where mail goes (HERALD_SMTP_URL, else the local outbox) is herald.core.mail's, for
   every sender alike
-- HERALD_MAIL_FROM: From: of every e-mail (default: the vendor's security contact)
+- HERALD_MAIL_FROM: From: of every e-mail (default: the vendor's security contact), also
+  herald.core.mail's
 - HERALD_NOTIFY_SESSIONS (8): parallel SMTP sessions per drain
 - HERALD_NOTIFY_SENDERS (1 on SQLite, else processors): senders sharing those sessions;
   each drives its share at once and records the answers that arrive together in one commit
@@ -34,11 +35,9 @@ def _get(name: str, default: str) -> str:
 
 
 def mail_from() -> str:
-    from herald.core.models import VendorProfile
+    from herald.core.mail import mail_from
 
-    profile = VendorProfile.get()
-    default = f"{profile.name} security <{profile.security_contact}>"
-    return _get("HERALD_MAIL_FROM", default)
+    return mail_from()
 
 
 def mail_domain() -> str:

@@ -108,3 +108,11 @@ class Transport(IntakeTestCase):
         with override_settings(HERALD_SMTP_URL="smtp://mailer:s3cret@mail.example:587"):
             said = where_mail_goes()
         assert "mail.example:587" in said and "s3cret" not in said
+
+    @NO_SMTP
+    @override_settings(HERALD_MAIL_FROM="Northwind PSIRT <psirt@northwind.example>")
+    def test_reporter_and_subscriber_mail_share_one_from_address(self) -> None:
+        self.acknowledge_a_report()
+        self.subscribe()
+        senders = {str(self.kept_for(a)["From"]) for a in (REPORTER, SUBSCRIBER)}
+        assert senders == {"Northwind PSIRT <psirt@northwind.example>"}
