@@ -480,7 +480,9 @@ def do_update_advisory(
         expected_version=expected_version,
         incident=incident,
         action="advisory.update",
+        # "doing" for a reason ("declared to update X"), "done" for the timeline.
         doing="update",
+        done="updated",
         change_summary=change_summary,
         apply=lambda a: _apply_fields(a, cleaned),
         rows=rows,
@@ -500,6 +502,7 @@ def _change(
     incident: Incident | None,
     action: str,
     doing: str,
+    done: str,
     change_summary: str,
     apply: Callable[[Advisory], None],
     rows: tuple[list[Affected] | None, list[Credit] | None, list[Reference] | None] = (
@@ -546,7 +549,7 @@ def _change(
         add_event(
             advisory.incident,
             IncidentEvent.Kind.ADVISORY,
-            f"Advisory {advisory.identifier} {doing}"
+            f"Advisory {advisory.identifier} {done}"
             + (f" (revision {revision.number}): {summary}" if revision else ""),
             actor=who,
         )
@@ -674,6 +677,7 @@ def _set_fields(
     acting_user: AbstractBaseUser | None,
     action: str,
     doing: str,
+    done: str,
     change_summary: str,
     expected_version: int | None,
     incident: Incident | None,
@@ -687,6 +691,7 @@ def _set_fields(
         incident=incident,
         action=action,
         doing=doing,
+        done=done,
         change_summary=change_summary,
         apply=lambda a: _apply_fields(a, cleaned),
     )
@@ -709,6 +714,7 @@ def do_mark_fixed(
         acting_user=acting_user,
         action="advisory.fix",
         doing="mark fixed",
+        done="marked fixed",
         change_summary=change_summary or "Fixed.",
         expected_version=expected_version,
         incident=incident,
@@ -731,6 +737,7 @@ def do_resolve_advisory(
         acting_user=acting_user,
         action="advisory.resolve",
         doing="resolve",
+        done="resolved",
         change_summary=change_summary or "Resolved.",
         expected_version=expected_version,
         incident=incident,
@@ -769,6 +776,7 @@ def do_withdraw_advisory(
         incident=incident,
         action="advisory.withdraw",
         doing="withdraw",
+        done="withdrawn",
         change_summary=f"Withdrawn: {reason.strip()}",
         apply=apply,
         revision_kind=Revision.Kind.WITHDRAWN,
