@@ -23,7 +23,7 @@ HERALD_COMMANDS = (
     ("export", "Write the public page as Markdown, or the whole public site for a static host"),
     ("import", "Read a Markdown handbook page, or OSV, CVE and CSAF documents, into advisories"),
     ("validate", "Check every published file (OSV, CSAF, CVE, security.txt); non-zero on problems"),
-    ("mail", "Receive reports by e-mail: ingest (MTA pipe), poll (IMAP), flagged"),
+    ("mail", "Reports by e-mail (ingest, poll, flagged); outbox: mail kept when no SMTP is set"),
     ("customers", "Import and sync affected customers (CSV or JSON), list them"),
     ("campaign", "Outreach campaigns: show who will be told, approve, send, follow"),
     ("deliveries", "Messages to people and systems: pending, failed, dead; re-drive"),
@@ -52,7 +52,7 @@ def _usage() -> str:
         "",
         "Settings come from the environment: HERALD_HOME (data directory, default ./var),",
         "DATABASE_URL (PostgreSQL; SQLite under HERALD_HOME when unset), HERALD_SECRET_KEY,",
-        "HERALD_ALLOWED_HOSTS, HERALD_BASE_URL.",
+        "HERALD_ALLOWED_HOSTS, HERALD_BASE_URL, HERALD_SMTP_URL (mail; unset: the local outbox).",
     ]
     return "\n".join(lines)
 

@@ -329,8 +329,6 @@ LOGGING = {
     },
 }
 
-# The public base URL of the vendor's site, used for absolute links in exports when
-# the vendor profile has none yet.
 # Modules whose import registers artifact builders (herald.publishing.artifacts).
 HERALD_ARTIFACT_BUILDERS: list[str] = [
     "herald.publishing.builders",
@@ -417,7 +415,6 @@ if HERALD_AUDIT_SYSLOG:
             "propagate": False,
         }
 
-HERALD_DEFAULT_BASE_URL = os.environ.get("HERALD_BASE_URL", "http://127.0.0.1:8000")
 
 # Operations (docs/operations.md). A worker that loses the database retries with a
 # delay doubling up to this many seconds; /readyz calls a worker whose heartbeat is
@@ -447,3 +444,15 @@ for _network in HERALD_METRICS_ALLOW:
         )
 # While the database is unreachable, Django's routes answer 503 with this Retry-After.
 HERALD_RETRY_AFTER = int(_env_number("HERALD_RETRY_AFTER", 30, minimum=1))
+
+# The public base URL of every absolute link (herald.core.baseurl): when unset, the
+# address `herald serve` listens on.
+HERALD_BASE_URL = os.environ.get("HERALD_BASE_URL", "").strip()
+
+# Where every e-mail goes (herald.core.mail): the SMTP server of HERALD_SMTP_URL
+# (smtp://user:password@host:port?starttls=1, or smtps://...), else the local outbox
+# shown in the desk at /desk/outbox/. Django's own mail (allauth) goes the same way.
+HERALD_SMTP_URL = os.environ.get("HERALD_SMTP_URL", "").strip()
+# The From: of every e-mail; unset: "<vendor> security <security contact>".
+HERALD_MAIL_FROM = os.environ.get("HERALD_MAIL_FROM", "").strip()
+EMAIL_BACKEND = "herald.core.mail.EmailBackend"

@@ -430,15 +430,16 @@ def _resolve_incident(
                     + "."
                 }
             )
-    who = actor_label(acting_user, "cli")
+    # The reason says what was true, in plain words: an advisory keeps to its own
+    # incident, so a resolved one gets a new incident even when others are open.
     if advisory is not None:
         reason = (
-            f"{who} asked to {doing} {advisory.identifier}, whose incident "
-            f"{advisory.incident.identifier} is resolved, and no incident was open."
+            f"{advisory.incident.identifier} was resolved; "
+            f"declared to {doing} {advisory.identifier}."
         )
         title = f"Change to advisory {advisory.identifier}: {advisory.title}"[:300]
     else:
-        reason = f"{who} asked to {doing} with no incident open."
+        reason = f"No incident was open; declared to {doing}."
         title = "Advisory drafted with no incident open"
     return do_declare_incident(
         title=title,
@@ -568,7 +569,9 @@ def do_update_advisory(
         expected_version=expected_version,
         incident=incident,
         action="advisory.update",
+        # "doing" for a reason ("declared to update X"), "done" for the timeline.
         doing="update",
+        done="updated",
         change_summary=change_summary,
         apply=lambda a: _apply_fields(a, cleaned),
         rows=rows,
@@ -588,6 +591,7 @@ def _change(
     incident: Incident | None,
     action: str,
     doing: str,
+    done: str,
     change_summary: str,
     apply: Callable[[Advisory], None],
     rows: tuple[list[Affected] | None, list[Credit] | None, list[Reference] | None] = (
@@ -634,7 +638,7 @@ def _change(
         add_event(
             advisory.incident,
             IncidentEvent.Kind.ADVISORY,
-            f"Advisory {advisory.identifier} {doing}"
+            f"Advisory {advisory.identifier} {done}"
             + (f" (revision {revision.number}): {summary}" if revision else ""),
             actor=who,
         )
@@ -762,6 +766,7 @@ def _set_fields(
     acting_user: AbstractBaseUser | None,
     action: str,
     doing: str,
+    done: str,
     change_summary: str,
     expected_version: int | None,
     incident: Incident | None,
@@ -779,6 +784,7 @@ def _set_fields(
         incident=incident,
         action=action,
         doing=doing,
+        done=done,
         change_summary=change_summary,
         apply=lambda a: _apply_fields(a, cleaned),
     )
@@ -800,7 +806,8 @@ def do_mark_fixed(
         | ({} if resolution is None else {"resolution": resolution}),
         acting_user=acting_user,
         action="advisory.fix",
-        doing="marked fixed",
+        doing="mark fixed",
+        done="marked fixed",
         change_summary=change_summary or "Fixed.",
         expected_version=expected_version,
         incident=incident,
@@ -822,7 +829,8 @@ def do_resolve_advisory(
         {"status": Advisory.Status.RESOLVED} | ({} if fixed_at is None else {"fixed_at": fixed_at}),
         acting_user=acting_user,
         action="advisory.resolve",
-        doing="resolved",
+        doing="resolve",
+        done="resolved",
         change_summary=change_summary or "Resolved.",
         expected_version=expected_version,
         incident=incident,
@@ -860,7 +868,8 @@ def do_withdraw_advisory(
         expected_version=expected_version,
         incident=incident,
         action="advisory.withdraw",
-        doing="withdrawn",
+        doing="withdraw",
+        done="withdrawn",
         change_summary=f"Withdrawn: {reason.strip()}",
         apply=apply,
         revision_kind=Revision.Kind.WITHDRAWN,

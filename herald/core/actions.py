@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -10,7 +11,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from herald.audit.actions import record
-from herald.core import signals
+from herald.core import baseurl, signals
 from herald.core.errors import ValidationError
 from herald.core.models import Product, VendorProfile
 
@@ -29,6 +30,9 @@ def do_update_vendor_profile(
     Giving the values the profile already has changes nothing and records nothing,
     so that importing the same page twice leaves no trace the second time.
     """
+    if "base_url" in values:
+        # A base URL given by a person stays; only herald.core.baseurl makes it follow.
+        values.setdefault("base_url_follows_server", False)
     unknown = sorted(set(values) - set(EDITABLE_PROFILE_FIELDS))
     if unknown:
         raise ValidationError({name: "Not a field of the vendor profile." for name in unknown})
@@ -109,3 +113,32 @@ def do_add_product(*, acting_user: AbstractBaseUser | None, name: str, **values:
             after={key: getattr(product, key) for key in PRODUCT_FIELDS},
         )
     return product
+
+
+@dataclass(frozen=True)
+class BaseURL:
+    url: str
+    source: str  # for people: where the value comes from
+    changed: bool
+
+
+def do_apply_base_url(served: str) -> BaseURL:
+    """Make the profile's base URL what it should be for a server at ``served``.
+
+    HERALD_BASE_URL when set, else ``served`` while the profile follows the server,
+    else what a person set (see ``herald.core.baseurl``). A change goes through
+    ``do_update_vendor_profile``: audited, and every artifact rendered again.
+    """
+    profile = VendorProfile.get()
+    explicit = baseurl.configured()
+    if explicit:
+        target, follows, source = explicit, False, "HERALD_BASE_URL"
+    elif profile.base_url_follows_server:
+        target, follows = served, True
+        source = "follows the address herald serve listens on; HERALD_BASE_URL fixes it"
+    else:
+        return BaseURL(profile.base_url.rstrip("/"), "set in the vendor profile", False)
+    changed = profile.base_url.rstrip("/") != target
+    if changed or profile.base_url_follows_server != follows:
+        do_update_vendor_profile(acting_user=None, base_url=target, base_url_follows_server=follows)
+    return BaseURL(target, source, changed)

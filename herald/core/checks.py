@@ -9,6 +9,7 @@ error, so a wrong setting is a readable message at start, not a 500 later.
 | herald.E002 | a boolean variable that is not a boolean  |
 | herald.E003 | HERALD_HOME not writable                  |
 | herald.E004 | HERALD_SECRET_KEY too short               |
+| herald.E005 | HERALD_SMTP_URL unusable                  |
 | herald.E020 | HERALD_METRICS_ALLOW names no network     |
 | herald.E030 | a numeric setting that is not a number    |
 | herald.E031 | HERALD_AUDIT_SYSLOG names no socket       |
@@ -23,6 +24,8 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
+from herald.core.errors import ValidationError
+
 
 @register(Tags.compatibility)
 def check_environment(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
@@ -36,6 +39,19 @@ def check_environment(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
                 "HERALD_SECRET_KEY is shorter than 32 characters",
                 hint="Generate one: python -c 'import secrets; print(secrets.token_urlsafe(50))'",
                 id="herald.E004",
+            )
+        )
+    from herald.core.mail import smtp_config
+
+    try:
+        smtp_config()
+    except ValidationError as exc:
+        messages.append(
+            Error(
+                f"HERALD_SMTP_URL cannot be used: {' '.join(exc.messages)}",
+                hint="Use smtp://USER:PASSWORD@HOST:PORT?starttls=1 or smtps://..., "
+                "or unset it to keep mail in the local outbox.",
+                id="herald.E005",
             )
         )
     if settings.DEBUG:

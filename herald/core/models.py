@@ -66,6 +66,9 @@ class VendorProfile(models.Model):
         default="http://127.0.0.1:8000",
         help_text="Public base URL of the site that serves the advisories.",
     )
+    # Until HERALD_BASE_URL or a person sets the base URL, it follows the address
+    # `herald serve` listens on (herald.core.baseurl).
+    base_url_follows_server = models.BooleanField(default=True)
     security_contact = models.EmailField(default="security@example.com")
     status_page_url = models.URLField(blank=True)
     advisory_prefix = models.CharField(
@@ -170,3 +173,25 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname}:{self.pid}"
+
+
+class LocalMail(models.Model):
+    """An e-mail kept on this machine because no SMTP server is configured: the local outbox.
+
+    ``raw`` is the whole RFC 5322 message, as SMTP would have carried it, so what
+    the desk shows is what the recipient would have read. The other columns are
+    copied out of it for listing. See ``herald.core.mail``.
+    """
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    sender = models.CharField(max_length=320)
+    recipients = models.JSONField(default=list)
+    subject = models.CharField(max_length=998, blank=True)
+    message_id = models.CharField(max_length=998, blank=True)
+    raw = models.BinaryField()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.subject} to {', '.join(self.recipients)}"

@@ -118,7 +118,7 @@ def do_declare_incident(
             add_event(
                 incident,
                 IncidentEvent.Kind.AUTO_DECLARED,
-                f"Declared automatically by Herald: {reason}",
+                f"Declared automatically by Herald for {who}: {reason}",
                 actor=who,
             )
         else:

@@ -1364,6 +1364,7 @@ def do_deliver_mail(message_pk: int) -> str:
     The row is claimed with a conditional update, so two workers never send the
     same message, and a retry that finds it already sent does nothing.
     """
+    from herald.core.mail import connection
     from herald.intake.outbound import build_email
 
     now = timezone.now()
@@ -1379,7 +1380,7 @@ def do_deliver_mail(message_pk: int) -> str:
         ReportMessage.objects.filter(pk=message_pk).update(mail_status=ReportMessage.Mail.NONE)
         return "internal"
     try:
-        build_email(message).send()
+        connection().send_messages([build_email(message)])
     except Exception as exc:  # SMTP, DNS and socket errors all mean "try later"
         error = f"{type(exc).__name__}: {exc}"[:2000]
         attempt = message.mail_attempts
@@ -1392,6 +1393,11 @@ def do_deliver_mail(message_pk: int) -> str:
             logger.error("Mail for %s failed for good: %s", message.report.tracking_id, error)
             return "dead"
         delay = MAIL_RETRY_DELAYS[attempt - 1]
+        # The task itself ends well (the retry is scheduled): the log says what failed.
+        logger.warning(
+            "Mail for %s not sent (attempt %d), next try in %d s: %s",
+            message.report.tracking_id, attempt, delay, error,
+        )  # fmt: skip
         ReportMessage.objects.filter(pk=message_pk).update(
             mail_last_error=error, mail_next_attempt_at=now + dt.timedelta(seconds=delay)
         )
@@ -1405,8 +1411,9 @@ def do_deliver_mail(message_pk: int) -> str:
 
 def do_remind_deadline(report_pk: int, deadline_iso: str, days_before: int) -> str:
     """Remind the desk that a disclosure deadline is near. Stale reminders do nothing."""
-    from django.conf import settings
     from django.core.mail import send_mail
+
+    from herald.core.mail import connection, mail_from
 
     with transaction.atomic():
         report = Report.objects.select_for_update().filter(pk=report_pk).first()
@@ -1440,7 +1447,7 @@ def do_remind_deadline(report_pk: int, deadline_iso: str, days_before: int) -> s
         )
         subject = f"[{report.tracking_id}] Disclosure deadline in {days_before} day(s)"
         transaction.on_commit(
-            lambda: send_mail(subject, text, settings.DEFAULT_FROM_EMAIL, to, fail_silently=False)
+            lambda: send_mail(subject, text, mail_from(), to, connection=connection())
         )
     return "reminded"
 

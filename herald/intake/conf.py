@@ -106,6 +106,6 @@ def gnupg_home() -> Path:
 
 def base_url() -> str:
     """Herald's own public address, for the reporter's private link."""
-    return (
-        text_setting("HERALD_BASE_URL") or getattr(settings, "HERALD_DEFAULT_BASE_URL", "")
-    ).rstrip("/")
+    from herald.core.baseurl import base_url
+
+    return base_url()

@@ -9,10 +9,9 @@ carries the public tracking id for people, not for matching.
 
 from __future__ import annotations
 
-from email.utils import formataddr
-
 from django.core.mail import EmailMessage
 
+from herald.core.mail import mail_from
 from herald.core.models import VendorProfile
 from herald.intake.conf import base_url, text_setting
 from herald.intake.models import Report, ReportMessage
@@ -57,7 +56,7 @@ def build_email(message: ReportMessage) -> EmailMessage:
     mail = EmailMessage(
         subject=subject,
         body=message.body + footer,
-        from_email=formataddr((f"{profile.name} security", profile.security_contact)),
+        from_email=mail_from(),
         to=[report.reporter.email],
         reply_to=[reply_address(report, profile)],
         headers={

@@ -1,4 +1,8 @@
-"""Channel kinds as small plug-ins behind one interface: e-mail (SMTP), Slack, webhook.
+"""Channel kinds as small plug-ins behind one interface: e-mail, Slack, webhook.
+
+E-mail goes over the channel's own SMTP server when it has one, else through the
+one transport of ``herald.core.mail``: the SMTP server of ``HERALD_SMTP_URL``
+(``SMTPSession``), or the local outbox when none is configured (``OutboxSession``).
 
 A plug-in parses and validates its channel's ``config`` (``parse_config``) and
 opens a ``Session`` that sends deliveries one at a time, reusing its connection
@@ -30,14 +34,14 @@ from email.headerregistry import Address
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any, ClassVar, Protocol
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 
 from herald.core import http
 from herald.core.errors import ValidationError
+from herald.core.mail import SMTPConfig, keep, smtp_config
 from herald.notify.models import Message
 
 
@@ -121,63 +125,6 @@ def check_url(url: str, field_name: str = "url") -> str:
 
 
 @dataclass(frozen=True)
-class SMTPConfig:
-    host: str = "localhost"
-    port: int = 25
-    username: str = ""
-    password: str = field(default="", repr=False)
-    starttls: bool = False
-    ssl: bool = False
-    timeout: float = 30.0
-
-    @classmethod
-    def from_url(cls, url: str) -> SMTPConfig:
-        """``smtp://user:pass@host:port?starttls=1&timeout=10`` or ``smtps://...``."""
-        problem = f"{url[:80]!r} is not smtp:// or smtps://."
-        try:
-            parts = urlsplit(url)
-            port = parts.port
-        except ValueError:
-            raise ValidationError({"smtp_url": f"{problem} (the port is not a number)"}) from None
-        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise ValidationError({"smtp_url": problem})
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        try:
-            timeout = float(query.get("timeout", "30"))
-        except ValueError:
-            timeout = -1.0
-        if not 0 < timeout <= 3600:
-            raise ValidationError({"smtp_url": "timeout= takes seconds, between 0 and 3600."})
-        return cls(
-            host=parts.hostname,
-            port=port or (465 if parts.scheme == "smtps" else 25),
-            username=unquote(parts.username or ""),
-            password=unquote(parts.password or ""),
-            starttls=query.get("starttls", "0") in ("1", "true", "yes"),
-            ssl=parts.scheme == "smtps",
-            timeout=timeout,
-        )
-
-    @classmethod
-    def default(cls) -> SMTPConfig:
-        """``HERALD_SMTP_URL`` when set, else Django's EMAIL_* settings."""
-        from herald.notify.conf import smtp_url
-
-        url = smtp_url()
-        if url:
-            return cls.from_url(url)
-        return cls(
-            host=settings.EMAIL_HOST,
-            port=int(settings.EMAIL_PORT),
-            username=settings.EMAIL_HOST_USER,
-            password=settings.EMAIL_HOST_PASSWORD,
-            starttls=bool(settings.EMAIL_USE_TLS),
-            ssl=bool(settings.EMAIL_USE_SSL),
-            timeout=float(settings.EMAIL_TIMEOUT or 30),
-        )
-
-
-@dataclass(frozen=True)
 class EmailConfig:
     to: tuple[str, ...] = ()
     sender: str = ""
@@ -221,58 +168,13 @@ def _qp(text: str) -> bytes:
     return quopri.encodestring(text.encode("utf-8")).replace(b"\n", b"\r\n")
 
 
-class SMTPSession:
-    """One SMTP connection, kept open across a batch; reconnects after a drop.
+class _Composer:
+    """Builds each delivery's message: shared head and body, then per-recipient headers."""
 
-    With PIPELINING (RFC 2920) a message costs one round trip: its content and
-    final dot go out in one write together with the next message's MAIL, RCPT
-    and DATA (``upcoming``), whose replies are read when that message is sent.
-    Only the final dot makes the server take a message, and the next dot is
-    written only when ``send`` is called again, after the caller has recorded
-    this one: at most one accepted message is ever unrecorded, as without the
-    pipelining.
-    """
-
-    def __init__(self, smtp: SMTPConfig, sender: str) -> None:
-        self.smtp = smtp
+    def __init__(self, sender: str) -> None:
         self.sender = sender
         self.envelope_from = parseaddr(sender)[1] or sender
-        self.conn: smtplib.SMTP | None = None
         self.rendered: dict[int, _Rendered] = {}
-        self.pipelining = False
-        # The delivery whose MAIL, RCPT and DATA are written and whose replies
-        # are not read yet: the server waits for its content.
-        self.announced: int | None = None
-        # A message's content is written and its verdict not read yet (pipelined),
-        # or the verdict already known (not pipelined).
-        self.awaiting = False
-        self.verdict: str | None = None
-
-    def _connection(self) -> smtplib.SMTP:
-        if self.conn is None:
-            cfg = self.smtp
-            try:
-                if cfg.ssl:
-                    conn: smtplib.SMTP = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout)
-                else:
-                    conn = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
-                conn.ehlo()
-                if cfg.starttls:
-                    conn.starttls()
-                    conn.ehlo()
-                if cfg.username:
-                    conn.login(cfg.username, cfg.password)
-            except smtplib.SMTPAuthenticationError as exc:
-                raise TransientError(f"SMTP login refused: {exc.smtp_code}") from None
-            except (OSError, smtplib.SMTPException) as exc:
-                raise TransientError(f"cannot reach SMTP {cfg.host}:{cfg.port}: {exc}") from None
-            self.conn = conn
-            self.pipelining = bool(conn.has_extn("pipelining"))
-            self.announced = None
-            self.awaiting = False
-            if conn.file is None and conn.sock is not None:
-                conn.file = conn.sock.makefile("rb")
-        return self.conn
 
     def _shared(self, message: Message) -> _Rendered:
         shared = self.rendered.get(message.pk)
@@ -316,8 +218,62 @@ class SMTPSession:
         return head, shared.body + footer, shared.wire_body + _stuff(footer)
 
     def render(self, envelope: Envelope) -> bytes:
+        """The whole RFC 5322 message of one delivery."""
         head, body, _ = self._parts(envelope)
         return head + body
+
+
+class SMTPSession(_Composer):
+    """One SMTP connection, kept open across a batch; reconnects after a drop.
+
+    With PIPELINING (RFC 2920) a message costs one round trip: its content and
+    final dot go out in one write together with the next message's MAIL, RCPT
+    and DATA (``upcoming``), whose replies are read when that message is sent.
+    Only the final dot makes the server take a message, and the next dot is
+    written only when ``send`` is called again, after the caller has recorded
+    this one: at most one accepted message is ever unrecorded, as without the
+    pipelining.
+    """
+
+    def __init__(self, smtp: SMTPConfig, sender: str) -> None:
+        super().__init__(sender)
+        self.smtp = smtp
+        self.timeout = smtp.timeout
+        self.conn: smtplib.SMTP | None = None
+        self.pipelining = False
+        # The delivery whose MAIL, RCPT and DATA are written and whose replies
+        # are not read yet: the server waits for its content.
+        self.announced: int | None = None
+        # A message's content is written and its verdict not read yet (pipelined),
+        # or the verdict already known (not pipelined).
+        self.awaiting = False
+        self.verdict: str | None = None
+
+    def _connection(self) -> smtplib.SMTP:
+        if self.conn is None:
+            cfg = self.smtp
+            try:
+                if cfg.ssl:
+                    conn: smtplib.SMTP = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout)
+                else:
+                    conn = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
+                conn.ehlo()
+                if cfg.starttls:
+                    conn.starttls()
+                    conn.ehlo()
+                if cfg.username:
+                    conn.login(cfg.username, cfg.password)
+            except smtplib.SMTPAuthenticationError as exc:
+                raise TransientError(f"SMTP login refused: {exc.smtp_code}") from None
+            except (OSError, smtplib.SMTPException) as exc:
+                raise TransientError(f"cannot reach SMTP {cfg.host}:{cfg.port}: {exc}") from None
+            self.conn = conn
+            self.pipelining = bool(conn.has_extn("pipelining"))
+            self.announced = None
+            self.awaiting = False
+            if conn.file is None and conn.sock is not None:
+                conn.file = conn.sock.makefile("rb")
+        return self.conn
 
     def _announcement(self, recipient: str) -> bytes:
         return f"MAIL FROM:<{self.envelope_from}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode(
@@ -495,6 +451,50 @@ class SMTPSession:
             self.awaiting = False
 
 
+class OutboxSession(_Composer):
+    """Keeps each message in the local outbox (no SMTP server configured).
+
+    It speaks the SMTP session's begin/finish so that the delivery engine drives
+    it the same way; the verdict is known as soon as the row is written.
+    """
+
+    timeout = 0.0
+
+    def __init__(self, sender: str) -> None:
+        super().__init__(sender)
+        self.verdict: str | None = None
+
+    def send(self, envelope: Envelope, upcoming: Envelope | None = None) -> str:
+        self.begin(envelope, upcoming)
+        return self.finish()
+
+    def begin(self, envelope: Envelope, upcoming: Envelope | None = None) -> None:
+        try:
+            sendable(envelope.recipient)
+        except ValidationError:
+            raise PermanentError(f"invalid address {envelope.recipient[:100]!r}") from None
+        kept = keep(self.render(envelope), sender=self.sender, recipients=[envelope.recipient])
+        self.verdict = f"kept in the local outbox as message {kept.pk}"
+
+    def finish(self) -> str:
+        if self.verdict is None:
+            raise RuntimeError("finish() without a message begun")
+        verdict, self.verdict = self.verdict, None
+        return verdict
+
+    def awaited_socket(self) -> Any:
+        return None
+
+    def abandon(self) -> None:
+        self.verdict = None
+
+    def close(self) -> None:
+        pass
+
+
+MailSession = SMTPSession | OutboxSession
+
+
 def _smtp_error(code: int, text: bytes | str, what: str) -> Exception:
     message = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
     detail = f"SMTP {what}: {code} {message}"[:500]
@@ -531,10 +531,18 @@ class EmailKind:
             raise ValidationError(errors)
         return EmailConfig(to=tuple(to), sender=sender, smtp=smtp)
 
-    def open(self, config: EmailConfig) -> SMTPSession:
+    def open(self, config: EmailConfig) -> MailSession:
         from herald.notify.conf import mail_from
 
-        return SMTPSession(config.smtp or SMTPConfig.default(), config.sender or mail_from())
+        sender = config.sender or mail_from()
+        try:
+            smtp = config.smtp or smtp_config()
+        except ValidationError as exc:  # herald.E005 refuses to start with it; a guard
+            problem = f"HERALD_SMTP_URL cannot be used: {' '.join(exc.messages)}"
+            raise TransientError(problem) from None
+        if smtp is None:
+            return OutboxSession(sender)
+        return SMTPSession(smtp, sender)
 
 
 # ---------------------------------------------------------------- HTTP kinds

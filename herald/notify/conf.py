@@ -1,7 +1,9 @@
 """Notification settings: a Django setting when defined, else the environment, else a default.
 
-- HERALD_SMTP_URL: smtp://user:pass@host:port?starttls=1 (default: Django's EMAIL_*)
-- HERALD_MAIL_FROM: From: of every e-mail (default: the vendor's security contact)
+- Where mail goes (HERALD_SMTP_URL, else the local outbox) is herald.core.mail's, for
+  every sender alike
+- HERALD_MAIL_FROM: From: of every e-mail (default: the vendor's security contact), also
+  herald.core.mail's
 - HERALD_NOTIFY_SESSIONS (8): parallel SMTP sessions per drain
 - HERALD_NOTIFY_SENDERS (1 on SQLite, else processors): senders sharing those sessions;
   each drives its share at once and records the answers that arrive together in one commit
@@ -32,16 +34,10 @@ def _get(name: str, default: str) -> str:
     return str(value).strip() or default
 
 
-def smtp_url() -> str:
-    return _get("HERALD_SMTP_URL", "")
-
-
 def mail_from() -> str:
-    from herald.core.models import VendorProfile
+    from herald.core.mail import mail_from
 
-    profile = VendorProfile.get()
-    default = f"{profile.name} security <{profile.security_contact}>"
-    return _get("HERALD_MAIL_FROM", default)
+    return mail_from()
 
 
 def mail_domain() -> str:
@@ -50,9 +46,9 @@ def mail_domain() -> str:
 
 
 def base_url() -> str:
-    from herald.core.models import VendorProfile
+    from herald.core.baseurl import base_url
 
-    return (VendorProfile.get().base_url or settings.HERALD_DEFAULT_BASE_URL).rstrip("/")
+    return base_url()
 
 
 def sessions() -> int:

@@ -43,6 +43,8 @@ from herald.core.errors import ValidationError
 from herald.notify import conf
 from herald.notify.channels import (
     Envelope,
+    MailSession,
+    OutboxSession,
     PermanentError,
     Session,
     SMTPSession,
@@ -411,7 +413,7 @@ def _send_over_lanes(
     session is ever unrecorded.
     """
     queues = [deque(rows[lane::lanes]) for lane in range(lanes)]
-    in_flight: dict[int, tuple[SMTPSession, Claimed]] = {}
+    in_flight: dict[int, tuple[MailSession, Claimed]] = {}
 
     def start(lane: int) -> None:
         """Begin the lane's next message; a refusal is recorded and the one after tried."""
@@ -425,8 +427,8 @@ def _send_over_lanes(
             upcoming = queue[0].envelope if queue else None
             try:
                 session = sessions.get(delivery, lane)
-                if not isinstance(session, SMTPSession):  # pragma: no cover - e-mail is SMTP
-                    raise TypeError(f"{delivery.kind} session is not SMTP")
+                if not isinstance(session, (SMTPSession, OutboxSession)):  # pragma: no cover
+                    raise TypeError(f"{delivery.kind} session is not e-mail")
                 session.begin(delivery.envelope, upcoming)
             except Exception as exc:
                 _fail(delivery, token, exc, stats)
@@ -449,7 +451,7 @@ def _send_over_lanes(
                 fd = session.awaited_socket().fileno()
                 poller.register(fd, select.POLLIN)
                 lane_of[fd] = lane
-            timeout = max(s.smtp.timeout for s, _ in in_flight.values())
+            timeout = max(s.timeout for s, _ in in_flight.values())
             answered = [lane_of[fd] for fd, _ in poller.poll(timeout * 1000)]
             timed_out = not answered
             answered = answered or list(in_flight)

@@ -6,7 +6,7 @@ from allauth.account import views as account_views
 from django.urls import URLPattern, URLResolver, path
 from django.views.generic import RedirectView
 
-from herald.web.views import advisories, desk, incidents, metrics, public, search
+from herald.web.views import advisories, desk, incidents, metrics, outbox, public, search
 
 app_name = "web"
 
@@ -30,6 +30,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("desk/metrics/", metrics.metrics_page, name="metrics"),
     path("desk/metrics.csv", metrics.metrics_csv, name="metrics_csv"),
     path("desk/cvss/score/", advisories.cvss_score, name="cvss_score"),
+    path("desk/outbox/", outbox.outbox_list, name="outbox"),
+    path("desk/outbox/<int:pk>/", outbox.outbox_message, name="outbox_message"),
+    path("desk/outbox/<int:pk>.eml", outbox.outbox_raw, name="outbox_raw"),
     path("desk/incidents/", incidents.incident_list, name="incident_list"),
     path("desk/incidents/new/", incidents.incident_declare, name="incident_declare"),
     path("desk/incidents/<str:identifier>/", incidents.incident_detail, name="incident_detail"),

@@ -75,6 +75,10 @@ PAGES: dict[str, frozenset[str] | str] = {
     "notify:subscribers": FULL_DESK,
     "notify:subscriber_add": FULL_DESK,
     "notify:subscriber_remove": FULL_DESK,
+    # The local outbox holds reporters' private links and subscribers' tokens.
+    "web:outbox": FULL_DESK,
+    "web:outbox_message": FULL_DESK,
+    "web:outbox_raw": FULL_DESK,
     "intake:desk_reports": FULL_DESK,
     "intake:desk_rewards": FULL_DESK,
     "intake:desk_mail": FULL_DESK,

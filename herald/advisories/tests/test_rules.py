@@ -74,7 +74,7 @@ class Rule1NoChangeOutsideAnOpenIncident(HeraldTestCase):
         assert incident.declared_by == "bob"
         event = incident.events.get(kind=IncidentEvent.Kind.AUTO_DECLARED)
         assert "Declared automatically" in event.message and "bob" in event.message
-        assert "no incident" in incident.declared_reason
+        assert incident.declared_reason == "No incident was open; declared to draft an advisory."
         # Declared automatically or by hand, the internal channels hear of it alike.
         assert heard == [incident]
 

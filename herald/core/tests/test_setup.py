@@ -159,6 +159,11 @@ def test_serve_answers_on_its_port_with_the_worker_running(tmp_path: Path) -> No
                 time.sleep(0.3)
         assert "Northwind Analytics" in body
         assert "Privilege escalation through team invitations" not in body  # the embargoed draft
+        # Set up for port 8000, served on another: every absolute URL says the port served.
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/.well-known/security.txt", timeout=5
+        ) as response:
+            assert f"Canonical: http://127.0.0.1:{port}/" in response.read().decode()
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -168,3 +173,8 @@ def test_serve_answers_on_its_port_with_the_worker_running(tmp_path: Path) -> No
             output = server.communicate()[0]
             pytest.fail(f"herald serve did not stop on SIGTERM within 60 s:\n{output}")
     assert "worker running" in output
+    assert (
+        f"Public base URL: http://127.0.0.1:{port} (follows the address herald serve listens on"
+        in output
+    )
+    assert "Mail goes to the local outbox" in output

@@ -22,6 +22,7 @@ from django.contrib.auth.models import AbstractUser, User
 from django.core.management import call_command
 from django.test import override_settings
 
+from herald.core.actions import do_update_vendor_profile
 from herald.intake import actions
 from herald.intake.models import Report
 from herald.intake.tests.services import Dovecot, Inbox, SmtpServer
@@ -46,7 +47,6 @@ class IntakeTestCase(HeraldTestCase):
             **cls.smtp.settings(),
             HERALD_INTAKE_STORAGE=str(cls.storage / "store"),
             HERALD_GNUPG_HOME=str(cls.storage / "no-gnupg"),
-            HERALD_BASE_URL="https://herald.example",
             DEFAULT_FROM_EMAIL="herald@example.com",
         )
         cls._overrides.enable()
@@ -58,6 +58,11 @@ class IntakeTestCase(HeraldTestCase):
         cls._overrides.disable()
         cls.smtp.stop()
         shutil.rmtree(cls.storage, ignore_errors=True)
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        do_update_vendor_profile(acting_user=None, base_url="https://herald.example")
 
     def setUp(self) -> None:
         super().setUp()

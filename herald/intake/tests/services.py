@@ -86,13 +86,8 @@ class SmtpServer:
         self.controller.stop()
 
     def settings(self) -> dict[str, Any]:
-        return {
-            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "EMAIL_HOST": "127.0.0.1",
-            "EMAIL_PORT": self.port,
-            "EMAIL_USE_TLS": False,
-            "EMAIL_TIMEOUT": 5,
-        }
+        # Herald's one mail setting, as an operator sets it (herald.core.mail).
+        return {"HERALD_SMTP_URL": f"smtp://127.0.0.1:{self.port}?timeout=5"}
 
 
 # ---------------------------------------------------------------- IMAP

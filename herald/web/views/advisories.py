@@ -27,7 +27,7 @@ from herald.advisories.actions import (
     do_withdraw_advisory,
 )
 from herald.advisories.models import Advisory
-from herald.advisories.queries import access_advisory_by_identifier
+from herald.advisories.queries import access_advisory_by_identifier, declared_for_change
 from herald.advisories.snapshot import snapshot_of
 from herald.core.errors import HeraldError
 from herald.core.models import VendorProfile
@@ -119,6 +119,7 @@ def advisory_create(request: HttpRequest) -> HttpResponse:
             )
             if outcome.value is not None:
                 messages.success(request, f"Draft {outcome.value.identifier} created.")
+                _announce(request, outcome.value, incident_before=None)
                 return redirect("web:advisory_detail", identifier=outcome.value.identifier)
             status = outcome.status
     return _editor(request, form, rows, advisory=None, status=status)
@@ -151,6 +152,7 @@ def advisory_edit(request: HttpRequest, identifier: str) -> HttpResponse:
             )
             if outcome.value is not None:
                 messages.success(request, f"{advisory.identifier} saved.")
+                _announce(request, outcome.value, advisory.incident_id)
                 return redirect("web:advisory_detail", identifier=advisory.identifier)
             status = outcome.status
     else:
@@ -242,6 +244,13 @@ def advisory_revisions(request: HttpRequest, identifier: str) -> HttpResponse:
 # ---------------------------------------------------------------- one step each
 
 
+def _announce(request: HttpRequest, advisory: Advisory, incident_before: int | None) -> None:
+    """Tell the person when their change made Herald declare an incident (DESIGN rule 1)."""
+    notice = declared_for_change(advisory, incident_before)
+    if notice:
+        messages.warning(request, notice)
+
+
 def _step(
     request: HttpRequest,
     advisory: Advisory,
@@ -256,6 +265,7 @@ def _step(
     plan: Any = None,
 ) -> HttpResponse:
     """GET shows the step's form; POST runs its action once and goes back to the advisory."""
+    incident_before = advisory.incident_id
     status = 200
     if request.method == "POST":
         status = 400
@@ -265,6 +275,7 @@ def _step(
                 # Publishing gives a draft its public number: follow the returned record.
                 target = outcome.value if isinstance(outcome.value, Advisory) else advisory
                 messages.success(request, done.format(identifier=target.identifier))
+                _announce(request, target, incident_before)
                 return redirect("web:advisory_detail", identifier=target.identifier)
             status = outcome.status
     return render(

@@ -7,7 +7,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from herald.accounts.access import visible_advisories, visible_events, visible_incidents
+from herald.accounts.access import can, visible_advisories, visible_events, visible_incidents
+from herald.advisories.queries import drafts_left_warning
 from herald.core.errors import HeraldError
 from herald.incidents.actions import do_add_incident_note, do_declare_incident, do_resolve_incident
 from herald.incidents.models import Incident
@@ -68,6 +69,10 @@ def _detail(
             ),
             "note_form": note_form or IncidentNoteForm(),
             "resolve_form": resolve_form or IncidentResolveForm(),
+            # Said before resolving, and again after (a message): warned, not refused.
+            "drafts_warning": drafts_left_warning(incident)
+            if incident.is_open and can(request.user, "advisory.read_drafts")
+            else "",
         },
         status=status,
     )
@@ -110,5 +115,8 @@ def incident_resolve(request: HttpRequest, identifier: str) -> HttpResponse:
         )
         if outcome.ok:
             messages.success(request, f"{incident.identifier} resolved.")
+            warning = drafts_left_warning(incident)
+            if warning:
+                messages.warning(request, warning)
             return redirect("web:incident_detail", identifier=incident.identifier)
     return _detail(request, incident, resolve_form=form, status=400)

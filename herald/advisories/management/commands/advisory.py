@@ -30,7 +30,7 @@ from herald.advisories.actions import (
     do_withdraw_advisory,
 )
 from herald.advisories.models import Advisory, Affected, Credit, Reference
-from herald.advisories.queries import access_advisory_by_identifier
+from herald.advisories.queries import access_advisory_by_identifier, declared_for_change
 from herald.advisories.serialize import desk_advisory_to_dict, fields_from_dict
 from herald.core.cli_support import HeraldCommand, gather_errors, read_text_option
 from herald.core.errors import HeraldError, ValidationError
@@ -466,6 +466,7 @@ example:
             options,
             f"created as a draft in {advisory.incident.identifier}: {advisory.title}",
         )
+        self.announce(advisory, options, incident_before=None)
 
     def cmd_update(self, **options: Any) -> None:
         advisory = access_advisory_by_identifier(options["identifier"])
@@ -489,6 +490,7 @@ example:
         self._refuse_all(
             errors, values, advisory=advisory, change_summary=options["change_summary"]
         )
+        before = advisory.incident_id
         advisory = do_update_advisory(
             advisory,
             acting_user=user,
@@ -502,6 +504,7 @@ example:
         if revision is not None:
             what += f", revision {revision.number}: {revision.summary}"
         self.report(advisory, options, what)
+        self.announce(advisory, options, before)
 
     @staticmethod
     def _refuse_all(
@@ -552,6 +555,7 @@ example:
                 f"scheduled for publication at {advisory.scheduled_publish_at:%Y-%m-%d %H:%M} UTC",
             )
             return
+        before = advisory.incident_id
         advisory = do_publish_advisory(
             advisory,
             acting_user=user,
@@ -560,12 +564,14 @@ example:
             outreach_waiver_reason=options["waive_outreach"],
         )
         self.report(advisory, options, f"published: {advisory.title}")
+        self.announce(advisory, options, before)
 
     def cmd_fix(self, **options: Any) -> None:
         advisory = access_advisory_by_identifier(options["identifier"])
         resolution = read_text_option(
             options["resolution"], options["resolution_file"], "resolution_file", self.stdin
         )
+        before = advisory.incident_id
         advisory = do_mark_fixed(
             advisory,
             acting_user=self.acting_user(options),
@@ -577,10 +583,13 @@ example:
             expected_version=options["expected_version"],
         )
         self.report(advisory, options, f"marked fixed ({advisory.fixed_at})")
+        self.announce(advisory, options, before)
 
     def cmd_resolve(self, **options: Any) -> None:
+        advisory = access_advisory_by_identifier(options["identifier"])
+        before = advisory.incident_id
         advisory = do_resolve_advisory(
-            access_advisory_by_identifier(options["identifier"]),
+            advisory,
             acting_user=self.acting_user(options),
             change_summary=options["change_summary"],
             fixed_at=options["fixed_at"],
@@ -588,15 +597,28 @@ example:
         )
         where = "a past advisory" if advisory.is_public else "resolved (still a draft)"
         self.report(advisory, options, f"resolved: now {where}")
+        self.announce(advisory, options, before)
 
     def cmd_withdraw(self, **options: Any) -> None:
+        advisory = access_advisory_by_identifier(options["identifier"])
+        before = advisory.incident_id
         advisory = do_withdraw_advisory(
-            access_advisory_by_identifier(options["identifier"]),
+            advisory,
             acting_user=self.acting_user(options),
             reason=options["reason"],
             expected_version=options["expected_version"],
         )
         self.report(advisory, options, f"withdrawn: {advisory.withdrawn_reason}")
+        self.announce(advisory, options, before)
+
+    def announce(
+        self, advisory: Advisory, options: dict[str, Any], incident_before: int | None
+    ) -> None:
+        """Say so when the change made Herald declare an incident (DESIGN rule 1)."""
+        notice = declared_for_change(advisory, incident_before)
+        if notice:
+            # Beside --json's document, not inside it: stdout stays one JSON value.
+            (self.stderr if options.get("json") else self.stdout).write(notice)
 
     def report(self, advisory: Advisory, options: dict[str, Any], what: str) -> None:
         if options.get("json"):

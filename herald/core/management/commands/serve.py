@@ -206,8 +206,20 @@ class Command(BaseCommand):
         call_command("check", fail_level="ERROR")
         if self.unapplied_migrations():
             raise CommandError("The database is not up to date: run `herald setup` first.")
+        from herald.core.actions import do_apply_base_url
+        from herald.core.baseurl import served_url
+        from herald.core.mail import where_mail_goes
         from herald.publishing import serving, tasks
+        from herald.publishing.artifacts import regenerate_everything
 
+        base = do_apply_base_url(served_url(options["host"], options["port"]))
+        if base.changed:
+            # The old address is inside every artifact: render them before serving.
+            rendered = regenerate_everything()
+            self.stdout.write(
+                f"Public base URL is now {base.url}: "
+                f"{len(rendered.changed)} public file(s) rendered again."
+            )
         synced = serving.sync()
         if synced is not None and synced.written:
             self.stdout.write(f"Served copy of the site updated: {len(synced.written)} file(s).")
@@ -230,6 +242,8 @@ class Command(BaseCommand):
             + (", worker running" if worker else "")
             + "). Ctrl-C stops it."
         )
+        self.stdout.write(f"Public base URL: {base.url} ({base.source}).")
+        self.stdout.write(f"Mail goes to {where_mail_goes()}.")
         try:
             Server(
                 "herald.wsgi:application",

@@ -14,7 +14,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from herald.core import schema
+from herald.core import baseurl, schema
+from herald.core.actions import do_apply_base_url
+from herald.core.mail import where_mail_goes
 from herald.core.models import VendorProfile
 
 
@@ -44,7 +46,8 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         for line in schema.describe_upgrade(before, due):
             self.stdout.write(line)
-        profile = VendorProfile.get()
+        # Before anything is rendered: every artifact carries the base URL.
+        base = do_apply_base_url(baseurl.default_served_url())
         user_model = get_user_model()
         username = options["admin"]
         if not user_model.objects.filter(is_superuser=True).exists():
@@ -97,4 +100,6 @@ class Command(BaseCommand):
 
         seq = anchor.write_checkpoint(unless_written=True)
         self.stdout.write(f"Audit chain anchored at event #{seq} ({anchor.anchor_path()}).")
-        self.stdout.write(f"Vendor profile: {VendorProfile.get().name} ({profile.base_url}).")
+        self.stdout.write(f"Vendor profile: {VendorProfile.get().name}.")
+        self.stdout.write(f"Public base URL: {base.url} ({base.source}).")
+        self.stdout.write(f"Mail goes to {where_mail_goes()}.")

@@ -128,7 +128,7 @@ example:
   herald incident resolve INC-2026-0001 --summary "Fixed; advisory published" --as bob
 
 Its advisories keep their state; a later change to one of them declares a new
-incident automatically.
+incident automatically. Unpublished drafts left in it are named in a warning.
 """,
         )
         resolve.add_argument("identifier", metavar="ID", help="e.g. INC-2026-0001")
@@ -163,6 +163,8 @@ incident automatically.
         self.report(incident, options, f"declared ({incident.severity}): {incident.title}")
 
     def cmd_resolve(self, **options: Any) -> None:
+        from herald.advisories.queries import drafts_left_warning
+
         incident = do_resolve_incident(
             access_incident_by_identifier(options["identifier"]),
             summary=options["summary"],
@@ -174,6 +176,11 @@ incident automatically.
             "resolved"
             + (f": {incident.resolution_summary}" if incident.resolution_summary else "."),
         )
+        # Warned, not refused: a draft may rightly stay unpublished (not a
+        # vulnerability after all), and a later change to it declares a new incident.
+        warning = drafts_left_warning(incident)
+        if warning:
+            self.stderr.write(f"warning: {warning}")
 
     def report(self, incident: Incident, options: dict[str, Any], what: str) -> None:
         if options.get("json"):

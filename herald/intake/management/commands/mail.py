@@ -4,6 +4,7 @@
     herald mail poll            fetch new messages from the IMAP mailbox (HERALD_IMAP_*)
     herald mail flagged         list the messages waiting for a person
     herald mail purge-throttles forget rate-limit counters older than a day
+    herald mail outbox [ID]     the mail kept here because no SMTP server is set
 
 For an MTA pipe (Postfix ``pipe``, Exim ``pipe`` transport, ``.forward``),
 ``ingest`` exits 0 once the message is stored, whatever became of it, and 75
@@ -12,6 +13,7 @@ For an MTA pipe (Postfix ``pipe``, Exim ``pipe`` transport, ``.forward``),
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from typing import Any
@@ -19,6 +21,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
+from herald.core.mail import outbox, where_mail_goes
+from herald.core.models import LocalMail
 from herald.intake.actions import do_receive_email, purge_throttles
 from herald.intake.imap import ImapSettings, MailboxUnreachable, poll
 from herald.intake.models import InboundMail
@@ -27,8 +31,22 @@ from herald.intake.queries import flagged_mail
 EX_TEMPFAIL = 75
 
 
+def _as_json(mail: LocalMail) -> dict[str, Any]:
+    return {
+        "id": mail.pk,
+        "created": mail.created_at.isoformat(),
+        "from": mail.sender,
+        "to": mail.recipients,
+        "subject": mail.subject,
+        "message_id": mail.message_id,
+    }
+
+
 class Command(BaseCommand):
-    help = "Receive vulnerability reports by e-mail: ingest (MTA pipe), poll (IMAP), flagged."
+    help = (
+        "Reports by e-mail: ingest (MTA pipe), poll (IMAP), flagged; "
+        "outbox: the mail kept here when no SMTP server is set."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="subcommand", required=True)
@@ -43,6 +61,13 @@ class Command(BaseCommand):
         poll_parser.add_argument("--limit", type=int, default=0, help="At most N messages a poll.")
         sub.add_parser("flagged", help="List the messages that wait for a person.")
         sub.add_parser("purge-throttles", help="Forget rate-limit counters older than a day.")
+        outbox = sub.add_parser(
+            "outbox",
+            help="List the mail kept in the local outbox (no HERALD_SMTP_URL), or print one.",
+        )
+        outbox.add_argument("id", nargs="?", type=int, help="Print this message whole.")
+        outbox.add_argument("--json", action="store_true", help="One JSON object per message.")
+        outbox.add_argument("--limit", type=int, default=100, help="At most N, newest first.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         getattr(self, "_" + options["subcommand"].replace("-", "_"))(options)
@@ -90,6 +115,24 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{inbound.pk}\t{inbound.received_at:%Y-%m-%d %H:%M}\t{inbound.sender[:60]}\t"
                 f"{inbound.problem.splitlines()[0][:120] if inbound.problem else ''}"
+            )
+
+    def _outbox(self, options: dict[str, Any]) -> None:
+        if options["id"] is not None:
+            kept = LocalMail.objects.filter(pk=options["id"]).first()
+            if kept is None:
+                raise CommandError(f"No message {options['id']} in the local outbox.")
+            self.stdout.write(bytes(kept.raw).decode("utf-8", "replace").replace("\r\n", "\n"))
+            return
+        rows = list(outbox()[: max(0, options["limit"])])
+        if options["json"]:
+            self.stdout.write(json.dumps([_as_json(m) for m in rows], indent=2))
+            return
+        self.stderr.write(f"Mail goes to {where_mail_goes()}.")
+        for m in rows:
+            self.stdout.write(
+                f"{m.pk}\t{m.created_at:%Y-%m-%d %H:%M:%S}\t{', '.join(m.recipients)[:60]}\t"
+                f"{m.subject[:120]}"
             )
 
     def _purge_throttles(self, options: dict[str, Any]) -> None:
