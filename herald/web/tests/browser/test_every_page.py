@@ -164,6 +164,23 @@ class EveryPageTest(BrowserTestCase):
         assert page.locator(".hp").evaluate("(e) => getComputedStyle(e).position") == "absolute"
         self.assert_accessible(page)
 
+    def test_the_first_advisory_starts_near_the_top_on_a_desktop_and_a_phone(self) -> None:
+        self.seed()
+        for device, viewport, limit in (
+            ("desktop", {"width": 1400, "height": 1000}, 400),
+            ("phone", {"width": 390, "height": 844}, 600),
+        ):
+            context = self.browser.new_context(viewport=viewport)
+            self.contexts.append(context)
+            page = context.new_page()
+            page.goto(self.url("/security/advisories/"))
+            top = page.locator("article.advisory").first.bounding_box()
+            assert top is not None and top["y"] < limit, (device, top)
+            assert page.get_by_role("link", name="Report a vulnerability", exact=True).is_visible()
+            assert page.get_by_role("link", name="Subscribe by e-mail", exact=True).is_visible()
+            PAGE_SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(PAGE_SHOTS / f"public-index-{device}.png"))
+
     def test_every_desk_page_has_the_desk_layout_and_breaks_no_csp(self) -> None:
         ids = self.seed()
         page = self.page_with_csp_watch(self.alice)
