@@ -13,6 +13,7 @@ to docs/screenshots with the others.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,9 @@ CUSTOMERS = (
 )
 
 
-class EveryPageTest(BrowserTestCase):
+class StyledPageCase(BrowserTestCase):
+    """Opens pages and fails on a CSP violation or a page web.css does not style."""
+
     def seed(self) -> dict[str, str]:
         """One of each thing a page shows, made through the actions."""
         Product.objects.create(name="Northwind Agent", slug="agent")
@@ -134,6 +137,8 @@ class EveryPageTest(BrowserTestCase):
         page.context.add_init_script(WATCH_CSP)
         return page
 
+
+class EveryPageTest(StyledPageCase):
     def test_every_public_page_is_styled_without_breaking_the_csp(self) -> None:
         ids = self.seed()
         page = self.page_with_csp_watch()
@@ -235,3 +240,33 @@ def _customer_pk() -> int:
 
     customer = Customer.objects.get(external_id="acme")
     return int(customer.pk)
+
+
+class SecondFactorSetUpTest(StyledPageCase):
+    def test_a_newcomer_signs_in_sets_up_totp_and_continues_to_the_desk(self) -> None:
+        from herald.accounts.tests.test_journey import code_for
+        from herald.test import PASSWORD, make_user
+
+        make_user("nina", staff=True, mfa=False)
+        page = self.new_page()
+        page.context.add_init_script(WATCH_CSP)
+        page.goto(self.url("/desk/login/"))
+        page.locator("input[name=login]").fill("nina")
+        page.locator("input[name=password]").fill(PASSWORD)
+        with page.expect_navigation():
+            page.get_by_role("button", name="Log in", exact=True).click()
+        page.wait_for_url(re.compile(r"/desk/account/2fa/$"))
+        # Straight on to the authenticator: the password just typed is not asked again.
+        self.visit(page, "/desk/account/2fa/totp/activate/", "desk-totp-activate")
+        secret_box = page.locator("#authenticator_secret")
+        secret = secret_box.input_value()
+        fits = secret_box.evaluate("(e) => e.scrollWidth <= e.clientWidth")
+        assert len(secret) >= 32 and fits, secret_box.bounding_box()
+        page.get_by_label("Authenticator code").fill(code_for(secret))
+        with page.expect_navigation():
+            page.get_by_role("button", name="Activate").click()
+        page.wait_for_url(re.compile(r"/desk/account/2fa/recovery-codes/$"))
+        self.visit(page, "/desk/account/2fa/recovery-codes/", "desk-recovery-codes")
+        page.get_by_role("link", name="Continue to the desk").click()
+        page.wait_for_url(re.compile(r"/desk/$"))
+        assert page.get_by_role("heading", name="Dashboard").is_visible()
