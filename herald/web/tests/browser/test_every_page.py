@@ -186,6 +186,19 @@ class EveryPageTest(StyledPageCase):
             PAGE_SHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(PAGE_SHOTS / f"public-index-{device}.png"))
 
+    def test_the_editor_is_compact_and_folds_what_is_optional(self) -> None:
+        ids = self.seed()
+        page = self.page_with_csp_watch(self.alice)
+        for path in ("/desk/advisories/new/", f"/desk/advisories/{ids['draft']}/edit/"):
+            self.visit(page, path, "desk-editor-compact")
+            height = page.evaluate("() => document.documentElement.scrollHeight")
+            assert height < 3600, (path, height)  # 5,400 px before
+            # CVSS v4.0, credits and references fold away while empty.
+            assert page.get_by_label("CVSS v4.0 vector").is_hidden()
+            page.get_by_text("CVSS v4.0 (optional)").click()
+            assert page.get_by_label("CVSS v4.0 vector").is_visible()
+        page.screenshot(path=str(PAGE_SHOTS / "desk-editor-full.png"), full_page=True)
+
     def test_every_desk_page_has_the_desk_layout_and_breaks_no_csp(self) -> None:
         ids = self.seed()
         page = self.page_with_csp_watch(self.alice)
