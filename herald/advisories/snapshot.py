@@ -106,6 +106,15 @@ class AdvisorySnapshot:
     def is_withdrawn(self) -> bool:
         return self.state == "withdrawn"
 
+    def status_of(self, row: AffectedSnapshot) -> str:
+        """The status a product row has now: a row without versions (a service, fixed in
+        place) is fixed once the advisory is fixed or resolved, though it was entered as
+        affected; a row with versions keeps its status, its range saying which are hit."""
+        has_range = bool(row.introduced or row.fixed or row.last_affected)
+        if row.status == "affected" and not has_range and self.status in ("fixed", "resolved"):
+            return "fixed"
+        return row.status
+
     @property
     def date(self) -> dt.date | None:
         """The page's "Date": first publication."""

@@ -103,6 +103,25 @@ class PublicIndexTest(WebTestCase):
         assert "Token leak in exports" not in section(html, "current")
         assert "No active advisories" in section(html, "current")
 
+    def test_a_resolved_advisory_shows_each_product_in_its_state_now(self) -> None:
+        from herald.core.models import Product
+
+        Product.objects.create(name="Northwind Agent", slug="agent")
+        advisory = self.published(
+            affected=[
+                {"product": "cloud", "deployment": "cloud"},
+                {"product": "agent", "deployment": "self_hosted", "fixed": "1.4.0"},
+                {"product": "agent", "deployment": "self_hosted", "last_affected": "0.9",
+                 "status": "not_affected"},
+            ]
+        )  # fmt: skip
+        do_resolve_advisory(advisory, acting_user=self.bob)
+        html = self.public_html(f"/security/advisories/{advisory.identifier}/")
+        rows = re.findall(r"<tr><td>(.*?)</td>.*?<td>([^<]*)</td></tr>", html)
+        assert ("Northwind Cloud", "Fixed") in rows
+        assert ("Northwind Agent", "Affected · fixed in 1.4.0") in rows
+        assert ("Northwind Agent", "Not affected") in rows
+
     def test_each_advisory_shows_the_template_block(self) -> None:
         advisory = self.published()
         block = section(self.public_html(), "current")
