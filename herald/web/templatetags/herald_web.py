@@ -47,6 +47,12 @@ def product_status(row: Any, advisory: Any) -> str:
     return label(advisory.status_of(row), "affected_status")
 
 
+@register.filter
+def product_regions(row: Any, advisory: Any) -> str:
+    """A product row's regions: its own, else the advisory's (``AdvisorySnapshot.regions_of``)."""
+    return str(advisory.regions_of(row))
+
+
 @register.simple_tag
 def optional_url(name: str) -> str:
     """The address of a page of an optional app (reports, campaigns), or "" without it."""

@@ -122,6 +122,29 @@ class PublicIndexTest(WebTestCase):
         assert ("Northwind Agent", "Affected · fixed in 1.4.0") in rows
         assert ("Northwind Agent", "Not affected") in rows
 
+    def test_a_product_row_without_a_region_shows_the_advisorys_regions(self) -> None:
+        advisory = self.published(
+            affected_users="Cloud customers in the EU region.",
+            affected=[{"product": "cloud", "deployment": "cloud"}],
+        )
+        html = self.public_html(f"/security/advisories/{advisory.identifier}/")
+        assert "<p>Regions: EU</p>" in html
+        assert "<td>Northwind Cloud</td><td>Cloud</td><td>EU</td>" in html
+
+    def test_the_demo_advisories_name_no_region_their_products_do_not_cover(self) -> None:
+        from herald.advisories.models import Advisory
+        from herald.core.demo import load_demo
+        from herald.core.models import Product
+
+        Product.objects.all().delete()  # the demo brings its own
+        load_demo()
+        for advisory in Advisory.objects.filter(state__in=("published", "withdrawn")):
+            html = self.public_html(f"/security/advisories/{advisory.identifier}/")
+            shown = set(re.findall(r"<p>Regions: ([^<]*)</p>", html))
+            cells = re.findall(r"<tr><td>[^<]*</td><td>[^<]*</td><td>([^<]*)</td>", html)
+            for regions in shown:
+                assert "All" not in cells, (advisory.identifier, regions, cells)
+
     def test_each_advisory_shows_the_template_block(self) -> None:
         advisory = self.published()
         block = section(self.public_html(), "current")
