@@ -237,6 +237,8 @@ class EveryPageTest(StyledPageCase):
             ("desk-audit", reverse("accounts:audit")),
             ("desk-mfa", reverse("mfa_index")),
             ("desk-password", reverse("account_change_password")),
+            ("desk-passkeys", reverse("mfa_list_webauthn")),
+            ("desk-reauthenticate", reverse("account_reauthenticate")),
         ):
             with self.subTest(page=name):
                 self.visit(page, path, name)
