@@ -388,9 +388,8 @@ class AdvisoryRows:
         for name, formset in zip(self.SECTIONS, self.formsets(), strict=True):
             problems = list(self.errors[name]) + [str(e) for e in formset.non_form_errors()]
             if formset.is_bound:
-                for row, row_errors in zip(formset.forms, formset.errors, strict=True):
-                    number = formset.forms.index(row) + 1
-                    for field, messages in row_errors.items():
+                for number, row in enumerate(formset.forms, start=1):
+                    for field, messages in row.errors.items():
                         label = row[field].label if field in row.fields else field
                         problems += [f"row {number}, {label.lower()}: {m}" for m in messages]
             if problems:
