@@ -183,6 +183,7 @@ class EveryPageTest(StyledPageCase):
             assert top is not None and top["y"] < limit, (device, top)
             assert page.get_by_role("link", name="Report a vulnerability", exact=True).is_visible()
             assert page.get_by_role("link", name="Subscribe by e-mail", exact=True).is_visible()
+            self.assert_accessible(page)
             PAGE_SHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(PAGE_SHOTS / f"public-index-{device}.png"))
 
@@ -197,6 +198,7 @@ class EveryPageTest(StyledPageCase):
             assert page.get_by_label("CVSS v4.0 vector").is_hidden()
             page.get_by_text("CVSS v4.0 (optional)").click()
             assert page.get_by_label("CVSS v4.0 vector").is_visible()
+            self.assert_accessible(page)
         page.screenshot(path=str(PAGE_SHOTS / "desk-editor-full.png"), full_page=True)
 
     def test_every_desk_page_has_the_desk_layout_and_breaks_no_csp(self) -> None:
