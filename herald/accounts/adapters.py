@@ -4,7 +4,8 @@
   password (``views.accept``) or through a single sign-on provider, which may
   create the account only while a usable invitation is in the session.
 - After login, anyone who must have a second factor and has none is sent to set
-  one up; then staff go to the desk and collaborators to their account page.
+  one up (the sign-in counts as a recent authentication, so the password is not
+  asked again); then staff go to the desk and collaborators to their account page.
 - TOTP secrets are encrypted in the database with a key derived from SECRET_KEY.
 - The last second factor of someone who needs one cannot be removed.
 """
@@ -12,9 +13,12 @@
 from __future__ import annotations
 
 import base64
+import time
 from typing import Any
 
+from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.internal.flows.login import get_authentication_records
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
@@ -37,10 +41,28 @@ def invitation_in_session(request: HttpRequest) -> Invitation | None:
     return invitation if invitation is not None and invitation.is_usable else None
 
 
+def signed_in_recently(request: HttpRequest | None) -> bool:
+    """Whether this session's user authenticated (signed in or reauthenticated) within
+    the reauthentication timeout, by any method (password, second factor, SSO)."""
+    if request is None or not request.user.is_authenticated:
+        return False
+    records = get_authentication_records(request, request.user)
+    newest = max((r.get("at", 0) for r in records if isinstance(r, dict)), default=0)
+    return time.time() - float(newest) < account_settings.REAUTHENTICATION_TIMEOUT
+
+
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         # Password sign-up happens only on the invitation page, never on allauth's form.
         return False
+
+    def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
+        """A sign-in within ``ACCOUNT_REAUTHENTICATION_TIMEOUT`` counts as a recent one.
+
+        allauth counts only explicit reauthentications, so someone sent from the login
+        to set up a second factor was asked for the password they had just typed."""
+        required = bool(super().is_reauthentication_required(app=app, **kwargs))
+        return required and not signed_in_recently(self.request)
 
     def get_login_redirect_url(self, request: HttpRequest) -> str:
         user = request.user

@@ -1,8 +1,8 @@
 """Two middlewares: security headers on every response, and the desk's gate.
 
-``SecurityHeadersMiddleware`` adds a strict Content-Security-Policy (no inline
-script or style, no framing), Permissions-Policy and friends; Django's own
-``SecurityMiddleware`` sends HSTS, nosniff, Referrer-Policy and COOP from settings.
+``SecurityHeadersMiddleware`` adds the headers ``herald.core.security_headers``
+defines (a strict Content-Security-Policy, Permissions-Policy, HSTS over HTTPS and
+friends), the very ones the artifact front sends with published pages.
 
 ``AccessGateMiddleware`` decides, before any desk view runs, whether the person
 may open that route: anonymous visitors go to the login page, anyone who must
@@ -29,52 +29,23 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
 from herald.accounts import access
+from herald.core.security_headers import security_headers
 
 SEEN_KEY = "herald_seen"
 
 
-def content_security_policy() -> str:
-    form_targets = " ".join(["'self'", *getattr(settings, "HERALD_CSP_FORM_ACTION", [])])
-    return "; ".join(
-        [
-            "default-src 'none'",
-            "script-src 'self'",
-            "style-src 'self'",
-            "img-src 'self' data:",
-            "font-src 'self'",
-            "connect-src 'self'",
-            "manifest-src 'self'",
-            f"form-action {form_targets}",
-            "frame-ancestors 'none'",
-            "base-uri 'none'",
-            "object-src 'none'",
-        ]
-    )
-
-
-PERMISSIONS_POLICY = ", ".join(
-    f"{feature}=()"
-    for feature in (
-        "accelerometer", "camera", "geolocation", "gyroscope", "magnetometer",
-        "microphone", "payment", "usb", "interest-cohort", "browsing-topics",
-    )
-) + ", publickey-credentials-get=(self), publickey-credentials-create=(self)"  # fmt: skip
-
-
 class SecurityHeadersMiddleware:
+    """The headers of ``herald.core.security_headers``, the same the artifact front sends."""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self.csp = content_security_policy()
+        self.plain = security_headers(secure=False)
+        self.secure = security_headers(secure=True)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        response.headers.setdefault("Content-Security-Policy", self.csp)
-        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault(
-            "Referrer-Policy", settings.SECURE_REFERRER_POLICY or "same-origin"
-        )
-        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        for name, value in self.secure if request.is_secure() else self.plain:
+            response.headers.setdefault(name, value)
         return response
 
 

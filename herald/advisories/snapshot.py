@@ -7,7 +7,7 @@ Renderers (Markdown, HTML, feeds, OSV, CSAF, CVE) are pure functions of an
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -40,6 +40,12 @@ class AffectedSnapshot:
         elif self.last_affected:
             parts.append(f"<= {self.last_affected}")
         return ", ".join(parts) or "all versions"
+
+
+def row_regions(row_region: str, advisory_regions: Sequence[str]) -> list[str]:
+    """The regions a product row covers: its own, else the advisory's (every region when
+    neither names one). The one rule for the public page and the outreach selection."""
+    return [row_region] if row_region else list(advisory_regions)
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,19 @@ class AdvisorySnapshot:
     @property
     def is_withdrawn(self) -> bool:
         return self.state == "withdrawn"
+
+    def regions_of(self, row: AffectedSnapshot) -> str:
+        """The row's regions as the page shows them; "All" when nothing narrows them."""
+        return ", ".join(row_regions(row.region, self.affected_regions)) or "All"
+
+    def status_of(self, row: AffectedSnapshot) -> str:
+        """The status a product row has now: a row without versions (a service, fixed in
+        place) is fixed once the advisory is fixed or resolved, though it was entered as
+        affected; a row with versions keeps its status, its range saying which are hit."""
+        has_range = bool(row.introduced or row.fixed or row.last_affected)
+        if row.status == "affected" and not has_range and self.status in ("fixed", "resolved"):
+            return "fixed"
+        return row.status
 
     @property
     def date(self) -> dt.date | None:

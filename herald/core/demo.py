@@ -126,7 +126,8 @@ def load_demo() -> str:
             cve_ids=["CVE-2026-10002"],
             cwe_ids=["CWE-200"],
             cvss_v4_vector="CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:N/VA:N/SC:N/SI:N/SA:N",
-            affected_users="Customers using northwind-js 3.0.0 to 3.4.1 in the EU region.",
+            affected_users="Customers whose pages embed northwind-js 3.0.0 to 3.4.1, in every "
+            "region.",
             resolution="Upgrade to 3.4.2 ([#88](https://github.com/northwind/northwind-js/pull/88)).",
             discovered_at=ago(6),
             reported_at=ago(6),

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from herald.accounts import access
 from herald.advisories.models import Advisory, Affected, Revision
-from herald.advisories.snapshot import AdvisorySnapshot, snapshot_of
+from herald.advisories.snapshot import AdvisorySnapshot, row_regions, snapshot_of
 from herald.audit.actions import actor_label, record
 from herald.core.errors import HeraldError, ValidationError
 from herald.core.models import Product, VendorProfile
@@ -615,7 +615,7 @@ class Match:
 
 
 def _region_rule(row: Affected, advisory_regions: Sequence[str]) -> list[str]:
-    return [row.region] if row.region else list(advisory_regions)
+    return row_regions(row.region, advisory_regions)
 
 
 def affected_customers(advisory: Advisory) -> list[Match]:

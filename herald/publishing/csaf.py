@@ -108,7 +108,7 @@ def render_csaf(snapshot: AdvisorySnapshot, publisher: Publisher) -> dict[str, A
     tree = _Tree(vendor=publisher.name)
     status = _Status()
     for row in snapshot.affected:
-        _place(row, tree, status)
+        _place(row, snapshot.status_of(row), tree, status)
     if not tree.ids:
         # An advisory without product rows still needs a product (6.1.27.4); the
         # vendor's offering as a whole stands in, in the state the advisory gives.
@@ -141,16 +141,17 @@ def _vers(row: AffectedSnapshot) -> str:
     return f"vers:{scheme}/" + ("|".join(constraints) or "*")
 
 
-def _place(row: AffectedSnapshot, tree: _Tree, status: _Status) -> None:
+def _place(row: AffectedSnapshot, row_status: str, tree: _Tree, status: _Status) -> None:
+    """Put ``row`` in the tree; ``row_status`` is its status now (``status_of``)."""
     purl = purl_for(row.ecosystem, row.package_name)
     has_range = bool(row.introduced or row.fixed or row.last_affected)
     bucket = {
         "not_affected": "known_not_affected",
         "under_investigation": "under_investigation",
-    }.get(row.status)
+    }.get(row_status)
     if not has_range:
         pid = tree.leaf(row.product, "product_name", row.product, purl)
-        status.add(bucket or ("fixed" if row.status == "fixed" else "known_affected"), pid)
+        status.add(bucket or ("fixed" if row_status == "fixed" else "known_affected"), pid)
         return
     pid = tree.leaf(row.product, "product_version_range", _vers(row), purl)
     status.add(bucket or "known_affected", pid)

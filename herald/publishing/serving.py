@@ -62,6 +62,8 @@ from typing import Any
 import brotli
 from django.conf import settings
 
+from herald.core.security_headers import security_headers, wsgi_is_secure
+
 logger = logging.getLogger(__name__)
 
 MAGIC = b"HERALD-ARTIFACT 1\n"
@@ -454,8 +456,12 @@ class Front:
         self.common = [
             ("Cache-Control", cache_control or settings.HERALD_CACHE_CONTROL),
             ("Vary", "Accept-Encoding"),
-            *_security_headers(),
+            # The headers Django's pages get, from the same function...
+            *security_headers(secure=False),
         ]
+        # ... and what a request over HTTPS gets on top (HSTS when configured).
+        plain = set(security_headers(secure=False))
+        self.https_only = [h for h in security_headers(secure=True) if h not in plain]
         self.session_cookies = (settings.SESSION_COOKIE_NAME + "=", "messages=")
         self._entries: dict[str, _Entry] = {}
         self._cached = 0
@@ -489,11 +495,12 @@ class Front:
         encoding = self._encoding(environ.get("HTTP_ACCEPT_ENCODING"))
         if encoding not in entry.ok:
             encoding = "identity"
+        https_only = self.https_only if self.https_only and wsgi_is_secure(environ) else []
         if self._not_modified(entry, environ):
-            start_response("304 Not Modified", entry.unmodified[encoding])
+            start_response("304 Not Modified", entry.unmodified[encoding] + https_only)
             return [b""]
         body, headers = entry.ok[encoding]
-        start_response("200 OK", headers)
+        start_response("200 OK", headers + https_only if https_only else headers)
         return [b""] if method == "HEAD" else [body]
 
     # -- cache
@@ -592,22 +599,6 @@ def choose_encoding(accept: str) -> str:
         if q > best_q:
             best, best_q = name, q
     return best
-
-
-def _security_headers() -> list[tuple[str, str]]:
-    """What Django's middleware adds to its responses, so the two paths send the same."""
-    headers = []
-    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
-        headers.append(("X-Content-Type-Options", "nosniff"))
-    if settings.SECURE_REFERRER_POLICY:
-        headers.append(("Referrer-Policy", str(settings.SECURE_REFERRER_POLICY)))
-    if getattr(settings, "SECURE_CROSS_ORIGIN_OPENER_POLICY", "same-origin"):
-        headers.append(
-            ("Cross-Origin-Opener-Policy",
-             getattr(settings, "SECURE_CROSS_ORIGIN_OPENER_POLICY", "same-origin"))
-        )  # fmt: skip
-    headers.append(("X-Frame-Options", str(getattr(settings, "X_FRAME_OPTIONS", "DENY"))))
-    return headers
 
 
 def front(app: WSGIApp, *, poll: bool = True) -> Front:

@@ -130,7 +130,7 @@ class AdvisoryForm(forms.Form):
     description = forms.CharField(
         required=False,
         strip=False,
-        widget=_textarea(8),
+        widget=_textarea(6),
         help_text="Markdown. Brief description of the vulnerability and its potential impact.",
     )
     affected_users = forms.CharField(
@@ -147,7 +147,7 @@ class AdvisoryForm(forms.Form):
     resolution = forms.CharField(
         required=False,
         strip=False,
-        widget=_textarea(5),
+        widget=_textarea(3),
         help_text="Markdown. Where possible, link the pull request; be clear on any next steps.",
     )
     discovered_at = forms.DateField(
@@ -333,6 +333,11 @@ class AdvisoryRows:
     """The three row formsets of an advisory, parsed together."""
 
     SECTIONS = ("affected", "credits", "references")
+    LEGENDS = {
+        "affected": "Affected products and versions",
+        "credits": "Credits",
+        "references": "References",
+    }
 
     def __init__(
         self,
@@ -375,6 +380,21 @@ class AdvisoryRows:
 
     def formsets(self) -> list[BaseFormSet]:
         return [self.affected, self.credits, self.references]
+
+    def with_errors(self) -> list[tuple[str, str, list[str]]]:
+        """(anchor, legend, messages) of each table with a problem, for the banner over the
+        form; a row's field errors are summed up as "row N: field: message"."""
+        found = []
+        for name, formset in zip(self.SECTIONS, self.formsets(), strict=True):
+            problems = list(self.errors[name]) + [str(e) for e in formset.non_form_errors()]
+            if formset.is_bound:
+                for number, row in enumerate(formset.forms, start=1):
+                    for field, messages in row.errors.items():
+                        label = row[field].label if field in row.fields else field
+                        problems += [f"row {number}, {label.lower()}: {m}" for m in messages]
+            if problems:
+                found.append((f"{name}-rows", self.LEGENDS[name], problems))
+        return found
 
     def is_valid(self) -> bool:
         return all([formset.is_valid() for formset in self.formsets()])

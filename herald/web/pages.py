@@ -83,7 +83,20 @@ def index_context(
         "past": past,
         "archive_years": years,
         "older_past": sum(n for _, n in years) > len(past),
+        "acknowledgments": acknowledgments([*current, *past]),
     }
+
+
+def acknowledgments(snapshots: list[AdvisorySnapshot]) -> list[tuple[str, list[str]]]:
+    """Who is credited in ``snapshots``, by name, each with the advisories that credit them
+    (the page's ``#acknowledgments``, which security.txt's Acknowledgments points to)."""
+    credited: dict[str, list[str]] = {}
+    for snapshot in snapshots:
+        for credit in snapshot.credits:
+            identifiers = credited.setdefault(credit.name, [])
+            if snapshot.identifier not in identifiers:
+                identifiers.append(snapshot.identifier)
+    return sorted(credited.items(), key=lambda item: item[0].casefold())
 
 
 def archive_context(

@@ -232,3 +232,19 @@ def test_broken_documents_fail() -> None:
         assert any("unexpected_field" in p for p in problems), problems
         assert any("tracking/status" in p for p in problems), problems
         assert any("6.1.1 " in p for p in problems), problems
+
+
+def test_a_service_row_entered_as_affected_is_fixed_once_the_advisory_is_resolved() -> None:
+    cloud = AffectedSnapshot(product="Northwind Cloud", product_slug="cloud", deployment="cloud")
+    agent = AffectedSnapshot(
+        product="Northwind Agent", product_slug="agent", deployment="self_hosted", fixed="1.4.0"
+    )
+    case = dataclasses.replace(CASES["fixed_multi_product"], status="resolved",
+                               affected=(cloud, agent))  # fmt: skip
+    status = render_csaf(case, PUBLISHER)["vulnerabilities"][0]["product_status"]
+    assert "known_affected" in status  # the agent's versions before 1.4.0
+    tree = json.dumps(render_csaf(case, PUBLISHER)["product_tree"])
+    assert "Northwind Cloud" in tree and len(status["fixed"]) == 2  # the service, agent 1.4.0
+    reported = dataclasses.replace(case, status="reported")
+    assert len(render_csaf(reported, PUBLISHER)["vulnerabilities"][0]["product_status"]
+               .get("fixed", [])) == 1  # fmt: skip

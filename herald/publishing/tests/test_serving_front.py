@@ -11,11 +11,21 @@ from typing import Any
 import brotli
 import pytest
 from django.conf import settings
+from django.test import override_settings
 
 from herald.advisories.actions import do_withdraw_advisory
 from herald.publishing import builders, serving
 from herald.publishing.serving import Front, SiteStore, choose_encoding, pack, sync
 from herald.test import HeraldTestCase
+
+SECURITY_HEADERS = (
+    "Content-Security-Policy",
+    "Permissions-Policy",
+    "X-Content-Type-Options",
+    "Referrer-Policy",
+    "Cross-Origin-Opener-Policy",
+    "X-Frame-Options",
+)
 
 
 class Response:
@@ -49,7 +59,9 @@ class FrontTestCase(HeraldTestCase):
         self.django = FallThrough()
         self.front = Front(self.django, store=self.store, cache_bytes=1 << 20)
 
-    def get(self, path: str, method: str = "GET", **headers: str) -> Response:
+    def get(
+        self, path: str, method: str = "GET", url_scheme: str = "http", **headers: str
+    ) -> Response:
         environ: dict[str, Any] = {
             "REQUEST_METHOD": method,
             "PATH_INFO": path,
@@ -57,7 +69,7 @@ class FrontTestCase(HeraldTestCase):
             "SERVER_NAME": "testserver",
             "SERVER_PORT": "80",
             "wsgi.input": io.BytesIO(),
-            "wsgi.url_scheme": "http",
+            "wsgi.url_scheme": url_scheme,
         }
         environ.update({f"HTTP_{k.upper()}": v for k, v in headers.items()})
         seen: dict[str, Any] = {}
@@ -109,6 +121,28 @@ class ServingTest(FrontTestCase):
             response = self.get(path)
             assert response.status == 200, path
             assert response.headers["content-type"] == content_type, path
+
+    def test_an_artifact_carries_the_security_headers_of_a_django_page(self) -> None:
+        served = self.get(self.page).headers
+        rendered = self.client.get("/security/report/")  # a page only Django renders
+        for name in SECURITY_HEADERS:
+            assert served[name.lower()] == rendered[name], name
+        assert "style-src 'self'" in served["content-security-policy"]
+        assert "camera=()" in served["permissions-policy"]
+        assert "strict-transport-security" not in served  # plain HTTP
+
+    def test_over_https_an_artifact_carries_hsts_as_a_django_page_does(self) -> None:
+        with override_settings(SECURE_HSTS_SECONDS=31536000, SESSION_COOKIE_SECURE=True):
+            self.front = Front(self.django, store=self.store, cache_bytes=1 << 20)
+            rendered = self.client.get("/security/report/", secure=True)
+            served = self.get(self.page, url_scheme="https").headers
+            assert served["strict-transport-security"] == "max-age=31536000"
+            assert served["strict-transport-security"] == rendered["Strict-Transport-Security"]
+            etag = served["etag"]
+            unchanged = self.get(self.page, url_scheme="https", if_none_match=etag)
+            assert unchanged.status == 304
+            assert unchanged.headers["strict-transport-security"] == "max-age=31536000"
+            assert "strict-transport-security" not in self.get(self.page).headers
 
     def test_a_matching_if_none_match_gets_a_304_without_a_body(self) -> None:
         etag = self.get(self.page).headers["etag"]

@@ -41,6 +41,18 @@ def label(value: Any, kind: str) -> str:
     return str(dict(CHOICES[kind].choices).get(value, value))
 
 
+@register.filter
+def product_status(row: Any, advisory: Any) -> str:
+    """The label of a product row's status as it is now (``AdvisorySnapshot.status_of``)."""
+    return label(advisory.status_of(row), "affected_status")
+
+
+@register.filter
+def product_regions(row: Any, advisory: Any) -> str:
+    """A product row's regions: its own, else the advisory's (``AdvisorySnapshot.regions_of``)."""
+    return str(advisory.regions_of(row))
+
+
 @register.simple_tag
 def optional_url(name: str) -> str:
     """The address of a page of an optional app (reports, campaigns), or "" without it."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from django.test import Client
@@ -14,23 +15,56 @@ from herald.web.tests.base import WebTestCase, section
 
 
 class PublicIndexTest(WebTestCase):
-    def test_it_shows_the_seed_pages_sections_in_order(self) -> None:
+    def test_it_shows_the_advisories_first_then_the_seed_pages_sections_in_order(self) -> None:
         html = self.public_html()
         profile = VendorProfile.get()
         order = [
             "<h1>Security advisories &amp; CVEs</h1>",
+            'href="/security/report/"',
+            'href="/security/subscribe/"',
+            f'<h2 id="current-h">{profile.current_heading}</h2>',
+            f'<h2 id="past-h">{profile.past_heading}</h2>',
             "This page contains security advisories",
             'href="https://status.example.com/"',
             profile.approach_heading,
-            profile.reporting_heading,
+            f'<h2 id="reporting-h">{profile.reporting_heading}</h2>',
             'href="mailto:security@example.com"',
             profile.updating_heading,
             profile.best_practices_heading,
-            profile.current_heading,
-            profile.past_heading,
+            'id="acknowledgments"',
         ]
         positions = [html.index(text) for text in order]
         assert positions == sorted(positions)
+
+    def test_it_links_the_report_form_and_the_subscription_page_that_exist(self) -> None:
+        html = self.public_html()
+        actions = html[html.index('class="page-actions"') : html.index('id="current"')]
+        assert (
+            '<a class="button primary" href="/security/report/">Report a vulnerability' in actions
+        )
+        assert '<a class="button" href="/security/subscribe/">Subscribe by e-mail' in actions
+        assert self.client.get("/security/report/").status_code == 200
+        assert self.client.get("/security/subscribe/").status_code == 200
+        assert 'href="/security/report/"' in section(html, "reporting")
+
+    def test_every_jump_link_and_security_txt_point_to_anchors_the_page_has(self) -> None:
+        html = self.public_html()
+        security_txt = self.client.get("/.well-known/security.txt").content.decode()
+        anchors = re.findall(r'href="#([\w-]+)"', html)
+        anchors += re.findall(r"^(?:Acknowledgments|Policy): \S+#([\w-]+)$", security_txt, re.M)
+        assert "acknowledgments" in anchors and "reporting" in anchors
+        for anchor in anchors:
+            assert f'id="{anchor}"' in html, anchor
+
+    def test_acknowledgments_name_who_the_advisories_on_the_page_credit(self) -> None:
+        first = self.published(title="One", credits=[{"name": "Jane Roe", "type": "FINDER"}])
+        second = self.published(
+            title="Two", credits=[{"name": "Jane Roe"}, {"name": "ada", "type": "REPORTER"}]
+        )
+        thanks = section(self.public_html(), "acknowledgments")
+        assert thanks.index("ada") < thanks.index("Jane Roe")
+        assert f'href="/security/advisories/{first.identifier}/"' in thanks
+        assert f'href="/security/advisories/{second.identifier}/"' in thanks
 
     def test_it_links_its_feeds(self) -> None:
         html = self.public_html()
@@ -68,6 +102,48 @@ class PublicIndexTest(WebTestCase):
         assert "Token leak in exports" in section(html, "past")
         assert "Token leak in exports" not in section(html, "current")
         assert "No active advisories" in section(html, "current")
+
+    def test_a_resolved_advisory_shows_each_product_in_its_state_now(self) -> None:
+        from herald.core.models import Product
+
+        Product.objects.create(name="Northwind Agent", slug="agent")
+        advisory = self.published(
+            affected=[
+                {"product": "cloud", "deployment": "cloud"},
+                {"product": "agent", "deployment": "self_hosted", "fixed": "1.4.0"},
+                {"product": "agent", "deployment": "self_hosted", "last_affected": "0.9",
+                 "status": "not_affected"},
+            ]
+        )  # fmt: skip
+        do_resolve_advisory(advisory, acting_user=self.bob)
+        html = self.public_html(f"/security/advisories/{advisory.identifier}/")
+        rows = re.findall(r"<tr><td>(.*?)</td>.*?<td>([^<]*)</td></tr>", html)
+        assert ("Northwind Cloud", "Fixed") in rows
+        assert ("Northwind Agent", "Affected · fixed in 1.4.0") in rows
+        assert ("Northwind Agent", "Not affected") in rows
+
+    def test_a_product_row_without_a_region_shows_the_advisorys_regions(self) -> None:
+        advisory = self.published(
+            affected_users="Cloud customers in the EU region.",
+            affected=[{"product": "cloud", "deployment": "cloud"}],
+        )
+        html = self.public_html(f"/security/advisories/{advisory.identifier}/")
+        assert "<p>Regions: EU</p>" in html
+        assert "<td>Northwind Cloud</td><td>Cloud</td><td>EU</td>" in html
+
+    def test_the_demo_advisories_name_no_region_their_products_do_not_cover(self) -> None:
+        from herald.advisories.models import Advisory
+        from herald.core.demo import load_demo
+        from herald.core.models import Product
+
+        Product.objects.all().delete()  # the demo brings its own
+        load_demo()
+        for advisory in Advisory.objects.filter(state__in=("published", "withdrawn")):
+            html = self.public_html(f"/security/advisories/{advisory.identifier}/")
+            shown = set(re.findall(r"<p>Regions: ([^<]*)</p>", html))
+            cells = re.findall(r"<tr><td>[^<]*</td><td>[^<]*</td><td>([^<]*)</td>", html)
+            for regions in shown:
+                assert "All" not in cells, (advisory.identifier, regions, cells)
 
     def test_each_advisory_shows_the_template_block(self) -> None:
         advisory = self.published()

@@ -15,6 +15,13 @@ if TYPE_CHECKING:
     from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse
 
 
+def banner_of(response: TestResponse) -> str:
+    assert response.status_code == 400
+    html = response.content.decode()
+    start = html.index('<div class="form-errors" role="alert">')
+    return html[start : html.index("</div>", start)]
+
+
 class CreateValidationTest(WebTestCase):
     def create(self, **changes: Any) -> TestResponse:
         incident = Incident.objects.filter(status="open").first() or self.declare()
@@ -30,6 +37,28 @@ class CreateValidationTest(WebTestCase):
         self.assertContains(response, "Nothing was saved.", status_code=400)
         self.assertContains(response, "Open redirect on login", status_code=400)
         assert not Advisory.objects.exists()
+
+    def test_the_banner_names_each_field_in_error_and_links_to_it(self) -> None:
+        banner = banner_of(self.create(cve_ids="CVE-26-1"))  # refused by the action
+        assert 'href="#id_cve_ids"' in banner and "is not a CVE id" in banner
+        banner = banner_of(self.create(reported_at="yesterday", discovered_at="soon"))  # the form
+        assert '<a href="#id_reported_at">Reported</a>: Enter a valid date.' in banner
+        assert '<a href="#id_discovered_at">Discovered</a>' in banner
+        assert 'href="#id_title"' not in banner  # only the fields in error
+
+    def test_the_banner_links_a_table_whose_rows_are_refused(self) -> None:
+        response = self.create(
+            **{
+                "affected-0-product": self.product.pk,
+                "affected-0-fixed": "2.0",
+                "affected-0-last_affected": "1.9",
+                "references-0-url": "not a url",
+            }
+        )
+        banner = banner_of(response)
+        assert '<a href="#affected-rows">Affected products and versions</a>' in banner
+        assert '<a href="#references-rows">References</a>' in banner
+        self.assertContains(response, 'id="affected-rows"', status_code=400)
 
     def test_a_timeline_out_of_order_is_shown_on_the_later_date(self) -> None:
         response = self.create(discovered_at="2026-03-05", reported_at="2026-03-01")

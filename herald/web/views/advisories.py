@@ -182,6 +182,7 @@ def _editor(
         "a": advisory,
         "creating": advisory is None,
         "conflict": status == 409,
+        "rows_with_errors": rows.with_errors(),
         "cvss_spec": cvss.calculator_spec(),
     }
     if preview:
