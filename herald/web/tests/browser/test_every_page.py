@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from herald.advisories.actions import do_resolve_advisory
+from herald.core.mail import keep
 from herald.core.models import Product
 from herald.intake.actions import do_add_note, do_submit_report
 from herald.notify import actions as notify
@@ -92,6 +93,13 @@ class StyledPageCase(BrowserTestCase):
             internal=True,
             acting_user=self.alice,
         )
+        kept = keep(
+            b"From: security@example.com\r\nTo: ada@researcher.example\r\n"
+            b"Subject: Your report\r\nMessage-ID: <1@example.com>\r\n\r\n"
+            b"Follow https://security.example.com/security/reports/x/ to answer.\r\n",
+            sender="security@example.com",
+            recipients=["ada@researcher.example"],
+        )
         campaign = Campaign.objects.get(advisory=current)
         delivery = Delivery.objects.order_by("pk").first()
         assert delivery is not None
@@ -107,6 +115,7 @@ class StyledPageCase(BrowserTestCase):
             "campaign": str(campaign.pk),
             "delivery": str(delivery.pk),
             "customer": str(_customer_pk()),
+            "mail": str(kept.pk),
         }
 
     def visit(self, page: Any, path: str, name: str) -> dict[str, Any]:
@@ -232,6 +241,8 @@ class EveryPageTest(StyledPageCase):
             ("desk-subscriber-new", "/desk/notify/subscribers/new/"),
             ("desk-channels", "/desk/notify/channels/"),
             ("desk-channel-new", "/desk/notify/channels/new/"),
+            ("desk-outbox", "/desk/outbox/"),
+            ("desk-outbox-message", f"/desk/outbox/{ids['mail']}/"),
             ("desk-me", reverse("accounts:home")),
             ("desk-people", reverse("accounts:people")),
             ("desk-person", reverse("accounts:person", args=[self.bob.pk])),
