@@ -172,14 +172,21 @@ class _LiveMarkup(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.found: list[str] = []
         self.tags: list[str] = []
+        self.text: list[str] = []
+        self.attacks: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append(tag)
         if tag in self.DANGEROUS:
             self.found.append(f"<{tag}>")
+        if tag == "iframe":
+            self.attacks.append("<iframe>")
         for name, value in attrs:
             if name.startswith("on"):
                 self.found.append(f"<{tag} {name}>")
+                self.attacks.append(f"<{tag} {name}>")
+            if "javascript:" in (value or "").lower():
+                self.attacks.append(f"<{tag} {name}={value!r}>")
             if name in ("href", "src") and not (value or "").strip().lower().startswith(
                 ("http://", "https://", "mailto:")
             ):
@@ -188,24 +195,44 @@ class _LiveMarkup(HTMLParser):
     def handle_comment(self, data: str) -> None:
         self.found.append("<!--comment-->")
 
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+        if self.tags and self.tags[-1] == "script" and "alert" in data:
+            self.attacks.append(f"<script>{data[:40]}")
+
 
 def live_markup(html: str) -> list[str]:
     """What in ``html`` would run or load, or link anywhere but http(s) and mailto."""
+    return _parsed(html).found
+
+
+def _parsed(html: str) -> _LiveMarkup:
     parser = _LiveMarkup()
     parser.feed(html)
     parser.close()
-    return parser.found
+    return parser
 
 
 def html_tags(html: str) -> list[str]:
-    parser = _LiveMarkup()
-    parser.feed(html)
-    parser.close()
-    return parser.tags
+    return _parsed(html).tags
+
+
+def html_text(html: str) -> str:
+    """What a reader of ``html`` sees."""
+    return "".join(_parsed(html).text)
+
+
+def injected(html: str) -> list[str]:
+    """The corpus's attacks that came alive in a page that has markup of its own:
+    event handlers, javascript: URLs, iframes, scripts that call alert."""
+    return _parsed(html).attacks
 
 
 def commonmark_html(page: str) -> str:
-    """The page as a site generator shows it: CommonMark, raw HTML allowed."""
+    """The page as a site generator shows it: front matter taken off, then CommonMark
+    with raw HTML allowed, and every link kept whatever its scheme."""
+    if page.startswith("---\n"):
+        page = page.split("\n---\n", 1)[1]
     parser = MarkdownIt("commonmark")
     parser.validateLink = lambda url: True  # type: ignore[method-assign]
     return parser.render(page)
