@@ -272,9 +272,7 @@ def _clean_rows(
         credit_rows = []
         for i, row in enumerate(credits):
             name = _collect(errors, check_text, row.get("name"), f"credits[{i + 1}].name") or ""
-            contact = _collect(
-                errors, check_text, row.get("contact"), f"credits[{i + 1}].contact"
-            )
+            contact = _collect(errors, check_text, row.get("contact"), f"credits[{i + 1}].contact")
             ctype = str(row.get("type") or Credit.Type.FINDER).upper()
             if not name:
                 errors.setdefault("credits", []).append(f"Credit {i + 1}: needs a name.")

@@ -1,8 +1,9 @@
 """Atom 1.0 and RSS 2.0 feeds of published advisories, new and updated.
 
 Pure: snapshots in, bytes out. Django's feedgenerator writes the XML (escaping
-included); summaries are HTML, built here with every text escaped; each advisory is one entry whose id never changes and whose updated
-time moves with every revision, so readers show updates as updates.
+included); summaries are HTML, built here with every text escaped. Each advisory is
+one entry whose id never changes and whose updated time moves with every revision,
+so readers show updates as updates.
 """
 
 from __future__ import annotations

@@ -31,9 +31,9 @@ from herald.advisories.models import Advisory, Reference
 from herald.audit.actions import actor_label, record
 from herald.core.errors import HeraldError, ValidationError, format_validation_error
 from herald.core.models import Product
+from herald.core.text import check_text
 from herald.incidents.actions import do_declare_incident
 from herald.incidents.models import Incident, Severity
-from herald.core.text import check_text
 from herald.publishing.importers import (
     FORMATS,
     ParsedDocument,

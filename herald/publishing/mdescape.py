@@ -12,8 +12,8 @@ runs into the rest of the page, or one of the template's bold labels.
   reading of backslashes, so every title comes back as it was.
 - Descriptions, affected users, resolutions and reasons for withdrawal are
   Markdown, kept as written except where they would reach beyond their field:
-  ``escape_markdown`` puts a backslash before each ``<`` outside code blocks
-  (http(s) and mailto autolinks aside), each heading's ``#`` or underline, each
+  ``escape_markdown`` puts a backslash before each ``<`` outside code (http(s)
+  and mailto autolinks aside), each heading's ``#`` or underline, each
   code fence left open, and each line that starts like a template label.
   ``unescape_markdown`` removes exactly those backslashes again when doing so
   gives back the same page, and otherwise keeps the text as the page states it
@@ -93,7 +93,49 @@ def _closes(fence: str, line: str) -> bool:
     return run >= len(fence) and not stripped[run:].strip()
 
 
-def _pass(text: str) -> str:
+def _code_spans(line: str) -> list[tuple[int, int]]:
+    """Code spans that open and close on ``line``, as (start, end) columns."""
+    runs: list[tuple[int, int]] = []
+    for match in re.finditer(r"`+", line):
+        start = match.start()
+        before = line[:start]
+        if (len(before) - len(before.rstrip("\\"))) % 2:
+            start += 1  # an escaped backtick is text; the rest of the run is not
+        runs.append((start, match.end()))
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < len(runs):
+        start, end = runs[i]
+        length = end - start
+        closer = next(
+            (j for j in range(i + 1, len(runs)) if runs[j][1] - runs[j][0] == length), None
+        )
+        if length == 0 or closer is None:
+            i += 1
+            continue
+        spans.append((start, runs[closer][1]))
+        i = closer + 1
+    return spans
+
+
+def _inert(text: str) -> bool:
+    """Whether a renderer that allows raw HTML finds none in ``text``."""
+    tokens = _html_parser().parse(_CONTEXT + text)
+    pending = list(tokens)
+    while pending:
+        token = pending.pop()
+        if token.type in ("html_block", "html_inline"):
+            return False
+        pending += token.children or []
+    return True
+
+
+@functools.cache
+def _html_parser() -> MarkdownIt:
+    return MarkdownIt("commonmark", {"html": True})
+
+
+def _pass(text: str, *, spans: bool) -> str:
     """One round of escapes over the text's current structure."""
     lines = text.split("\n")
     offset = _CONTEXT.count("\n")
@@ -136,9 +178,13 @@ def _pass(text: str) -> str:
         if label and label["label"].strip() in LABELS:
             insert(number, 0)
             insert(number, 1)
+        in_code = _code_spans(line) if spans else []
         for match in re.finditer(r"(\\*)<", line):
-            if len(match[1]) % 2 == 0 and not _AUTOLINK.match(line, match.end() - 1):
-                insert(number, match.end() - 1)
+            column = match.end() - 1
+            if any(start < column < end for start, end in in_code):
+                continue
+            if len(match[1]) % 2 == 0 and not _AUTOLINK.match(line, column):
+                insert(number, column)
     for number, columns in inserts.items():
         line = lines[number]
         for column in sorted(columns, reverse=True):
@@ -151,8 +197,16 @@ def escape_markdown(text: str) -> str:
     """``text`` with everything that would reach beyond its field made literal."""
     if not _MAYBE.search(text):
         return text
+    # "<" inside a code span is already text, and a backslash there would show; but
+    # a span found line by line can be wrong (a link's destination may hold a
+    # backtick), so the result is checked, and every "<" escaped if it is not inert.
+    escaped = _settle(text, spans=True)
+    return escaped if _inert(escaped) else _settle(text, spans=False)
+
+
+def _settle(text: str, *, spans: bool) -> str:
     for _ in range(_MAX_PASSES):
-        escaped = _pass(text)
+        escaped = _pass(text, spans=spans)
         if escaped == text:
             return text
         text = escaped

@@ -36,7 +36,6 @@ import yaml
 from herald.advisories.snapshot import AdvisorySnapshot
 from herald.advisories.validation import CVE_RE, check_timeline
 from herald.core.errors import HeraldError, ValidationError
-from herald.publishing.mdescape import FENCE_RE, FIELD_RE, unescape_markdown, unescape_title
 from herald.publishing.markdown import (
     LABEL_AFFECTED,
     LABEL_CVE,
@@ -56,6 +55,7 @@ from herald.publishing.markdown import (
     PageContent,
     format_date,
 )
+from herald.publishing.mdescape import FENCE_RE, FIELD_RE, unescape_markdown, unescape_title
 
 SECTIONS = ("approach", "reporting", "updating", "best_practices", "current", "past")
 SECTION_NAMES = {

@@ -168,8 +168,9 @@ class LifecycleTests(AdvisoryCommandTestCase):
                 stdin="Rotate your tokens.\n",
             )  # fmt: skip
         assert data["summary"] == "API tokens were written to request logs"
-        assert data["description"] == "# Impact\n\nTokens were *logged*.\n"
-        assert data["resolution"] == "Rotate your tokens.\n"
+        # The files' final newlines are not kept: no page can show them.
+        assert data["description"] == "# Impact\n\nTokens were *logged*."
+        assert data["resolution"] == "Rotate your tokens."
         # The v4 vector decides the severity when both are given.
         assert (data["cvss_v3_score"], data["cvss_v4_score"]) == (5.4, 9.3)
         assert data["severity"] == "critical"

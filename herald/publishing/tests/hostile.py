@@ -29,7 +29,7 @@ SCRIPT = "<script>alert(1)</script>"
 IMG = '<img src=x onerror="alert(2)">'
 IFRAME = "<iframe src=javascript:alert(3)></iframe>"
 ANCHOR = '<a href="javascript:alert(4)">click</a>'
-XML_BREAK = ']]></summary><entry><title>spoof</title></entry><![CDATA[ &amp; &lt;b&gt; &xxe;'
+XML_BREAK = "]]></summary><entry><title>spoof</title></entry><![CDATA[ &amp; &lt;b&gt; &xxe;"
 JSON_BREAK = '"}, "id": "EVIL-1", "x": "\\u0000 \\\\" </script><!--'
 PAGE_BREAK = (
     "First line.\n"
@@ -150,7 +150,7 @@ def publish_hostile_corpus(
             incident=incident,
             affected=affected,
             credits=[{"name": f"{SCRIPT} {EMOJI}", "type": "finder"}],
-            references=[{"url": "https://example.com/a?b=<c>&d=\"e\""}],
+            references=[{"url": 'https://example.com/a?b=<c>&d="e"'}],
             **values,
         )
         published.append(do_publish_advisory(draft, acting_user=acting_user))

@@ -15,8 +15,10 @@ import random
 import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import cast
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db import transaction
 
@@ -133,7 +135,7 @@ class HostileCorpusTests(HeraldTestCase):
                 assert response.status_code == 200
                 if response["Content-Type"].startswith("text/html"):
                     assert injected(response.content.decode()) == []
-        self.client.force_login(self.bob)
+        self.client.force_login(cast(User, self.bob))
         for advisory in advisories:
             response = self.client.get(f"/desk/advisories/{advisory.identifier}/")
             assert response.status_code == 200
@@ -205,6 +207,11 @@ PIECES = (
 )  # fmt: skip
 
 
+def _rng(seed: int) -> random.Random:
+    # Fuzzing, not secrets: a fixed seed keeps every run the same.
+    return random.Random(seed)  # noqa: S311
+
+
 def _fuzz(rng: random.Random) -> str:
     return "".join(rng.choice(PIECES) for _ in range(rng.randint(1, 30)))
 
@@ -219,14 +226,14 @@ def test_the_escaper_knows_every_label_the_importer_reads() -> None:
 
 
 def test_titles_come_back_exactly_from_their_escaped_form() -> None:
-    rng = random.Random(12)
+    rng = _rng(12)
     for _ in range(2000):
         title = " ".join(_fuzz(rng).split()) or "x"
         assert unescape_title(escape_title(title)) == title, title
 
 
 def test_markdown_escapes_settle_and_survive_a_round_trip_through_the_page() -> None:
-    rng = random.Random(7)
+    rng = _rng(7)
     for _ in range(600):
         text = _fuzz(rng).strip("\n") or "x"
         escaped = escape_markdown(text)
@@ -236,7 +243,7 @@ def test_markdown_escapes_settle_and_survive_a_round_trip_through_the_page() -> 
 
 
 def test_a_fuzzed_advisory_renders_parses_and_renders_to_the_same_page() -> None:
-    rng = random.Random(3)
+    rng = _rng(3)
     for _ in range(300):
         snapshot = AdvisorySnapshot(
             identifier="NW-2026-0001",
