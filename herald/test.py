@@ -154,6 +154,11 @@ class CastMixin:
         incident = incident or Incident.objects.filter(status="open").first() or self.declare()
         if "cve_ids" not in overrides:
             overrides["cve_ids"] = [unused_cve()]
+        if "title" not in overrides:
+            # One title per day on the handbook page: later drafts get a number.
+            title = publishable()["title"]
+            taken = Advisory.objects.filter(title__startswith=title).count()
+            overrides["title"] = f"{title} ({taken + 1})" if taken else title
         return do_create_advisory(
             acting_user=self.bob, incident=incident, **publishable(**overrides)
         )

@@ -183,6 +183,7 @@ def _check_whole(advisory: Advisory, errors: dict[str, list[str]]) -> None:
     if not (advisory.title or "").strip():
         errors.setdefault("title", []).append("An advisory needs a title.")
     _collect(errors, check_cve_unused, advisory)
+    _collect(errors, check_title_unused_that_day, advisory)
     regions = VendorProfile.get().regions or []
     if regions:
         unknown = [r for r in advisory.affected_regions if r not in regions]
@@ -205,6 +206,29 @@ def check_cve_unused(advisory: Advisory) -> None:
                 {
                     "cve_ids": f"{cve} is already the CVE of {other.identifier} "
                     f"({other.title[:80]}); change that advisory instead of adding another."
+                }
+            )
+
+
+def check_title_unused_that_day(advisory: Advisory) -> None:
+    """Two public advisories with one title on one day are one block twice on the
+    handbook page, which names advisories by title and date; the page could not be
+    read back."""
+    if advisory.published_at is None:
+        return
+    day = advisory.published_at.astimezone(dt.UTC).date()
+    title = " ".join(advisory.title.split()).casefold()
+    same_day = (
+        Advisory.objects.filter(published_at__date=day)
+        .exclude(pk=advisory.pk)
+        .exclude(state=Advisory.State.DRAFT)
+    )
+    for other in same_day.only("identifier", "title"):
+        if " ".join(other.title.split()).casefold() == title:
+            raise ValidationError(
+                {
+                    "title": f"{other.identifier}, published the same day, has this title; "
+                    "give this advisory a title of its own."
                 }
             )
 

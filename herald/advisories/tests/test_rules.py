@@ -451,6 +451,15 @@ class BadInput(HeraldTestCase):
             do_withdraw_advisory(advisory, acting_user=self.bob, reason="Dup\x00licate")
         assert "reason" in field_errors(exc)
 
+    def test_a_second_public_advisory_with_the_same_title_that_day_is_refused(self) -> None:
+        first = self.published(title="Token leak")
+        second = self.draft(title="token  LEAK")
+        with pytest.raises(ValidationError) as exc:
+            do_publish_advisory(second, acting_user=self.bob)
+        assert first.identifier in field_errors(exc)["title"][0]
+        do_update_advisory(second, acting_user=self.bob, title="Token leak, again")
+        do_publish_advisory(second, acting_user=self.bob)
+
     def test_a_cve_already_used_by_another_advisory_is_refused_naming_it(self) -> None:
         first = self.published(cve_ids=["CVE-2026-1234567"])
         with pytest.raises(ValidationError) as exc:

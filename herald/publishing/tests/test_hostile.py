@@ -28,6 +28,7 @@ from herald.advisories.snapshot import AdvisorySnapshot
 from herald.core.errors import ValidationError
 from herald.intake.actions import do_accept_report, do_submit_report
 from herald.publishing.actions import markdown_page
+from herald.publishing.import_actions import do_import_documents
 from herald.publishing.markdown import PageContent, render_page
 from herald.publishing.mdescape import (
     LABELS,
@@ -140,6 +141,40 @@ class HostileCorpusTests(HeraldTestCase):
             response = self.client.get(f"/desk/advisories/{advisory.identifier}/")
             assert response.status_code == 200
             assert injected(response.content.decode()) == []
+
+    def test_the_site_export_writes_files_that_parse_and_validate_runs(self) -> None:
+        self.publish()
+        with tempfile.TemporaryDirectory() as tmp:
+            call_command("export", "site", tmp, "--no-compress", stdout=io.StringIO())
+            written = [p for p in Path(tmp).rglob("*") if p.is_file()]
+            for path in written:
+                if path.suffix == ".json":
+                    json.loads(path.read_bytes())
+                elif path.suffix in (".atom", ".rss", ".xml"):
+                    ET.fromstring(path.read_bytes())
+        assert any(p.suffix == ".json" for p in written)
+        out, err = io.StringIO(), io.StringIO()
+        call_command("validate", stdout=out, stderr=err)
+        assert " 0 problem(s)" in out.getvalue(), out.getvalue() + err.getvalue()
+
+    def test_an_imported_product_name_with_a_control_character_names_its_file(self) -> None:
+        doc = {
+            "schema_version": "1.6.0",
+            "id": "GHSA-aaaa-bbbb-dddd",
+            "modified": "2024-01-02T00:00:00Z",
+            "published": "2024-01-01T00:00:00Z",
+            "summary": "A summary",
+            "details": "Details.",
+            "affected": [{"package": {"ecosystem": "PyPI", "name": "host\x1bile"},
+                          "ranges": [{"type": "ECOSYSTEM",
+                                      "events": [{"introduced": "0"}, {"fixed": "1.0"}]}]}],
+        }  # fmt: skip
+        with pytest.raises(ValidationError) as exc:
+            do_import_documents(
+                [("esc.json", json.dumps(doc).encode())], "osv", acting_user=self.bob
+            )
+        assert "U+001B" in " ".join(exc.value.message_dict["esc.json"])
+        assert not Advisory.objects.exists()
 
     def test_feeds_parse_as_xml_and_their_html_has_no_live_markup(self) -> None:
         advisories = self.publish()
