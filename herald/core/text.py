@@ -17,7 +17,8 @@ Refused, with an error naming the field and the character:
 Where nobody can be asked to fix the text (a reporter's e-mail), ``visible`` puts
 a visible stand-in in place of each refused character instead (U+2400's control
 pictures, or U+FFFD), so that text copied from there passes the gatekeeper later.
-Links in Markdown text may only point to http(s) and mailto addresses.
+Links in Markdown text may only point to http(s) and mailto addresses, or be
+relative (to the site that shows them).
 """
 
 from __future__ import annotations
@@ -91,8 +92,11 @@ def check_links(text: str, field: str) -> None:
     if "[" not in text and "<" not in text:
         return  # no link can start without one of them
     for target in link_targets(text):
-        scheme = target.split(":", 1)[0].lower() if ":" in target else ""
-        if scheme not in LINK_SCHEMES or not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", target):
+        # A colon before any "/", "?" or "#" ends a scheme (browsers drop the tabs
+        # and newlines an entity may have put in it); without one the link is
+        # relative, to the page's own site, and stays so.
+        head = re.split(r"[/?#]", target, maxsplit=1)[0]
+        if ":" in head and head.split(":", 1)[0].lower() not in LINK_SCHEMES:
             raise ValidationError(
                 {
                     field: f"Links may only point to http(s) or mailto addresses; "
