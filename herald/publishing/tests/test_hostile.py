@@ -21,12 +21,14 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db import transaction
+from django.test import override_settings
 
 from herald.advisories.actions import do_create_advisory
 from herald.advisories.models import Advisory
 from herald.advisories.snapshot import AdvisorySnapshot
 from herald.core.errors import ValidationError
 from herald.intake.actions import do_accept_report, do_submit_report
+from herald.publishing import signing
 from herald.publishing.actions import markdown_page
 from herald.publishing.import_actions import do_import_documents
 from herald.publishing.markdown import PageContent, render_page
@@ -48,6 +50,7 @@ from herald.publishing.tests.hostile import (
     live_markup,
     publish_hostile_corpus,
 )
+from herald.publishing.tests.surfaces_support import CNA_ORG_ID, WiredArtifacts
 from herald.test import HeraldTestCase, publishable
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -142,21 +145,6 @@ class HostileCorpusTests(HeraldTestCase):
             assert response.status_code == 200
             assert injected(response.content.decode()) == []
 
-    def test_the_site_export_writes_files_that_parse_and_validate_runs(self) -> None:
-        self.publish()
-        with tempfile.TemporaryDirectory() as tmp:
-            call_command("export", "site", tmp, "--no-compress", stdout=io.StringIO())
-            written = [p for p in Path(tmp).rglob("*") if p.is_file()]
-            for path in written:
-                if path.suffix == ".json":
-                    json.loads(path.read_bytes())
-                elif path.suffix in (".atom", ".rss", ".xml"):
-                    ET.fromstring(path.read_bytes())
-        assert any(p.suffix == ".json" for p in written)
-        out, err = io.StringIO(), io.StringIO()
-        call_command("validate", stdout=out, stderr=err)
-        assert " 0 problem(s)" in out.getvalue(), out.getvalue() + err.getvalue()
-
     def test_an_imported_product_name_with_a_control_character_names_its_file(self) -> None:
         doc = {
             "schema_version": "1.6.0",
@@ -231,6 +219,37 @@ class HostileCorpusTests(HeraldTestCase):
             out = io.StringIO()
             call_command("import", "markdown", str(path), stdout=out)
         assert out.getvalue().startswith("Nothing to change"), out.getvalue()
+
+
+@override_settings(HERALD_CNA_ORG_ID=CNA_ORG_ID)
+class HostileSiteTests(WiredArtifacts, HeraldTestCase):
+    """Every file of the site, as published with a signing key, for the corpus."""
+
+    @pytest.fixture(autouse=True)
+    def _keys(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("HERALD_SIGNING_KEY_DIR", str(tmp_path / "keys"))
+
+    def setUp(self) -> None:
+        super().setUp()
+        signing.do_generate_signing_key(acting_user=None)
+
+    def test_the_site_export_writes_files_that_parse_and_herald_validate_passes(self) -> None:
+        publish_hostile_corpus(acting_user=self.bob, incident=self.declare())
+        with tempfile.TemporaryDirectory() as tmp:
+            call_command("export", "site", tmp, "--no-compress", stdout=io.StringIO())
+            written = [p for p in Path(tmp).rglob("*") if p.is_file()]
+            for path in written:
+                if path.suffix == ".json":
+                    json.loads(path.read_bytes())
+                elif path.suffix in (".atom", ".rss", ".xml"):
+                    ET.fromstring(path.read_bytes())
+        assert any(p.suffix == ".json" for p in written)
+        out, err = io.StringIO(), io.StringIO()
+        try:
+            call_command("validate", stdout=out, stderr=err)
+        except CommandError:
+            raise AssertionError(out.getvalue() + err.getvalue()) from None
+        assert " 0 problem(s)" in out.getvalue(), out.getvalue() + err.getvalue()
 
 
 # ---------------------------------------------------------------- the escapes alone
