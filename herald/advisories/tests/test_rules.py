@@ -434,7 +434,7 @@ class BadInput(HeraldTestCase):
     def test_a_right_to_left_override_is_refused_in_any_text(self) -> None:
         for field in ("title", "summary", "description", "affected_users", "resolution"):
             with self.subTest(field), pytest.raises(ValidationError) as exc:
-                self.draft(**{field: "evil\u202eexe.txt"})
+                self.draft(None, **{field: "evil\u202eexe.txt"})
             assert "U+202E" in field_errors(exc)[field][0]
 
     def test_a_javascript_link_in_markdown_is_refused(self) -> None:
