@@ -633,6 +633,10 @@ def do_publish_advisory(
 ) -> Advisory:
     """Make a draft public: the first revision, on every public surface at once."""
     who = actor or actor_label(acting_user, "cli")
+    lift_embargo_reason = check_text(lift_embargo_reason, "lift_embargo_reason", kind="text")
+    outreach_waiver_reason = check_text(
+        outreach_waiver_reason, "outreach_waiver_reason", kind="text"
+    )
     with transaction.atomic():
         advisory = _lock(advisory, expected_version)
         if advisory.state != Advisory.State.DRAFT:
