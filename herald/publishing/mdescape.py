@@ -58,6 +58,7 @@ _MAYBE = re.compile(r"<|^[ \t>]*(?:#|=|-|`|~|\*\*|[+*]|\d)", re.MULTILINE)
 # The page puts each field right after its label's line, in the same paragraph.
 _CONTEXT = "**Label:**  \n"
 _MAX_PASSES = 50
+_FENCE_LINE = re.compile(r"^([ >]*)((?<!\\)(?:`{3,}|~{3,}))", re.MULTILINE)
 
 
 @functools.cache
@@ -205,14 +206,22 @@ def escape_markdown(text: str) -> str:
 
 
 def _settle(text: str, *, spans: bool) -> str:
+    original = text
     for _ in range(_MAX_PASSES):
         escaped = _pass(text, spans=spans)
         if escaped == text:
             return text
         text = escaped
-    # Each pass only adds backslashes before a construct it disarms, so the passes
-    # end long before this; were they not to, refuse rather than write a broken page.
-    raise ValueError("the text's escapes do not settle")
+    # Disarming one fence can turn the lines after it into new fences, each needing
+    # a pass; a text built to chain them gets no code blocks at all instead.
+    text = _FENCE_LINE.sub(r"\1\\\2", original)
+    # Each pass now adds a backslash per line at most once for each of its kinds.
+    for _ in range(4 * text.count("\n") + 8):
+        escaped = _pass(text, spans=spans)
+        if escaped == text:
+            return text
+        text = escaped
+    raise AssertionError("escapes settle once no line opens a code block")
 
 
 _CANDIDATES = re.compile(

@@ -28,7 +28,7 @@ from herald.advisories.models import Advisory
 from herald.advisories.snapshot import AdvisorySnapshot
 from herald.core.errors import ValidationError
 from herald.intake.actions import do_accept_report, do_submit_report
-from herald.publishing import signing
+from herald.publishing import mdescape, signing
 from herald.publishing.actions import markdown_page
 from herald.publishing.import_actions import do_import_documents
 from herald.publishing.markdown import PageContent, render_page
@@ -316,3 +316,13 @@ def test_a_fuzzed_advisory_renders_parses_and_renders_to_the_same_page() -> None
         parsed = parse_page(page)
         again = render_page(content, [parsed.current[0].snapshot("NW-2026-0001")], [])
         assert again == page, snapshot
+
+
+def test_a_text_whose_escapes_would_not_settle_loses_its_code_blocks_not_the_page(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(mdescape, "_MAX_PASSES", 1)
+    text = "```\n## Past advisories\n<b>\n```\n~~~\n<i>"
+    escaped = escape_markdown(text)
+    assert escaped == "\\```\n\\## Past advisories\n\\<b>\n\\```\n\\~~~\n\\<i>"
+    assert escape_markdown(escaped) == escaped
