@@ -94,6 +94,16 @@ def totp_code(user: AbstractUser, *, step: int = 0) -> str:
     return format_hotp_value(hotp_value(secret, counter))
 
 
+def unused_cve(first: str = "CVE-2026-12345") -> str:
+    """``first``, or the next CVE id no advisory has yet: one advisory per CVE."""
+    year, number = first.rsplit("-", 1)
+    for n in range(int(number), int(number) + 10_000):
+        cve = f"{year}-{n}"
+        if not Advisory.objects.filter(cve_ids__icontains=cve).exists():
+            return cve
+    raise AssertionError("no unused CVE id near " + first)
+
+
 def publishable(**overrides: Any) -> dict[str, Any]:
     """Fields of an advisory that can be published as it is."""
     values: dict[str, Any] = {
@@ -142,6 +152,13 @@ class CastMixin:
 
     def draft(self, incident: Incident | None = None, **overrides: Any) -> Advisory:
         incident = incident or Incident.objects.filter(status="open").first() or self.declare()
+        if "cve_ids" not in overrides:
+            overrides["cve_ids"] = [unused_cve()]
+        if "title" not in overrides:
+            # One title per day on the handbook page: later drafts get a number.
+            title = publishable()["title"]
+            taken = Advisory.objects.filter(title__startswith=title).count()
+            overrides["title"] = f"{title} ({taken + 1})" if taken else title
         return do_create_advisory(
             acting_user=self.bob, incident=incident, **publishable(**overrides)
         )

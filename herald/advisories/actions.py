@@ -42,6 +42,7 @@ from herald.audit.actions import actor_label, record
 from herald.core.errors import ConflictError, HeraldError, ValidationError
 from herald.core.ids import draft_identifier, next_identifier
 from herald.core.models import Product, VendorProfile
+from herald.core.text import Kind, check_text
 from herald.incidents.actions import add_event, do_declare_incident
 from herald.incidents.models import Incident, IncidentEvent, Severity
 from herald.incidents.queries import open_incidents
@@ -62,6 +63,10 @@ EDITABLE_FIELDS = (
     "embargo_until",
     "affected_regions",
 )
+# What each text field may hold (herald.core.text, the one gatekeeper): titles and
+# summaries are one line of plain text; the rest are Markdown.
+TEXT_KINDS: dict[str, Kind] = {"title": "line", "summary": "line", "description": "markdown",
+                               "affected_users": "markdown", "resolution": "markdown"}  # fmt: skip
 RowT = TypeVar("RowT", Affected, Credit, Reference)
 MAX_TEXT = {"title": 300, "summary": 500, "description": 100_000, "affected_users": 20_000,
             "resolution": 50_000}  # fmt: skip
@@ -70,9 +75,11 @@ MAX_TEXT = {"title": 300, "summary": 500, "description": 100_000, "affected_user
 # ---------------------------------------------------------------- cleaning input
 
 
-def _collect(errors: dict[str, list[str]], check: Callable[..., Any], *args: Any) -> Any:
+def _collect(
+    errors: dict[str, list[str]], check: Callable[..., Any], *args: Any, **kwargs: Any
+) -> Any:
     try:
-        return check(*args)
+        return check(*args, **kwargs)
     except ValidationError as exc:
         for field, messages in exc.message_dict.items():
             errors.setdefault(field, []).extend(messages)
@@ -127,10 +134,9 @@ def _clean_fields(values: Mapping[str, Any], errors: dict[str, list[str]]) -> di
         if name not in EDITABLE_FIELDS:
             continue
         if name in TEXT_FIELDS:
-            text = "" if value is None else str(value)
-            text = text.replace("\r\n", "\n").replace("\x00", "")
-            if name in ("title", "summary"):
-                text = " ".join(text.split())
+            text = _collect(errors, check_text, value, name, kind=TEXT_KINDS[name])
+            if text is None:
+                continue
             if len(text) > MAX_TEXT[name]:
                 errors.setdefault(name, []).append(
                     f"Too long: {len(text)} characters, at most {MAX_TEXT[name]}."
@@ -256,6 +262,8 @@ def _check_whole(advisory: Advisory, errors: dict[str, list[str]]) -> None:
     _collect(errors, lambda: check_timeline({f: getattr(advisory, f) for f in DATE_FIELDS}))
     if not (advisory.title or "").strip():
         errors.setdefault("title", []).append("An advisory needs a title.")
+    _collect(errors, check_cve_unused, advisory)
+    _collect(errors, check_title_unused_that_day, advisory)
     regions = VendorProfile.get().regions or []
     if regions:
         unknown = [r for r in advisory.affected_regions if r not in regions]
@@ -263,6 +271,45 @@ def _check_whole(advisory: Advisory, errors: dict[str, list[str]]) -> None:
             errors.setdefault("affected_regions", []).append(
                 f"Unknown region(s) {', '.join(unknown)}; "
                 f"the vendor's regions are {', '.join(regions)}."
+            )
+
+
+def check_cve_unused(advisory: Advisory) -> None:
+    """One advisory per CVE: every consumer (the handbook page, OSV aliases, CVE
+    records) keys advisories by it, and two would contradict each other."""
+    for cve in advisory.cve_ids:
+        # The JSON list is matched as text first, then exactly.
+        candidates = Advisory.objects.filter(cve_ids__icontains=cve).exclude(pk=advisory.pk)
+        other = next((a for a in candidates.order_by("id") if cve in a.cve_ids), None)
+        if other is not None:
+            raise ValidationError(
+                {
+                    "cve_ids": f"{cve} is already the CVE of {other.identifier} "
+                    f"({other.title[:80]}); change that advisory instead of adding another."
+                }
+            )
+
+
+def check_title_unused_that_day(advisory: Advisory) -> None:
+    """Two public advisories with one title on one day are one block twice on the
+    handbook page, which names advisories by title and date; the page could not be
+    read back."""
+    if advisory.published_at is None:
+        return
+    day = advisory.published_at.astimezone(dt.UTC).date()
+    title = " ".join(advisory.title.split()).casefold()
+    same_day = (
+        Advisory.objects.filter(published_at__date=day)
+        .exclude(pk=advisory.pk)
+        .exclude(state=Advisory.State.DRAFT)
+    )
+    for other in same_day.only("identifier", "title"):
+        if " ".join(other.title.split()).casefold() == title:
+            raise ValidationError(
+                {
+                    "title": f"{other.identifier}, published the same day, has this title; "
+                    "give this advisory a title of its own."
+                }
             )
 
 
@@ -338,7 +385,8 @@ def _clean_rows(
     if credits is not None:
         credit_rows = []
         for i, row in enumerate(credits):
-            name = " ".join(str(row.get("name") or "").split())
+            name = _collect(errors, check_text, row.get("name"), f"credits[{i + 1}].name") or ""
+            contact = _collect(errors, check_text, row.get("contact"), f"credits[{i + 1}].contact")
             ctype = str(row.get("type") or Credit.Type.FINDER).upper()
             if not name:
                 errors.setdefault("credits", []).append(f"Credit {i + 1}: needs a name.")
@@ -348,14 +396,14 @@ def _clean_rows(
                 Credit(
                     name=name[:200],
                     type=ctype,
-                    contact=str(row.get("contact") or "")[:300],
+                    contact=(contact or "")[:300],
                     position=i,
                 )
             )
     if references is not None:
         reference_rows = []
         for i, row in enumerate(references):
-            url = str(row.get("url") or "").strip()
+            url = _collect(errors, check_text, row.get("url"), f"references[{i + 1}].url") or ""
             rtype = str(row.get("type") or Reference.Type.WEB).upper()
             if not re.match(r"^https?://[^\s/$.?#][^\s]*$", url) or len(url) > 1000:
                 errors.setdefault("references", []).append(
@@ -482,7 +530,7 @@ def _write_revision(
 
 
 def _require_summary(advisory: Advisory, change_summary: str) -> str:
-    summary = " ".join((change_summary or "").split())
+    summary = check_text(change_summary, "change_summary")
     if advisory.is_public and not summary:
         raise ValidationError(
             {
@@ -678,6 +726,10 @@ def do_publish_advisory(
 ) -> Advisory:
     """Make a draft public: the first revision, on every public surface at once."""
     who = actor or actor_label(acting_user, "cli")
+    lift_embargo_reason = check_text(lift_embargo_reason, "lift_embargo_reason", kind="text")
+    outreach_waiver_reason = check_text(
+        outreach_waiver_reason, "outreach_waiver_reason", kind="text"
+    )
     with transaction.atomic():
         advisory = _lock(advisory, expected_version)
         if advisory.state != Advisory.State.DRAFT:
@@ -850,7 +902,8 @@ def do_withdraw_advisory(
     It stays public, marked withdrawn, so that every consumer learns of it; the
     withdrawal is a revision like any other change.
     """
-    if not (reason or "").strip():
+    reason = check_text(reason, "reason", kind="markdown").strip()
+    if not reason:
         raise ValidationError({"reason": "Say why the advisory is withdrawn."})
     if advisory.state == Advisory.State.DRAFT:
         raise HeraldError(

@@ -37,3 +37,32 @@ def render(text: str) -> str:
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )
+
+
+@functools.cache
+def _link_parser() -> MarkdownIt:
+    # Every destination becomes a link here, whatever its scheme: the point is to see
+    # what a renderer less careful than markdown-it would link to.
+    parser = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+    parser.validateLink = lambda url: True  # type: ignore[method-assign]
+    return parser
+
+
+def link_targets(text: str) -> list[str]:
+    """Every destination a CommonMark renderer links to in ``text``: links, images,
+    autolinks and reference definitions (used or not: a page joins many texts)."""
+    env: dict[str, object] = {}
+    tokens = _link_parser().parse(text or "", env)
+    targets: list[str] = []
+    pending = list(tokens)
+    while pending:
+        token = pending.pop(0)
+        if token.type == "link_open":
+            targets.append(str(token.attrGet("href") or ""))
+        elif token.type == "image":
+            targets.append(str(token.attrGet("src") or ""))
+        pending[:0] = token.children or []
+    references = env.get("references")
+    if isinstance(references, dict):
+        targets += [str(ref.get("href", "")) for ref in references.values()]
+    return targets

@@ -18,7 +18,7 @@ import hashlib
 import logging
 import secrets
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -37,6 +37,7 @@ from herald.advisories.validation import check_cvss
 from herald.audit.actions import actor_label, record
 from herald.core.errors import HeraldError, ValidationError
 from herald.core.ids import next_identifier
+from herald.core.text import check_text, visible
 from herald.incidents.actions import do_declare_incident
 from herald.incidents.models import Incident, Severity
 from herald.incidents.queries import open_incidents
@@ -264,7 +265,21 @@ def _clean_email(value: str) -> str:
 
 
 def _clean_line(value: str | None, limit: int) -> str:
-    return " ".join(clean_text(value or "").split())[:limit]
+    """One line of text as intake keeps it: the characters the gatekeeper refuses are
+    shown as stand-ins, so that what an advisory copies from a report passes it."""
+    return " ".join(visible(clean_text(value or "")).split())[:limit]
+
+
+def _check_lines(values: Mapping[str, str | None]) -> None:
+    """The form and the API refuse what the gatekeeper refuses: the sender can fix it."""
+    errors: dict[str, list[str]] = {}
+    for field_name, value in values.items():
+        try:
+            check_text(value, field_name)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
 
 
 @dataclass
@@ -400,6 +415,9 @@ def do_submit_report(
         check_rate("ip", ip, conf.setting("HERALD_INTAKE_RATE_PER_IP"), what="reports")
     check_rate("email", address, conf.setting("HERALD_INTAKE_RATE_PER_EMAIL"), what="reports")
     notes = list(problems)
+    if strict:
+        _check_lines({"title": title, "name": name, "handle": handle,
+                      "product_hint": product_hint})  # fmt: skip
     text, was_encrypted = _clean_body(body, strict=strict, problems=notes)
     clean_title = _clean_line(title, conf.setting("HERALD_INTAKE_MAX_TITLE"))
     errors: dict[str, str] = {}
@@ -974,7 +992,7 @@ def credit_for(report: Report) -> dict[str, str]:
         name = reporter.name or reporter.handle
     else:
         name = ""
-    return {"name": name or ANONYMOUS_CREDIT, "type": report.credit_type, "contact": ""}
+    return {"name": visible(name) or ANONYMOUS_CREDIT, "type": report.credit_type, "contact": ""}
 
 
 def deadline_for(report: Report) -> dt.datetime:
@@ -1061,7 +1079,8 @@ def do_accept_report(
             advisory = do_create_advisory(
                 acting_user=acting_user,
                 incident=incident,
-                title=report.title,
+                # Reports kept before the gatekeeper may hold what it refuses.
+                title=visible(report.title),
                 reported_at=report.created_at.date(),
                 severity=report.severity,
                 credits=[credit],

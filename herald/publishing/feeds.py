@@ -1,8 +1,9 @@
 """Atom 1.0 and RSS 2.0 feeds of published advisories, new and updated.
 
 Pure: snapshots in, bytes out. Django's feedgenerator writes the XML (escaping
-included); each advisory is one entry whose id never changes and whose updated
-time moves with every revision, so readers show updates as updates.
+included); summaries are HTML, built here with every text escaped. Each advisory is
+one entry whose id never changes and whose updated time moves with every revision,
+so readers show updates as updates.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from html import escape
 
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
 
@@ -34,13 +36,17 @@ def _entry_title(s: AdvisorySnapshot) -> str:
 
 
 def _entry_summary(s: AdvisorySnapshot) -> str:
+    """The entry's summary as HTML (Atom ``type="html"``, RSS ``description``): every
+    piece of text escaped, so that a reader that does not sanitise shows the text of
+    a ``<script>`` rather than running it. XML escaping then wraps the HTML once more."""
     facts = [f"Severity: {s.severity.capitalize()}", f"Status: {s.status.capitalize()}"]
     if s.is_withdrawn:
         facts.append(f"Withdrawn: {s.withdrawn_reason}")
     if s.products:
         facts.append(f"Products: {', '.join(s.products)}")
     text = s.summary or s.description.split("\n\n", 1)[0]
-    return f"{'. '.join(facts)}.\n\n{text}".strip()
+    paragraphs = [f"{'. '.join(facts)}.", text.strip()]
+    return "".join(f"<p>{escape(p)}</p>" for p in paragraphs if p)
 
 
 def _updated(s: AdvisorySnapshot) -> dt.datetime:

@@ -31,9 +31,16 @@ from herald.advisories.models import Advisory, Reference
 from herald.audit.actions import actor_label, record
 from herald.core.errors import HeraldError, ValidationError, format_validation_error
 from herald.core.models import Product
+from herald.core.text import check_text
 from herald.incidents.actions import do_declare_incident
 from herald.incidents.models import Incident, Severity
-from herald.publishing.importers import FORMATS, ParsedDocument, ProductSpec, parse_document
+from herald.publishing.importers import (
+    FORMATS,
+    ParsedDocument,
+    ProductSpec,
+    parse_document,
+    refuse,
+)
 from herald.publishing.surfaces import site_publisher
 
 T = TypeVar("T")
@@ -161,13 +168,29 @@ def read_documents(files: Sequence[tuple[str, bytes]], kind: str) -> list[Parsed
     errors: dict[str, list[str]] = {}
     for name, raw in files:
         try:
-            parsed.append(parse_document(name, raw, kind, vendor_ecosystem=ecosystem))
+            document = parse_document(name, raw, kind, vendor_ecosystem=ecosystem)
+            check_product_names(document)
+            parsed.append(document)
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():
                 errors.setdefault(field, []).extend(messages)
     if errors:
         raise ValidationError(errors)
     return parsed
+
+
+def check_product_names(parsed: ParsedDocument) -> None:
+    """Products are created before the advisory's own text is checked; their names
+    pass the same gatekeeper first, so that a refused one names its document."""
+    problems: list[str] = []
+    for row in parsed.rows:
+        for what, value in (("product name", row.product.name),
+                            ("package name", row.product.package_name)):  # fmt: skip
+            try:
+                check_text(value, what)
+            except ValidationError as exc:
+                problems += format_validation_error(exc)
+    refuse(parsed.file, dict.fromkeys(problems))
 
 
 def do_import_documents(

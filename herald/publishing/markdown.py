@@ -17,7 +17,8 @@ The layout, block by block, with one blank line between blocks::
     ## <current heading>       ### <advisory> ... | ### <empty state heading> <empty state>
     ## <past heading>          <past intro>  ### <advisory> ...  ### <template heading> <block>
 
-An advisory is the template's bold-field block. A withdrawn advisory stays on the
+An advisory is the template's bold-field block; its text is escaped so that it stays
+inside its field (``herald.publishing.mdescape``). A withdrawn advisory stays on the
 page, under past advisories, with ``**Status:** Withdrawn`` and a
 ``**Reason for withdrawal:**`` paragraph before its description, so that readers who
 acted on it learn that it no longer stands.
@@ -31,6 +32,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 from herald.advisories.snapshot import AdvisorySnapshot
+from herald.publishing.mdescape import escape_markdown, escape_title
 
 if TYPE_CHECKING:
     from herald.core.models import VendorProfile
@@ -150,18 +152,18 @@ def advisory_blocks(advisory: AdvisorySnapshot) -> list[str]:
             (LABEL_STATUS, status),
         )
     )
-    blocks = [f"### {advisory.title}", header]
+    blocks = [f"### {escape_title(advisory.title)}", header]
     if advisory.is_withdrawn:
-        blocks.append(_field(LABEL_WITHDRAWAL, advisory.withdrawn_reason))
+        blocks.append(_field(LABEL_WITHDRAWAL, escape_markdown(advisory.withdrawn_reason)))
     timeline = "\n".join(
         f"- **{label}:** {format_date(value)}"
         for name, label in TIMELINE_LABELS
         if (value := getattr(advisory, name)) is not None
     )
     blocks += [
-        _field(LABEL_DESCRIPTION, advisory.description),
-        _field(LABEL_AFFECTED, advisory.affected_users, suffix=""),
-        _field(LABEL_RESOLUTION, advisory.resolution),
+        _field(LABEL_DESCRIPTION, escape_markdown(advisory.description)),
+        _field(LABEL_AFFECTED, escape_markdown(advisory.affected_users), suffix=""),
+        _field(LABEL_RESOLUTION, escape_markdown(advisory.resolution)),
         _field(LABEL_TIMELINE, timeline),
     ]
     return blocks

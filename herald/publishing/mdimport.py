@@ -55,6 +55,7 @@ from herald.publishing.markdown import (
     PageContent,
     format_date,
 )
+from herald.publishing.mdescape import FENCE_RE, FIELD_RE, unescape_markdown, unescape_title
 
 SECTIONS = ("approach", "reporting", "updating", "best_practices", "current", "past")
 SECTION_NAMES = {
@@ -79,9 +80,9 @@ FIELD_ORDER = (
 SINGLE_LINE_FIELDS = (LABEL_DATE, LABEL_CVE, LABEL_SEVERITY, LABEL_STATUS)
 DATE_EXAMPLE = "January 15, 2024"
 
-_FIELD_RE = re.compile(r"^\*\*(?P<label>[^*]+?):\*\*(?P<rest>.*)$")
+_FIELD_RE = FIELD_RE
 _TIMELINE_RE = re.compile(r"^[-*] \*\*(?P<label>[^*]+?):\*\*(?P<rest>.*)$")
-_FENCE_RE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})")
+_FENCE_RE = FENCE_RE
 _DATE_RE = re.compile(r"^(?P<month>[A-Za-z]+) (?P<day>\d{1,2}), (?P<year>\d{4})$")
 _MONTH_NUMBERS = {name.lower(): number for number, name in enumerate(MONTHS, start=1)}
 
@@ -358,7 +359,7 @@ def _parse_advisory(block: _Block, section: str) -> ParsedAdvisory:
     def prose(label: str) -> str:
         _, rest, below = found[label]
         lines = ([(0, rest.strip())] if rest.strip() else []) + below
-        return _text(lines)
+        return unescape_markdown(_text(lines))
 
     lines = {label: found[label][0] for label in found}
     date = parse_date(values[LABEL_DATE], lines[LABEL_DATE], f"**{LABEL_DATE}:**")
@@ -389,7 +390,7 @@ def _parse_advisory(block: _Block, section: str) -> ParsedAdvisory:
     advisory = ParsedAdvisory(
         line=block.line,
         section=section,
-        title=title,
+        title=unescape_title(title),
         date=date,
         cve_ids=cve_ids,
         severity=severity,

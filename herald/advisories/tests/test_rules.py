@@ -421,10 +421,54 @@ class BadInput(HeraldTestCase):
         assert "description" in field_errors(exc)
 
     def test_hostile_strings_are_stored_as_given(self) -> None:
-        text = "<script>alert(1)</script> ' OR 1=1 -- \u202e ünïcødé"
+        text = "<script>alert(1)</script> ' OR 1=1 -- \u200f ünïcødé 🔥"
         advisory = self.draft(description=text)
         advisory.refresh_from_db()
         assert advisory.description == text
+
+    def test_a_control_character_in_a_title_is_refused_naming_the_field(self) -> None:
+        with pytest.raises(ValidationError) as exc:
+            self.draft(title="Bell \x07 in the title")
+        assert "U+0007" in field_errors(exc)["title"][0]
+
+    def test_a_right_to_left_override_is_refused_in_any_text(self) -> None:
+        for field in ("title", "summary", "description", "affected_users", "resolution"):
+            with self.subTest(field), pytest.raises(ValidationError) as exc:
+                self.draft(None, **{field: "evil\u202eexe.txt"})
+            assert "U+202E" in field_errors(exc)[field][0]
+
+    def test_a_javascript_link_in_markdown_is_refused(self) -> None:
+        with pytest.raises(ValidationError) as exc:
+            self.draft(resolution="[Fix](javascript:alert(1))")
+        assert "http(s) or mailto" in field_errors(exc)["resolution"][0]
+
+    def test_a_control_character_in_a_credit_or_a_withdrawal_reason_is_refused(self) -> None:
+        with pytest.raises(ValidationError) as exc:
+            self.draft(credits=[{"name": "Eve\x1b[2J", "type": "finder"}])
+        assert "credits[1].name" in field_errors(exc)
+        advisory = self.published()
+        with pytest.raises(ValidationError) as exc:
+            do_withdraw_advisory(advisory, acting_user=self.bob, reason="Dup\x00licate")
+        assert "reason" in field_errors(exc)
+
+    def test_a_second_public_advisory_with_the_same_title_that_day_is_refused(self) -> None:
+        first = self.published(title="Token leak")
+        second = self.draft(title="token  LEAK")
+        with pytest.raises(ValidationError) as exc:
+            do_publish_advisory(second, acting_user=self.bob)
+        assert first.identifier in field_errors(exc)["title"][0]
+        do_update_advisory(second, acting_user=self.bob, title="Token leak, again")
+        do_publish_advisory(second, acting_user=self.bob)
+
+    def test_a_cve_already_used_by_another_advisory_is_refused_naming_it(self) -> None:
+        first = self.published(cve_ids=["CVE-2026-1234567"])
+        with pytest.raises(ValidationError) as exc:
+            self.draft(title="The same again", cve_ids=["cve-2026-1234567"])
+        message = field_errors(exc)["cve_ids"][0]
+        assert "CVE-2026-1234567" in message and first.identifier in message
+        do_update_advisory(
+            first, acting_user=self.bob, change_summary="Typo.", title="Its own CVE is fine"
+        )
 
     def test_an_unknown_region_is_refused(self) -> None:
         with pytest.raises(ValidationError) as exc:

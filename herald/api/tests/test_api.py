@@ -121,7 +121,7 @@ class FilterTests(ApiTestCase):
             acting_user=self.bob,
             reason="Not a vulnerability",
         )
-        self.draft(title="Draft", cve_ids=["CVE-2026-1234"], severity="high")
+        self.draft(title="Draft", cve_ids=["CVE-2026-7777"], severity="high")
 
     def test_status_filter(self) -> None:
         assert self.listed(status="reported") == [self.reported.identifier]
@@ -134,6 +134,7 @@ class FilterTests(ApiTestCase):
         assert self.listed(cve="CVE-2026-1234") == [self.fixed.identifier]
         assert self.listed(cve="cve-2026-12345") == [self.reported.identifier]
         assert self.listed(cve="CVE-2026-0404") == []
+        assert self.listed(cve="CVE-2026-7777") == []  # a draft's
 
     def test_product_filter(self) -> None:
         assert self.listed(product="sdk") == [self.reported.identifier]

@@ -66,6 +66,28 @@ class EditorTest(WebTestCase):
         assert "Ready to publish" in html
         assert not Advisory.objects.filter(title="Stored XSS in names").exists()
 
+    def test_a_control_character_in_the_form_is_an_error_on_its_field(self) -> None:
+        incident = self.declare()
+        page = self.client.get("/desk/advisories/new/")
+        data = form_data(page, incident=incident.pk, title="Bell \x07 here",
+                         description="Hidden \u202e text", reported_at="2026-01-11")  # fmt: skip
+        response = self.client.post("/desk/advisories/new/", data)
+        assert response.status_code == 400  # the form again, with its errors
+        html = response.content.decode()
+        assert "U+0007" in html and "U+202E" in html
+        assert not Advisory.objects.exists()
+
+    def test_the_preview_of_hostile_text_renders_it_as_text(self) -> None:
+        incident = self.declare()
+        page = self.client.get("/desk/advisories/new/")
+        data = form_data(page, incident=incident.pk, title="<script>alert(1)</script>",
+                         description="## Past advisories\n<img src=x onerror=alert(2)>",
+                         affected_users="All.", reported_at="2026-01-11", _preview="1")  # fmt: skip
+        response = self.client.post("/desk/advisories/new/", data)
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert "<script>alert(1)" not in html and "<img src=x" not in html
+
     def test_the_script_gets_the_preview_alone_with_what_is_missing(self) -> None:
         page = self.client.get("/desk/advisories/new/")
         response = self.client.post(
