@@ -1,0 +1,113 @@
+"""What Herald publishes passes the validators its consumers run (``world.py``).
+
+A fresh desk is filled two ways, through the actions: the real documents of
+../shared/corpus/real imported as a vendor would, and the demo data of
+``herald setup --demo``. Then every stored file goes through csaf-validator-lib,
+the official OSV schema, cvelib's CVE schemas, sectxt and feedparser; any problem
+fails the test, and ``herald validate`` must find the same files at fault.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.test import override_settings
+
+from herald.core.demo import load_demo
+from herald.publishing import signing
+from herald.publishing.import_actions import do_import_documents
+from herald.publishing.models import Artifact
+from herald.publishing.tests.surfaces_support import (
+    CNA_ORG_ID,
+    WiredArtifacts,
+    artifact,
+    paths,
+)
+from herald.publishing.tests.world import Problem, check_desk_outputs
+from herald.test import HeraldTestCase, shared_path
+
+
+def import_real_corpus(acting_user: object) -> None:
+    for kind in ("osv", "cve", "csaf"):
+        folder = shared_path("corpus", "real", kind)
+        documents = [(p.name, p.read_bytes()) for p in sorted(folder.glob("*.json"))]
+        do_import_documents(documents, kind, acting_user=acting_user)
+
+
+def validate_output() -> str:
+    out = io.StringIO()
+    try:
+        call_command("validate", stdout=out, stderr=io.StringIO())
+    except SystemExit:  # pragma: no cover - call_command raises CommandError instead
+        pass
+    except Exception:  # noqa: S110  CommandError: the report is in ``out`` all the same
+        pass
+    return out.getvalue()
+
+
+def listed(problems: list[Problem]) -> str:
+    return "\n".join(str(p) for p in problems)
+
+
+@override_settings(HERALD_CNA_ORG_ID=CNA_ORG_ID)
+class WorldValidatorTests(WiredArtifacts, HeraldTestCase):
+    @pytest.fixture(autouse=True)
+    def _keys(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("HERALD_SIGNING_KEY_DIR", str(tmp_path / "keys"))
+
+    def setUp(self) -> None:
+        super().setUp()
+        signing.do_generate_signing_key(acting_user=None)
+
+    def assert_every_format_was_checked(self) -> None:
+        for prefix in ("osv/", ".well-known/csaf/white/", "cve/", ".well-known/security.txt"):
+            assert paths(prefix), f"nothing published under {prefix}"
+        assert paths("security/advisories/feed.")
+
+    def test_the_real_corpus_exported_again_passes_every_validator(self) -> None:
+        import_real_corpus(self.bob)
+        self.assert_every_format_was_checked()
+        problems = check_desk_outputs()
+        assert problems == [], listed(problems)
+        assert validate_output().strip().endswith(" 0 problem(s).")
+
+    def demo(self) -> None:
+        """The demo data on the empty desk it is made for (it creates its own products)."""
+        self.product.delete()
+        assert load_demo()
+
+    def test_the_demo_data_passes_every_validator(self) -> None:
+        self.demo()
+        self.assert_every_format_was_checked()
+        problems = check_desk_outputs()
+        assert problems == [], listed(problems)
+        assert validate_output().strip().endswith(" 0 problem(s).")
+
+    def test_the_validators_can_fail(self) -> None:
+        """A broken file of each kind is caught, so an empty list means something."""
+        self.demo()
+        broken = {
+            "osv/": (b'"id": "x_', b'"id": "HRLD_'),
+            ".well-known/csaf/white/": (b'"category": "vendor"', b'"category": "seller"'),
+            "cve/": (b'"state": "PUBLISHED"', b'"state": "DRAFTED"'),
+            ".well-known/security.txt": (b"Contact: ", b"Contakt: "),
+            "security/advisories/feed.atom": (b"</feed>", b""),
+        }
+        for prefix, (old, new) in broken.items():
+            path = next(
+                p for p in paths(prefix) if p.endswith((".json", ".txt", ".atom")) and ".cna." not in p
+            )
+            content = artifact(path)
+            assert old in content, (path, old)
+            Artifact.objects.filter(path=path).update(content=content.replace(old, new, 1))
+        found = {(p.validator, p.path.split("/")[0]) for p in check_desk_outputs()}
+        assert {v for v, _ in found} >= {
+            "osv-schema",
+            "csaf-validator-lib",
+            "cve-schema",
+            "sectxt",
+            "xml",
+        }, found
