@@ -130,14 +130,18 @@ def _osv_validator() -> Draft202012Validator:
     return Draft202012Validator(osv_schema(), format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
-def osv_schema_problems(doc: Any) -> list[str]:
+def osv_schema_problems(doc: Any, *, registered: bool = False) -> list[str]:
     """A document against the official OSV schema, formats included, then its CVSS vectors.
 
     What osv.dev and OSV tools check: an id prefix OSV knows (or "x_"), ecosystems
-    from OSV's closed list, RFC 3339 timestamps, URIs.
+    from OSV's closed list, RFC 3339 timestamps, URIs. ``registered``: the vendor
+    registered its own id prefix with OSV (HERALD_OSV_ID_PREFIX=""), which the
+    schema shipped with this Herald may predate; the id's prefix is not checked.
     """
     problems = []
     for error in _osv_validator().iter_errors(doc):
+        if registered and list(error.absolute_path) == ["id"] and error.validator == "pattern":
+            continue
         for leaf in _leaves(error):
             problems.append(f"{_path(leaf)}: {_osv_plain(leaf)}")
     if isinstance(doc, dict):

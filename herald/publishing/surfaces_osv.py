@@ -66,7 +66,7 @@ def osv_path(osv_id: str) -> str:
 def render_checked(snapshot: AdvisorySnapshot, publisher: Publisher) -> bytes:
     """The OSV bytes of ``snapshot``; ``ValidationError`` naming the field if invalid."""
     doc = render_osv(snapshot, publisher)
-    problems = osv_schema_problems(doc)
+    problems = osv_schema_problems(doc, registered=not publisher.osv_id_prefix)
     refuse("OSV", f"OSV {doc['id']}.json", doc, problems)
     return json_bytes(doc)
 

@@ -171,7 +171,7 @@ def _check_osv(
     yield from errors
     if doc is None:
         return
-    yield from osv_schema_problems(doc)
+    yield from osv_schema_problems(doc, registered=not publisher.osv_id_prefix)
     osv_id = doc.get("id") if isinstance(doc, dict) else None
     if osv_id == name:
         return
@@ -337,6 +337,10 @@ def _check_security_txt(
                 yield f"Expires: {expires[0]} is in the past"
             elif when > now + dt.timedelta(days=366):
                 yield f"Expires: {expires[0]} is more than a year ahead"
+    for name, values in sorted(fields.items()):
+        for value in values:
+            if value.startswith("http://"):
+                yield f"{name.title()}: {value} is not https (RFC 9116 section 2.3: web URIs use https)"
     for url in fields.get("csaf", []):
         local = _local(publisher, url)
         if not url.endswith("/provider-metadata.json"):

@@ -17,6 +17,7 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from herald.core.demo import load_demo
+from herald.core.models import VendorProfile
 from herald.publishing import signing
 from herald.publishing.import_actions import do_import_documents
 from herald.publishing.models import Artifact
@@ -28,6 +29,9 @@ from herald.publishing.tests.surfaces_support import (
 )
 from herald.publishing.tests.world import Problem, check_desk_outputs
 from herald.test import HeraldTestCase, shared_path
+
+
+SITE = "https://security.northwind.example"
 
 
 def import_real_corpus(acting_user: object) -> None:
@@ -60,6 +64,10 @@ class WorldValidatorTests(WiredArtifacts, HeraldTestCase):
 
     def setUp(self) -> None:
         super().setUp()
+        # A desk as deployed: public over https (RFC 9116 wants https URIs in security.txt).
+        profile = VendorProfile.get()
+        profile.base_url = SITE
+        profile.save()
         signing.do_generate_signing_key(acting_user=None)
 
     def assert_every_format_was_checked(self) -> None:
