@@ -17,10 +17,12 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from herald.advisories.snapshot import AffectedSnapshot
+from herald.publishing import csaf_validator
 from herald.publishing.csaf import render_csaf, render_csaf_bytes
 from herald.publishing.csaf_checks import MANDATORY_TESTS, run_mandatory_tests
 from herald.publishing.schemas import csaf_problems, cvss_schemas
 from herald.publishing.tests.test_osv import CASES, PUBLISHER, check_expected
+from herald.publishing.tests.world import require_csaf_validator
 from herald.test import shared_path
 
 OASIS = ("corpus", "csaf", "oasis-testcases")
@@ -232,3 +234,28 @@ def test_broken_documents_fail() -> None:
         assert any("unexpected_field" in p for p in problems), problems
         assert any("tracking/status" in p for p in problems), problems
         assert any("6.1.1 " in p for p in problems), problems
+
+
+SWIFT_NIO = AffectedSnapshot(
+    "swift-nio-http2", "swift-nio-http2", "library", ecosystem="SwiftURL",
+    package_name="https://github.com/apple/swift-nio-http2", introduced="0", fixed="1.28.0",
+)  # fmt: skip
+
+
+def _purls(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        helper = node.get("product_identification_helper") or {}
+        own = [helper["purl"]] if "purl" in helper else []
+        return own + [p for value in node.values() for p in _purls(value)]
+    if isinstance(node, list):
+        return [p for value in node for p in _purls(value)]
+    return []
+
+
+def test_a_swift_package_has_a_purl_only_where_it_has_a_version() -> None:
+    """purl-spec: a swift purl needs its version (csaf-validator-lib's test 6.1.13)."""
+    snapshot = dataclasses.replace(CASES["fixed_multi_product"], affected=(SWIFT_NIO,))
+    doc = render_csaf(snapshot, PUBLISHER)
+    assert _purls(doc["product_tree"]) == ["pkg:swift/github.com/apple/swift-nio-http2@1.28.0"]
+    require_csaf_validator()
+    assert csaf_validator.validate_many({"swift": doc}) == {"swift": []}
