@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess  # noqa: S404  runs node on a script shipped with Herald
+import subprocess
 from pathlib import Path
 from typing import Any
 

@@ -24,8 +24,8 @@ import hashlib
 import io
 import json
 import re
-import zipfile
 import xml.etree.ElementTree as ET
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,9 +109,7 @@ def _check_csaf_with_validator_lib(files: dict[str, bytes], report: Report) -> N
         return
     why = csaf_validator.unavailable()
     if why:
-        report.notes.append(
-            f"CSAF documents were checked by Herald's own rules only: {why}."
-        )
+        report.notes.append(f"CSAF documents were checked by Herald's own rules only: {why}.")
         return
     try:
         results = csaf_validator.validate_many(documents)
@@ -340,7 +338,7 @@ def _check_security_txt(
     for name, values in sorted(fields.items()):
         for value in values:
             if value.startswith("http://"):
-                yield f"{name.title()}: {value} is not https (RFC 9116 section 2.3: web URIs use https)"
+                yield f"{name.title()}: {value} is not https (RFC 9116 2.3: web URIs use https)"
     for url in fields.get("csaf", []):
         local = _local(publisher, url)
         if not url.endswith("/provider-metadata.json"):

@@ -20,6 +20,7 @@ def osv_id(advisory: Any) -> str:
     """The OSV id Herald gives an advisory by default: "x_" (a local database)."""
     return f"x_{advisory.identifier}"
 
+
 SHA_A = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 SHA_B = "9c1185a5c5e9fc54612808977ee8f548b2258d31"
 

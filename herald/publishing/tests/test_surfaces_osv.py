@@ -55,9 +55,7 @@ class OsvSurfaceTests(WiredArtifacts, HeraldTestCase):
         first = self.published()
         second = self.published(title="CSRF on the settings page", cve_ids=[])
         archive = zipfile.ZipFile(io.BytesIO(artifact("osv/all.zip")))
-        assert sorted(archive.namelist()) == sorted(
-            [f"{oid(first)}.json", f"{oid(second)}.json"]
-        )
+        assert sorted(archive.namelist()) == sorted([f"{oid(first)}.json", f"{oid(second)}.json"])
         member = json.loads(archive.read(f"{oid(first)}.json"))
         assert member == artifact_json(f"osv/{oid(first)}.json")
         lines = artifact("osv/modified_id.csv").decode().splitlines()
