@@ -14,6 +14,7 @@ import io
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
@@ -28,13 +29,14 @@ from herald.publishing.tests.surfaces_support import (
     artifact,
     paths,
 )
-from herald.publishing.tests.world import Problem, check_desk_outputs
+from herald.publishing.tests.world import Problem, check_desk_outputs, require_csaf_validator
 from herald.test import HeraldTestCase, shared_path
 
 SITE = "https://security.northwind.example"
+MORE_REAL = Path(__file__).parent / "real"
 
 
-def import_real_corpus(acting_user: object) -> None:
+def import_real_corpus(acting_user: AbstractBaseUser) -> None:
     for kind in ("osv", "cve", "csaf"):
         folder = shared_path("corpus", "real", kind)
         documents = [(p.name, p.read_bytes()) for p in sorted(folder.glob("*.json"))]
@@ -78,6 +80,14 @@ class WorldValidatorTests(WiredArtifacts, HeraldTestCase):
         assert problems == [], listed(problems)
         assert validate_output().strip().endswith(" 0 problem(s).")
 
+    def test_more_real_documents_from_vendor_feeds_pass_every_validator(self) -> None:
+        """Documents of other feeds, kept in tests/real with their source (SOURCE.md)."""
+        documents = [(p.name, p.read_bytes()) for p in sorted(MORE_REAL.glob("GO-*.json"))]
+        assert len(documents) == 2
+        do_import_documents(documents, "osv", acting_user=self.bob)
+        problems = check_desk_outputs()
+        assert problems == [], listed(problems)
+
     def demo(self) -> None:
         """The demo data on the empty desk it is made for (it creates its own products)."""
         self.product.delete()
@@ -108,7 +118,7 @@ class WorldValidatorTests(WiredArtifacts, HeraldTestCase):
             )
             content = artifact(path)
             assert old in content, (path, old)
-            Artifact.objects.filter(path=path).update(content=content.replace(old, new, 1))
+            Artifact.objects.filter(path=path).update(content=content.replace(old, new))
         found = {(p.validator, p.path.split("/")[0]) for p in check_desk_outputs()}
         assert {v for v, _ in found} >= {
             "osv-schema",
@@ -117,3 +127,16 @@ class WorldValidatorTests(WiredArtifacts, HeraldTestCase):
             "sectxt",
             "xml",
         }, found
+
+
+def test_in_ci_a_missing_csaf_validator_fails_instead_of_skipping(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with override_settings(HERALD_CSAF_VALIDATOR_DIR="/nonexistent/validators"):
+        monkeypatch.setenv("HERALD_REQUIRE_SERVICES", "1")
+        with pytest.raises(pytest.fail.Exception, match="csaf-validator-lib is not installed"):
+            require_csaf_validator()
+        monkeypatch.delenv("HERALD_REQUIRE_SERVICES")
+        monkeypatch.delenv("CI", raising=False)
+        with pytest.raises(pytest.skip.Exception):
+            require_csaf_validator()
