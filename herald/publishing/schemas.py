@@ -89,7 +89,8 @@ def _path(error: SchemaError) -> str:
 
 @functools.cache
 def _validator(name: str) -> Draft7Validator:
-    return Draft7Validator(cve_schema(name))
+    # Formats checked too (uri, date-time, ...), as a consumer validating the schema does.
+    return Draft7Validator(cve_schema(name), format_checker=Draft7Validator.FORMAT_CHECKER)
 
 
 def cve_record_problems(record: Any) -> list[str]:

@@ -259,3 +259,16 @@ def test_a_swift_package_has_a_purl_only_where_it_has_a_version() -> None:
     assert _purls(doc["product_tree"]) == ["pkg:swift/github.com/apple/swift-nio-http2@1.28.0"]
     require_csaf_validator()
     assert csaf_validator.validate_many({"swift": doc}) == {"swift": []}
+
+
+def test_herald_s_own_6_1_13_refuses_a_swift_purl_without_version_as_the_library_does() -> None:
+    doc = render_csaf(
+        dataclasses.replace(CASES["fixed_multi_product"], affected=(SWIFT_NIO,)), PUBLISHER
+    )
+    leaf = doc["product_tree"]["branches"][0]
+    while "branches" in leaf:
+        leaf = leaf["branches"][0]
+    leaf["product"]["product_identification_helper"] = {
+        "purl": "pkg:swift/github.com/apple/swift-nio-http2"
+    }
+    assert any("6.1.13" in p and "swift purl needs a version" in p for p in csaf_problems(doc))
