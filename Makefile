@@ -19,6 +19,8 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	@# axe-core for the browser tests' accessibility checks (they skip without npm).
 	-command -v npm >/dev/null && npm ci --prefix herald/web/tests/browser --no-audit --no-fund --loglevel=error
+	@# csaf-validator-lib, the CSAF validator consumers run (tests skip without it; CI fails).
+	-command -v npm >/dev/null && npm ci --prefix herald/publishing/tests/validators --no-audit --no-fund --loglevel=error
 	touch $@ $(VENV)/.installed-run
 
 install: $(VENV)/.installed-run

@@ -344,6 +344,12 @@ HERALD_ARTIFACT_BUILDERS: list[str] = [
 # (herald.publishing.blocks).
 # Each web and worker process reads the large listings' lines into memory when it
 # starts, in the background, so that its first publication is as fast as the next.
+# OSV ids are this prefix then the advisory's identifier: "x_" (a local database, as
+# the OSV schema admits) unless the vendor registered its own prefix with OSV ("").
+HERALD_OSV_ID_PREFIX = os.environ.get("HERALD_OSV_ID_PREFIX", "x_").strip()
+# Where `npm ci` installed @secvisogram/csaf-validator-lib (node_modules inside it),
+# for `herald validate`: the checkout's test validators unless set.
+HERALD_CSAF_VALIDATOR_DIR = os.environ.get("HERALD_CSAF_VALIDATOR_DIR", "").strip()
 HERALD_WARM_PUBLISHING = _env_bool("HERALD_WARM_PUBLISHING", True)
 HERALD_ARTIFACT_BLOCKS_FROM = int(os.environ.get("HERALD_ARTIFACT_BLOCKS_FROM", str(1 << 20)))
 HERALD_SITE_DIR = Path(os.environ.get("HERALD_SITE_DIR") or HERALD_HOME / "site").resolve()

@@ -27,7 +27,7 @@ from cvss import CVSS2, CVSS3
 from cvss.exceptions import CVSSError
 from packageurl import PackageURL
 
-from herald.publishing.publisher import CWE_NAMES
+from herald.publishing.publisher import CWE_NAMES, VERSION_REQUIRED
 
 Doc = dict[str, Any]
 
@@ -467,9 +467,16 @@ def purl(doc: Doc) -> Iterator[tuple[str, str]]:
     for path, helper in _helpers(doc):
         if "purl" in helper:
             try:
-                PackageURL.from_string(str(helper["purl"]))
+                parsed = PackageURL.from_string(str(helper["purl"]))
             except ValueError as exc:
                 yield f"{path}/purl", f"invalid package URL: {exc}"
+                continue
+            # Type rules packageurl-python does not check (purl-spec PURL-TYPES), which
+            # csaf-validator-lib's packageurl-js does.
+            if parsed.type in VERSION_REQUIRED and not parsed.version:
+                yield f"{path}/purl", f"invalid package URL: a {parsed.type} purl needs a version"
+            elif parsed.type in ("maven", "swift") and not parsed.namespace:
+                yield f"{path}/purl", f"invalid package URL: a {parsed.type} purl needs a namespace"
 
 
 @_test("6.1.14")

@@ -140,6 +140,10 @@ def _first_sentence(text: str) -> str:
     return re.split(r"(?<=[.!?])\s", line, maxsplit=1)[0]
 
 
+# Dates before this year are placeholders for "unknown", never a real publication.
+UNIX_YEAR = 1970
+
+
 def _datetime(value: Any) -> dt.datetime | None:
     if not isinstance(value, str) or not value:
         return None
@@ -260,8 +264,10 @@ def parse_osv(file: str, doc: Any, *, vendor_ecosystem: str) -> ParsedDocument:
                 package["ecosystem"] = _osv_ecosystem(package["ecosystem"])
     refuse(file, osv_problems(doc, ecosystems=frozenset({vendor_ecosystem})))
     identifier = doc["id"]
-    published = _datetime(doc.get("published")) or _datetime(doc["modified"])
-    assert published is not None
+    # Go's vulnerability database writes its zero time (year 1) for "set by osv.dev".
+    stated = [_datetime(doc.get("published")), _datetime(doc["modified"])]
+    known = [moment for moment in stated if moment is not None and moment.year >= UNIX_YEAR]
+    published = known[0] if known else dt.datetime.now(dt.UTC).replace(microsecond=0)
     summary = _text(doc.get("summary"))
     details = _text(doc.get("details"))
     specific = (
@@ -288,6 +294,8 @@ def parse_osv(file: str, doc: Any, *, vendor_ecosystem: str) -> ParsedDocument:
         published_at=published,
         source_url=source_url,
     )
+    if not known:
+        parsed.notes.append("no publication date in the document: published now")
     fixes: list[str] = []
     for entry in doc.get("affected") or []:
         parsed.rows += _osv_rows(entry, vendor_ecosystem, fixes)

@@ -1,8 +1,14 @@
 """OSV (schema 1.7) documents: one per public advisory, served at ``/osv/<id>.json``.
 
 Products that ship as packages of a public ecosystem (PyPI, npm, ...) appear under
-that ecosystem with their package URL; everything else (cloud services, appliances)
-appears under the vendor's own ecosystem name, as OSV asks of vendor databases.
+that ecosystem with their package URL. Everything else (cloud services, appliances)
+has no OSV ecosystem, and the schema admits no other: its ``affected`` entry carries
+no ``package``, a GIT range when its versions are commits of a repository, a SEMVER
+range when they are semantic versions, and names the product (and any other versions)
+in ``database_specific`` (docs/formats.md).
+
+The id is the advisory's identifier behind ``Publisher.osv_id_prefix`` ("x_" unless
+the vendor registered a prefix with OSV); the identifier itself is then an alias.
 """
 
 from __future__ import annotations
@@ -35,15 +41,18 @@ def render_osv(snapshot: AdvisorySnapshot, publisher: Publisher) -> dict[str, An
     """The OSV document of ``snapshot``, keys in the order of the OSV specification."""
     doc: dict[str, Any] = {
         "schema_version": OSV_SCHEMA_VERSION,
-        "id": snapshot.identifier,
+        "id": publisher.osv_id(snapshot.identifier),
         "modified": utc(modified_at(snapshot)),
     }
     if snapshot.published_at:
         doc["published"] = utc(snapshot.published_at)
     if snapshot.is_withdrawn:
         doc["withdrawn"] = utc(snapshot.withdrawn_at or modified_at(snapshot))
-    if snapshot.cve_ids:
-        doc["aliases"] = list(snapshot.cve_ids)
+    aliases = list(snapshot.cve_ids)
+    if publisher.osv_id(snapshot.identifier) != snapshot.identifier:
+        aliases.append(snapshot.identifier)  # the id documents had before the prefix
+    if aliases:
+        doc["aliases"] = aliases
     summary = snapshot.title or snapshot.summary
     if summary:
         doc["summary"] = summary
@@ -88,18 +97,25 @@ def _severity(snapshot: AdvisorySnapshot) -> list[dict[str, str]]:
 
 
 def _affected(row: AffectedSnapshot, publisher: Publisher) -> dict[str, Any]:
+    entry: dict[str, Any] = {}
+    specific: dict[str, Any] = {}
+    range_ = _range(row)
     if row.ecosystem:
         package = {"ecosystem": row.ecosystem, "name": row.package_name or row.product}
         purl = purl_for(row.ecosystem, row.package_name)
         if purl:
             package["purl"] = purl
+        entry["package"] = package
     else:
-        package = {"ecosystem": publisher.ecosystem, "name": row.product}
-    entry: dict[str, Any] = {"package": package}
-    range_ = _range(row)
+        # No OSV ecosystem: no package (never an invented ecosystem). A GIT or SEMVER
+        # range means the same without one; an ECOSYSTEM range would not.
+        specific["product"] = row.product
+        if range_ and range_["type"] == "ECOSYSTEM":
+            specific["ranges"] = [range_]
+            range_ = None
     if range_:
         entry["ranges"] = [range_]
-    specific = {"deployment": row.deployment, "status": row.status}
+    specific |= {"deployment": row.deployment, "status": row.status}
     if row.region:
         specific["region"] = row.region
     entry["database_specific"] = specific

@@ -292,7 +292,8 @@ def _candidates(query: Query) -> list[str]:
 
 def documents(identifiers: list[str]) -> dict[str, bytes]:
     """The stored OSV bytes of these advisories; rendered when not stored (yet)."""
-    paths = {osv_path(i): i for i in identifiers}
+    osv_id = site_publisher().osv_id
+    paths = {osv_path(osv_id(i)): i for i in identifiers}
     found = {
         paths[path]: content
         for path, content in read_many(Artifact.objects.filter(path__in=list(paths)))
@@ -311,7 +312,8 @@ def _matches(query: Query, doc: dict[str, Any]) -> bool:
             if names_commit(query.commit, entry):
                 return True
             continue
-        package = entry.get("package") or {}
+        package = entry.get("package") or _vendor_package(entry)
+        entry = _with_vendor_ranges(entry)
         ecosystem = str(package.get("ecosystem", ""))
         if query.ecosystem and ecosystem.split(":", 1)[0] != query.ecosystem:
             continue
@@ -322,6 +324,24 @@ def _matches(query: Query, doc: dict[str, Any]) -> bool:
         if not query.version or affects(query.version, entry):
             return True
     return False
+
+
+def _vendor_package(entry: dict[str, Any]) -> dict[str, str]:
+    """A product outside OSV's ecosystems has no package in the document (osv.py): it
+    is queried as before, as the vendor's ecosystem and the product's name."""
+    product = (entry.get("database_specific") or {}).get("product")
+    if not isinstance(product, str):
+        return {}
+    return {"ecosystem": site_publisher().ecosystem, "name": product}
+
+
+def _with_vendor_ranges(entry: dict[str, Any]) -> dict[str, Any]:
+    """The entry with the ranges osv.py keeps in database_specific when no package
+    gives them a meaning, so a version query still finds them."""
+    if entry.get("package") or entry.get("ranges"):
+        return entry
+    kept = (entry.get("database_specific") or {}).get("ranges")
+    return {**entry, "ranges": kept} if isinstance(kept, list) else entry
 
 
 def run_query(query: Query) -> list[dict[str, Any]]:
@@ -420,11 +440,16 @@ def vuln(request: HttpRequest, vuln_id: str) -> HttpResponse:
     return error(404, NOT_FOUND, "Bug not found.")
 
 
-def _one(identifier: str) -> bytes | None:
-    content = read_one(osv_path(identifier))
+def _one(vuln_id: str) -> bytes | None:
+    """The document of an OSV id, or of an advisory's identifier (its id before OSV ids
+    took a prefix, an alias in the document)."""
+    content = read_one(osv_path(vuln_id))
     if content is not None:
         return content
-    return documents_if_public(identifier)
+    prefix = site_publisher().osv_id_prefix
+    if prefix and vuln_id.startswith(prefix):
+        vuln_id = vuln_id[len(prefix) :]
+    return documents_if_public(vuln_id)
 
 
 def documents_if_public(identifier: str) -> bytes | None:

@@ -49,6 +49,10 @@ PURL_TYPES = {
     "GitHub Actions": "github",
 }
 
+# Package URL types whose purl is invalid without a version (purl-spec PURL-TYPES;
+# csaf-validator-lib's test 6.1.13 refuses them): a version range gets no purl.
+VERSION_REQUIRED = frozenset({"swift", "cran"})
+
 # CVE's "collectionURL" for the package ecosystems it documents as examples.
 COLLECTION_URLS = {
     "PyPI": "https://pypi.python.org",
@@ -93,6 +97,10 @@ class Publisher:
     cna_short_name: str = ""
     # Where the public page of an advisory lives, relative to base_url.
     advisory_path: str = "/security/advisories/{id}/"
+    # Put before an advisory's identifier to make its OSV id. The OSV schema admits
+    # only the prefixes of databases registered with OSV, or "x_" for a local
+    # database; a vendor that registers its own prefix sets "" (HERALD_OSV_ID_PREFIX).
+    osv_id_prefix: str = "x_"
 
     @property
     def namespace(self) -> str:
@@ -110,8 +118,12 @@ class Publisher:
     def advisory_url(self, identifier: str) -> str:
         return self.namespace + self.advisory_path.format(id=identifier)
 
+    def osv_id(self, identifier: str) -> str:
+        """The OSV id of an advisory: its identifier behind the configured prefix."""
+        return self.osv_id_prefix + identifier
+
     def osv_url(self, identifier: str) -> str:
-        return f"{self.namespace}/osv/{identifier}.json"
+        return f"{self.namespace}/osv/{self.osv_id(identifier)}.json"
 
     def csaf_url(self, snapshot: AdvisorySnapshot) -> str:
         """The document's place in the CSAF provider tree (CSAF 2.0 section 7.1.11)."""
@@ -188,11 +200,16 @@ def is_git_sha(version: str) -> bool:
 def purl_for(ecosystem: str, package_name: str, version: str = "") -> str:
     """The package URL of a package, or "" when the ecosystem has no fixed purl type."""
     purl_type = PURL_TYPES.get(ecosystem)
-    if not purl_type or not package_name:
+    if not purl_type or not package_name or (purl_type in VERSION_REQUIRED and not version):
         return ""
     namespace: str | None = None
     name = package_name
-    if purl_type == "maven" and ":" in name:
+    if purl_type == "swift":
+        # SwiftURL names are repository URLs; the purl is pkg:swift/<host>/<owner>/<name>.
+        name = re.sub(r"^[a-z][a-z0-9+.-]*://", "", name).removesuffix(".git")
+    if purl_type == "maven":
+        if ":" not in name:
+            return ""  # a Maven purl needs the group id as its namespace
         namespace, name = name.split(":", 1)
     elif "/" in name and purl_type in {"npm", "golang", "composer", "github", "swift"}:
         namespace, name = name.rsplit("/", 1)

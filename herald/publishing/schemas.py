@@ -4,7 +4,9 @@
   (the same files as the CVE Program's), checked with ``jsonschema``.
 - CVSS v2.0/v3.0/v3.1 JSON: FIRST's schemas, embedded in that CVE schema; CSAF
   refers to them by URL (mandatory test 6.1.8), so they are served from here.
-- OSV: the rules of OSV 1.7 that Herald's output can break, checked by code.
+- OSV: the official OSV 1.7 schema (shipped as ``standards/osv_schema.json``, its
+  source named beside it) with its ``format`` checks, plus the CVSS vectors parsed;
+  ``osv_problems`` keeps the lenient rules by code that imports accept.
 - CSAF 2.0: the structure Herald relies on, checked by code, plus the mandatory
   tests of section 6.1 (``herald.publishing.csaf_checks``).
 
@@ -22,7 +24,7 @@ from typing import Any
 
 from cvss import CVSS2, CVSS3, CVSS4
 from cvss.exceptions import CVSSError
-from jsonschema import Draft7Validator
+from jsonschema import Draft7Validator, Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 
 CVSS_SCHEMA_URLS = {
@@ -58,7 +60,7 @@ def cvss_schemas() -> dict[str, dict[str, Any]]:
     return schemas
 
 
-def _schema_problems(validator: Draft7Validator, document: Any) -> list[str]:
+def _schema_problems(validator: Draft7Validator | Draft202012Validator, document: Any) -> list[str]:
     problems = []
     for error in validator.iter_errors(document):
         for leaf in _leaves(error):
@@ -87,7 +89,8 @@ def _path(error: SchemaError) -> str:
 
 @functools.cache
 def _validator(name: str) -> Draft7Validator:
-    return Draft7Validator(cve_schema(name))
+    # Formats checked too (uri, date-time, ...), as a consumer validating the schema does.
+    return Draft7Validator(cve_schema(name), format_checker=Draft7Validator.FORMAT_CHECKER)
 
 
 def cve_record_problems(record: Any) -> list[str]:
@@ -112,6 +115,40 @@ def cvss_object_problems(obj: Any, url: str) -> list[str]:
 
 
 # --- OSV ----------------------------------------------------------------------------
+
+
+@functools.cache
+def osv_schema() -> dict[str, Any]:
+    """The official OSV schema as ossf/osv-schema publishes it (standards/README.md)."""
+    text = resources.files("herald.publishing").joinpath("standards", "osv_schema.json")
+    schema: dict[str, Any] = json.loads(text.read_text(encoding="utf-8"))
+    return schema
+
+
+@functools.cache
+def _osv_validator() -> Draft202012Validator:
+    # format_checker: "date-time" (rfc3339-validator) and "uri" (rfc3987) are checked.
+    return Draft202012Validator(osv_schema(), format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def osv_schema_problems(doc: Any, *, registered: bool = False) -> list[str]:
+    """A document against the official OSV schema, formats included, then its CVSS vectors.
+
+    What osv.dev and OSV tools check: an id prefix OSV knows (or "x_"), ecosystems
+    from OSV's closed list, RFC 3339 timestamps, URIs. ``registered``: the vendor
+    registered its own id prefix with OSV (HERALD_OSV_ID_PREFIX=""), which the
+    schema shipped with this Herald may predate; the id's prefix is not checked.
+    """
+    problems = []
+    for error in _osv_validator().iter_errors(doc):
+        if registered and list(error.absolute_path) == ["id"] and error.validator == "pattern":
+            continue
+        for leaf in _leaves(error):
+            problems.append(f"{_path(leaf)}: {_osv_plain(leaf)}")
+    if isinstance(doc, dict):
+        problems += [p for p in osv_problems(doc) if "/severity/" in p or p.startswith("/severity")]
+    return sorted(dict.fromkeys(problems))
+
 
 OSV_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 OSV_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.]*(-[A-Za-z0-9_.:]+)+$")
@@ -254,6 +291,24 @@ def _osv_range(range_: Any, path: str, bad: Any) -> None:
         bad(f"{path}/events", "fixed and last_affected are mutually exclusive")
     if range_["type"] == "GIT" and not range_.get("repo"):
         bad(f"{path}/repo", "GIT ranges need a repo")
+
+
+def _osv_plain(error: SchemaError) -> str:
+    """The schema's verdict in plain words where its own message is a long pattern."""
+    field = error.absolute_path[-1] if error.absolute_path else ""
+    if error.validator == "pattern" and field == "id":
+        return (
+            f"{error.instance!r} does not start with a prefix the OSV schema admits "
+            "(a database registered with OSV, or x_ for a local one): see "
+            "HERALD_OSV_ID_PREFIX"
+        )
+    if error.validator == "pattern" and field == "ecosystem":
+        return f"{error.instance!r} is not one of the ecosystems the OSV schema lists"
+    if error.validator == "pattern" and isinstance(error.instance, str):
+        return f"{error.instance!r} is not in the form the OSV schema requires"
+    if error.validator == "format":
+        return f"{error.instance!r} is not a valid {error.validator_value} (OSV schema format)"
+    return error.message[:300]
 
 
 # --- CSAF ---------------------------------------------------------------------------

@@ -30,7 +30,8 @@ def render_security_txt(data: SecurityTxtInput, now: dt.datetime) -> str:
     base = data.base_url.rstrip("/")
     expires = (now + EXPIRES_AFTER).astimezone(dt.UTC).replace(microsecond=0)
     lines = [
-        f"# Security contact for {base}/ — see RFC 9116.",
+        # ASCII only: sectxt (and PGPy behind it) refuse non-ASCII in the signed text.
+        f"# Security contact for {base}/ - see RFC 9116.",
         f"Contact: mailto:{data.contact_email}",
     ]
     if data.report_url:

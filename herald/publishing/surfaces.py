@@ -48,6 +48,9 @@ def site_publisher(profile: VendorProfile | None = None) -> Publisher:
         value = str(getattr(settings, name, "") or os.environ.get(name, "")).strip()
         if value:
             overrides[field] = value
+    prefix = getattr(settings, "HERALD_OSV_ID_PREFIX", None)
+    if prefix is not None:
+        overrides["osv_id_prefix"] = prefix
     return publisher_from_profile(profile, **overrides)
 
 

@@ -2,7 +2,10 @@
 
 Layout, as osv.dev serves a data source (``gs://osv-vulnerabilities/<ECOSYSTEM>/``):
 
-- ``osv/<ID>.json``: the document; withdrawn advisories stay, with ``withdrawn``;
+- ``osv/<ID>.json``: the document; withdrawn advisories stay, with ``withdrawn``.
+  ``<ID>`` is the OSV id (``Publisher.osv_id``: "x_" then the advisory's identifier
+  by default); the same bytes stay at ``osv/<identifier>.json``, the address
+  documents had before ids took a prefix, so nothing already published moves;
 - ``osv/all.zip``: every document, ``<ID>.json`` at the root of the archive;
 - ``osv/modified_id.csv``: ``<modified>,<ID>`` per document, newest first, so a
   mirror fetches only what changed since its last run.
@@ -37,7 +40,7 @@ from herald.publishing.artifacts import (
 from herald.publishing.models import Artifact
 from herald.publishing.osv import render_osv
 from herald.publishing.publisher import Publisher, json_bytes, utc
-from herald.publishing.schemas import osv_problems
+from herald.publishing.schemas import osv_schema_problems
 from herald.publishing.surfaces import (
     CSV,
     JSON,
@@ -56,26 +59,31 @@ PREFIX = "osv/"
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
-def osv_path(identifier: str) -> str:
-    return f"{PREFIX}{identifier}.json"
+def osv_path(osv_id: str) -> str:
+    return f"{PREFIX}{osv_id}.json"
 
 
 def render_checked(snapshot: AdvisorySnapshot, publisher: Publisher) -> bytes:
     """The OSV bytes of ``snapshot``; ``ValidationError`` naming the field if invalid."""
     doc = render_osv(snapshot, publisher)
-    problems = osv_problems(doc, ecosystems=frozenset({publisher.ecosystem}))
-    refuse("OSV", f"OSV {snapshot.identifier}.json", doc, problems)
+    problems = osv_schema_problems(doc, registered=not publisher.osv_id_prefix)
+    refuse("OSV", f"OSV {doc['id']}.json", doc, problems)
     return json_bytes(doc)
 
 
 @advisory_builder("osv")
 def build_osv(snapshot: AdvisorySnapshot, context: BuildContext) -> Iterator[Rendered]:
     publisher = site_publisher(context.profile)
-    yield Rendered(osv_path(snapshot.identifier), render_checked(snapshot, publisher), JSON)
+    content = render_checked(snapshot, publisher)
+    osv_id = publisher.osv_id(snapshot.identifier)
+    yield Rendered(osv_path(osv_id), content, JSON)
+    if osv_id != snapshot.identifier:
+        # The address of the document before OSV ids took a prefix: it still answers.
+        yield Rendered(osv_path(snapshot.identifier), content, JSON)
 
 
 def _documents(context: BuildContext) -> dict[str, bytes]:
-    """identifier -> OSV bytes of every public advisory: stored, then the changed ones."""
+    """OSV id -> OSV bytes of every public advisory: stored, then the changed ones."""
     docs = {
         path[len(PREFIX) : -len(".json")]: content
         for path, content in stored(PREFIX, ".json").items()
@@ -83,27 +91,29 @@ def _documents(context: BuildContext) -> dict[str, bytes]:
     }
     publisher = site_publisher(context.profile)
     for snapshot in context.changed:
-        docs[snapshot.identifier] = render_checked(snapshot, publisher)
-    public = _public_identifiers()
+        docs[publisher.osv_id(snapshot.identifier)] = render_checked(snapshot, publisher)
+    public = _public_identifiers(publisher)
     # A stored file whose advisory is no longer public (never the case today: a
     # public advisory stays public) must not be listed.
     return {identifier: docs[identifier] for identifier in sorted(public & set(docs))}
 
 
 def _modified(context: BuildContext) -> dict[str, str]:
-    """identifier -> the OSV "modified" of each public advisory (``utc()`` text)."""
+    """OSV id -> the OSV "modified" of each public advisory (``utc()`` text)."""
     # updated_at is never empty, so it is what the renderer's modified_at() gives;
     # formatted by the database (see UtcText).
-    out: dict[str, str] = dict(
-        Advisory.objects.filter(state__in=PUBLIC_STATES)
+    osv_id = site_publisher(context.profile).osv_id
+    out: dict[str, str] = {
+        osv_id(identifier): modified
+        for identifier, modified in Advisory.objects.filter(state__in=PUBLIC_STATES)
         .order_by()  # unordered: read from advisory_listing_idx alone
         .annotate(modified=UtcText("updated_at"))
         .values_list("identifier", "modified")
-    )
+    }
     for snapshot in context.changed:
         moment = snapshot.updated_at or snapshot.withdrawn_at or snapshot.published_at
         if moment is not None:
-            out[snapshot.identifier] = utc(moment)
+            out[osv_id(snapshot.identifier)] = utc(moment)
     return out
 
 
@@ -298,16 +308,18 @@ def _warm_archive(profile: object) -> None:
         _keep_archive(stored_archive[0], members)
 
 
-def _public_identifiers() -> set[str]:
-    return set(
-        Advisory.objects.filter(state__in=PUBLIC_STATES)
+def _public_identifiers(publisher: Publisher) -> set[str]:
+    """The OSV ids of the public advisories."""
+    return {
+        publisher.osv_id(identifier)
+        for identifier in Advisory.objects.filter(state__in=PUBLIC_STATES)
         .order_by()  # unordered: read from advisory_listing_idx alone
         .values_list("identifier", flat=True)
-    )
+    }
 
 
 def _members_incrementally(context: BuildContext) -> dict[str, Member] | None:
-    """identifier -> member of every public advisory, from the stored archive plus
+    """OSV id -> member of every public advisory, from the stored archive plus
     what changed since; None when there is no usable stored archive."""
     stored_row = Artifact.objects.filter(path=ZIP_PATH).values_list("generation", "etag").first()
     if stored_row is None:
@@ -324,9 +336,10 @@ def _members_incrementally(context: BuildContext) -> dict[str, Member] | None:
         members = parsed
     publisher = site_publisher(context.profile)
     fresh: dict[str, bytes] = {
-        snapshot.identifier: render_checked(snapshot, publisher) for snapshot in context.changed
+        publisher.osv_id(snapshot.identifier): render_checked(snapshot, publisher)
+        for snapshot in context.changed
     }
-    public = _public_identifiers()
+    public = _public_identifiers(publisher)
     # Documents stored since the archive was (outside a site regeneration), and
     # public advisories the archive does not hold: read those documents.
     # By generation alone (an index range of a few rows), the paths sifted here.
@@ -337,6 +350,7 @@ def _members_incrementally(context: BuildContext) -> dict[str, Member] | None:
         if path.startswith(PREFIX) and path.endswith(".json") and "/" not in path[len(PREFIX) :]
     }
     wanted |= public - set(members)
+    wanted &= public  # not the copies at the documents' former addresses
     wanted -= set(fresh)
     if wanted:
         for path, content in read_many(

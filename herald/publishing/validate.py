@@ -7,6 +7,12 @@ hashes and signatures against the documents, the indexes and feeds against the
 files they list, the provider metadata against its schema's rules, security.txt's
 fields, and that every public advisory has its documents.
 
+Where consumers run a validator of their own, this runs the same one or its rules:
+the official OSV schema (shipped with Herald) with its formats, cvelib's CVE
+schemas, and for CSAF csaf-validator-lib itself when Node.js and the library are
+installed (``herald.publishing.csaf_validator``; the report says when it is not).
+Feeds must parse as XML; a signed security.txt must be ASCII (sectxt refuses more).
+
 ``validate_artifacts`` returns ``"path: problem"`` lines, empty when all is well.
 """
 
@@ -18,6 +24,7 @@ import hashlib
 import io
 import json
 import re
+import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,7 +36,7 @@ from django.utils import timezone
 from herald.advisories.models import Advisory
 from herald.advisories.queries import PUBLIC_STATES
 from herald.core.errors import HeraldError
-from herald.publishing import signing
+from herald.publishing import csaf_validator, signing
 from herald.publishing.artifacts import read_many
 from herald.publishing.models import Artifact, SigningKey
 from herald.publishing.publisher import Publisher, csaf_filename
@@ -37,7 +44,7 @@ from herald.publishing.schemas import (
     cna_container_problems,
     csaf_problems,
     cve_record_problems,
-    osv_problems,
+    osv_schema_problems,
     rejected_container_problems,
 )
 from herald.publishing.securitytxt import parse_security_txt
@@ -57,12 +64,15 @@ CSAF_DOC = re.compile(r"^\.well-known/csaf/white/\d{4}/[^/]+\.json$")
 CVE_RECORD = re.compile(r"^cve/(CVE-\d{4}-\d{4,19})\.json$")
 CVE_CONTAINER = re.compile(r"^cve/(CVE-\d{4}-\d{4,19})\.cna\.json$")
 SECURITY_TXT = ".well-known/security.txt"
+ATOM_OR_RSS = re.compile(r"^security/advisories/(products/[^/]+/)?feed\.(atom|rss)$")
 
 
 @dataclass
 class Report:
     checked: int = 0
     problems: list[str] = field(default_factory=list)
+    # What could not be checked here, and why (e.g. csaf-validator-lib not installed).
+    notes: list[str] = field(default_factory=list)
 
     def add(self, path: str, message: str) -> None:
         self.problems.append(f"{path}: {message}")
@@ -82,17 +92,42 @@ def validate_artifacts() -> Report:
     for path, content in sorted(files.items()):
         for message in _check(path, content, files, publisher, bool(keys)):
             report.add(path, message)
+    _check_csaf_with_validator_lib(files, report)
     _check_coverage(files, publisher, report)
     return report
+
+
+def _check_csaf_with_validator_lib(files: dict[str, bytes], report: Report) -> None:
+    """The CSAF documents through csaf-validator-lib, as consumers check them."""
+    documents = {}
+    for path, content in files.items():
+        if CSAF_DOC.match(path):
+            doc, errors = _problems_of(content)
+            if not errors:
+                documents[path] = doc
+    if not documents:
+        return
+    why = csaf_validator.unavailable()
+    if why:
+        report.notes.append(f"CSAF documents were checked by Herald's own rules only: {why}.")
+        return
+    try:
+        results = csaf_validator.validate_many(documents)
+    except HeraldError as exc:
+        report.notes.append(f"CSAF documents were checked by Herald's own rules only: {exc}")
+        return
+    for path in sorted(documents):
+        for message in results.get(path, []):
+            report.add(path, f"csaf-validator-lib: {message}")
 
 
 def _check(
     path: str, content: bytes, files: dict[str, bytes], publisher: Publisher, signed: bool
 ) -> Iterator[str]:
     if match := OSV_DOC.match(path):
-        yield from _check_osv(match.group(1), content, publisher)
+        yield from _check_osv(match.group(1), content, files, publisher)
     elif path == "osv/all.zip":
-        yield from _check_osv_zip(content, files)
+        yield from _check_osv_zip(content, files, publisher)
     elif path == "osv/modified_id.csv":
         yield from _check_modified(content, files)
     elif CSAF_DOC.match(path):
@@ -109,6 +144,15 @@ def _check(
         yield from _check_container(content)
     elif path == SECURITY_TXT:
         yield from _check_security_txt(content, files, publisher)
+    elif ATOM_OR_RSS.match(path):
+        yield from _check_xml(content)
+
+
+def _check_xml(content: bytes) -> Iterator[str]:
+    try:
+        ET.fromstring(content)  # noqa: S314  our own stored feed, parsed to check it
+    except ET.ParseError as exc:
+        yield f"not well-formed XML, feed readers will refuse it: {exc}"
 
 
 def _problems_of(content: bytes) -> tuple[Any, list[str]]:
@@ -118,17 +162,26 @@ def _problems_of(content: bytes) -> tuple[Any, list[str]]:
         return None, [f"not JSON: {exc}"]
 
 
-def _check_osv(identifier: str, content: bytes, publisher: Publisher) -> Iterator[str]:
+def _check_osv(
+    name: str, content: bytes, files: dict[str, bytes], publisher: Publisher
+) -> Iterator[str]:
     doc, errors = _problems_of(content)
     yield from errors
     if doc is None:
         return
-    yield from osv_problems(doc, ecosystems=frozenset({publisher.ecosystem}))
-    if isinstance(doc, dict) and doc.get("id") != identifier:
-        yield f"/id: {doc.get('id')!r} is not the file's name {identifier!r}"
+    yield from osv_schema_problems(doc, registered=not publisher.osv_id_prefix)
+    osv_id = doc.get("id") if isinstance(doc, dict) else None
+    if osv_id == name:
+        return
+    if osv_id == publisher.osv_id(name):
+        # The document's former address (before OSV ids took a prefix): same bytes.
+        if files.get(f"osv/{osv_id}.json") != content:
+            yield f"differs from osv/{osv_id}.json, the document it stands for"
+        return
+    yield f"/id: {osv_id!r} is not the file's name {name!r}"
 
 
-def _check_osv_zip(content: bytes, files: dict[str, bytes]) -> Iterator[str]:
+def _check_osv_zip(content: bytes, files: dict[str, bytes], publisher: Publisher) -> Iterator[str]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
         members = {name: archive.read(name) for name in archive.namelist()}
@@ -136,6 +189,9 @@ def _check_osv_zip(content: bytes, files: dict[str, bytes]) -> Iterator[str]:
         yield f"not a readable zip archive: {exc}"
         return
     docs = {m.group(1): files[p] for p in files if (m := OSV_DOC.match(p))}
+    for name in list(docs):  # copies at the documents' former addresses are not listed
+        if publisher.osv_id(name) != name and publisher.osv_id(name) in docs:
+            del docs[name]
     for name, data in sorted(members.items()):
         identifier = name.removesuffix(".json")
         if identifier not in docs:
@@ -279,6 +335,10 @@ def _check_security_txt(
                 yield f"Expires: {expires[0]} is in the past"
             elif when > now + dt.timedelta(days=366):
                 yield f"Expires: {expires[0]} is more than a year ahead"
+    for name, values in sorted(fields.items()):
+        for value in values:
+            if value.startswith("http://"):
+                yield f"{name.title()}: {value} is not https (RFC 9116 2.3: web URIs use https)"
     for url in fields.get("csaf", []):
         local = _local(publisher, url)
         if not url.endswith("/provider-metadata.json"):
@@ -286,6 +346,13 @@ def _check_security_txt(
         elif local is not None and local not in files:
             yield f"CSAF: {url} is not published"
     if text.startswith("-----BEGIN PGP SIGNED MESSAGE-----"):
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.isascii():
+                yield (
+                    f"line {number}: a non-ASCII character in the signed text; security.txt "
+                    "parsers (sectxt) cannot read the signed block then"
+                )
+                break
         certs = [pgp.Cert.from_bytes(k.public_key.encode()) for k in SigningKey.objects.all()]
         try:
             result = pgp.verify(bytes=content, store=lambda ids: certs)
@@ -303,7 +370,7 @@ def _check_coverage(files: dict[str, bytes], publisher: Publisher, report: Repor
     )
     for identifier, published, updated, cve_ids in rows:
         expected = [
-            f"osv/{identifier}.json",
+            f"osv/{publisher.osv_id(identifier)}.json",
             TLP_DIR + relative_path(identifier, published or updated),
         ]
         if publisher.can_publish_cve:

@@ -17,10 +17,12 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from herald.advisories.snapshot import AffectedSnapshot
+from herald.publishing import csaf_validator
 from herald.publishing.csaf import render_csaf, render_csaf_bytes
 from herald.publishing.csaf_checks import MANDATORY_TESTS, run_mandatory_tests
 from herald.publishing.schemas import csaf_problems, cvss_schemas
 from herald.publishing.tests.test_osv import CASES, PUBLISHER, check_expected
+from herald.publishing.tests.world import require_csaf_validator
 from herald.test import shared_path
 
 OASIS = ("corpus", "csaf", "oasis-testcases")
@@ -248,3 +250,41 @@ def test_a_service_row_entered_as_affected_is_fixed_once_the_advisory_is_resolve
     reported = dataclasses.replace(case, status="reported")
     assert len(render_csaf(reported, PUBLISHER)["vulnerabilities"][0]["product_status"]
                .get("fixed", [])) == 1  # fmt: skip
+
+
+SWIFT_NIO = AffectedSnapshot(
+    "swift-nio-http2", "swift-nio-http2", "library", ecosystem="SwiftURL",
+    package_name="https://github.com/apple/swift-nio-http2", introduced="0", fixed="1.28.0",
+)  # fmt: skip
+
+
+def _purls(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        helper = node.get("product_identification_helper") or {}
+        own = [helper["purl"]] if "purl" in helper else []
+        return own + [p for value in node.values() for p in _purls(value)]
+    if isinstance(node, list):
+        return [p for value in node for p in _purls(value)]
+    return []
+
+
+def test_a_swift_package_has_a_purl_only_where_it_has_a_version() -> None:
+    """purl-spec: a swift purl needs its version (csaf-validator-lib's test 6.1.13)."""
+    snapshot = dataclasses.replace(CASES["fixed_multi_product"], affected=(SWIFT_NIO,))
+    doc = render_csaf(snapshot, PUBLISHER)
+    assert _purls(doc["product_tree"]) == ["pkg:swift/github.com/apple/swift-nio-http2@1.28.0"]
+    require_csaf_validator()
+    assert csaf_validator.validate_many({"swift": doc}) == {"swift": []}
+
+
+def test_herald_s_own_6_1_13_refuses_a_swift_purl_without_version_as_the_library_does() -> None:
+    doc = render_csaf(
+        dataclasses.replace(CASES["fixed_multi_product"], affected=(SWIFT_NIO,)), PUBLISHER
+    )
+    leaf = doc["product_tree"]["branches"][0]
+    while "branches" in leaf:
+        leaf = leaf["branches"][0]
+    leaf["product"]["product_identification_helper"] = {
+        "purl": "pkg:swift/github.com/apple/swift-nio-http2"
+    }
+    assert any("6.1.13" in p and "swift purl needs a version" in p for p in csaf_problems(doc))

@@ -8,7 +8,7 @@ unicode text, products inside and outside package ecosystems.
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -29,7 +29,7 @@ from herald.advisories.snapshot import (
 from herald.core.models import VendorProfile
 from herald.publishing.osv import render_osv, render_osv_bytes
 from herald.publishing.publisher import Publisher, publisher_from_profile
-from herald.publishing.schemas import osv_problems
+from herald.publishing.schemas import osv_problems, osv_schema, osv_schema_problems
 from herald.test import shared_path
 
 EXPECTED = Path(__file__).parent / "expected"
@@ -123,7 +123,7 @@ CASES: dict[str, AdvisorySnapshot] = {
         ),
     ),
     "critical_reported_v31_only": snapshot(
-        identifier="NW-2026-0002",
+        identifier="NW-2026-0003",
         title="Remote code execution in the import service",
         status="reported",
         severity="critical",
@@ -188,21 +188,9 @@ CASES: dict[str, AdvisorySnapshot] = {
 
 
 def official_osv_validator() -> Draft202012Validator:
-    """The official OSV schema, with Northwind registered as OSV registers a database.
-
-    The official schema lists the id prefixes and ecosystems of registered databases.
-    A vendor's Herald publishes under its own prefix (NW-) and ecosystem (Northwind),
-    which OSV adds to those lists when the vendor registers; every other rule is the
-    official one, unchanged.
-    """
+    """The official OSV schema as osv.dev publishes it, unchanged, formats checked."""
     schema = json.loads(shared_path("schemas", "osv", "schema.json").read_text("utf-8"))
-    schema = copy.deepcopy(schema)
-    defs = schema["$defs"]
-    defs["prefix"]["pattern"] = defs["prefix"]["pattern"].replace("(ASB-A|", "(NW|ASB-A|")
-    defs["ecosystemWithSuffix"]["pattern"] = defs["ecosystemWithSuffix"]["pattern"].replace(
-        "^(AlmaLinux|", "^(Northwind|AlmaLinux|"
-    )
-    return Draft202012Validator(schema)
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def schema_errors(validator: Draft202012Validator, doc: Any) -> list[str]:
@@ -226,23 +214,38 @@ def check_expected(name: str, data: bytes) -> None:
 def test_every_case_passes_the_official_schema(name: str) -> None:
     doc = render_osv(CASES[name], PUBLISHER)
     assert schema_errors(official_osv_validator(), doc) == []
-    assert osv_problems(doc, ecosystems=frozenset({"Northwind"})) == []
+    assert osv_schema_problems(doc) == []
 
 
-def test_only_the_registry_lists_stand_between_a_package_advisory_and_the_raw_schema() -> None:
-    raw = json.loads(shared_path("schemas", "osv", "schema.json").read_text("utf-8"))
+def test_the_shipped_schema_is_the_published_one() -> None:
+    published = shared_path("schemas", "osv", "schema.json").read_bytes()
+    assert json.loads(published) == osv_schema()
+
+
+def test_ids_take_the_local_prefix_and_keep_the_identifier_as_an_alias() -> None:
     doc = render_osv(CASES["high_v4_only_no_cve"], PUBLISHER)
-    doc["affected"] = [a for a in doc["affected"] if a["package"]["ecosystem"] == "PyPI"]
-    errors = schema_errors(Draft202012Validator(raw), doc)
+    assert doc["id"] == "x_NW-2026-0003"
+    assert doc["aliases"] == ["NW-2026-0003"]
+
+
+def test_a_vendor_with_a_registered_prefix_publishes_its_identifiers_as_ids() -> None:
+    registered = dataclasses.replace(PUBLISHER, osv_id_prefix="")
+    doc = render_osv(CASES["high_v4_only_no_cve"], registered)
+    assert doc["id"] == "NW-2026-0003" and "aliases" not in doc
+    # NW is not registered with OSV in the published schema: the id alone is refused,
+    # and what Herald reports says why in words.
+    errors = schema_errors(official_osv_validator(), doc)
     assert errors and all(e.startswith("/id:") for e in errors)
-    doc["id"] = "x_" + doc["id"]
-    assert schema_errors(Draft202012Validator(raw), doc) == []
+    assert osv_schema_problems(doc) == [
+        "/id: 'NW-2026-0003' does not start with a prefix the OSV schema admits (a database "
+        "registered with OSV, or x_ for a local one): see HERALD_OSV_ID_PREFIX"
+    ]
 
 
 def test_it_carries_cves_as_aliases_and_both_cvss_vectors() -> None:
     doc = render_osv(CASES["fixed_multi_product"], PUBLISHER)
     assert doc["schema_version"] == "1.7.4"
-    assert doc["aliases"] == ["CVE-2026-12345"]
+    assert doc["aliases"] == ["CVE-2026-12345", "NW-2026-0001"]
     assert [s["type"] for s in doc["severity"]] == ["CVSS_V3", "CVSS_V4"]
     assert doc["modified"] == "2026-02-11T09:00:00Z"
     assert doc["published"] == "2026-02-10T09:00:00Z"
@@ -252,9 +255,9 @@ def test_it_carries_cves_as_aliases_and_both_cvss_vectors() -> None:
     assert doc["database_specific"]["affected_regions"] == ["US", "EU"]
 
 
-def test_package_products_use_their_ecosystem_and_others_the_vendors() -> None:
+def test_package_products_use_their_ecosystem_and_others_have_no_package() -> None:
     doc = render_osv(CASES["fixed_multi_product"], PUBLISHER)
-    packages = [a["package"] for a in doc["affected"]]
+    packages = [a["package"] for a in doc["affected"] if "package" in a]
     assert {
         "ecosystem": "PyPI",
         "name": "northwind-sdk",
@@ -265,20 +268,33 @@ def test_package_products_use_their_ecosystem_and_others_the_vendors() -> None:
         "name": "@northwind/widgets",
         "purl": "pkg:npm/%40northwind/widgets",
     } in packages
-    assert {"ecosystem": "Northwind", "name": "Northwind Cloud"} in packages
+    # No invented ecosystem: a product outside OSV's ecosystems is named by the
+    # database, with no package for an OSV client to match.
+    others = [a["database_specific"] for a in doc["affected"] if "package" not in a]
+    assert {o["product"] for o in others} == {"Northwind Cloud", "Northwind Server"}
+    assert {"deployment": "cloud", "status": "fixed"}.items() <= others[0].items()
+    assert "Northwind" not in json.dumps([p["ecosystem"] for p in packages])
     # Not-affected products are not listed: OSV clients would flag them.
-    assert all(p["name"] != "Northwind Agent" for p in packages)
+    assert "Northwind Agent" not in json.dumps(doc["affected"])
 
 
 def test_ranges_follow_the_version_shapes() -> None:
     doc = render_osv(CASES["fixed_multi_product"], PUBLISHER)
-    ranges = {a["package"]["name"]: a.get("ranges") for a in doc["affected"]}
+    ranges = {
+        a["package"]["name"] if "package" in a else a["database_specific"]["product"]: a.get(
+            "ranges", a["database_specific"].get("ranges")
+        )
+        for a in doc["affected"]
+    }
     assert ranges["northwind-sdk"] == [
         {"type": "SEMVER", "events": [{"introduced": "1.0.0"}, {"fixed": "1.4.2"}]}
     ]
     assert ranges["@northwind/widgets"] == [
         {"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "3.2.1"}]}
     ]
+    # Without a package an ECOSYSTEM range means nothing to OSV: the database keeps it.
+    server = next(a for a in doc["affected"] if "Server" in str(a))
+    assert "ranges" not in server
     assert ranges["Northwind Server"] == [
         {"type": "ECOSYSTEM", "events": [{"introduced": "2024.1"}, {"last_affected": "2025.3"}]}
     ]

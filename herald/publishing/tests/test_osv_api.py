@@ -11,8 +11,15 @@ from django.test import override_settings
 from herald.advisories.actions import do_withdraw_advisory
 from herald.core.models import Product
 from herald.publishing import osv_api
+from herald.publishing.models import Artifact
 from herald.publishing.tests.surfaces_support import WiredArtifacts, artifact
 from herald.test import HeraldTestCase
+
+
+def osv_id(advisory: Any) -> str:
+    """The OSV id Herald gives an advisory by default: "x_" (a local database)."""
+    return f"x_{advisory.identifier}"
+
 
 SHA_A = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 SHA_B = "9c1185a5c5e9fc54612808977ee8f548b2258d31"
@@ -67,8 +74,8 @@ class OsvApiTests(WiredArtifacts, HeraldTestCase):
             {"version": "1.4.1", "package": {"name": "northwind-sdk", "ecosystem": "PyPI"}},
         )
         assert status == 200
-        assert [v["id"] for v in body["vulns"]] == [self.sdk.identifier]
-        assert body["vulns"][0] == json.loads(artifact(f"osv/{self.sdk.identifier}.json"))
+        assert [v["id"] for v in body["vulns"]] == [osv_id(self.sdk)]
+        assert body["vulns"][0] == json.loads(artifact(f"osv/{osv_id(self.sdk)}.json"))
 
     def test_fixed_and_unlisted_versions_find_nothing(self) -> None:
         for version in ("1.4.2", "0.9", "1.10.0", "2.0.3"):
@@ -81,24 +88,24 @@ class OsvApiTests(WiredArtifacts, HeraldTestCase):
             "/v1/query",
             {"version": "2.0.2", "package": {"name": "northwind-sdk", "ecosystem": "PyPI"}},
         )
-        assert [v["id"] for v in body["vulns"]] == [self.sdk.identifier]
+        assert [v["id"] for v in body["vulns"]] == [osv_id(self.sdk)]
 
     def test_pypi_names_match_as_pep_503_normalises_them_and_purls_work(self) -> None:
         _, body = self.post("/v1/query", {"package": {"purl": "pkg:pypi/northwind.sdk@1.2"}})
-        assert [v["id"] for v in body["vulns"]] == [self.sdk.identifier]
+        assert [v["id"] for v in body["vulns"]] == [osv_id(self.sdk)]
 
     def test_vendor_products_are_under_the_vendors_ecosystem_in_natural_order(self) -> None:
         query = {"package": {"name": "Northwind Server", "ecosystem": "Northwind"}}
         _, body = self.post("/v1/query", {**query, "version": "2025.10"})
         assert body == {}
         _, body = self.post("/v1/query", {**query, "version": "2025.9"})
-        assert [v["id"] for v in body["vulns"]] == [self.server.identifier]
+        assert [v["id"] for v in body["vulns"]] == [osv_id(self.server)]
         _, body = self.post("/v1/query", query)
-        assert [v["id"] for v in body["vulns"]] == [self.server.identifier]
+        assert [v["id"] for v in body["vulns"]] == [osv_id(self.server)]
 
     def test_a_commit_named_as_affected_finds_the_advisory_and_the_fix_does_not(self) -> None:
         _, body = self.post("/v1/query", {"commit": SHA_A})
-        assert [v["id"] for v in body["vulns"]] == [self.proxy.identifier]
+        assert [v["id"] for v in body["vulns"]] == [osv_id(self.proxy)]
         _, body = self.post("/v1/query", {"commit": SHA_B})
         assert body == {}
 
@@ -113,12 +120,32 @@ class OsvApiTests(WiredArtifacts, HeraldTestCase):
         assert response.status_code == 200
         assert "withdrawn" in response.json()
 
+    def test_ids_from_before_the_prefix_still_answer_on_the_api_and_the_files(self) -> None:
+        """Nothing already published moves: NW-2026-0002 was the OSV id before x_."""
+        document = artifact(f"osv/{osv_id(self.server)}.json")
+        old = self.client.get(f"/v1/vulns/{self.server.identifier}")
+        assert old.status_code == 200 and old.content == document
+        assert artifact(f"osv/{self.server.identifier}.json") == document
+        assert self.server.identifier in json.loads(document)["aliases"]
+        # Not stored yet (a site regenerated later): rendered, by either id.
+        Artifact.objects.filter(path__startswith="osv/").delete()
+        for vuln_id in (self.server.identifier, osv_id(self.server)):
+            answer = self.client.get(f"/v1/vulns/{vuln_id}")
+            assert answer.status_code == 200 and answer.json()["id"] == osv_id(self.server)
+
+    @override_settings(HERALD_OSV_ID_PREFIX="")
+    def test_a_registered_prefix_makes_the_identifier_the_id(self) -> None:
+        another = self.published(title="Another", cve_ids=["CVE-2026-30000"])
+        body = self.client.get(f"/v1/vulns/{another.identifier}").json()
+        assert body["id"] == another.identifier
+        assert body["aliases"] == ["CVE-2026-30000"]
+
     def test_get_by_id_serves_the_stored_bytes_and_drafts_do_not_exist(self) -> None:
-        response = self.client.get(f"/v1/vulns/{self.server.identifier}")
-        assert response.content == artifact(f"osv/{self.server.identifier}.json")
+        response = self.client.get(f"/v1/vulns/{osv_id(self.server)}")
+        assert response.content == artifact(f"osv/{osv_id(self.server)}.json")
         assert response["Content-Type"] == "application/json"
         draft = self.draft(title="Embargoed")
-        missing = self.client.get(f"/v1/vulns/{draft.identifier}")
+        missing = self.client.get(f"/v1/vulns/{osv_id(draft)}")
         unknown = self.client.get("/v1/vulns/NW-2026-9999")
         assert missing.status_code == unknown.status_code == 404
         assert missing.json() == unknown.json() == {"code": 5, "message": "Bug not found."}
@@ -138,12 +165,12 @@ class OsvApiTests(WiredArtifacts, HeraldTestCase):
         first, second, third = body["results"]
         assert first["vulns"] == [
             {
-                "id": self.sdk.identifier,
-                "modified": json.loads(artifact(f"osv/{self.sdk.identifier}.json"))["modified"],
+                "id": osv_id(self.sdk),
+                "modified": json.loads(artifact(f"osv/{osv_id(self.sdk)}.json"))["modified"],
             }
         ]
         assert second == {}
-        assert [v["id"] for v in third["vulns"]] == [self.proxy.identifier]
+        assert [v["id"] for v in third["vulns"]] == [osv_id(self.proxy)]
 
     def test_long_answers_are_paged_with_a_token_for_the_same_query(self) -> None:
         self.published(

@@ -8,10 +8,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import sectxt
 from django.utils import timezone
 
 from herald.advisories.actions import do_resolve_advisory, do_withdraw_advisory
-from herald.core.models import Product
+from herald.core.models import Product, VendorProfile
 from herald.publishing import signing
 from herald.publishing.securitytxt import parse_security_txt
 from herald.publishing.tests.test_signing import gpg_verify
@@ -94,3 +95,17 @@ class SecurityTxt(HeraldTestCase):
         signed.write_text(text)
         keys = self.client.get("/security/pgp-key.asc").content.decode()
         assert "Good signature" in gpg_verify(self.tmp, keys, signed)
+
+    def test_the_signed_file_passes_sectxt(self) -> None:
+        """sectxt (internet.nl's parser) read the em dash of the comment as a broken
+        signed block; the file is ASCII now, and its URIs https on an https site."""
+        profile = VendorProfile.get()
+        profile.base_url = "https://security.northwind.example"
+        profile.save()
+        signing.do_generate_signing_key(acting_user=self.alice)
+        content = self.client.get("/.well-known/security.txt").content
+        assert content.startswith(b"-----BEGIN PGP SIGNED MESSAGE-----")
+        assert content.isascii()
+        parser = sectxt.Parser(content)
+        assert parser.errors == []
+        assert parser.is_valid()

@@ -10,6 +10,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from herald.advisories.actions import do_update_advisory, do_withdraw_advisory
+from herald.advisories.models import Advisory
 from herald.core.errors import ValidationError
 from herald.core.models import Product
 from herald.publishing.artifacts import regenerate_everything
@@ -18,15 +19,26 @@ from herald.publishing.tests.test_osv import official_osv_validator, schema_erro
 from herald.test import HeraldTestCase
 
 
+def oid(advisory: Advisory) -> str:
+    """An advisory's OSV id with the default prefix ("x_": a local database)."""
+    return f"x_{advisory.identifier}"
+
+
 class OsvSurfaceTests(WiredArtifacts, HeraldTestCase):
     def test_publishing_writes_a_valid_document_at_its_id(self) -> None:
         advisory = self.published(
             affected=[{"product": "cloud", "region": "US", "status": "fixed"}],
             cvss_v3_vector="CVSS:3.1/AV:N/AC:L/PR:L/UI:R/S:C/C:L/I:L/A:N",
         )
-        doc = artifact_json(f"osv/{advisory.identifier}.json")
-        assert doc["id"] == advisory.identifier
-        assert doc["aliases"] == ["CVE-2026-12345"]
+        doc = artifact_json(f"osv/{oid(advisory)}.json")
+        assert doc["id"] == f"x_{advisory.identifier}"
+        assert doc["aliases"] == ["CVE-2026-12345", advisory.identifier]
+        # The address the document had before ids took a prefix holds the same bytes,
+        # and only the document at its id is listed.
+        assert artifact(f"osv/{advisory.identifier}.json") == artifact(f"osv/{oid(advisory)}.json")
+        archive = zipfile.ZipFile(io.BytesIO(artifact("osv/all.zip")))
+        assert archive.namelist() == [f"{oid(advisory)}.json"]
+        assert artifact("osv/modified_id.csv").decode().split(",")[1] == f"{oid(advisory)}\n"
         assert doc["severity"][0]["type"] == "CVSS_V3"
         validator: Draft202012Validator = official_osv_validator()
         assert schema_errors(validator, doc) == []
@@ -43,22 +55,20 @@ class OsvSurfaceTests(WiredArtifacts, HeraldTestCase):
         first = self.published()
         second = self.published(title="CSRF on the settings page", cve_ids=[])
         archive = zipfile.ZipFile(io.BytesIO(artifact("osv/all.zip")))
-        assert sorted(archive.namelist()) == sorted(
-            [f"{first.identifier}.json", f"{second.identifier}.json"]
-        )
-        member = json.loads(archive.read(f"{first.identifier}.json"))
-        assert member == artifact_json(f"osv/{first.identifier}.json")
+        assert sorted(archive.namelist()) == sorted([f"{oid(first)}.json", f"{oid(second)}.json"])
+        member = json.loads(archive.read(f"{oid(first)}.json"))
+        assert member == artifact_json(f"osv/{oid(first)}.json")
         lines = artifact("osv/modified_id.csv").decode().splitlines()
-        assert [line.split(",")[1] for line in lines] == [second.identifier, first.identifier]
+        assert [line.split(",")[1] for line in lines] == [oid(second), oid(first)]
         assert all(line.split(",")[0].endswith("Z") for line in lines)
 
     def test_withdrawal_is_carried_into_the_document_and_the_archive(self) -> None:
         advisory = self.published()
         withdrawn = do_withdraw_advisory(advisory, acting_user=self.bob, reason="Not a bug.")
-        doc = artifact_json(f"osv/{withdrawn.identifier}.json")
+        doc = artifact_json(f"osv/{oid(withdrawn)}.json")
         assert doc["withdrawn"].endswith("Z")
         archive = zipfile.ZipFile(io.BytesIO(artifact("osv/all.zip")))
-        assert "withdrawn" in json.loads(archive.read(f"{withdrawn.identifier}.json"))
+        assert "withdrawn" in json.loads(archive.read(f"{oid(withdrawn)}.json"))
 
     def test_regenerating_without_changes_keeps_every_byte(self) -> None:
         self.published()
@@ -90,12 +100,12 @@ class OsvSurfaceTests(WiredArtifacts, HeraldTestCase):
             change_summary="Clarified.",
             description="Any dashboard name could carry a script.",
         )
-        doc = artifact_json(f"osv/{advisory.identifier}.json")
+        doc = artifact_json(f"osv/{oid(advisory)}.json")
         assert doc["details"].startswith("Any dashboard name")
         archive = zipfile.ZipFile(io.BytesIO(artifact("osv/all.zip")))
-        assert json.loads(archive.read(f"{advisory.identifier}.json")) == doc
+        assert json.loads(archive.read(f"{oid(advisory)}.json")) == doc
         line = artifact("osv/modified_id.csv").decode().strip()
-        assert line == f"{doc['modified']},{advisory.identifier}"
+        assert line == f"{doc['modified']},{oid(advisory)}"
 
 
 def _documents_of(archive: bytes) -> dict[str, bytes]:
@@ -133,7 +143,7 @@ class HandBuiltArchiveTests(WiredArtifacts, HeraldTestCase):
         first = self.published()
         second = self.published(title="CSRF on the settings page", cve_ids=[])
         third = self.published(title="Open redirect after login", cve_ids=[])
-        docs = {a.identifier: artifact(f"osv/{a.identifier}.json") for a in (first, second, third)}
+        docs = {oid(a): artifact(f"osv/{oid(a)}.json") for a in (first, second, third)}
         archive = artifact("osv/all.zip")
         assert archive == zip_of(dict(sorted(docs.items())))
         assert _documents_of(archive) == {f"{i}.json": c for i, c in docs.items()}
@@ -147,11 +157,11 @@ class HandBuiltArchiveTests(WiredArtifacts, HeraldTestCase):
             content=b"garbage", blocks=[], etag="written elsewhere"
         )
         second = self.published(title="CSRF on the settings page", cve_ids=[])
-        docs = {a.identifier: artifact(f"osv/{a.identifier}.json") for a in (first, second)}
+        docs = {oid(a): artifact(f"osv/{oid(a)}.json") for a in (first, second)}
         assert artifact("osv/all.zip") == zip_of(dict(sorted(docs.items())))
         Artifact.objects.filter(path="osv/all.zip").delete()
         third = self.published(title="Open redirect after login", cve_ids=[])
-        docs[third.identifier] = artifact(f"osv/{third.identifier}.json")
+        docs[oid(third)] = artifact(f"osv/{oid(third)}.json")
         assert artifact("osv/all.zip") == zip_of(dict(sorted(docs.items())))
 
     def test_the_members_kept_between_publications_are_the_stored_archives(self) -> None:
@@ -167,14 +177,14 @@ class HandBuiltArchiveTests(WiredArtifacts, HeraldTestCase):
         assert kept[1] == members_of(artifact("osv/all.zip"))
         # Another process wrote the archive since: this one builds on that archive
         # (its member for the first advisory), not on the one it kept.
-        other = {first.identifier: b'{"written": "elsewhere"}\n'}
+        other = {oid(first): b'{"written": "elsewhere"}\n'}
         Artifact.objects.filter(path="osv/all.zip").update(
             content=zip_of(other), blocks=[], etag="another process"
         )
         third = self.published(title="Open redirect after login", cve_ids=[])
         listed = _documents_of(artifact("osv/all.zip"))
-        assert f"{third.identifier}.json" in listed
-        assert listed[f"{first.identifier}.json"] == b'{"written": "elsewhere"}\n'
+        assert f"{oid(third)}.json" in listed
+        assert listed[f"{oid(first)}.json"] == b'{"written": "elsewhere"}\n'
 
     def test_documents_stored_since_the_archive_are_taken_from_the_table(self) -> None:
         from herald.publishing.models import Artifact
@@ -183,10 +193,10 @@ class HandBuiltArchiveTests(WiredArtifacts, HeraldTestCase):
         first = self.published()
         # A document rewritten without the site files (a batch of a full rebuild),
         # then a publication: the archive must carry the newer stored document.
-        Artifact.objects.filter(path=f"osv/{first.identifier}.json").update(
+        Artifact.objects.filter(path=f"osv/{oid(first)}.json").update(
             content=b'{"id": "changed"}\n', generation=10**9
         )
         second = self.published(title="CSRF on the settings page", cve_ids=[])
-        docs = {a.identifier: artifact(f"osv/{a.identifier}.json") for a in (first, second)}
-        assert docs[first.identifier] == b'{"id": "changed"}\n'
+        docs = {oid(a): artifact(f"osv/{oid(a)}.json") for a in (first, second)}
+        assert docs[oid(first)] == b'{"id": "changed"}\n'
         assert artifact("osv/all.zip") == zip_of(dict(sorted(docs.items())))

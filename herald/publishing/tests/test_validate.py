@@ -11,9 +11,11 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from herald.advisories.actions import do_withdraw_advisory
+from herald.core.models import VendorProfile
 from herald.publishing import signing
 from herald.publishing.models import Artifact
 from herald.publishing.tests.surfaces_support import CNA_ORG_ID, WiredArtifacts, artifact
+from herald.publishing.tests.world import require_csaf_validator
 from herald.test import HeraldTestCase
 
 
@@ -38,6 +40,9 @@ class ValidateTests(WiredArtifacts, HeraldTestCase):
 
     def setUp(self) -> None:
         super().setUp()
+        profile = VendorProfile.get()
+        profile.base_url = "https://security.northwind.example"
+        profile.save()
         signing.do_generate_signing_key(acting_user=None)
         self.first = self.published()
         self.second = self.published(title="CSRF on settings", cve_ids=["CVE-2026-20000"])
@@ -59,7 +64,7 @@ class ValidateTests(WiredArtifacts, HeraldTestCase):
         assert "problem(s) in the published files" in err
 
     def test_an_invalid_osv_document_is_named_with_its_field(self) -> None:
-        path = f"osv/{self.first.identifier}.json"
+        path = f"osv/x_{self.first.identifier}.json"
         doc = json.loads(artifact(path))
         doc["severity"] = [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:X"}]
         tamper(path, json.dumps(doc).encode())
@@ -80,11 +85,11 @@ class ValidateTests(WiredArtifacts, HeraldTestCase):
         record = json.loads(artifact(path))
         record["cveMetadata"]["assignerOrgId"] = "not-a-uuid"
         tamper(path, json.dumps(record).encode())
-        Artifact.objects.filter(path=f"osv/{self.second.identifier}.json").delete()
+        Artifact.objects.filter(path=f"osv/x_{self.second.identifier}.json").delete()
         code, out, _ = run()
         assert code == 1
         assert f"{path}: /cveMetadata/assignerOrgId" in out
-        assert f"osv/{self.second.identifier}.json: missing" in out
+        assert f"osv/x_{self.second.identifier}.json: missing" in out
 
     def test_provider_metadata_and_security_txt_fields_are_checked(self) -> None:
         path = ".well-known/csaf/provider-metadata.json"
@@ -105,3 +110,70 @@ class ValidateTests(WiredArtifacts, HeraldTestCase):
         _code, out, _ = run()
         assert f"{path}: /role: must be one of" in out
         assert ".well-known/security.txt: Expires: 2001-01-01T00:00:00.000Z is in the past" in out
+
+    def test_what_the_osv_schema_refuses_is_reported_in_plain_words(self) -> None:
+        path = f"osv/x_{self.first.identifier}.json"
+        doc = json.loads(artifact(path))
+        doc["id"] = self.first.identifier  # the id of Herald before 2026-12: HRLD-, NW-...
+        doc["affected"] = [{"package": {"ecosystem": "Northwind", "name": "Northwind Cloud"}}]
+        doc["references"][0]["url"] = "not a link"
+        tamper(path, json.dumps(doc).encode())
+        code, out, _ = run()
+        assert code == 1
+        assert (
+            f"{path}: /id: '{self.first.identifier}' does not start with a prefix the OSV "
+            "schema admits (a database registered with OSV, or x_ for a local one)"
+        ) in out
+        assert (
+            f"{path}: /affected/0/package/ecosystem: 'Northwind' is not one of the ecosystems "
+            "the OSV schema lists"
+        ) in out
+        assert f"{path}: /references/0/url: 'not a link' is not a valid uri" in out
+
+    def test_the_former_address_of_a_document_holds_the_same_bytes(self) -> None:
+        old = f"osv/{self.first.identifier}.json"
+        assert artifact(old) == artifact(f"osv/x_{self.first.identifier}.json")
+        tamper(old, artifact(old).replace(b"Stored XSS", b"Stored XSX"))
+        _code, out, _ = run()
+        assert f"{old}: differs from osv/x_{self.first.identifier}.json" in out
+
+    def test_csaf_validator_lib_is_run_and_what_it_refuses_is_reported(self) -> None:
+        require_csaf_validator()
+        doc = json.loads(artifact(self.csaf))
+        # A swift purl without a version: Herald's own rules took it, the library does not.
+        leaf = doc["product_tree"]["branches"][0]
+        while "branches" in leaf:
+            leaf = leaf["branches"][0]
+        leaf["product"]["product_identification_helper"] = {
+            "purl": "pkg:swift/github.com/apple/swift-nio-http2"
+        }
+        tamper(self.csaf, json.dumps(doc).encode())
+        code, out, _ = run()
+        assert code == 1
+        assert f"{self.csaf}: csaf-validator-lib: " in out
+        assert "mandatoryTest_6_1_13" in out
+        assert "note:" not in out
+
+    def test_without_csaf_validator_lib_the_report_says_so(self) -> None:
+        with override_settings(HERALD_CSAF_VALIDATOR_DIR="/nonexistent/validators"):
+            code, out, _ = run()
+        assert code == 0, out
+        assert (
+            "note: CSAF documents were checked by Herald's own rules only: "
+            "csaf-validator-lib is not installed in /nonexistent/validators"
+        ) in out
+
+    def test_security_txt_that_sectxt_refuses_is_reported(self) -> None:
+        text = artifact(".well-known/security.txt").decode()
+        assert text.startswith("-----BEGIN PGP SIGNED MESSAGE-----")
+        tampered = text.replace(" - see RFC 9116", " \u2014 see RFC 9116").replace(
+            "https://security.northwind.example/security/pgp-key.asc",
+            "http://security.northwind.example/security/pgp-key.asc",
+        )
+        tamper(".well-known/security.txt", tampered.encode())
+        _code, out, _ = run()
+        assert ".well-known/security.txt: line 4: a non-ASCII character in the signed text" in out
+        assert (
+            ".well-known/security.txt: Encryption: "
+            "http://security.northwind.example/security/pgp-key.asc is not https"
+        ) in out

@@ -15,8 +15,9 @@ from herald.publishing.validate import validate_artifacts
 
 class Command(HeraldCommand):
     help = (
-        "Check every stored public file as a consumer would: OSV documents, the CSAF\n"
-        "documents (schema rules and the CSAF 2.0 mandatory tests), their .sha256,\n"
+        "Check every stored public file as a consumer would: OSV documents (the official\n"
+        "OSV schema), the CSAF documents (schema rules and the CSAF 2.0 mandatory tests,\n"
+        "by csaf-validator-lib too when Node.js and it are installed), their .sha256,\n"
         ".sha512 and .asc files, the CSAF provider metadata, index, changes and ROLIE\n"
         "feed, the CVE records and CNA containers, security.txt's fields, and that every\n"
         "public advisory has its documents. Prints one line per problem and exits 1 if\n"
@@ -30,10 +31,14 @@ class Command(HeraldCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         report = validate_artifacts()
         if options["json"]:
-            self.write_json({"checked": report.checked, "problems": report.problems})
+            self.write_json(
+                {"checked": report.checked, "problems": report.problems, "notes": report.notes}
+            )
         else:
             for line in report.problems:
                 self.stdout.write(line)
+            for note in report.notes:
+                self.stdout.write(f"note: {note}")
             self.stdout.write(
                 f"{report.checked} file(s) checked, {len(report.problems)} problem(s)."
             )
