@@ -42,7 +42,7 @@ from herald.audit.actions import actor_label, record
 from herald.core.errors import ConflictError, HeraldError, ValidationError
 from herald.core.ids import draft_identifier, next_identifier
 from herald.core.models import Product, VendorProfile
-from herald.core.text import Kind, check_text
+from herald.core.text import Kind, check_text, uri
 from herald.incidents.actions import add_event, do_declare_incident
 from herald.incidents.models import Incident, IncidentEvent, Severity
 from herald.incidents.queries import open_incidents
@@ -404,6 +404,7 @@ def _clean_rows(
         reference_rows = []
         for i, row in enumerate(references):
             url = _collect(errors, check_text, row.get("url"), f"references[{i + 1}].url") or ""
+            url = uri(url.strip())  # "<", '"' or a space is no part of a URI: escaped
             rtype = str(row.get("type") or Reference.Type.WEB).upper()
             if not re.match(r"^https?://[^\s/$.?#][^\s]*$", url) or len(url) > 1000:
                 errors.setdefault("references", []).append(

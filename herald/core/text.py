@@ -105,6 +105,36 @@ def check_links(text: str, field: str) -> None:
             )
 
 
+# RFC 3986's reserved and unreserved characters, and "%" of an escape already made:
+# the characters a URI may hold as they are.
+_URI_KEEP = "!$&'()*+,;=:@/?~-._%"
+_LONE_PERCENT = re.compile("%(?![0-9A-Fa-f]{2})")
+
+
+def uri(url: str) -> str:
+    """``url`` as a URI: what a URI may not hold (spaces, ``<``, ``"``, non-ASCII...)
+    percent-encoded in its path, query and fragment, as a browser sends it.
+
+    A valid URI comes back unchanged, so applying it twice changes nothing; the
+    validators consumers run (the ``uri`` format of the OSV and CVE schemas) accept
+    what comes out.
+    """
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url  # an unparseable host ("http://[x"): the caller's check refuses it
+
+    def encode(part: str) -> str:
+        return quote(_LONE_PERCENT.sub("%25", part), safe=_URI_KEEP)
+
+    return urlunsplit(
+        (parts.scheme, parts.netloc, encode(parts.path), encode(parts.query),
+         encode(parts.fragment))
+    )  # fmt: skip
+
+
 def visible(value: str) -> str:
     """``value`` with each refused character replaced by a visible stand-in."""
 

@@ -22,6 +22,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import ipaddress
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -29,6 +30,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import pysequoia as pgp
 from django.utils import timezone
@@ -89,12 +91,37 @@ def validate_artifacts() -> Report:
     files = dict(read_many(Artifact.objects.all()))
     report = Report(checked=len(files))
     keys = list(SigningKey.objects.all())
+    trial = _trial_desk(publisher.namespace)
+    plain_http = []
     for path, content in sorted(files.items()):
         for message in _check(path, content, files, publisher, bool(keys)):
+            if trial and path == SECURITY_TXT and message.endswith(NOT_HTTPS):
+                plain_http.append(message.split(":", 1)[0])
+                continue
             report.add(path, message)
+    if plain_http:
+        report.notes.append(
+            f"{SECURITY_TXT} names http:// URIs ({', '.join(plain_http)}) because the desk is "
+            f"served at {publisher.namespace}, on this machine only; RFC 9116 wants https. "
+            "Set HERALD_BASE_URL to the https address the public reaches before going live."
+        )
     _check_csaf_with_validator_lib(files, report)
     _check_coverage(files, publisher, report)
     return report
+
+
+NOT_HTTPS = "is not https (RFC 9116 2.3: web URIs use https)"
+
+
+def _trial_desk(base_url: str) -> bool:
+    """A desk served on this machine only (``make run``): nobody else reads its files."""
+    host = (urlsplit(base_url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_csaf_with_validator_lib(files: dict[str, bytes], report: Report) -> None:
@@ -338,7 +365,7 @@ def _check_security_txt(
     for name, values in sorted(fields.items()):
         for value in values:
             if value.startswith("http://"):
-                yield f"{name.title()}: {value} is not https (RFC 9116 2.3: web URIs use https)"
+                yield f"{name.title()}: {value} {NOT_HTTPS}"
     for url in fields.get("csaf", []):
         local = _local(publisher, url)
         if not url.endswith("/provider-metadata.json"):

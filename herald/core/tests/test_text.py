@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from herald.core.errors import ValidationError
-from herald.core.text import check_text, visible
+from herald.core.text import check_text, uri, visible
 
 
 def refusal(value: str, kind: str = "line") -> str:
@@ -60,3 +60,21 @@ def test_markdown_keeps_http_mailto_and_relative_links_and_code_about_javascript
 def test_visible_shows_a_stand_in_for_each_refused_character() -> None:
     assert visible("a\x07b\x1b[2J\x7f\u202ec\x85") == "a\u2407b\u241b[2J\u2421\ufffdc\ufffd"
     check_text(visible("a\x07\u202e\x00"), "field")
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ('https://example.com/a?b=<c>&d="e"', "https://example.com/a?b=%3Cc%3E&d=%22e%22"),
+        ("https://example.com/é path#a#b", "https://example.com/%C3%A9%20path#a%23b"),
+        ("https://example.com/100%", "https://example.com/100%25"),
+        ("https://[::1]:8443/a?x=%20", "https://[::1]:8443/a?x=%20"),
+    ],
+)
+def test_a_reference_url_is_kept_as_a_uri_the_schemas_accept(given: str, kept: str) -> None:
+    from jsonschema import Draft202012Validator
+
+    assert uri(given) == kept
+    assert uri(kept) == kept  # a valid URI is left as it is
+    checker = Draft202012Validator.FORMAT_CHECKER
+    assert checker.conforms(kept, "uri"), kept

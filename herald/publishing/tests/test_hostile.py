@@ -81,7 +81,7 @@ class HostileCorpusTests(HeraldTestCase):
                 "advisory", "create", "--incident", incident.identifier,
                 "--title", "Bell \x07", "--as", "bob", stdout=io.StringIO(), stderr=err,
             )  # fmt: skip
-        assert "error: title: Contains U+0007" in err.getvalue()
+        assert "error: --title: Contains U+0007" in err.getvalue()
         assert not Advisory.objects.exists()
 
     def test_an_osv_document_with_a_bell_in_its_details_is_refused_naming_file_and_field(

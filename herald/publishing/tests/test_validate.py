@@ -177,3 +177,22 @@ class ValidateTests(WiredArtifacts, HeraldTestCase):
             ".well-known/security.txt: Encryption: "
             "http://security.northwind.example/security/pgp-key.asc is not https"
         ) in out
+
+    def test_a_desk_tried_on_this_machine_gets_a_note_not_problems_for_http(self) -> None:
+        """`make run` serves http://127.0.0.1:8000: RFC 9116's https rule is for the public."""
+        from herald.publishing.artifacts import regenerate_everything
+
+        for base, problems in (("http://127.0.0.1:8123", False), ("http://sec.example", True)):
+            profile = VendorProfile.get()
+            profile.base_url = base
+            profile.save()
+            regenerate_everything()
+            code, out, _ = run()
+            if problems:
+                assert (
+                    code == 1 and "Contact: http://sec.example/security/report/ is not https" in out
+                )
+            else:
+                assert code == 0, out
+                assert "note: .well-known/security.txt names http:// URIs (Acknowledgments, " in out
+                assert "Set HERALD_BASE_URL to the https address" in out

@@ -1,10 +1,10 @@
 """What Herald publishes passes the validators its consumers run (``world.py``).
 
-A fresh desk is filled two ways, through the actions: the real documents of
-../shared/corpus/real imported as a vendor would, and the demo data of
-``herald setup --demo``. Then every stored file goes through csaf-validator-lib,
-the official OSV schema, cvelib's CVE schemas, sectxt and feedparser; any problem
-fails the test, and ``herald validate`` must find the same files at fault.
+A fresh desk is filled three ways, through the actions: the real documents of
+../shared/corpus/real imported as a vendor would, the demo data of
+``herald setup --demo``, and the hostile corpus of ``hostile.py``. Then every
+stored file goes through csaf-validator-lib, the official OSV schema, cvelib's CVE
+schemas, sectxt and feedparser; any problem fails the test, and ``herald validate`` must find the same files at fault.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from herald.core.models import VendorProfile
 from herald.publishing import signing
 from herald.publishing.import_actions import do_import_documents
 from herald.publishing.models import Artifact
+from herald.publishing.tests.hostile import publish_hostile_corpus
 from herald.publishing.tests.surfaces_support import (
     CNA_ORG_ID,
     WiredArtifacts,
@@ -98,6 +99,15 @@ class WorldValidatorTests(WiredArtifacts, HeraldTestCase):
 
     def test_the_demo_data_passes_every_validator(self) -> None:
         self.demo()
+        self.assert_every_format_was_checked()
+        problems = check_desk_outputs()
+        assert problems == [], listed(problems)
+        assert validate_output().strip().endswith(" 0 problem(s).")
+
+    def test_the_hostile_corpus_passes_every_validator(self) -> None:
+        """Markup, injections, emoji, right-to-left text, 10,000-character fields, 40
+        hostile product names, CVSS 4.0 and 7-digit CVE ids (``hostile.py``)."""
+        publish_hostile_corpus(acting_user=self.bob, incident=self.declare())
         self.assert_every_format_was_checked()
         problems = check_desk_outputs()
         assert problems == [], listed(problems)
