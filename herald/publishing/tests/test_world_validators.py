@@ -4,7 +4,8 @@ A fresh desk is filled three ways, through the actions: the real documents of
 ../shared/corpus/real imported as a vendor would, the demo data of
 ``herald setup --demo``, and the hostile corpus of ``hostile.py``. Then every
 stored file goes through csaf-validator-lib, the official OSV schema, cvelib's CVE
-schemas, sectxt and feedparser; any problem fails the test, and ``herald validate`` must find the same files at fault.
+schemas, sectxt and feedparser; any problem fails the test, and ``herald validate``
+must find the same files at fault.
 """
 
 from __future__ import annotations
