@@ -110,6 +110,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "herald.accounts.middleware.SecurityHeadersMiddleware",
+    # Before the session, CSRF and the access gate, which read the cookie, the body and
+    # the path's identifiers: NUL characters and over-limit bodies get a clear refusal.
+    "herald.core.requests.RequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
