@@ -126,6 +126,11 @@ MIDDLEWARE = [
     "herald.accounts.middleware.AccessGateMiddleware",
 ]
 
+# Body sizes are limited per route by herald.core.requests (from Content-Length, before
+# anything is read), so that the intake can take its documented attachments and every
+# refusal says what was too big; Django's one global limit would answer a bare 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = None
+
 ROOT_URLCONF = "herald.urls"
 WSGI_APPLICATION = "herald.wsgi.application"
 
