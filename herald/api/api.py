@@ -115,7 +115,15 @@ def invalid_parameters(request: HttpRequest, exc: ValidationError) -> HttpRespon
         f"invalid {kind} {e['parameter']!r}: {e['message'].rstrip('.')}"
         for kind, e in zip(kinds, errors, strict=True)
     )
+    if _is_reports_operation(request):
+        # The reports router's documented error items name a "field" (ReportError).
+        errors = [{"field": e["parameter"], "message": e["message"]} for e in errors]
     return error_response(request, 422, detail[:1].upper() + detail[1:] + ".", errors)
+
+
+def _is_reports_operation(request: HttpRequest) -> bool:
+    match = request.resolver_match
+    return match is not None and match.url_name in REPORTS_OPERATIONS
 
 
 @api.exception_handler(HeraldError)
@@ -268,6 +276,11 @@ def list_products(request: HttpRequest) -> dict[str, Any]:
 from herald.intake.api import router as intake_router  # noqa: E402  (after `api` exists)
 
 api.add_router("/reports", intake_router)
+REPORTS_OPERATIONS = frozenset(
+    operation.view_func.__name__
+    for path_view in intake_router.path_operations.values()
+    for operation in path_view.operations
+)
 
 
 # ---------------------------------------------------------------- the desk API (tokens)
