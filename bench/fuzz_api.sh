@@ -36,6 +36,7 @@ port="$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); pr
   herald.wsgi:application >"$home/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
+cd "$home"  # st keeps its cache in the working directory
 "$here/.venv/bin/st" run "http://127.0.0.1:$port/api/v1/openapi.json" --wait-for-schema 30 \
   --seed 1 --generation-deterministic -n "$examples" --workers 1 \
   -H "Authorization: Bearer $token" --report har --report-dir "$home/report" \

@@ -27,6 +27,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.template.loader import render_to_string
 
 DEFAULT_BODY_LIMIT = 2_621_440  # 2.5 MiB, Django's DATA_UPLOAD_MAX_MEMORY_SIZE default
@@ -81,6 +82,9 @@ def _nul_in_url(request: HttpRequest) -> str:
 
 def _nul_in_body(request: HttpRequest) -> str:
     """Read and check the body (form fields, or JSON and any other text)."""
+    # Read whole first (it is bounded by the route's limit): a view that reads the raw
+    # body of a multipart request (the OSV API, the JSON API) then still can.
+    body = request.body
     content_type = request.content_type or ""
     if content_type in FORM_TYPES:
         for name, values in request.POST.lists():
@@ -91,7 +95,6 @@ def _nul_in_body(request: HttpRequest) -> str:
             if any("\x00" in (upload.name or "") for upload in files):
                 return f"A file name in {name!r} contains a NUL character."
         return ""
-    body = request.body
     if b"\x00" in body or JSON_NUL.search(body):
         return "The request body contains a NUL character."
     return ""
@@ -138,6 +141,8 @@ class RequestGuardMiddleware:
                 request._post, request._files = _empty_post()  # type: ignore[attr-defined]
                 return None
             return refuse(request, 413 if isinstance(exc, RequestDataTooBig) else 400, message)
+        except MultiPartParserError as exc:
+            return refuse(request, 400, f"The form data cannot be read: {exc}")
         if problem:
             return refuse(request, 400, problem)
         return None

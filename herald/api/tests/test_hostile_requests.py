@@ -149,6 +149,22 @@ class NulCharacterTests(HostileRequestTestCase):
         assert response.json()["code"] == 3
         assert "NUL" in response.json()["message"]
 
+    def test_form_data_sent_to_json_apis_gets_their_own_error(self) -> None:
+        client = Client(raise_request_exception=False)
+        osv = client.post("/v1/query", {"package": "x"})
+        assert osv.status_code == 400 and osv.json()["code"] == 3
+        desk = client.post(f"{API}/desk/advisories", {"title": "x"}, headers=self.bearer())
+        assert 400 <= desk.status_code < 500 and set(desk.json()) == {"detail", "errors"}
+
+    def test_unreadable_form_data_is_a_400_that_says_so(self) -> None:
+        response = Client(raise_request_exception=False).post(
+            "/security/subscribe/",
+            b"--x\r\nbroken",
+            content_type="multipart/form-data; boundary=",
+        )
+        assert response.status_code == 400
+        assert b"The form data cannot be read" in response.content
+
     def test_the_document_lists_the_refusals_on_every_operation(self) -> None:
         document = self.client.get(f"{API}/openapi.json").json()
         for path, methods in document["paths"].items():
