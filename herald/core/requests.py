@@ -108,7 +108,10 @@ class RequestGuardMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         # Before the session or the user is loaded: their lookups use the cookie.
-        problem = _nul_in_url(request)
+        try:
+            problem = _nul_in_url(request)
+        except TooManyFieldsSent as exc:
+            problem = too_big_message(exc, 0, 0).replace("fields", "query parameters", 1)
         if problem:
             return refuse(request, 400, problem)
         return self.get_response(request)

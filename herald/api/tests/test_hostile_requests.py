@@ -156,6 +156,11 @@ class NulCharacterTests(HostileRequestTestCase):
         desk = client.post(f"{API}/desk/advisories", {"title": "x"}, headers=self.bearer())
         assert 400 <= desk.status_code < 500 and set(desk.json()) == {"detail", "errors"}
 
+    def test_a_query_of_a_thousand_parameters_is_a_400_in_the_api_shape(self) -> None:
+        query = "&".join(f"p{i}=1" for i in range(1001))
+        body = self.refused(self.client.get(f"{API}/advisories?{query}"), 400)
+        assert "Too many query parameters" in body["detail"]
+
     def test_unreadable_form_data_is_a_400_that_says_so(self) -> None:
         response = Client(raise_request_exception=False).post(
             "/security/subscribe/",
