@@ -16,7 +16,6 @@ from django.forms.utils import ErrorDict
 from herald.advisories.models import Credit
 from herald.intake.models import Report, Reward
 
-
 FormT = TypeVar("FormT", bound=forms.Form)
 
 
