@@ -57,7 +57,8 @@ class HeraldAPI(NinjaAPI):
                 responses.setdefault(
                     400,
                     {
-                        "description": "A NUL character in the address, query or body.",
+                        "description": "A NUL character in the address, query or body, "
+                        "a body that is not JSON, or too many query parameters.",
                         "content": {"application/json": {"schema": error}},
                     },
                 )

@@ -170,6 +170,15 @@ class NulCharacterTests(HostileRequestTestCase):
         assert response.status_code == 400
         assert b"The form data cannot be read" in response.content
 
+    def test_a_malformed_report_names_the_field_as_the_reports_document_says(self) -> None:
+        response = self.client.post(
+            f"{API}/reports",
+            json.dumps({"email": "a@example.com", "title": "t", "body": "b", "attachments": 1}),
+            content_type="application/json",
+        )
+        body = self.refused(response, 422)
+        assert body["errors"] == [{"field": "attachments", "message": body["errors"][0]["message"]}]
+
     def test_the_document_lists_the_refusals_on_every_operation(self) -> None:
         document = self.client.get(f"{API}/openapi.json").json()
         for path, methods in document["paths"].items():
