@@ -115,6 +115,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "herald.accounts.middleware.SecurityHeadersMiddleware",
+    # Before the session, CSRF and the access gate, which read the cookie, the body and
+    # the path's identifiers: NUL characters and over-limit bodies get a clear refusal.
+    "herald.core.requests.RequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -130,6 +133,11 @@ MIDDLEWARE = [
     # handler500 does the same for one raised in a middleware).
     "herald.core.unavailable.DatabaseUnavailableMiddleware",
 ]
+
+# Body sizes are limited per route by herald.core.requests (from Content-Length, before
+# anything is read), so that the intake can take its documented attachments and every
+# refusal says what was too big; Django's one global limit would answer a bare 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = None
 
 ROOT_URLCONF = "herald.urls"
 WSGI_APPLICATION = "herald.wsgi.application"

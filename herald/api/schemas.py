@@ -10,9 +10,10 @@ instead of being sent.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Field, Schema
+from pydantic import AfterValidator
 
 SeverityName = Literal["low", "medium", "high", "critical"]
 StatusName = Literal["reported", "fixed", "resolved"]
@@ -42,6 +43,24 @@ ReferenceTypeName = Literal[
     "EVIDENCE",
     "WEB",
 ]
+
+# The largest offset or version a request may name: far past any real table, and
+# inside the 64-bit integers both databases compare with (2**63 raised OverflowError).
+MAX_OFFSET = 1_000_000_000
+MAX_VERSION = 2_147_483_647
+
+
+def _storable(value: dt.datetime) -> dt.datetime:
+    """A moment both databases hold: in UTC (naive taken as UTC), years 1 to 9999."""
+    try:
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("Out of range: give a moment between the years 1 and 9999") from None
+
+
+Moment = Annotated[dt.datetime, AfterValidator(_storable)]
 
 # ECMA-262 has no inline flags, and OpenAPI patterns are ECMA-262: spell the case out.
 CVE_PATTERN = r"^[Cc][Vv][Ee]-\d{4}-\d{4,19}$"
@@ -161,11 +180,11 @@ class AdvisoryFilters(Schema):
     state: Literal["current", "past"] | None = Field(
         None, description="current: published, not resolved; past: resolved or withdrawn."
     )
-    updated_since: dt.datetime | None = Field(
+    updated_since: Moment | None = Field(
         None, description="ISO 8601; changed at or after this moment (UTC without an offset)."
     )
     limit: int = Field(20, ge=1, le=100, description="Page size, 1 to 100.")
-    offset: int = Field(0, ge=0, description="Advisories to skip.")
+    offset: int = Field(0, ge=0, le=MAX_OFFSET, description="Advisories to skip.")
 
 
 # ---------------------------------------------------------------- the desk API (tokens)
@@ -193,7 +212,7 @@ class DeskAdvisoryDetail(DeskAdvisory):
 
 class DeskPage(Schema):
     limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0, le=1_000_000)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 class DeskAdvisoryPage(Schema):
@@ -246,7 +265,7 @@ class AdvisoryFields(Schema):
     disclosed_at: dt.date | None = None
     confirmed_exposure: bool | None = None
     user_action_required: bool | None = None
-    embargo_until: dt.datetime | None = None
+    embargo_until: Moment | None = None
     affected: list[AffectedIn] | None = Field(None, max_length=200)
     credits: list[CreditIn] | None = Field(None, max_length=100)
     references: list[ReferenceIn] | None = Field(None, max_length=200)
@@ -258,7 +277,9 @@ class AdvisoryCreate(AdvisoryFields):
 
 class AdvisoryUpdate(AdvisoryFields):
     expected_version: int = Field(
-        ge=1, description="The version you read; a change made since is refused (409)."
+        ge=1,
+        le=MAX_VERSION,
+        description="The version you read; a change made since is refused (409).",
     )
     change_summary: str = Field(
         "", max_length=MAX_SHORT, description="Required once published: what changed."
@@ -266,7 +287,7 @@ class AdvisoryUpdate(AdvisoryFields):
 
 
 class PublishIn(Schema):
-    expected_version: int = Field(ge=1)
+    expected_version: int = Field(ge=1, le=MAX_VERSION)
     lift_embargo_reason: str = Field("", max_length=MAX_LONG)
     outreach_waiver_reason: str = Field("", max_length=MAX_LONG)
 

@@ -74,6 +74,18 @@ def setting(name: str) -> int:
     return DEFAULTS[name]
 
 
+def max_request_bytes() -> int:
+    """The largest report or reply the form or the API must take, in bytes.
+
+    Every attachment at its largest, base64-encoded as the API sends it (the form
+    sends the raw bytes, which is less), with room for its name and type; the text
+    at its longest with every character JSON-escaped (6 bytes); 64 KiB for the rest.
+    """
+    encoded = (setting("HERALD_INTAKE_MAX_ATTACHMENT_BYTES") + 2) // 3 * 4
+    attachments = setting("HERALD_INTAKE_MAX_ATTACHMENTS") * (encoded + 4096)
+    return attachments + setting("HERALD_INTAKE_MAX_BODY") * 6 + 65_536
+
+
 def text_setting(name: str, default: str = "") -> str:
     if hasattr(settings, name):
         return str(getattr(settings, name))

@@ -6,13 +6,17 @@ views attach back to these fields.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.forms.utils import ErrorDict
 
 from herald.advisories.models import Credit
 from herald.intake.models import Report, Reward
+
+FormT = TypeVar("FormT", bound=forms.Form)
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -31,6 +35,14 @@ class MultipleFileField(forms.FileField):
         if isinstance(data, (list, tuple)):
             return [super(MultipleFileField, self).clean(d, initial) for d in data if d]
         return [super().clean(data, initial)] if data else []
+
+
+def showing_refusal(form: FormT, message: str) -> FormT:
+    """An empty form whose banner says why the last submission was refused unread."""
+    form._errors = ErrorDict(  # type: ignore[attr-defined]  # Django's own error store
+        {NON_FIELD_ERRORS: form.error_class([message], error_class="nonfield")}
+    )
+    return form
 
 
 class ReportForm(forms.Form):

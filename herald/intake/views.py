@@ -25,6 +25,7 @@ from django.views.decorators.cache import never_cache
 
 from herald.advisories.queries import access_advisory_by_identifier
 from herald.core.errors import HeraldError, ValidationError
+from herald.core.requests import refused_body
 from herald.incidents.queries import access_incident_by_identifier, open_incidents
 from herald.intake import actions, conf, forms, queries
 from herald.intake.actions import RateLimited, SpamTrap, Upload
@@ -82,7 +83,11 @@ def _attach_errors(form: Any, exc: ValidationError) -> None:
 def report_form(request: HttpRequest) -> HttpResponse:
     form = forms.ReportForm(request.POST or None, request.FILES or None)
     status = 200
-    if request.method == "POST" and form.is_valid():
+    if refused_body(request):
+        # Over a size or count limit: nothing of it was read, the form says why.
+        form = forms.showing_refusal(forms.ReportForm(), refused_body(request))
+        status = 413
+    elif request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             report = actions.do_submit_report(
@@ -130,7 +135,10 @@ def thread(request: HttpRequest, token: str) -> HttpResponse:
         }
     )
     status = 200
-    if request.method == "POST":
+    if refused_body(request):
+        reply_form = forms.showing_refusal(reply_form, refused_body(request))
+        status = 413
+    elif request.method == "POST":
         action = request.POST.get("action", "")
         try:
             if action == "reply":

@@ -27,6 +27,7 @@ from herald.audit.actions import actor_label, record
 from herald.core.errors import HeraldError, ValidationError
 from herald.core.models import Product, VendorProfile
 from herald.incidents.models import Incident, Severity
+from herald.intake.actions import check_rate
 from herald.notify import conf, render
 from herald.notify.channels import check_email, kind_of, message_id_for
 from herald.notify.models import (
@@ -385,12 +386,22 @@ def _confirmation(subscriber: Subscriber) -> None:
     )
 
 
-def do_subscribe(email: str, *, products: Iterable[str] = (), min_severity: str = "") -> Subscriber:
+def do_subscribe(
+    email: str,
+    *,
+    products: Iterable[str] = (),
+    min_severity: str = "",
+    ip: str | None = None,
+) -> Subscriber:
     """Public sign-up: a pending subscriber and the confirmation e-mail (double opt-in).
 
     The answer is the same whether the address was new, pending or active, so
-    the form does not reveal who subscribes.
+    the form does not reveal who subscribes. One client (``ip``) may sign up so
+    many addresses an hour (``RateLimited`` past it, counted before validation as
+    the report intake counts), and one address gets at most one confirmation a day.
     """
+    if ip:
+        check_rate("subscribe", ip, conf.subscribe_rate_per_ip(), what="sign-ups")
     address = check_email(email).lower()
     wanted, severity = _check_subscription(products, min_severity)
     with transaction.atomic():

@@ -14,6 +14,8 @@
 - HERALD_NOTIFY_DRAIN_SECONDS (20): how long one drain task runs at most
 - HERALD_HTTP_TIMEOUT (10): seconds for one outbound HTTP exchange
 - HERALD_HTTP_ALLOW_NETWORKS (none): non-public networks outbound HTTP may reach
+- HERALD_SUBSCRIBE_RATE_PER_IP (10): sign-ups one client address may make per hour
+  (0: no limit); each address gets at most one confirmation mail a day regardless
 """
 
 from __future__ import annotations
@@ -49,6 +51,13 @@ def base_url() -> str:
     from herald.core.baseurl import base_url
 
     return base_url()
+
+
+def subscribe_rate_per_ip() -> int:
+    try:
+        return max(0, int(_get("HERALD_SUBSCRIBE_RATE_PER_IP", "10")))
+    except ValueError:
+        return 10
 
 
 def sessions() -> int:

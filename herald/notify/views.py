@@ -27,6 +27,7 @@ from herald.accounts import access
 from herald.core.errors import HeraldError, ValidationError
 from herald.core.models import Product
 from herald.incidents.models import Severity
+from herald.intake.actions import RateLimited
 from herald.notify import actions, queries
 from herald.notify.channels import SMTPConfig
 from herald.notify.models import Campaign, Channel, Customer, Delivery, Event, Subscriber
@@ -93,18 +94,23 @@ class SubscribeForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def subscribe(request: HttpRequest) -> HttpResponse:
     form = SubscribeForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
             actions.do_subscribe(
                 form.cleaned_data["email"],
                 products=form.cleaned_data["products"],
                 min_severity=form.cleaned_data["min_severity"],
+                ip=request.META.get("REMOTE_ADDR") or None,
             )
+        except RateLimited as exc:
+            form.add_error(None, str(exc))
+            status = 429
         except ValidationError as exc:
             form.add_error(None, _error_text(exc))
         else:
             return render(request, "notify/public/check_inbox.html", status=200)
-    return render(request, "notify/public/subscribe.html", {"form": form})
+    return render(request, "notify/public/subscribe.html", {"form": form}, status=status)
 
 
 def _subscriber(token: str) -> Subscriber:

@@ -276,7 +276,7 @@ class OpenApiTests(ApiTestCase):
             "offset",
         }
         listing = document["paths"][f"{API}/advisories"]["get"]["responses"]
-        assert set(listing) == {"200", "404", "422"}
+        assert set(listing) == {"200", "400", "404", "422"}
 
     def test_the_document_passes_the_openapi_validator(self) -> None:
         validator = pytest.importorskip("openapi_spec_validator")

@@ -91,6 +91,36 @@ class SubscriptionTests(HeraldTestCase):
         self.sign_up("ana@example.org")
         assert Delivery.objects.filter(recipient="ana@example.org").count() == 1
 
+    def test_one_client_may_sign_up_ten_addresses_an_hour_and_the_eleventh_is_refused(
+        self,
+    ) -> None:
+        for i in range(10):
+            self.sign_up(f"reader{i}@example.org")
+        response = self.client.post("/security/subscribe/", {"email": "reader10@example.org"})
+        assert response.status_code == 429
+        assert b"Too many sign-ups in the last hour" in response.content
+        assert not Subscriber.objects.filter(email="reader10@example.org").exists()
+        assert Delivery.objects.count() == 10
+        # Another client is not held back by the first one's sign-ups.
+        other = self.client_class(REMOTE_ADDR="192.0.2.7")
+        assert other.post("/security/subscribe/", {"email": "x@example.org"}).status_code == 200
+
+    @override_settings(HERALD_SUBSCRIBE_RATE_PER_IP=2)
+    def test_the_limit_is_a_setting_and_repeats_of_one_address_count(self) -> None:
+        for _ in range(2):
+            self.sign_up("ana@example.org")
+        response = self.client.post("/security/subscribe/", {"email": "bob@example.org"})
+        assert response.status_code == 429
+        assert not Subscriber.objects.filter(email="bob@example.org").exists()
+
+    def test_one_address_gets_one_confirmation_a_day_whoever_asks(self) -> None:
+        for i in range(5):
+            client = self.client_class(REMOTE_ADDR=f"192.0.2.{i + 1}")
+            assert (
+                client.post("/security/subscribe/", {"email": "ana@example.org"}).status_code == 200
+            )
+        assert Delivery.objects.filter(recipient="ana@example.org").count() == 1
+
     def test_an_invalid_address_is_refused_by_the_form(self) -> None:
         response = self.client.post("/security/subscribe/", {"email": "not an address"})
         assert b"Check your inbox" not in response.content

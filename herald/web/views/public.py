@@ -12,6 +12,8 @@ byte for byte: the 404 page must not tell that an embargoed advisory exists.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
@@ -27,6 +29,8 @@ def advisories_index(request: HttpRequest) -> HttpResponse:
 
 
 def advisories_archive(request: HttpRequest, year: int) -> HttpResponse:
+    if not dt.MINYEAR <= year <= dt.MAXYEAR:
+        raise Http404  # a year no date can have: no advisory was published in it
     context = pages.archive_context(VendorProfile.get(), year)
     if not context["advisories"]:
         raise Http404
