@@ -109,7 +109,10 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, _error_text(exc))
         else:
-            return render(request, "notify/public/check_inbox.html", status=200)
+            from herald.core.mail import smtp_config
+
+            kept_locally = smtp_config() is None
+            return render(request, "notify/public/check_inbox.html", {"kept_locally": kept_locally})
     return render(request, "notify/public/subscribe.html", {"form": form}, status=status)
 
 

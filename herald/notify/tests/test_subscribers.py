@@ -33,6 +33,16 @@ class SubscriptionTests(HeraldTestCase):
         self.published(title="A second advisory")
         assert Delivery.objects.filter(recipient="ana@example.org").count() == 2
 
+    def test_without_a_mail_server_the_sign_up_page_says_where_the_mail_is_kept(self) -> None:
+        with override_settings(HERALD_SMTP_URL=""):
+            response = self.client.post("/security/subscribe/", {"email": "kim@example.org"})
+        assert b"kept in its local outbox" in response.content
+        assert b'href="/desk/outbox/"' in response.content
+        with override_settings(HERALD_SMTP_URL="smtp://127.0.0.1:2525"):
+            response = self.client.post("/security/subscribe/", {"email": "lee@example.org"})
+        assert b"Check your inbox" in response.content
+        assert b"local outbox" not in response.content
+
     def test_subscribers_filter_by_product_and_minimum_severity(self) -> None:
         Product.objects.create(name="Northwind Agent", slug="agent")
         only_agent = self.sign_up("agent@example.org", products=["agent"])
