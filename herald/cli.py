@@ -108,8 +108,9 @@ def _run(args: list[str]) -> None:
     asks_help = args[0] == "help" or "-h" in args or "--help" in args
     if home is not None and not asks_help and args[0] not in WITHOUT_DESK:
         _refuse(
-            f"no Herald desk at {home}: run `herald setup` there to create one, "
-            "or set HERALD_HOME to the desk's directory."
+            f"no Herald desk at {home}. To use a desk you have, run from the directory "
+            "that holds its var/ (where you ran `make run`) or set HERALD_HOME to that "
+            "var/ directory; to create a new desk here, run `herald setup`."
         )
     if home is not None and not home.is_dir() and args[0] not in MAKES_DESK:
         # Importing the settings would create HERALD_HOME to keep a new secret

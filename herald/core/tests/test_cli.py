@@ -56,8 +56,10 @@ class TestWhereThereIsNoDesk:
             result = herald_in(tmp_path, *args)
             assert result.returncode == 1, result.stderr
             assert result.stderr == (
-                f"error: no Herald desk at {tmp_path / 'var'}: run `herald setup` there to "
-                "create one, or set HERALD_HOME to the desk's directory.\n"
+                f"error: no Herald desk at {tmp_path / 'var'}. To use a desk you have, run "
+                "from the directory that holds its var/ (where you ran `make run`) or set "
+                "HERALD_HOME to that var/ directory; to create a new desk here, run "
+                "`herald setup`.\n"
             )
             assert result.stdout == ""
         assert list(tmp_path.iterdir()) == [], "a refused command left files behind"

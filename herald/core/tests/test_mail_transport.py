@@ -91,7 +91,7 @@ class Transport(IntakeTestCase):
     @NO_SMTP
     def test_the_cli_lists_kept_mail_as_json(self) -> None:
         self.acknowledge_a_report()
-        self.subscribe()
+        subscriber = self.subscribe()
         out = StringIO()
         call_command("mail", "outbox", "--json", stdout=out, stderr=StringIO())
         listed = json.loads(out.getvalue())
@@ -100,6 +100,14 @@ class Transport(IntakeTestCase):
         text = StringIO()
         call_command("mail", "outbox", str(listed[0]["id"]), stdout=text)
         assert f"Subject: {listed[0]['subject']}" in text.getvalue()
+        # One message as a person reads it: the link whole, never cut by "=" soft breaks.
+        [kept] = [m for m in listed if m["to"] == [SUBSCRIBER]]
+        shown, raw = StringIO(), StringIO()
+        call_command("mail", "outbox", str(kept["id"]), stdout=shown)
+        call_command("mail", "outbox", str(kept["id"]), "--raw", stdout=raw)
+        link = f"/security/subscribe/confirm/{subscriber.token}/"
+        assert link in shown.getvalue() and "Content-Transfer-Encoding" not in shown.getvalue()
+        assert "Content-Transfer-Encoding" in raw.getvalue()
 
     def test_it_says_where_mail_goes_and_never_the_password(self) -> None:
         with NO_SMTP:

@@ -21,7 +21,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
-from herald.core.mail import outbox, where_mail_goes
+from herald.core.mail import outbox, read, where_mail_goes
 from herald.core.models import LocalMail
 from herald.intake.actions import do_receive_email, purge_throttles
 from herald.intake.imap import ImapSettings, MailboxUnreachable, poll
@@ -65,7 +65,12 @@ class Command(BaseCommand):
             "outbox",
             help="List the mail kept in the local outbox (no HERALD_SMTP_URL), or print one.",
         )
-        outbox.add_argument("id", nargs="?", type=int, help="Print this message whole.")
+        outbox.add_argument(
+            "id", nargs="?", type=int, help="Print this message as a mail program shows it."
+        )
+        outbox.add_argument(
+            "--raw", action="store_true", help="With ID: the message's bytes, as SMTP carries them."
+        )
         outbox.add_argument("--json", action="store_true", help="One JSON object per message.")
         outbox.add_argument("--limit", type=int, default=100, help="At most N, newest first.")
 
@@ -122,7 +127,15 @@ class Command(BaseCommand):
             kept = LocalMail.objects.filter(pk=options["id"]).first()
             if kept is None:
                 raise CommandError(f"No message {options['id']} in the local outbox.")
-            self.stdout.write(bytes(kept.raw).decode("utf-8", "replace").replace("\r\n", "\n"))
+            if options["raw"]:
+                self.stdout.write(bytes(kept.raw).decode("utf-8", "replace").replace("\r\n", "\n"))
+                return
+            # Decoded: a quoted-printable body would cut its links at "=" soft breaks.
+            readable = read(kept)
+            for name, value in readable.headers:
+                self.stdout.write(f"{name}: {value}")
+            self.stdout.write("")
+            self.stdout.write(readable.text.rstrip("\n"))
             return
         rows = list(outbox()[: max(0, options["limit"])])
         if options["json"]:
