@@ -59,7 +59,7 @@ def _usage() -> str:
 
 # Commands that make a desk, or only look at the configuration: they run where
 # there is none yet. Every other command needs one.
-MAKES_DESK = frozenset({"setup", "migrate"})
+MAKES_DESK = frozenset({"setup", "migrate", "restore"})
 WITHOUT_DESK = MAKES_DESK | {"check", "version", "--version"}
 EXIT_REFUSED = 1  # as herald.core.cli_support: the command could not do its work
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `cat big | head`

@@ -173,7 +173,10 @@ class WarmingTests(WiredArtifacts, HeraldTestCase):
         kept = surfaces_osv._last_archive
         assert kept is not None
         assert kept[0] == Artifact.objects.get(path=surfaces_osv.ZIP_PATH).etag
-        assert set(kept[1]) == {a.identifier for a in published}
+        from herald.publishing.surfaces import site_publisher
+
+        publisher = site_publisher()
+        assert set(kept[1]) == {publisher.osv_id(a.identifier) for a in published}
         assert len(surfaces_csaf._entries_of_rows) == len(published)
         assert len(surfaces_csaf._entry_texts) == len(published)
 

@@ -62,9 +62,12 @@ class SearchTest(WebTestCase):
 
     def test_hostile_input_is_only_text(self) -> None:
         self.published(title='Quote " and star * in a title')
-        for query in ('"', "*", "NEAR(a b)", "a OR", "') OR 1=1 --", "\x00", "x" * 5000, "-"):
+        for query in ('"', "*", "NEAR(a b)", "a OR", "') OR 1=1 --", "x" * 5000, "-"):
             response = self.client.get("/desk/search/", {"q": query})
             assert response.status_code == 200, query
+        # A NUL is refused before any view, with a page that says where it was.
+        response = self.client.get("/desk/search/", {"q": "\x00"})
+        assert response.status_code == 400 and b"NUL" in response.content
         assert fts5_query('say "hi"') == '"say"* """hi"""*'
 
     def test_postgresql_uses_the_gin_index(self) -> None:

@@ -255,6 +255,12 @@ class EveryPageTest(StyledPageCase):
         ):
             with self.subTest(page=name):
                 self.visit(page, path, name)
+                if name == "desk-dashboard":
+                    # One row at 1280 px: the brand, eight links, the search, the account.
+                    page.set_viewport_size({"width": 1280, "height": 900})
+                    row = page.locator("header.site-header .wrap").bounding_box()
+                    assert row is not None and row["height"] < 70, row
+                    self.screenshot(page, "dashboard")
                 if name == "desk-advisory-preview":
                     continue  # the public page as it will look, under a preview banner
                 # The desk's header: its brand and a navigation, on every desk page.
