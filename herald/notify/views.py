@@ -241,10 +241,14 @@ def campaign_action(request: HttpRequest, pk: str, verb: str) -> HttpResponse:
 
 @staff_required
 def delivery_list(request: HttpRequest) -> HttpResponse:
-    status = request.GET.get("status", Delivery.Status.DEAD)
+    # Every delivery, newest first, unless a status is asked: the counts above the
+    # table then always describe rows the table can show.
+    status = request.GET.get("status", "")
     if status not in Delivery.Status.values:
-        status = Delivery.Status.DEAD
-    queryset = Delivery.objects.filter(status=status).select_related("message").order_by("-id")
+        status = ""
+    queryset = Delivery.objects.select_related("message").order_by("-id")
+    if status:
+        queryset = queryset.filter(status=status)
     page = Paginator(queryset, 100).get_page(request.GET.get("page"))
     return render(
         request,

@@ -63,7 +63,10 @@ ARCHIVE_PATH = "security/advisories/archive/{year}/index.html"
 MARKDOWN_PATH = "security/advisories.md"
 SECURITY_TXT_PATH = ".well-known/security.txt"
 PUBLIC_KEY_PATH = "security/pgp-key.asc"
-STATIC_FILES = {"herald/web.css": "text/css; charset=utf-8"}
+STATIC_FILES = {
+    "herald/web.css": "text/css; charset=utf-8",
+    "herald/favicon.svg": "image/svg+xml",
+}
 logger = logging.getLogger(__name__)
 FEED_TYPES = {
     "atom": "application/atom+xml; charset=utf-8",

@@ -188,6 +188,16 @@ class DeskTests(CampaignTestCase):
         assert "550 no such user" in page
         assert dead.rfc_message_id.strip("<>") in page
 
+    def test_the_deliveries_page_lists_every_delivery_and_filters_by_status(self) -> None:
+        self.sent_campaign()
+        sent = Delivery.objects.filter(status=Delivery.Status.SENT).first()
+        dead = Delivery.objects.get(recipient="cto@hooli.example")
+        assert sent is not None and dead.status == Delivery.Status.DEAD
+        every = self.client.get("/desk/notify/deliveries/").content.decode()
+        assert f">{sent.pk}</a>" in every and f">{dead.pk}</a>" in every
+        only_dead = self.client.get("/desk/notify/deliveries/?status=dead").content.decode()
+        assert f">{dead.pk}</a>" in only_dead and f">{sent.pk}</a>" not in only_dead
+
     def test_only_staff_see_the_notify_desk(self) -> None:
         for path in ("/desk/notify/campaigns/", "/desk/notify/customers/",
                      "/desk/notify/deliveries/"):  # fmt: skip

@@ -116,6 +116,7 @@ class ServingTest(FrontTestCase):
             "/security/advisories.md": "text/markdown; charset=utf-8",
             "/.well-known/security.txt": "text/plain; charset=utf-8",
             "/static/herald/web.css": "text/css; charset=utf-8",
+            "/static/herald/favicon.svg": "image/svg+xml",  # linked by every page: no 404
         }
         for path, content_type in expected.items():
             response = self.get(path)
