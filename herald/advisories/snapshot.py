@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from herald.advisories.models import Advisory
@@ -46,6 +46,24 @@ def row_regions(row_region: str, advisory_regions: Sequence[str]) -> list[str]:
     """The regions a product row covers: its own, else the advisory's (every region when
     neither names one). The one rule for the public page and the outreach selection."""
     return [row_region] if row_region else list(advisory_regions)
+
+
+class ProductRow(Protocol):
+    status: str
+    introduced: str
+    fixed: str
+    last_affected: str
+
+
+def row_status_now(row: ProductRow, advisory_status: str) -> str:
+    """The status a product row has now: a row without versions (a service, fixed in
+    place) is fixed once the advisory is fixed or resolved, though it was entered as
+    affected; a row with versions keeps its status, its range saying which are hit.
+    The one rule for the public page, CSAF and the desk (stored rows or snapshots)."""
+    has_range = bool(row.introduced or row.fixed or row.last_affected)
+    if row.status == "affected" and not has_range and advisory_status in ("fixed", "resolved"):
+        return "fixed"
+    return row.status
 
 
 @dataclass(frozen=True)
@@ -117,13 +135,8 @@ class AdvisorySnapshot:
         return ", ".join(row_regions(row.region, self.affected_regions)) or "All"
 
     def status_of(self, row: AffectedSnapshot) -> str:
-        """The status a product row has now: a row without versions (a service, fixed in
-        place) is fixed once the advisory is fixed or resolved, though it was entered as
-        affected; a row with versions keeps its status, its range saying which are hit."""
-        has_range = bool(row.introduced or row.fixed or row.last_affected)
-        if row.status == "affected" and not has_range and self.status in ("fixed", "resolved"):
-            return "fixed"
-        return row.status
+        """The status a product row has now (``row_status_now``)."""
+        return row_status_now(row, self.status)
 
     @property
     def date(self) -> dt.date | None:

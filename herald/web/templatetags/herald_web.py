@@ -42,6 +42,22 @@ def label(value: Any, kind: str) -> str:
 
 
 @register.filter
+def stored_row_status(row: Any, advisory: Any) -> str:
+    """The label of a stored product row's status now, by the rule the public page uses."""
+    from herald.advisories.snapshot import row_status_now
+
+    return label(row_status_now(row, advisory.status), "affected_status")
+
+
+@register.filter
+def stored_row_regions(row: Any, advisory: Any) -> str:
+    """A stored product row's regions, as the public page shows them ("All" when none)."""
+    from herald.advisories.snapshot import row_regions
+
+    return ", ".join(row_regions(row.region, advisory.affected_regions or [])) or "All"
+
+
+@register.filter
 def product_status(row: Any, advisory: Any) -> str:
     """The label of a product row's status as it is now (``AdvisorySnapshot.status_of``)."""
     return label(advisory.status_of(row), "affected_status")

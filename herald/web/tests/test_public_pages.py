@@ -121,6 +121,14 @@ class PublicIndexTest(WebTestCase):
         assert ("Northwind Cloud", "Fixed") in rows
         assert ("Northwind Agent", "Affected · fixed in 1.4.0") in rows
         assert ("Northwind Agent", "Not affected") in rows
+        # The desk's page says the same as the public one, by the same rule.
+        self.client.force_login(self.alice)
+        desk = self.client.get(f"/desk/advisories/{advisory.identifier}/").content.decode()
+        desk_rows = re.findall(
+            r"<tr><td>([^<]*)</td>(?:<td>[^<]*</td>){3}<td>([^<]*)</td></tr>", desk
+        )
+        assert ("Northwind Cloud", "Fixed") in desk_rows, desk_rows
+        assert ("Northwind Agent", "Not affected") in desk_rows
 
     def test_a_product_row_without_a_region_shows_the_advisorys_regions(self) -> None:
         advisory = self.published(
