@@ -49,10 +49,14 @@ def row_regions(row_region: str, advisory_regions: Sequence[str]) -> list[str]:
 
 
 class ProductRow(Protocol):
-    status: str
-    introduced: str
-    fixed: str
-    last_affected: str
+    @property
+    def status(self) -> str: ...
+    @property
+    def introduced(self) -> str: ...
+    @property
+    def fixed(self) -> str: ...
+    @property
+    def last_affected(self) -> str: ...
 
 
 def row_status_now(row: ProductRow, advisory_status: str) -> str:

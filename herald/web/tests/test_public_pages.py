@@ -122,7 +122,7 @@ class PublicIndexTest(WebTestCase):
         assert ("Northwind Agent", "Affected · fixed in 1.4.0") in rows
         assert ("Northwind Agent", "Not affected") in rows
         # The desk's page says the same as the public one, by the same rule.
-        self.client.force_login(self.alice)
+        self.client.force_login(self.alice)  # type: ignore[arg-type]  # the test cast's user
         desk = self.client.get(f"/desk/advisories/{advisory.identifier}/").content.decode()
         desk_rows = re.findall(
             r"<tr><td>([^<]*)</td>(?:<td>[^<]*</td>){3}<td>([^<]*)</td></tr>", desk
