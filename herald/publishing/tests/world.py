@@ -73,7 +73,23 @@ def require_csaf_validator() -> None:
 def check_desk_outputs() -> list[Problem]:
     """Every stored artifact through the validator its consumers run; [] when all pass."""
     files = dict(read_many(Artifact.objects.all()))
+    print("files checked by the consumers' validators:", kinds_checked(files))  # with -s
     return check_files(files)
+
+
+def kinds_checked(files: dict[str, bytes]) -> dict[str, int]:
+    """How many files of each kind ``check_files`` hands to a validator (for the README)."""
+    kinds = {
+        "CSAF (csaf-validator-lib)": CSAF_DOCUMENT,
+        "OSV (official schema)": OSV_DOCUMENT,
+        "CVE records (cvelib's schemas)": CVE_RECORD,
+        "CVE CNA containers (cvelib's schemas)": CVE_CONTAINER,
+        "Atom and RSS (XML, feedparser)": FEED,
+    }
+    counts = {name: sum(1 for p in files if rx.match(p)) for name, rx in kinds.items()}
+    counts["security.txt (sectxt)"] = int(SECURITY_TXT in files)
+    counts["CSAF provider metadata (schema)"] = int(PROVIDER_METADATA in files)
+    return counts
 
 
 def check_files(files: dict[str, bytes]) -> list[Problem]:
