@@ -479,9 +479,13 @@ def _install_postgres(dump: Path) -> None:
 
 
 def _load_logical(dump: Path, migrations: list[str]) -> None:
-    """The other engine: the schema the dump was made with, then its rows."""
-    schema.migrate_to(migrations)
-    call_command("loaddata", str(dump), verbosity=0)
+    """The other engine: the schema the dump was made with, then its rows, read with
+    that schema's models (a newer model would look for columns the schema lacks)."""
+    from herald.backups.serializer import models_of
+
+    dump_models = schema.migrate_to(migrations)
+    with models_of(dump_models):
+        call_command("loaddata", str(dump), verbosity=0)
 
 
 def _install_home(verified: VerifiedArchive) -> int:

@@ -9,10 +9,13 @@ keep every digit, or the restored chain would read as edited. Registered as the
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 from django.core.serializers import json as django_json
+from django.core.serializers.base import DeserializationError
 from django.core.serializers.json import DjangoJSONEncoder
 
 
@@ -30,4 +33,37 @@ class Serializer(django_json.Serializer):
         self.json_kwargs["cls"] = PreciseEncoder
 
 
-Deserializer = django_json.Deserializer
+# The models a dump is loaded with: those of the schema it was made with, while
+# ``models_of`` is in force (a restore into the other engine), else today's.
+_dump_models: Any = None
+
+
+@contextlib.contextmanager
+def models_of(apps: Any) -> Iterator[None]:
+    """Deserialize with ``apps`` (a migration state's models) instead of today's: a dump
+    made by an older Herald fits the older schema, and the migrations after it
+    (data migrations included) then move its rows forward like any desk's."""
+    global _dump_models
+    _dump_models = apps
+    try:
+        yield
+    finally:
+        _dump_models = None
+
+
+class Deserializer(django_json.Deserializer):
+    @staticmethod
+    def _get_model_from_node(model_identifier: str) -> Any:
+        if _dump_models is None:
+            return django_json.Deserializer._get_model_from_node(model_identifier)
+        today = django_json.Deserializer._get_model_from_node(model_identifier)
+        try:
+            then = _dump_models.get_model(model_identifier)
+        except (LookupError, TypeError, ValueError) as exc:
+            raise DeserializationError(f"Invalid model identifier: {model_identifier!r}") from exc
+        # Today's model while it has no column the old schema lacks: it keeps what a
+        # migration state's model does not (natural keys, USERNAME_FIELD).
+        columns = {f.column for f in then._meta.concrete_fields}
+        if all(f.column in columns for f in today._meta.concrete_fields):
+            return today
+        return then

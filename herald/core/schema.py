@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from importlib import metadata
+from typing import Any
 
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
@@ -41,17 +42,23 @@ def unknown_migrations(names: Iterable[str], using: str = "default") -> list[str
     return sorted(set(names) - known)
 
 
-def migrate_to(names: Iterable[str], using: str = "default") -> None:
-    """Bring an empty database to exactly the state where ``names`` are the applied migrations."""
-    executor = MigrationExecutor(connections[using])
+def _targets(executor: MigrationExecutor, names: Iterable[str]) -> list[tuple[str, str]]:
     graph = executor.loader.graph
     by_app: dict[str, list[tuple[str, str]]] = {}
     for name in names:
         app, _, migration = name.partition(".")
         by_app.setdefault(app, []).append((app, migration))
     # An app's newest applied migration is the one with the longest way from the root.
-    targets = [max(nodes, key=lambda n: len(graph.forwards_plan(n))) for nodes in by_app.values()]
+    return [max(nodes, key=lambda n: len(graph.forwards_plan(n))) for nodes in by_app.values()]
+
+
+def migrate_to(names: Iterable[str], using: str = "default") -> Any:
+    """Bring an empty database to exactly the state where ``names`` are the applied
+    migrations; the models of that state (``apps``), to load rows made with it."""
+    executor = MigrationExecutor(connections[using])
+    targets = _targets(executor, names)
     executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
 
 
 def describe_upgrade(before_applied: int, applied: list[str]) -> list[str]:

@@ -91,6 +91,20 @@ def test_an_old_sqlite_desk_upgrades_with_its_data_intact(release: str, tmp_path
 
 
 @pytest.mark.skipif(ON_POSTGRES_PASS, reason="runs once, in the SQLite pass")
+def test_an_upgrade_keeps_a_public_base_url_someone_set(tmp_path: Path) -> None:
+    """0.1.0 kept the base URL in the profile only: the upgrade must not hand it to
+    whatever address `herald serve` listens on next."""
+    desk = old_desk(RELEASES[0], tmp_path / "home")
+    with sqlite3.connect(desk.home / "herald.sqlite3") as db:
+        db.execute("UPDATE core_vendorprofile SET base_url = 'https://security.example.com'")
+    out = desk.run("setup").stdout
+    assert "Public base URL: https://security.example.com (set in the vendor profile)" in out
+    with sqlite3.connect(desk.home / "herald.sqlite3") as db:
+        [(follows,)] = db.execute("SELECT base_url_follows_server FROM core_vendorprofile")
+    assert follows == 0
+
+
+@pytest.mark.skipif(ON_POSTGRES_PASS, reason="runs once, in the SQLite pass")
 def test_setup_on_an_old_schema_says_which_migrations_it_applied(tmp_path: Path) -> None:
     desk = old_desk(RELEASES[-1], tmp_path / "home")
     desk.run("migrate", "advisories", "0002", "--verbosity", "0")
