@@ -21,11 +21,11 @@ def herald_home() -> Path:
 def missing_desk() -> Path | None:
     """The directory where a desk was expected but is not; ``None`` when there is one.
 
-    On the embedded default the desk is its SQLite file. With a ``DATABASE_URL``
-    the database lives elsewhere, but ``HERALD_HOME`` still holds what belongs
-    to the desk outside it (the secret key, the published files), so the
-    directory must exist. Whether the database itself is set up is said by the
-    entry point when a query fails.
+    On the embedded default the desk is its SQLite file. With a PostgreSQL
+    ``DATABASE_URL`` the desk is that database: a new web or worker machine
+    pointed at it has no ``HERALD_HOME`` yet and needs none made by hand (the
+    settings create it for the served copy). Whether the database is set up is
+    said by the entry point when a query fails.
     """
     home = herald_home()
     url = os.environ.get("DATABASE_URL", "").strip()
@@ -35,5 +35,5 @@ def missing_desk() -> Path | None:
         name = url.removeprefix("sqlite://")[1:].split("?", 1)[0]
         return None if name in ("", ":memory:") or Path(name).is_file() else home
     if url or os.environ.get("HERALD_TEST_DB") == "postgres":
-        return None if home.is_dir() else home
+        return None
     return None if (home / SQLITE_NAME).is_file() else home

@@ -98,8 +98,11 @@ class TestWhereThereIsNoDesk:
 
     def test_an_unreachable_database_is_one_line_not_a_traceback(self, tmp_path: Path) -> None:
         url = f"postgres://postgres@127.0.0.1:{a_closed_port()}/herald_nowhere"
+        # A new machine pointed at PostgreSQL has no HERALD_HOME yet: the database is
+        # the desk, so what is said is about the database, not "no Herald desk".
+        new_machine = str(tmp_path / "new-machine")
         result = herald_in(
-            tmp_path, "advisory", "list", env={"DATABASE_URL": url, "HERALD_HOME": str(tmp_path)}
+            tmp_path, "advisory", "list", env={"DATABASE_URL": url, "HERALD_HOME": new_machine}
         )
         assert result.returncode == 1
         assert result.stderr.startswith("error: the database herald_nowhere cannot be used: ")

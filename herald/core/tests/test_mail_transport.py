@@ -80,7 +80,7 @@ class Transport(IntakeTestCase):
         kept = LocalMail.objects.get()
         self.login(self.bob)
         listing = self.client.get("/desk/outbox/").content.decode()
-        assert "the local outbox" in listing and REPORTER in listing
+        assert "No mail server is configured" in listing and REPORTER in listing
         assert f'href="/desk/outbox/{kept.pk}/"' in listing
         page = self.client.get(f"/desk/outbox/{kept.pk}/").content.decode()
         link = f"https://herald.example/security/reports/{ack.report.token}/"
