@@ -54,9 +54,12 @@ def models_of(apps: Any) -> Iterator[None]:
 class Deserializer(django_json.Deserializer):
     @staticmethod
     def _get_model_from_node(model_identifier: str) -> Any:
+        # Django's own lookup (a static method django-stubs does not declare).
+        today = django_json.Deserializer._get_model_from_node(  # type: ignore[attr-defined]
+            model_identifier
+        )
         if _dump_models is None:
-            return django_json.Deserializer._get_model_from_node(model_identifier)
-        today = django_json.Deserializer._get_model_from_node(model_identifier)
+            return today
         try:
             then = _dump_models.get_model(model_identifier)
         except (LookupError, TypeError, ValueError) as exc:
