@@ -10,11 +10,15 @@ through the actions and reads what a visitor would get.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from herald.advisories import signals
 from herald.advisories.models import Advisory
-from herald.publishing import surfaces_csaf, surfaces_cve, surfaces_osv  # noqa: F401 (registers)
+from herald.core.models import VendorProfile
+from herald.publishing import signing, surfaces_csaf, surfaces_cve, surfaces_osv  # noqa: F401 (registers)
 from herald.publishing.artifacts import read_one, regenerate
 from herald.publishing.models import Artifact
 
@@ -37,6 +41,24 @@ class WiredArtifacts:
     def tearDown(self) -> None:
         signals.revision_written.disconnect(dispatch_uid=UID)
         super().tearDown()  # type: ignore[misc]
+
+
+class SignedPublicDesk(WiredArtifacts):
+    """Mixin: a desk as deployed, public over https (RFC 9116 wants https URIs in
+    security.txt), signing with a key of its own kept in the test's temporary directory."""
+
+    SITE = "https://security.northwind.example"
+
+    @pytest.fixture(autouse=True)
+    def _keys(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("HERALD_SIGNING_KEY_DIR", str(tmp_path / "keys"))
+
+    def setUp(self) -> None:
+        super().setUp()
+        profile = VendorProfile.get()
+        profile.base_url = self.SITE
+        profile.save()
+        signing.do_generate_signing_key(acting_user=None)
 
 
 def artifact(path: str) -> bytes:

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
-import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from herald.advisories.actions import do_withdraw_advisory
 from herald.core.models import VendorProfile
-from herald.publishing import signing
 from herald.publishing.models import Artifact
-from herald.publishing.tests.surfaces_support import CNA_ORG_ID, WiredArtifacts, artifact
+from herald.publishing.tests.surfaces_support import CNA_ORG_ID, SignedPublicDesk, artifact
 from herald.publishing.tests.world import require_csaf_validator
 from herald.test import HeraldTestCase
 
@@ -33,17 +30,9 @@ def tamper(path: str, content: bytes) -> None:
 
 
 @override_settings(HERALD_CNA_ORG_ID=CNA_ORG_ID)
-class ValidateTests(WiredArtifacts, HeraldTestCase):
-    @pytest.fixture(autouse=True)
-    def _keys(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setenv("HERALD_SIGNING_KEY_DIR", str(tmp_path / "keys"))
-
+class ValidateTests(SignedPublicDesk, HeraldTestCase):
     def setUp(self) -> None:
         super().setUp()
-        profile = VendorProfile.get()
-        profile.base_url = "https://security.northwind.example"
-        profile.save()
-        signing.do_generate_signing_key(acting_user=None)
         self.first = self.published()
         self.second = self.published(title="CSRF on settings", cve_ids=["CVE-2026-20000"])
         do_withdraw_advisory(self.second, acting_user=self.bob, reason="Duplicate.")

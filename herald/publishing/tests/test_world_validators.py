@@ -20,21 +20,18 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from herald.core.demo import load_demo
-from herald.core.models import VendorProfile
-from herald.publishing import signing
 from herald.publishing.import_actions import do_import_documents
 from herald.publishing.models import Artifact
 from herald.publishing.tests.hostile import publish_hostile_corpus
 from herald.publishing.tests.surfaces_support import (
     CNA_ORG_ID,
-    WiredArtifacts,
+    SignedPublicDesk,
     artifact,
     paths,
 )
 from herald.publishing.tests.world import Problem, check_desk_outputs, require_csaf_validator
 from herald.test import HeraldTestCase, shared_path
 
-SITE = "https://security.northwind.example"
 MORE_REAL = Path(__file__).parent / "real"
 
 
@@ -57,19 +54,7 @@ def listed(problems: list[Problem]) -> str:
 
 
 @override_settings(HERALD_CNA_ORG_ID=CNA_ORG_ID)
-class WorldValidatorTests(WiredArtifacts, HeraldTestCase):
-    @pytest.fixture(autouse=True)
-    def _keys(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setenv("HERALD_SIGNING_KEY_DIR", str(tmp_path / "keys"))
-
-    def setUp(self) -> None:
-        super().setUp()
-        # A desk as deployed: public over https (RFC 9116 wants https URIs in security.txt).
-        profile = VendorProfile.get()
-        profile.base_url = SITE
-        profile.save()
-        signing.do_generate_signing_key(acting_user=None)
-
+class WorldValidatorTests(SignedPublicDesk, HeraldTestCase):
     def assert_every_format_was_checked(self) -> None:
         for prefix in ("osv/", ".well-known/csaf/white/", "cve/", ".well-known/security.txt"):
             assert paths(prefix), f"nothing published under {prefix}"
