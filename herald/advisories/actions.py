@@ -27,6 +27,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from herald.advisories import signals
+from herald.advisories.fields import FIELDS, fields_of_kind
 from herald.advisories.models import Advisory, Affected, Credit, Reference, Revision
 from herald.advisories.snapshot import snapshot_of
 from herald.advisories.validation import (
@@ -47,29 +48,18 @@ from herald.incidents.actions import add_event, do_declare_incident
 from herald.incidents.models import Incident, IncidentEvent, Severity
 from herald.incidents.queries import open_incidents
 
-TEXT_FIELDS = ("title", "summary", "description", "affected_users", "resolution")
-DATE_FIELDS = ("discovered_at", "reported_at", "fixed_at", "disclosed_at")
-BOOL_FIELDS = ("confirmed_exposure", "user_action_required")
-EDITABLE_FIELDS = (
-    *TEXT_FIELDS,
-    *DATE_FIELDS,
-    *BOOL_FIELDS,
-    "cve_ids",
-    "cwe_ids",
-    "severity",
-    "cvss_v3_vector",
-    "cvss_v4_vector",
-    "status",
-    "embargo_until",
-    "affected_regions",
-)
+# Every list below reads the one declaration (herald.advisories.fields).
+TEXT_FIELDS = fields_of_kind("line", "markdown")
+DATE_FIELDS = fields_of_kind("date")
+BOOL_FIELDS = fields_of_kind("bool")
+EDITABLE_FIELDS = tuple(FIELDS)
 # What each text field may hold (herald.core.text, the one gatekeeper): titles and
 # summaries are one line of plain text; the rest are Markdown.
-TEXT_KINDS: dict[str, Kind] = {"title": "line", "summary": "line", "description": "markdown",
-                               "affected_users": "markdown", "resolution": "markdown"}  # fmt: skip
+TEXT_KINDS: dict[str, Kind] = {
+    name: kind for name in TEXT_FIELDS if (kind := FIELDS[name].text_kind) is not None
+}
 RowT = TypeVar("RowT", Affected, Credit, Reference)
-MAX_TEXT = {"title": 300, "summary": 500, "description": 100_000, "affected_users": 20_000,
-            "resolution": 50_000}  # fmt: skip
+MAX_TEXT = {name: FIELDS[name].max_length or 0 for name in TEXT_FIELDS}
 
 
 # ---------------------------------------------------------------- cleaning input
@@ -152,17 +142,19 @@ def _clean_fields(values: Mapping[str, Any], errors: dict[str, list[str]]) -> di
             cleaned[name] = _collect(errors, check_cwe_ids, value) or []
         elif name == "severity":
             cleaned[name] = _collect(errors, check_severity, value) or ""
-        elif name in ("cvss_v3_vector", "cvss_v4_vector"):
+        elif FIELDS[name].kind == "vector":
             cleaned[name] = value or ""
         elif name == "status":
             cleaned[name] = str(value or "").strip().lower()
-        elif name == "embargo_until":
-            cleaned[name] = _collect(errors, _as_datetime, value, "embargo_until")
+        elif FIELDS[name].kind == "datetime":
+            cleaned[name] = _collect(errors, _as_datetime, value, name)
         elif name == "affected_regions":
             regions = (
                 value if isinstance(value, (list, tuple)) else re.split(r"[\s,]+", str(value or ""))
             )
             cleaned[name] = [str(r).strip().upper() for r in regions if str(r).strip()]
+        else:  # a declared field nobody taught to clean: fail loudly, never drop it
+            raise TypeError(f"No cleaning for the advisory field {name!r} ({FIELDS[name].kind}).")
     return cleaned
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 
+from herald.advisories.fields import ADVISORY_FIELDS, FIELDS, AdvisoryField, public_fields
 from herald.advisories.snapshot import AdvisorySnapshot, snapshot_of
 from herald.core.errors import ValidationError
 
@@ -39,28 +40,9 @@ __all__ = [
 # CLI's output byte-for-byte what the API sends (milliseconds, "Z" for UTC).
 _ENCODER = DjangoJSONEncoder()
 
-# Fields a caller may give, with the action's names; everything else is derived.
-INPUT_FIELDS = (
-    "title",
-    "summary",
-    "description",
-    "cve_ids",
-    "cwe_ids",
-    "severity",
-    "cvss_v3_vector",
-    "cvss_v4_vector",
-    "status",
-    "affected_users",
-    "affected_regions",
-    "resolution",
-    "discovered_at",
-    "reported_at",
-    "fixed_at",
-    "disclosed_at",
-    "confirmed_exposure",
-    "user_action_required",
-    "embargo_until",
-)
+# Fields a caller may give, with the action's names (the declaration's); everything
+# else is derived.
+INPUT_FIELDS = tuple(FIELDS)
 ROW_FIELDS = ("affected", "credits", "references")
 # Written by Herald, never by the caller; accepted in input and ignored so that
 # ``show --json`` output can be edited and fed back as it is.
@@ -80,12 +62,26 @@ READ_ONLY_KEYS = frozenset(
         "scheduled_publish_at",
     }
 )
-DESK_KEYS = ("incident", "version", "embargo_until", "scheduled_publish_at")
+# The declared fields the public never sees (the embargo) are the desk's too.
+DESK_KEYS = (
+    "incident",
+    "version",
+    *(f.name for f in ADVISORY_FIELDS if not f.public),
+    "scheduled_publish_at",
+)
 _AFFECTED_INPUT = ("deployment", "region", "introduced", "fixed", "last_affected", "status")
 
 
 def _when(value: dt.date | dt.datetime | None) -> str | None:
     return None if value is None else str(_ENCODER.default(value))
+
+
+def _json_value(field: AdvisoryField, value: Any) -> Any:
+    if field.kind == "list":
+        return list(value or ())
+    if field.kind in ("date", "datetime"):
+        return _when(value)
+    return value
 
 
 def _score(value: Decimal | None) -> float | None:
@@ -100,28 +96,12 @@ def advisory_to_dict(snapshot: AdvisorySnapshot, *, detail: bool = True) -> dict
     """
     data: dict[str, Any] = {
         "identifier": snapshot.identifier,
-        "title": snapshot.title,
-        "summary": snapshot.summary,
         "state": snapshot.state,
-        "status": snapshot.status,
         "current": snapshot.is_current,
-        "severity": snapshot.severity,
-        "cve_ids": list(snapshot.cve_ids),
-        "cwe_ids": list(snapshot.cwe_ids),
-        "cvss_v3_vector": snapshot.cvss_v3_vector,
+        # Every declared field the public sees, in the declaration's order.
+        **{f.name: _json_value(f, getattr(snapshot, f.name)) for f in public_fields()},
         "cvss_v3_score": _score(snapshot.cvss_v3_score),
-        "cvss_v4_vector": snapshot.cvss_v4_vector,
         "cvss_v4_score": _score(snapshot.cvss_v4_score),
-        "description": snapshot.description,
-        "affected_users": snapshot.affected_users,
-        "affected_regions": list(snapshot.affected_regions),
-        "resolution": snapshot.resolution,
-        "discovered_at": _when(snapshot.discovered_at),
-        "reported_at": _when(snapshot.reported_at),
-        "fixed_at": _when(snapshot.fixed_at),
-        "disclosed_at": _when(snapshot.disclosed_at),
-        "confirmed_exposure": snapshot.confirmed_exposure,
-        "user_action_required": snapshot.user_action_required,
         "published_at": _when(snapshot.published_at),
         "updated_at": _when(snapshot.updated_at),
         "withdrawn_at": _when(snapshot.withdrawn_at),
@@ -166,7 +146,11 @@ def desk_advisory_to_dict(advisory: Advisory, *, detail: bool = True) -> dict[st
     data.update(
         incident=advisory.incident.identifier,
         version=advisory.version,
-        embargo_until=_when(advisory.embargo_until),
+        **{
+            f.name: _json_value(f, getattr(advisory, f.name))
+            for f in ADVISORY_FIELDS
+            if not f.public
+        },
         scheduled_publish_at=_when(advisory.scheduled_publish_at),
     )
     return data

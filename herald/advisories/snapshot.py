@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
+from herald.advisories.fields import AdvisoryField, fields_of_kind, public_fields
+
 if TYPE_CHECKING:
     from herald.advisories.models import Advisory
 
@@ -168,8 +170,8 @@ class AdvisorySnapshot:
         return cls(**values)
 
 
-_DATE_FIELDS = {"discovered_at", "reported_at", "fixed_at", "disclosed_at"}
-_DATETIME_FIELDS = {"published_at", "updated_at", "withdrawn_at"}
+_DATE_FIELDS = set(fields_of_kind("date"))
+_DATETIME_FIELDS = {*fields_of_kind("datetime"), "published_at", "updated_at", "withdrawn_at"}
 _DECIMAL_FIELDS = {"cvss_v3_score", "cvss_v4_score"}
 
 
@@ -212,6 +214,13 @@ def _affected_rows(advisory: Advisory) -> Iterable[Any]:
     return advisory.affected.select_related("product").all()
 
 
+def _snapshot_value(field: AdvisoryField, value: Any) -> Any:
+    """A model value as the frozen snapshot holds it (lists become tuples)."""
+    if field.kind == "list":
+        return tuple(value or ())
+    return value
+
+
 def snapshot_of(advisory: Advisory, *, with_history: bool = True) -> AdvisorySnapshot:
     """The advisory as it is now in the database."""
     affected = tuple(
@@ -238,27 +247,11 @@ def snapshot_of(advisory: Advisory, *, with_history: bool = True) -> AdvisorySna
         )
     return AdvisorySnapshot(
         identifier=advisory.identifier,
-        title=advisory.title,
         state=advisory.state,
-        status=advisory.status,
-        severity=advisory.severity,
-        summary=advisory.summary,
-        description=advisory.description,
-        cve_ids=tuple(advisory.cve_ids or ()),
-        cwe_ids=tuple(advisory.cwe_ids or ()),
-        cvss_v3_vector=advisory.cvss_v3_vector,
+        # Every declared field the public sees, as the advisory holds it now.
+        **{f.name: _snapshot_value(f, getattr(advisory, f.name)) for f in public_fields()},
         cvss_v3_score=advisory.cvss_v3_score,
-        cvss_v4_vector=advisory.cvss_v4_vector,
         cvss_v4_score=advisory.cvss_v4_score,
-        affected_users=advisory.affected_users,
-        affected_regions=tuple(advisory.affected_regions or ()),
-        resolution=advisory.resolution,
-        discovered_at=advisory.discovered_at,
-        reported_at=advisory.reported_at,
-        fixed_at=advisory.fixed_at,
-        disclosed_at=advisory.disclosed_at,
-        confirmed_exposure=advisory.confirmed_exposure,
-        user_action_required=advisory.user_action_required,
         incident=advisory.incident.identifier,
         published_at=advisory.published_at,
         updated_at=advisory.updated_at,

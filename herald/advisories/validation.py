@@ -13,6 +13,7 @@ from typing import Any
 from cvss import CVSS3, CVSS4
 from cvss.exceptions import CVSSError
 
+from herald.advisories.fields import ADVISORY_FIELDS
 from herald.core.errors import ValidationError
 from herald.incidents.models import Severity
 
@@ -142,13 +143,8 @@ def check_status(status: str, fixed_at: dt.date | None) -> None:
         raise ValidationError({"fixed_at": f"Status {status} needs the date it was fixed."})
 
 
-PUBLISH_REQUIRED = {
-    "title": "a title",
-    "description": "a description",
-    "severity": "a severity (or a CVSS vector)",
-    "affected_users": "who is affected",
-    "reported_at": "the date it was reported",
-}
+# What the page's template cannot do without: declared with each field.
+PUBLISH_REQUIRED = {f.name: f.needed_to_publish for f in ADVISORY_FIELDS if f.needed_to_publish}
 
 
 def check_publishable(values: dict[str, Any]) -> None:

@@ -10,10 +10,19 @@ instead of being sent.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from ninja import Field, Schema
-from pydantic import AfterValidator
+from pydantic import AfterValidator, create_model
+
+from herald.advisories.fields import (
+    ADVISORY_FIELDS,
+    AdvisoryField,
+    choices_of,
+    column,
+    public_fields,
+)
 
 SeverityName = Literal["low", "medium", "high", "critical"]
 StatusName = Literal["reported", "fixed", "resolved"]
@@ -96,34 +105,58 @@ class Revision(Schema):
     created_at: dt.datetime
 
 
-class Advisory(Schema):
+def _choice(name: str) -> Any:
+    """The model column's choices as a Literal type."""
+    values = tuple(value for value, _ in choices_of(name))
+    return Literal.__getitem__(values)
+
+
+def _response_type(field: AdvisoryField) -> Any:
+    """How a declared field reads in a response (``serialize.advisory_to_dict``)."""
+    return {
+        "line": str,
+        "markdown": str,
+        "vector": str,
+        "list": list[str],
+        "date": dt.date | None,
+        "datetime": dt.datetime | None,
+        "bool": bool,
+    }.get(field.kind) or _choice(field.name)
+
+
+def _described(field: AdvisoryField, **kwargs: Any) -> Any:
+    if field.description:
+        kwargs["description"] = field.description
+    return Field(**kwargs)
+
+
+def _response_fields(fields: Iterable[AdvisoryField]) -> dict[str, Any]:
+    return {f.name: (_response_type(f), _described(f)) for f in fields}
+
+
+class _Head(Schema):
     identifier: str = Field(description="Stable identifier, e.g. HRLD-2026-0001.")
-    title: str
-    summary: str
     state: Literal["published", "withdrawn"] = Field(
         description="Withdrawn advisories stay listed so that every consumer learns of it."
     )
-    status: StatusName
     current: bool = Field(
         description='Published and not resolved: listed under "Current advisories".'
     )
-    severity: SeverityName
-    cve_ids: list[str]
-    cwe_ids: list[str]
-    cvss_v3_vector: str
+
+
+if TYPE_CHECKING:
+    _PublicFields = _Head
+else:
+    # The declared fields the public sees (herald.advisories.fields), in their order.
+    _PublicFields = create_model(
+        "_PublicFields", __base__=_Head, **_response_fields(public_fields())
+    )
+
+
+class Advisory(_PublicFields):
+    severity: SeverityName  # never empty once public
     cvss_v3_score: float | None
-    cvss_v4_vector: str
     cvss_v4_score: float | None
-    description: str = Field(description="Markdown.")
-    affected_users: str = Field(description="Who is affected, in prose.")
-    affected_regions: list[str]
-    resolution: str = Field(description="Markdown: the fix and next steps for users.")
-    discovered_at: dt.date | None
-    reported_at: dt.date | None
-    fixed_at: dt.date | None
-    disclosed_at: dt.date | None
-    confirmed_exposure: bool
-    user_action_required: bool
     published_at: dt.datetime | None = Field(description="First publication.")
     updated_at: dt.datetime | None
     withdrawn_at: dt.datetime | None
@@ -193,7 +226,18 @@ MAX_SHORT = 300
 MAX_LONG = 20_000
 
 
-class DeskAdvisory(Advisory):
+if TYPE_CHECKING:
+    _DeskFields = Advisory
+else:
+    # The declared fields only the desk sees (the embargo).
+    _DeskFields = create_model(
+        "_DeskFields",
+        __base__=Advisory,
+        **_response_fields(f for f in ADVISORY_FIELDS if not f.public),
+    )
+
+
+class DeskAdvisory(_DeskFields):
     """An advisory as the desk sees it: drafts too, with the incident and the version."""
 
     state: Literal["draft", "published", "withdrawn"]  # type: ignore[assignment]
@@ -202,7 +246,6 @@ class DeskAdvisory(Advisory):
     )
     incident: str = Field(description="The incident's identifier.")
     version: int = Field(description="Give it back as expected_version when changing it.")
-    embargo_until: dt.datetime | None
     scheduled_publish_at: dt.datetime | None
 
 
@@ -241,31 +284,45 @@ class ReferenceIn(Schema):
     type: ReferenceTypeName = "WEB"
 
 
-class AdvisoryFields(Schema):
-    """Fields of an advisory; those left out keep their value (or the default on create)."""
+# The most items a list field takes (ids, regions).
+MAX_ITEMS = 50
 
+
+def _input_type(field: AdvisoryField) -> tuple[Any, Any]:
+    """How a declared field is given in a request; left out, it keeps its value."""
+    if field.kind in ("line", "markdown", "vector"):
+        limit = field.max_length or column(field.name).max_length
+        return str | None, _described(field, default=None, max_length=limit)
+    if field.kind == "list":
+        return list[str] | None, _described(field, default=None, max_length=MAX_ITEMS)
+    kind_type = {
+        "date": dt.date,
+        "datetime": Moment,
+        "bool": bool,
+    }.get(field.kind) or _choice(field.name)
+    return kind_type | None, _described(field, default=None)
+
+
+class _Incident(Schema):
     incident: str | None = Field(
         None, max_length=40, description="Identifier of an open incident (INC-2026-0001)."
     )
-    title: str | None = Field(None, max_length=MAX_SHORT)
-    summary: str | None = Field(None, max_length=MAX_LONG)
-    description: str | None = Field(None, max_length=MAX_LONG, description="Markdown.")
-    cve_ids: list[str] | None = Field(None, max_length=50)
-    cwe_ids: list[str] | None = Field(None, max_length=50)
-    severity: SeverityName | None = None
-    cvss_v3_vector: str | None = Field(None, max_length=200)
-    cvss_v4_vector: str | None = Field(None, max_length=300)
-    status: StatusName | None = None
-    affected_users: str | None = Field(None, max_length=MAX_LONG)
-    affected_regions: list[str] | None = Field(None, max_length=50)
-    resolution: str | None = Field(None, max_length=MAX_LONG, description="Markdown.")
-    discovered_at: dt.date | None = None
-    reported_at: dt.date | None = None
-    fixed_at: dt.date | None = None
-    disclosed_at: dt.date | None = None
-    confirmed_exposure: bool | None = None
-    user_action_required: bool | None = None
-    embargo_until: Moment | None = None
+
+
+if TYPE_CHECKING:
+    _InputFields = _Incident
+else:
+    # Every declared field (herald.advisories.fields), each optional.
+    _InputFields = create_model(
+        "_InputFields",
+        __base__=_Incident,
+        **{f.name: _input_type(f) for f in ADVISORY_FIELDS},
+    )
+
+
+class AdvisoryFields(_InputFields):
+    """Fields of an advisory; those left out keep their value (or the default on create)."""
+
     affected: list[AffectedIn] | None = Field(None, max_length=200)
     credits: list[CreditIn] | None = Field(None, max_length=100)
     references: list[ReferenceIn] | None = Field(None, max_length=200)

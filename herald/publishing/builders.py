@@ -36,6 +36,7 @@ from django.template.loader import get_template, render_to_string
 from django.urls import get_resolver, reverse
 from django.utils import timezone
 
+from herald.advisories.fields import fields_of_kind, markdown_page_fields
 from herald.advisories.models import Advisory, Affected
 from herald.advisories.queries import public_advisories
 from herald.advisories.snapshot import AdvisorySnapshot, snapshot_of
@@ -111,24 +112,16 @@ def index_pages(context: BuildContext) -> Iterator[Rendered]:
 # ---------------------------------------------------------------- handbook Markdown
 
 # The fields ``markdown.advisory_blocks`` shows: loading only these keeps the page of
-# 10,000 advisories one query and no related rows.
+# 10,000 advisories one query and no related rows. The advisory's own fields come from
+# their declaration (``in_markdown``); the rest are what Herald writes.
 _MARKDOWN_FIELDS = (
     "identifier",
-    "title",
     "state",
-    "status",
-    "severity",
-    "cve_ids",
     "published_at",
     "withdrawn_reason",
-    "description",
-    "affected_users",
-    "resolution",
-    "discovered_at",
-    "reported_at",
-    "fixed_at",
-    "disclosed_at",
+    *markdown_page_fields(),
 )
+_MARKDOWN_LISTS = [name for name in fields_of_kind("list") if name in _MARKDOWN_FIELDS]
 
 
 class _HandbookTexts:
@@ -181,7 +174,8 @@ class _HandbookTexts:
         for chunk in chunks:
             for row in chunk.values("pk", *_MARKDOWN_FIELDS):
                 pk = row.pop("pk")
-                snapshot = AdvisorySnapshot(**{**row, "cve_ids": tuple(row["cve_ids"] or ())})
+                lists = {name: tuple(row[name] or ()) for name in _MARKDOWN_LISTS}
+                snapshot = AdvisorySnapshot(**{**row, **lists})
                 if snapshot.state not in ("published", "withdrawn"):  # rule 3, as render_page
                     raise ValueError(f"{snapshot.identifier} is a {snapshot.state}.")
                 fresh[pk] = entry_part(advisory_text(snapshot))

@@ -7,11 +7,19 @@ rule about advisories and incidents belongs to the actions, whose errors
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.forms import BaseFormSet, formset_factory
 
+from herald.advisories.fields import (
+    ADVISORY_FIELDS,
+    FIELDS,
+    AdvisoryField,
+    choices_of,
+    column,
+    fields_of_kind,
+)
 from herald.advisories.models import Advisory, Affected, Credit, Reference
 from herald.core.models import Product
 from herald.incidents.models import Incident, Severity
@@ -72,8 +80,54 @@ class AdvisoryFilterForm(forms.Form):
     )
 
 
-class AdvisoryForm(forms.Form):
-    """Every field of an advisory a person writes; the actions clean and check them."""
+# The rows a Markdown field's box shows; the description gets the most room.
+_TEXTAREA_ROWS = {"description": 6}
+
+
+def advisory_form_field(field: AdvisoryField) -> forms.Field:
+    """The desk form's field for one declared advisory field: types only, no rules."""
+    # Required where the model column may not be blank (the title: a draft needs one).
+    required = not column(field.name).blank
+    common: dict[str, Any] = {"label": field.label, "help_text": field.help, "required": required}
+    if field.kind in ("line", "vector"):
+        return forms.CharField(**common, max_length=field.max_length)
+    if field.kind == "markdown":
+        # Markdown keeps its whitespace: it can be meaningful, and a round trip
+        # through the form must not count as a change.
+        rows = _TEXTAREA_ROWS.get(field.name, 3)
+        return forms.CharField(**common, strip=False, widget=_textarea(rows))
+    if field.kind == "list":
+        return forms.CharField(**common)
+    if field.kind == "choice":
+        default = column(field.name).default
+        if isinstance(default, str) and default:
+            return forms.ChoiceField(
+                **{**common, "required": True}, choices=choices_of(field.name), initial=default
+            )
+        return forms.ChoiceField(**common, choices=[("", "Not set"), *choices_of(field.name)])
+    if field.kind == "date":
+        return forms.DateField(**common, widget=DATE_WIDGET)
+    if field.kind == "datetime":
+        return forms.DateTimeField(**common, widget=DATETIME_WIDGET)
+    if field.kind == "bool":  # unticked is False, not missing
+        return forms.BooleanField(**{**common, "required": False})
+    raise TypeError(f"No desk form field for {field.name!r} ({field.kind}).")
+
+
+if TYPE_CHECKING:
+    _DeclaredFieldsForm = forms.Form
+else:
+    # A form class whose fields are the declaration's, in its order.
+    _DeclaredFieldsForm = type(
+        "_DeclaredFieldsForm",
+        (forms.Form,),
+        {f.name: advisory_form_field(f) for f in ADVISORY_FIELDS},
+    )
+
+
+class AdvisoryForm(_DeclaredFieldsForm):
+    """Every field of an advisory a person writes (the declaration's, in
+    ``herald.advisories.fields``) and its incident; the actions clean and check them."""
 
     incident = IncidentChoiceField(
         queryset=Incident.objects.none(),
@@ -81,133 +135,8 @@ class AdvisoryForm(forms.Form):
         empty_label="None: Herald declares one, if no incident is open",
         help_text="The open incident this work belongs to. Advisories change only inside one.",
     )
-    title = forms.CharField(
-        max_length=300,
-        help_text="The heading on the public page: what is vulnerable, in plain words, "
-        "e.g. “Stored XSS in dashboard names”.",
-    )
-    summary = forms.CharField(
-        required=False,
-        max_length=500,
-        help_text="One sentence for feeds and lists; the public page shows it under the title.",
-    )
-    cve_ids = forms.CharField(
-        label="CVE ids",
-        required=False,
-        help_text="Comma-separated, e.g. CVE-2026-12345. “None” on the page if empty.",
-    )
-    cwe_ids = forms.CharField(
-        label="CWE ids",
-        required=False,
-        help_text="The weakness, comma-separated, e.g. CWE-79. Used by OSV, CSAF and CVE.",
-    )
-    severity = forms.ChoiceField(
-        choices=[("", "Not set"), *Severity.choices],
-        required=False,
-        help_text="Low, Medium, High or Critical on the page. Set from the CVSS score when a "
-        "vector is given (v4.0 first).",
-    )
-    cvss_v3_vector = forms.CharField(
-        label="CVSS v3.1 vector",
-        required=False,
-        max_length=200,
-        help_text="e.g. CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N. Scored when saved.",
-    )
-    cvss_v4_vector = forms.CharField(
-        label="CVSS v4.0 vector",
-        required=False,
-        max_length=400,
-        help_text="e.g. CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:P/VC:L/VI:L/VA:N/SC:N/SI:N/SA:N.",
-    )
-    status = forms.ChoiceField(
-        choices=Advisory.Status.choices,
-        initial=Advisory.Status.REPORTED,
-        help_text="Reported: known, not yet fixed. Fixed: a fix is out (needs the fixed date). "
-        "Resolved: nothing left to do; moves to Past advisories.",
-    )
-    # Markdown fields keep their whitespace: it can be meaningful, and a round trip
-    # through the form must not count as a change.
-    description = forms.CharField(
-        required=False,
-        strip=False,
-        widget=_textarea(6),
-        help_text="Markdown. Brief description of the vulnerability and its potential impact.",
-    )
-    affected_users = forms.CharField(
-        required=False,
-        strip=False,
-        widget=_textarea(3),
-        help_text="Confirm whether it is limited to specific products, and to US or EU "
-        "customers, or both.",
-    )
-    affected_regions = forms.CharField(
-        required=False,
-        help_text="Comma-separated, e.g. US, EU. Blank: the regions named in the prose above.",
-    )
-    resolution = forms.CharField(
-        required=False,
-        strip=False,
-        widget=_textarea(3),
-        help_text="Markdown. Where possible, link the pull request; be clear on any next steps.",
-    )
-    discovered_at = forms.DateField(
-        label="Discovered", required=False, widget=DATE_WIDGET, help_text="When it was found."
-    )
-    reported_at = forms.DateField(
-        label="Reported",
-        required=False,
-        widget=DATE_WIDGET,
-        help_text="When it reached us; on or after discovered.",
-    )
-    fixed_at = forms.DateField(
-        label="Fixed",
-        required=False,
-        widget=DATE_WIDGET,
-        help_text="When the fix shipped; needed for Fixed and Resolved.",
-    )
-    disclosed_at = forms.DateField(
-        label="Disclosed",
-        required=False,
-        widget=DATE_WIDGET,
-        help_text="Blank: the day it is published.",
-    )
-    confirmed_exposure = forms.BooleanField(
-        required=False,
-        help_text="Customer data was confirmed exposed: publishing creates outreach to the "
-        "affected customers.",
-    )
-    user_action_required = forms.BooleanField(
-        required=False,
-        help_text="Users must do something (rotate a key, upgrade): publishing creates outreach.",
-    )
-    embargo_until = forms.DateTimeField(
-        label="Embargo until (UTC)",
-        required=False,
-        widget=DATETIME_WIDGET,
-        help_text="The agreed disclosure moment. Publishing earlier needs a recorded reason.",
-    )
 
-    ACTION_FIELDS = (
-        "title",
-        "summary",
-        "cve_ids",
-        "cwe_ids",
-        "severity",
-        "cvss_v3_vector",
-        "cvss_v4_vector",
-        "status",
-        "description",
-        "affected_users",
-        "affected_regions",
-        "resolution",
-        "discovered_at",
-        "reported_at",
-        "fixed_at",
-        "disclosed_at",
-        "confirmed_exposure",
-        "user_action_required",
-        "embargo_until",
-    )
+    ACTION_FIELDS = tuple(FIELDS)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -221,7 +150,7 @@ class AdvisoryForm(forms.Form):
         initial: dict[str, Any] = {
             name: getattr(advisory, name) for name in AdvisoryForm.ACTION_FIELDS
         }
-        for name in ("cve_ids", "cwe_ids", "affected_regions"):
+        for name in fields_of_kind("list"):
             initial[name] = ", ".join(getattr(advisory, name) or [])
         initial["version"] = advisory.version
         return initial

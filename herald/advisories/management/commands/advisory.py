@@ -29,6 +29,7 @@ from herald.advisories.actions import (
     do_update_advisory,
     do_withdraw_advisory,
 )
+from herald.advisories.fields import ADVISORY_FIELDS, AdvisoryField, choices_of
 from herald.advisories.models import Advisory, Affected, Credit, Reference
 from herald.advisories.queries import access_advisory_by_identifier, declared_for_change
 from herald.advisories.serialize import desk_advisory_to_dict, fields_from_dict
@@ -36,7 +37,7 @@ from herald.core.cli_support import HeraldCommand, gather_errors, read_text_opti
 from herald.core.errors import HeraldError, ValidationError
 from herald.core.input_files import load_json, read_input_file
 from herald.core.models import VendorProfile
-from herald.incidents.models import Incident, Severity
+from herald.incidents.models import Incident
 from herald.incidents.queries import access_incident_by_identifier
 
 EPILOG = """\
@@ -87,28 +88,52 @@ moments are ISO 8601 (UTC unless an offset is given).
     }
 )
 
-# Options that map one to one onto an action's keyword of the same name.
-_SCALAR_FIELDS = (
-    "title",
-    "summary",
-    "severity",
-    "cvss_v3_vector",
-    "cvss_v4_vector",
-    "status",
-    "affected_users",
-    "discovered_at",
-    "reported_at",
-    "fixed_at",
-    "disclosed_at",
-    "confirmed_exposure",
-    "user_action_required",
-    "embargo_until",
-)
-_LIST_FIELDS = ("cve_ids", "cwe_ids", "affected_regions")
+# On update, --summary is the change summary; the advisory's own is --advisory-summary.
+_UPDATE_RESERVED = frozenset({"--summary"})
+_METAVARS = {"line": "TEXT", "markdown": "TEXT", "date": "DATE", "datetime": "DATETIME"}
+
+
+def _add_declared_option(
+    group: argparse._ArgumentGroup, field: AdvisoryField, *, creating: bool
+) -> None:
+    """One declared advisory field (herald.advisories.fields) as options."""
+    flags = [flag for flag in field.flags if creating or flag not in _UPDATE_RESERVED]
+    help_text = field.description or None
+    metavar = field.metavar or _METAVARS.get(field.kind, "TEXT")
+    if field.kind == "markdown":
+        assert field.file_flag is not None
+        text = group.add_mutually_exclusive_group()
+        text.add_argument(*flags, dest=field.name, metavar=metavar, help=help_text)
+        text.add_argument(
+            field.file_flag,
+            dest=f"{field.name}_file",
+            metavar="FILE",
+            help="the same, from a Markdown file (- for stdin)",
+        )
+    elif field.kind == "list":
+        group.add_argument(
+            *flags, dest=field.name, action="append", metavar=metavar, help=help_text
+        )
+    elif field.kind == "bool":
+        # BooleanOptionalAction: an update must be able to turn a flag off again.
+        group.add_argument(
+            *flags,
+            dest=field.name,
+            action="store_true" if creating else argparse.BooleanOptionalAction,
+            default=None,
+            help=help_text,
+        )
+    else:
+        if field.kind == "choice":
+            metavar = "{" + ",".join(value for value, _ in choices_of(field.name)) + "}"
+        if field.kind == "datetime" and not creating:
+            help_text = (help_text or "") + " ('' clears it)"
+        group.add_argument(*flags, dest=field.name, metavar=metavar, help=help_text)
 
 
 def _add_field_options(parser: CommandParser, *, creating: bool) -> None:
-    """The advisory's fields, shared by create and update."""
+    """The advisory's fields, shared by create and update: one option (or two, for
+    Markdown: text or file) per declared field, then the rows."""
     fields = parser.add_argument_group("advisory fields")
     fields.add_argument(
         "--from-json",
@@ -121,45 +146,8 @@ def _add_field_options(parser: CommandParser, *, creating: bool) -> None:
         help="the open incident the change belongs to"
         + (" (required when one is open)" if creating else " (default: the advisory's own)"),
     )
-    fields.add_argument("--title")
-    summary_flags = ("--summary", "--advisory-summary") if creating else ("--advisory-summary",)
-    fields.add_argument(
-        *summary_flags,
-        dest="summary",
-        metavar="TEXT",
-        help="one-line summary of the advisory"
-        + ("" if creating else " (--summary is the change summary here)"),
-    )
-    text = fields.add_mutually_exclusive_group()
-    text.add_argument("--description", metavar="TEXT", help="Markdown")
-    text.add_argument("--description-file", metavar="FILE", help="Markdown file (- for stdin)")
-    fields.add_argument("--cve", dest="cve_ids", action="append", metavar="CVE-YYYY-NNNN")
-    fields.add_argument("--cwe", dest="cwe_ids", action="append", metavar="CWE-N")
-    fields.add_argument(
-        "--severity",
-        metavar="{" + ",".join(Severity.values) + "}",
-        help="derived from the CVSS vector when one is given",
-    )
-    fields.add_argument("--cvss-v3", dest="cvss_v3_vector", metavar="VECTOR", help="CVSS:3.1/...")
-    fields.add_argument("--cvss-v4", dest="cvss_v4_vector", metavar="VECTOR", help="CVSS:4.0/...")
-    fields.add_argument(
-        "--status",
-        metavar="{" + ",".join(Advisory.Status.values) + "}",
-        help="fixed and resolved need --fixed DATE",
-    )
-    fields.add_argument("--affected-users", metavar="TEXT", help="who is affected, in prose")
-    fields.add_argument(
-        "--region",
-        dest="affected_regions",
-        action="append",
-        metavar="REGION",
-        help="a cloud region named by --affected-users, e.g. US (default: found in the prose)",
-    )
-    resolution = fields.add_mutually_exclusive_group()
-    resolution.add_argument("--resolution", metavar="TEXT", help="Markdown: the fix, next steps")
-    resolution.add_argument("--resolution-file", metavar="FILE", help="Markdown file (- for stdin)")
-    for name in ("discovered", "reported", "fixed", "disclosed"):
-        fields.add_argument(f"--{name}", dest=f"{name}_at", metavar="DATE")
+    for field in ADVISORY_FIELDS:
+        _add_declared_option(fields, field, creating=creating)
     fields.add_argument(
         "--product",
         dest="affected",
@@ -169,25 +157,6 @@ def _add_field_options(parser: CommandParser, *, creating: bool) -> None:
     )
     fields.add_argument("--credit", dest="credits", action="append", metavar="NAME[:TYPE]")
     fields.add_argument("--reference", dest="references", action="append", metavar="URL[ TYPE]")
-    # BooleanOptionalAction: an update must be able to turn a flag off again.
-    fields.add_argument(
-        "--confirmed-exposure",
-        action="store_true" if creating else argparse.BooleanOptionalAction,
-        default=None,
-        help="data was exposed: publishing needs outreach or a waiver",
-    )
-    fields.add_argument(
-        "--user-action-required",
-        action="store_true" if creating else argparse.BooleanOptionalAction,
-        default=None,
-        help="users must act: publishing needs outreach or a waiver",
-    )
-    fields.add_argument(
-        "--embargo-until",
-        metavar="DATETIME",
-        help="no publication before this moment without a reason"
-        + ("" if creating else " ('' clears it)"),
-    )
 
 
 def example_prefix() -> str:
@@ -735,23 +704,25 @@ example:
             json_version = raw_version if isinstance(raw_version, int) else None
         if options.get("incident"):
             values["incident"] = options["incident"]
-        for name in _SCALAR_FIELDS:
-            if options.get(name) is not None:
-                values[name] = options[name]
-        for name in _LIST_FIELDS:
-            if options.get(name) is not None:
+        for field in ADVISORY_FIELDS:
+            name = field.name
+            if field.kind == "markdown":
+                text = gather_errors(
+                    errors,
+                    read_text_option,
+                    options.get(name),
+                    options.get(f"{name}_file"),
+                    f"{name}_file",
+                    self.stdin,
+                )
+                if text is not None:
+                    values[name] = text
+            elif options.get(name) is None:
+                continue
+            elif field.kind == "list":
                 values[name] = _split(options[name])
-        for name in ("description", "resolution"):
-            text = gather_errors(
-                errors,
-                read_text_option,
-                options.get(name),
-                options.get(f"{name}_file"),
-                f"{name}_file",
-                self.stdin,
-            )
-            if text is not None:
-                values[name] = text
+            else:
+                values[name] = options[name]
         if options.get("affected") is not None:
             values["affected"] = [_product_row(s) for s in options["affected"] if s.strip()]
         if options.get("credits") is not None:
