@@ -109,7 +109,7 @@ class DeclarationTests(HeraldTestCase):
         assert set(AdvisoryForm.ACTION_FIELDS) == set(FIELDS)
 
     def test_the_editor_page_shows_every_declared_field(self) -> None:
-        self.client.force_login(self.bob)
+        self.client.force_login(self.bob)  # type: ignore[arg-type]  # the test cast's user
         page = self.client.get(reverse("web:advisory_create")).content.decode()
         for name in FIELDS:
             assert f'name="{name}"' in page, name
