@@ -1,20 +1,18 @@
 """Pages: public subscription (sign-up, confirm, manage, one-click unsubscribe) and the desk's
 campaigns, deliveries, customers, channels and subscribers. Thin: parse, call one action or
-query, render.
+query, render. Desk pages carry the desk's one guard (``staff_required``,
+``herald.accounts.guard``), which asks each route's permission (``channel.manage``
+for changing a channel, admins only).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -24,6 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from herald.accounts import access
+from herald.accounts.guard import acting_user, staff_required
 from herald.core.errors import HeraldError, ValidationError
 from herald.core.models import Product
 from herald.incidents.models import Severity
@@ -32,33 +31,6 @@ from herald.notify import actions, queries
 from herald.notify.channels import SMTPConfig
 from herald.notify.models import Campaign, Channel, Customer, Delivery, Event, Subscriber
 from herald.web.errors import attempt
-
-View = Callable[..., HttpResponse]
-
-
-def staff_required(view: View) -> View:
-    """Signed-in staff only; anonymous visitors go to the login page, others get 403."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not getattr(request.user, "is_staff", False):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return never_cache(login_required(wrapper))
-
-
-def _require(request: HttpRequest, permission: str) -> None:
-    """The route's own permission, asked again: the view stays safe without the gate."""
-    if not access.can(request.user, permission):
-        raise PermissionDenied
-
-
-def _user(request: HttpRequest) -> AbstractBaseUser:
-    user = request.user
-    if not isinstance(user, AbstractBaseUser):
-        raise PermissionDenied
-    return user
 
 
 def _error_text(exc: Exception) -> str:
@@ -213,7 +185,7 @@ CAMPAIGN_ACTIONS: dict[str, Callable[..., Any]] = {
 @require_POST
 def campaign_action(request: HttpRequest, pk: str, verb: str) -> HttpResponse:
     campaign = _campaign(pk)
-    user = _user(request)
+    user = acting_user(request)
     try:
         if verb in CAMPAIGN_ACTIONS:
             CAMPAIGN_ACTIONS[verb](campaign, acting_user=user)
@@ -277,7 +249,7 @@ def delivery_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 @require_POST
 def delivery_redrive(request: HttpRequest, pk: int) -> HttpResponse:
-    count = actions.do_redrive([pk], acting_user=_user(request))
+    count = actions.do_redrive([pk], acting_user=acting_user(request))
     messages.success(request, "Sent again." if count else "Nothing to re-drive.")
     return HttpResponseRedirect(reverse("notify:delivery", args=[pk]))
 
@@ -457,7 +429,6 @@ def _form_page(
 @staff_required
 @require_http_methods(["GET", "POST"])
 def channel_create(request: HttpRequest) -> HttpResponse:
-    _require(request, "channel.manage")
     form = ChannelForm(request.POST or None)
     return _form_page(
         request,
@@ -469,7 +440,7 @@ def channel_create(request: HttpRequest) -> HttpResponse:
             config=form.config(),
             events=data["events"],
             internal=data["internal"],
-            acting_user=_user(request),
+            acting_user=acting_user(request),
         ),
         lambda channel: (f"Channel {channel.name} added.", "notify:channels"),
     )
@@ -478,9 +449,8 @@ def channel_create(request: HttpRequest) -> HttpResponse:
 @staff_required
 @require_POST
 def channel_action(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
-    _require(request, "channel.manage")
     channel = _channel(pk)
-    user = _user(request)
+    user = acting_user(request)
     try:
         if verb == "enable":
             actions.do_set_channel_enabled(channel, enabled=True, acting_user=user)
@@ -557,7 +527,7 @@ def subscriber_add(request: HttpRequest) -> HttpResponse:
             data["channel"],
             products=data["products"],
             min_severity=data["min_severity"],
-            acting_user=_user(request),
+            acting_user=acting_user(request),
         ),
         lambda subscriber: (f"{subscriber.channel.name} is subscribed.", "notify:subscribers"),
     )
@@ -571,7 +541,7 @@ def subscriber_remove(request: HttpRequest, pk: int) -> HttpResponse:
     except HeraldError:
         raise Http404("no such subscriber") from None
     try:
-        actions.do_remove_subscriber(subscriber, acting_user=_user(request))
+        actions.do_remove_subscriber(subscriber, acting_user=acting_user(request))
     except HeraldError as exc:
         messages.error(request, str(exc))
     else:
