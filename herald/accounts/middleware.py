@@ -4,11 +4,9 @@
 defines (a strict Content-Security-Policy, Permissions-Policy, HSTS over HTTPS and
 friends), the very ones the artifact front sends with published pages.
 
-``AccessGateMiddleware`` decides, before any desk view runs, whether the person
-may open that route: anonymous visitors go to the login page, anyone who must
-have a second factor and has none goes to set one up (and nowhere else), and
-everyone else needs the route's permission from ``herald.accounts.access``. It
-covers every app's desk pages, not only those whose views ask. It also ends
+``AccessGateMiddleware`` asks the desk's one guard (``herald.accounts.guard``)
+before any ``/desk/`` view runs, the same question every desk view's
+``staff_required`` asks, so a page is refused before its view's code. It also ends
 sessions left idle, and on the API treats a session without its required
 second factor as no session at all.
 """
@@ -20,15 +18,12 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.models import AnonymousUser
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse
 
 from herald.accounts import access
+from herald.accounts.guard import check_desk_route
 from herald.core.security_headers import security_headers
 
 SEEN_KEY = "herald_seen"
@@ -47,42 +42,6 @@ class SecurityHeadersMiddleware:
         for name, value in self.secure if request.is_secure() else self.plain:
             response.headers.setdefault(name, value)
         return response
-
-
-def _is_open(request: HttpRequest, route: str, view: Any) -> bool:
-    module = getattr(view, "__module__", "") or ""
-    return route in access.OPEN_ROUTES or module.startswith("allauth.")
-
-
-def check_desk_route(
-    request: HttpRequest, route: str, view: Any, kwargs: dict[str, Any] | None = None
-) -> HttpResponse | None:
-    """None when ``request`` may open desk route ``route``; else the response (or 403).
-
-    The route's object (an advisory or incident named in the address) is checked too:
-    one the person may not read is a 404, the very response an unknown one gets.
-    """
-    if getattr(request, "_herald_gate_passed", False) or _is_open(request, route, view):
-        return None
-    user = request.user
-    if not user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    if access.needs_mfa(user) and not access.has_mfa(user):
-        if not request.session.get("herald_mfa_told"):
-            request.session["herald_mfa_told"] = True
-            messages.warning(
-                request,
-                "Set up a second factor (an authenticator app or a passkey) before using the desk.",
-            )
-        return HttpResponseRedirect(reverse("mfa_index"))
-    permission = access.route_permission(route)
-    if not access.can(user, permission):
-        raise PermissionDenied
-    obj = access.route_object(route, kwargs or {})
-    if obj is not None and not access.can(user, access.read_permission_for(obj), obj):
-        raise Http404
-    request._herald_gate_passed = True  # type: ignore[attr-defined]  # the view's guard skips
-    return None
 
 
 class AccessGateMiddleware:

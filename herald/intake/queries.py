@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from herald.accounts import access
 from herald.core.errors import HeraldError
 from herald.intake.models import Attachment, InboundMail, Mailbox, Report, ReportMessage, Reward
 
@@ -18,7 +19,8 @@ NOT_FOUND = "No report at this address. Check the link in your acknowledgement e
 
 
 def check_staff(user: AbstractBaseUser | AnonymousUser) -> None:
-    if not (user.is_authenticated and getattr(user, "is_staff", False)):
+    """Reports are the full desk's (``desk.work``): the role table the desk's guard asks."""
+    if not access.can(user, "desk.work"):
         raise PermissionDenied
 
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from herald.accounts.access import visible_advisories
+from herald.accounts.guard import acting_user, staff_required
 from herald.advisories.actions import (
     do_create_advisory,
     do_mark_fixed,
@@ -32,7 +33,6 @@ from herald.advisories.snapshot import snapshot_of
 from herald.core.errors import HeraldError
 from herald.core.models import VendorProfile
 from herald.web import cvss, queries
-from herald.web.access import acting_user, staff_required
 from herald.web.diffs import revision_changes
 from herald.web.errors import attempt
 from herald.web.forms import (

@@ -6,8 +6,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from herald.accounts.guard import staff_required
 from herald.web import queries
-from herald.web.access import staff_required
 from herald.web.dashboard import dashboard as dashboard_panels
 
 

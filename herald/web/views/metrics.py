@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
-from herald.web.access import staff_required
+from herald.accounts.guard import staff_required
 from herald.web.charts import Bar, bar_chart, column_chart
 from herald.web.metrics import MetricSummary, Row, csv_rows, metrics
 

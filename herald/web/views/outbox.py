@@ -6,9 +6,9 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from herald.accounts.guard import staff_required
 from herald.core import mail
 from herald.core.models import LocalMail
-from herald.web.access import staff_required
 
 
 @staff_required

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from herald.web.access import staff_required
+from herald.accounts.guard import staff_required
 from herald.web.search import search
 
 

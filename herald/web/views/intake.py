@@ -1,21 +1,17 @@
 """Pages of the intake: the public form, the reporter's private thread, and the desk.
 
 Views are thin: parse, call one action or query, render. Every page works
-without JavaScript. Desk pages need a signed-in staff account; the reporter's
+without JavaScript. Desk pages carry the desk's one guard (``staff_required``,
+``herald.accounts.guard``); the reporter's
 page needs only the secret in its address, and shows no internal message.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -23,6 +19,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
+from herald.accounts.guard import acting_user, staff_required
 from herald.advisories.queries import access_advisory_by_identifier
 from herald.core.errors import HeraldError, ValidationError
 from herald.core.requests import refused_body
@@ -31,25 +28,6 @@ from herald.intake import actions, conf, forms, queries
 from herald.intake.actions import RateLimited, SpamTrap, Upload
 from herald.intake.files import open_stored
 from herald.intake.models import Report, Reward
-
-View = Callable[..., HttpResponseBase]
-
-
-def staff_required(view: View) -> View:
-    """Signed-in staff only; others are sent to log in, or refused. Never cached."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        queries.check_staff(request.user)
-        return view(request, *args, **kwargs)
-
-    return never_cache(login_required(wrapper))
-
-
-def _user(request: HttpRequest) -> AbstractBaseUser:
-    if not isinstance(request.user, AbstractBaseUser):
-        raise PermissionDenied
-    return request.user
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -212,7 +190,7 @@ def desk_reports(request: HttpRequest) -> HttpResponse:
     reports = queries.desk_reports(
         state=state if state in ("open", *Report.State.values) else "",
         overdue=overdue,
-        assignee=_user(request) if mine else None,
+        assignee=acting_user(request) if mine else None,
         search=request.GET.get("q", "").strip()[:100],
     )[:500]
     counts = dict(
@@ -238,7 +216,9 @@ def _bulk(request: HttpRequest) -> HttpResponse:
     if request.POST.get("action") != "spam" or not ids:
         messages.error(request, "Select reports, then choose an action.")
     else:
-        done = actions.do_mark_spam(Report.objects.filter(pk__in=ids), acting_user=_user(request))
+        done = actions.do_mark_spam(
+            Report.objects.filter(pk__in=ids), acting_user=acting_user(request)
+        )
         messages.success(request, f"{len(done)} report(s) marked as spam.")
     return redirect(request.get_full_path())
 
@@ -286,7 +266,7 @@ def desk_report(request: HttpRequest, tracking_id: str) -> HttpResponse:
                 messages.success(request, done)
                 return redirect("intake:desk_report", tracking_id=report.tracking_id)
             status = 400
-    user = _user(request)
+    user = acting_user(request)
     forms_ = {
         "reply": forms.StaffMessageForm(prefix="reply"),
         "note": forms.StaffMessageForm(prefix="note"),
@@ -317,7 +297,7 @@ def _desk_action(
     request: HttpRequest, report: Report, action: str, bound: dict[str, Any]
 ) -> str | None:
     """Run one desk action; the message to show, or None when its form is invalid."""
-    user = _user(request)
+    user = acting_user(request)
     post = request.POST
     if action in ("reply", "note"):
         form: Any = forms.StaffMessageForm(post, prefix=action)
@@ -442,7 +422,7 @@ def desk_mail(request: HttpRequest) -> HttpResponse:
         inbound = queries.access_inbound_for_staff(request.user, int(request.POST.get("id", 0)))
         try:
             actions.do_handle_inbound(
-                inbound, acting_user=_user(request), note=request.POST.get("note", "")
+                inbound, acting_user=acting_user(request), note=request.POST.get("note", "")
             )
         except HeraldError as exc:
             messages.error(request, str(exc))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from herald.accounts import views
+from herald.web.views import accounts as views
 
 app_name = "accounts"
 

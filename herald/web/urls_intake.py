@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from herald.intake import views
+from herald.web.views import intake as views
 
 app_name = "intake"
 

@@ -1,20 +1,17 @@
 """Pages: public subscription (sign-up, confirm, manage, one-click unsubscribe) and the desk's
 campaigns, deliveries, customers, channels and subscribers. Thin: parse, call one action or
-query, render.
+query, render. Desk pages carry the desk's one guard (``staff_required``,
+``herald.accounts.guard``), which asks each route's permission (``channel.manage``
+for changing a channel, admins only).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
-from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -24,41 +21,13 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from herald.accounts import access
+from herald.accounts.guard import acting_user, staff_required
 from herald.core.errors import HeraldError, ValidationError
-from herald.core.models import Product
-from herald.incidents.models import Severity
 from herald.intake.actions import RateLimited
 from herald.notify import actions, queries
-from herald.notify.channels import SMTPConfig
-from herald.notify.models import Campaign, Channel, Customer, Delivery, Event, Subscriber
+from herald.notify.forms import ChannelForm, ChannelSubscriberForm, SubscribeForm
+from herald.notify.models import Campaign, Channel, Customer, Delivery, Subscriber
 from herald.web.errors import attempt
-
-View = Callable[..., HttpResponse]
-
-
-def staff_required(view: View) -> View:
-    """Signed-in staff only; anonymous visitors go to the login page, others get 403."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not getattr(request.user, "is_staff", False):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return never_cache(login_required(wrapper))
-
-
-def _require(request: HttpRequest, permission: str) -> None:
-    """The route's own permission, asked again: the view stays safe without the gate."""
-    if not access.can(request.user, permission):
-        raise PermissionDenied
-
-
-def _user(request: HttpRequest) -> AbstractBaseUser:
-    user = request.user
-    if not isinstance(user, AbstractBaseUser):
-        raise PermissionDenied
-    return user
 
 
 def _error_text(exc: Exception) -> str:
@@ -68,26 +37,6 @@ def _error_text(exc: Exception) -> str:
 
 
 # ---------------------------------------------------------------- public
-
-
-class SubscribeForm(forms.Form):
-    email = forms.EmailField(max_length=254)
-    products = forms.MultipleChoiceField(
-        required=False, widget=forms.CheckboxSelectMultiple, help_text="None ticked: all."
-    )
-    min_severity = forms.ChoiceField(
-        required=False,
-        choices=[("", "Any severity"), *Severity.choices],
-        label="Only advisories of at least",
-    )
-
-    def __init__(self, *args: Any, with_email: bool = True, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        products = self.fields["products"]
-        assert isinstance(products, forms.MultipleChoiceField)
-        products.choices = [(p.slug, p.name) for p in Product.objects.all()]
-        if not with_email:
-            del self.fields["email"]
 
 
 @never_cache
@@ -213,7 +162,7 @@ CAMPAIGN_ACTIONS: dict[str, Callable[..., Any]] = {
 @require_POST
 def campaign_action(request: HttpRequest, pk: str, verb: str) -> HttpResponse:
     campaign = _campaign(pk)
-    user = _user(request)
+    user = acting_user(request)
     try:
         if verb in CAMPAIGN_ACTIONS:
             CAMPAIGN_ACTIONS[verb](campaign, acting_user=user)
@@ -277,7 +226,7 @@ def delivery_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 @require_POST
 def delivery_redrive(request: HttpRequest, pk: int) -> HttpResponse:
-    count = actions.do_redrive([pk], acting_user=_user(request))
+    count = actions.do_redrive([pk], acting_user=acting_user(request))
     messages.success(request, "Sent again." if count else "Nothing to re-drive.")
     return HttpResponseRedirect(reverse("notify:delivery", args=[pk]))
 
@@ -307,111 +256,6 @@ def customer_detail(request: HttpRequest, pk: str) -> HttpResponse:
 
 
 # ---------------------------------------------------------------- desk: channels
-
-
-class ChannelForm(forms.Form):
-    """One form for the three kinds: works without JavaScript, each field says its kind."""
-
-    name = forms.CharField(
-        max_length=100, help_text="Letters, digits, - and _, for example security-team."
-    )
-    kind = forms.ChoiceField(choices=Channel.Kind.choices, widget=forms.RadioSelect)
-    to = forms.CharField(
-        required=False,
-        label="E-mail addresses",
-        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
-        help_text="E-mail: who is told, separated by commas or spaces.",
-    )
-    smtp_url = forms.CharField(
-        required=False,
-        max_length=500,
-        label="SMTP server",
-        help_text="E-mail, optional: smtp://user:password@host:587?starttls=1 or smtps://…; "
-        "empty: Herald's own. The password is not shown again.",
-    )
-    url = forms.CharField(
-        required=False,
-        max_length=500,
-        label="URL",
-        help_text="Slack: the incoming-webhook URL. Webhook: where Herald POSTs each message "
-        "as JSON. Only its host is shown again.",
-    )
-    secret = forms.CharField(
-        required=False,
-        max_length=200,
-        label="Signing secret",
-        # Never echoed back, not even after a mistake elsewhere; no browser autofill.
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Webhook, optional: at least 16 characters; each request is signed with it "
-        "(HMAC-SHA256, header Herald-Signature). It is not shown again.",
-    )
-    events = forms.MultipleChoiceField(
-        required=False,
-        choices=Event.choices,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="What an internal channel is told of. None ticked: all.",
-    )
-    internal = forms.BooleanField(
-        required=False,
-        label="Internal channel",
-        help_text="Tell it of incidents and advisories as they happen. Leave unticked for a "
-        "channel that serves a subscriber (added on the Subscribers page).",
-    )
-
-    FIELDS_OF = {
-        Channel.Kind.EMAIL: ("to", "smtp_url"),
-        Channel.Kind.SLACK: ("url",),
-        Channel.Kind.WEBHOOK: ("url", "secret"),
-    }
-
-    # The kinds' parsers let a ValueError through for a port or a timeout that is not
-    # a number, or a broken IPv6 host: asked here first, the form names the field
-    # instead of failing with a server error.
-    def clean_url(self) -> str:
-        value: str = self.cleaned_data["url"]
-        try:
-            _ = urlsplit(value).port
-        except ValueError:
-            raise forms.ValidationError("Not a URL: check its host and port.") from None
-        return value
-
-    def clean_smtp_url(self) -> str:
-        value: str = self.cleaned_data["smtp_url"]
-        try:
-            if value:
-                SMTPConfig.from_url(value)
-        except ValidationError as exc:
-            raise forms.ValidationError(" ".join(exc.messages)) from None
-        return value
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        kind = data.get("kind")
-        if kind not in self.FIELDS_OF:
-            return data
-        # A field of another kind left filled in would be dropped without a word.
-        for name in ("to", "smtp_url", "url", "secret"):
-            if data.get(name) and name not in self.FIELDS_OF[kind]:
-                label = self.fields[name].label
-                self.add_error(name, f"{label} is not used by {Channel.Kind(kind).label} channels.")
-        if kind == Channel.Kind.EMAIL and not data.get("to"):
-            self.add_error("to", "An e-mail channel needs at least one address.")
-        if kind != Channel.Kind.EMAIL and not data.get("url"):
-            self.add_error("url", f"A {Channel.Kind(kind).label} channel needs its URL.")
-        return data
-
-    def config(self) -> dict[str, Any]:
-        """The channel's config as its kind's plug-in reads it (and validates it)."""
-        data = self.cleaned_data
-        if data["kind"] == Channel.Kind.EMAIL:
-            config: dict[str, Any] = {"to": data["to"].replace(",", " ").split()}
-            if data["smtp_url"]:
-                config["smtp_url"] = data["smtp_url"]
-            return config
-        config = {"url": data["url"]}
-        if data["kind"] == Channel.Kind.WEBHOOK and data["secret"]:
-            config["secret"] = data["secret"]
-        return config
 
 
 def _channel(pk: int) -> Channel:
@@ -457,7 +301,6 @@ def _form_page(
 @staff_required
 @require_http_methods(["GET", "POST"])
 def channel_create(request: HttpRequest) -> HttpResponse:
-    _require(request, "channel.manage")
     form = ChannelForm(request.POST or None)
     return _form_page(
         request,
@@ -469,7 +312,7 @@ def channel_create(request: HttpRequest) -> HttpResponse:
             config=form.config(),
             events=data["events"],
             internal=data["internal"],
-            acting_user=_user(request),
+            acting_user=acting_user(request),
         ),
         lambda channel: (f"Channel {channel.name} added.", "notify:channels"),
     )
@@ -478,9 +321,8 @@ def channel_create(request: HttpRequest) -> HttpResponse:
 @staff_required
 @require_POST
 def channel_action(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
-    _require(request, "channel.manage")
     channel = _channel(pk)
-    user = _user(request)
+    user = acting_user(request)
     try:
         if verb == "enable":
             actions.do_set_channel_enabled(channel, enabled=True, acting_user=user)
@@ -503,32 +345,6 @@ def channel_action(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
 
 
 # ---------------------------------------------------------------- desk: subscribers
-
-
-class ChannelSubscriberForm(forms.Form):
-    channel = forms.ModelChoiceField(
-        queryset=Channel.objects.none(),
-        empty_label=None,
-        help_text="Slack and webhook channels that are enabled, not internal and not "
-        "subscribed yet. An admin adds channels on the Channels page.",
-    )
-    products = forms.MultipleChoiceField(
-        required=False, widget=forms.CheckboxSelectMultiple, help_text="None ticked: all."
-    )
-    min_severity = forms.ChoiceField(
-        required=False,
-        choices=[("", "Any severity"), *Severity.choices],
-        label="Only advisories of at least",
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        channel = self.fields["channel"]
-        assert isinstance(channel, forms.ModelChoiceField)
-        channel.queryset = queries.subscribable_channels()
-        products = self.fields["products"]
-        assert isinstance(products, forms.MultipleChoiceField)
-        products.choices = [(p.slug, p.name) for p in Product.objects.all()]
 
 
 @staff_required
@@ -557,7 +373,7 @@ def subscriber_add(request: HttpRequest) -> HttpResponse:
             data["channel"],
             products=data["products"],
             min_severity=data["min_severity"],
-            acting_user=_user(request),
+            acting_user=acting_user(request),
         ),
         lambda subscriber: (f"{subscriber.channel.name} is subscribed.", "notify:subscribers"),
     )
@@ -571,7 +387,7 @@ def subscriber_remove(request: HttpRequest, pk: int) -> HttpResponse:
     except HeraldError:
         raise Http404("no such subscriber") from None
     try:
-        actions.do_remove_subscriber(subscriber, acting_user=_user(request))
+        actions.do_remove_subscriber(subscriber, acting_user=acting_user(request))
     except HeraldError as exc:
         messages.error(request, str(exc))
     else:

@@ -1,8 +1,9 @@
 """Account pages: accepting an invitation, one's own account and tokens, and the admin's.
 
-Every route here is under ``/desk/``, so ``AccessGateMiddleware`` has already
-checked the route's permission (``access.ROUTE_PERMISSIONS``) and the second
-factor before a view runs; views check objects (whose token, which item).
+Every page but the invitation's carries the desk's one guard (``staff_required``,
+``herald.accounts.guard``): the route's permission (``access.ROUTE_PERMISSIONS``)
+and the second factor, asked before the view runs; views check objects (whose
+token, which item). Accepting an invitation is open: it is how a person gets in.
 """
 
 from __future__ import annotations
@@ -35,12 +36,12 @@ from herald.accounts.forms import (
     RoleForm,
     TokenForm,
 )
+from herald.accounts.guard import acting_user, staff_required
 from herald.accounts.models import ApiToken, Collaboration, Invitation
 from herald.advisories.models import Advisory
 from herald.audit.management.commands.audit import events_about
 from herald.audit.models import AuditEvent
 from herald.core.errors import HeraldError, ValidationError
-from herald.web.access import acting_user
 from herald.web.errors import attach_errors
 
 
@@ -102,7 +103,7 @@ def accept(request: HttpRequest, secret: str) -> HttpResponse:
     )
 
 
-@never_cache
+@staff_required
 def invite(request: HttpRequest) -> HttpResponse:
     form = InviteForm(request.POST or None)
     link = ""
@@ -131,6 +132,7 @@ def invite(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/invite.html", {"form": form, "link": link}, status=status)
 
 
+@staff_required
 @require_POST
 def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     invitation = get_object_or_404(Invitation, pk=pk)
@@ -161,12 +163,12 @@ def _home(request: HttpRequest, *, form: TokenForm | None = None, new_token: str
     )
 
 
-@never_cache
+@staff_required
 def home(request: HttpRequest) -> HttpResponse:
     return _home(request)
 
 
-@never_cache
+@staff_required
 @require_POST
 def token_create(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST)
@@ -187,6 +189,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
     return _home(request, form=form, status=400)
 
 
+@staff_required
 @require_POST
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     token = ApiToken.objects.filter(pk=pk).first()
@@ -201,7 +204,7 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 # ---------------------------------------------------------------- the admin's pages
 
 
-@never_cache
+@staff_required
 def people(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -216,7 +219,7 @@ def people(request: HttpRequest) -> HttpResponse:
     )
 
 
-@never_cache
+@staff_required
 def person(request: HttpRequest, pk: int) -> HttpResponse:
     user = get_object_or_404(get_user_model(), pk=pk)
     role_form = RoleForm(initial={"role": access.role_of_inactive(user)})
@@ -258,6 +261,7 @@ def person(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@staff_required
 @require_POST
 def collaborators(request: HttpRequest) -> HttpResponse:
     form = CollaboratorForm(request.POST)
@@ -285,6 +289,7 @@ def collaborators(request: HttpRequest) -> HttpResponse:
     return redirect(_back(request, reverse("accounts:person", args=[user.pk])))
 
 
+@staff_required
 @require_POST
 def collaborator_remove(request: HttpRequest, pk: int) -> HttpResponse:
     collaboration = get_object_or_404(
@@ -298,7 +303,7 @@ def collaborator_remove(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_back(request, reverse("accounts:person", args=[collaboration.user_id])))
 
 
-@never_cache
+@staff_required
 def access_review(request: HttpRequest) -> HttpResponse:
     """The review as a file: ``?format=csv`` (the default) or ``?format=json``."""
     rows = review.review_rows()
@@ -335,7 +340,7 @@ def _audit_events(form: AuditFilterForm) -> QuerySet[AuditEvent]:
     return events
 
 
-@never_cache
+@staff_required
 def audit(request: HttpRequest) -> HttpResponse:
     from herald.advisories.integrity import audit_problems
 
@@ -368,7 +373,7 @@ def _event_dict(event: AuditEvent) -> dict[str, Any]:
     }
 
 
-@never_cache
+@staff_required
 def audit_export(request: HttpRequest) -> HttpResponse:
     """The filtered events as JSON lines, oldest first, with their hashes for checking."""
     events = _audit_events(AuditFilterForm(request.GET or None)).order_by("seq")
