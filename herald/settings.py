@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "herald.core",
+    "herald.ops",  # setup, serve, worker, health: may import every app (pyproject contracts)
     "herald.audit",
     "herald.incidents",
     "herald.advisories",

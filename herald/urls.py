@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import include, path
 
 urlpatterns = [
-    path("", include("herald.core.urls")),  # /healthz, /readyz, /metrics
+    path("", include("herald.ops.urls")),  # /healthz, /readyz, /metrics
     path("", include("herald.publishing.urls")),
     # The OSV-compatible query API at the root, where api.osv.dev serves it.
     path("", include("herald.publishing.osv_urls")),

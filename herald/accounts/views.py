@@ -36,8 +36,8 @@ from herald.accounts.forms import (
     TokenForm,
 )
 from herald.accounts.models import ApiToken, Collaboration, Invitation
+from herald.advisories.integrity import events_about
 from herald.advisories.models import Advisory
-from herald.audit.management.commands.audit import events_about
 from herald.audit.models import AuditEvent
 from herald.core.errors import HeraldError, ValidationError
 from herald.web.access import acting_user

@@ -141,7 +141,7 @@ class PublicIndexTest(WebTestCase):
 
     def test_the_demo_advisories_name_no_region_their_products_do_not_cover(self) -> None:
         from herald.advisories.models import Advisory
-        from herald.core.demo import load_demo
+        from herald.ops.demo import load_demo
         from herald.core.models import Product
 
         Product.objects.all().delete()  # the demo brings its own

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from herald.core import health
+from herald.ops import health
 
 
 class Command(BaseCommand):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.urls import path
 
-from herald.core import views
+from herald.ops import views
 
-app_name = "core"
+app_name = "ops"
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),

@@ -6,24 +6,11 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db.models import Q
 
-from herald.advisories.integrity import audit_problems
-from herald.advisories.models import Advisory
+from herald.advisories.integrity import audit_problems, events_about
 from herald.audit import anchor
 from herald.audit.actions import verify
 from herald.audit.models import AuditEvent
-from herald.incidents.models import Incident
-
-
-def events_about(name: str) -> Q:
-    """Events about the object called ``name`` now or before (a draft renamed on publication)."""
-    condition = Q(object_id=name)
-    for model in (Advisory, Incident):
-        obj = model.objects.filter(identifier=name.upper()).first()
-        if obj is not None:
-            condition |= Q(object_type=obj._meta.label_lower, object_pk=str(obj.pk))
-    return condition
 
 
 class Command(BaseCommand):

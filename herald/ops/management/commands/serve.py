@@ -98,7 +98,7 @@ class WorkerSupervisor(threading.Thread):
                 # Its own session: a Ctrl-C in the terminal reaches the server, which
                 # stops the worker itself (else the worker would end first and be
                 # restarted during the shutdown). It dies with this server
-                # (HERALD_SUPERVISOR, see herald.core.worker.die_with_supervisor).
+                # (HERALD_SUPERVISOR, see herald.ops.worker.die_with_supervisor).
                 self.child = subprocess.Popen(  # noqa: S603
                     self.command,
                     env={**os.environ, "HERALD_SUPERVISOR": str(os.getpid())},
@@ -174,7 +174,7 @@ class Command(BaseCommand):
 
     def unapplied_migrations(self) -> bool:
         """Whether migrations are left to apply; waits for an unreachable database."""
-        from herald.core.worker import DATABASE_ERRORS, LONGEST_RETRY
+        from herald.ops.worker import DATABASE_ERRORS, LONGEST_RETRY
 
         delay, waiting = 0.5, False
         while True:

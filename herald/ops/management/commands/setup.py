@@ -70,7 +70,7 @@ class Command(BaseCommand):
             key = ensure_signing_key()
             self.stdout.write(f"OpenPGP signing key generated: {key.fingerprint}.")
         if options["demo"]:
-            from herald.core.demo import load_demo
+            from herald.ops.demo import load_demo
 
             created = load_demo()
             if created:

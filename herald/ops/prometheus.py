@@ -29,9 +29,9 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 class HeraldCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily | SummaryMetricFamily]:
-        from herald.core.health import heartbeat_age, site_lag
         from herald.notify.delivery import UNFINISHED_ROWS
         from herald.notify.models import Delivery
+        from herald.ops.health import heartbeat_age, site_lag
         from herald.publishing.models import Regeneration
 
         now = timezone.now()

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from herald.core import health, prometheus
+from herald.ops import health, prometheus
 
 
 @never_cache

@@ -2,7 +2,7 @@
 
 Any number of workers may run, on any machines sharing the database; each task
 is claimed by one of them. A worker started while the database is unreachable,
-or that loses it, waits and retries (``herald.core.worker``).
+or that loses it, waits and retries (``herald.ops.worker``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from herald.core.worker import Worker, die_with_supervisor
+        from herald.ops.worker import Worker, die_with_supervisor
 
         die_with_supervisor()
         call_command("check", fail_level="ERROR")
