@@ -341,10 +341,10 @@ LOGGING = {
 
 # Modules whose import registers artifact builders (herald.publishing.artifacts).
 HERALD_ARTIFACT_BUILDERS: list[str] = [
-    "herald.publishing.builders",
-    "herald.publishing.surfaces_osv",
-    "herald.publishing.surfaces_csaf",
-    "herald.publishing.surfaces_cve",
+    "herald.publishing.render.builders",
+    "herald.publishing.render.surfaces_osv",
+    "herald.publishing.render.surfaces_csaf",
+    "herald.publishing.render.surfaces_cve",
 ]
 
 # The served copy of the artifacts on this machine (herald.publishing.serving).

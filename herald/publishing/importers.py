@@ -30,9 +30,9 @@ from cvss.exceptions import CVSSError
 from herald.advisories.validation import CVE_RE, CWE_RE
 from herald.core.errors import ValidationError
 from herald.core.input_files import load_json
-from herald.publishing.csaf import CREDIT_SUMMARIES
-from herald.publishing.publisher import COLLECTION_URLS, PURL_TYPES
-from herald.publishing.schemas import (
+from herald.publishing.render.csaf import CREDIT_SUMMARIES
+from herald.publishing.render.publisher import COLLECTION_URLS, PURL_TYPES
+from herald.publishing.render.schemas import (
     cna_container_problems,
     csaf_problems,
     cve_record_problems,

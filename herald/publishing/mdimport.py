@@ -1,4 +1,4 @@
-"""Reading a handbook page in the layout of ``herald.publishing.markdown`` back into data.
+"""Reading a handbook page in the layout of ``herald.publishing.render.markdown`` back into data.
 
 ``parse_page`` is pure, like the renderer: text in, a ``ParsedPage`` out, or a
 ``PageError`` naming the line and what is wrong with it. It is strict on purpose:
@@ -36,7 +36,7 @@ import yaml
 from herald.advisories.snapshot import AdvisorySnapshot
 from herald.advisories.validation import CVE_RE, check_timeline
 from herald.core.errors import HeraldError, ValidationError
-from herald.publishing.markdown import (
+from herald.publishing.render.markdown import (
     LABEL_AFFECTED,
     LABEL_CVE,
     LABEL_DATE,
@@ -55,7 +55,7 @@ from herald.publishing.markdown import (
     PageContent,
     format_date,
 )
-from herald.publishing.mdescape import FENCE_RE, FIELD_RE, unescape_markdown, unescape_title
+from herald.publishing.render.mdescape import FENCE_RE, FIELD_RE, unescape_markdown, unescape_title
 
 SECTIONS = ("approach", "reporting", "updating", "best_practices", "current", "past")
 SECTION_NAMES = {

@@ -61,10 +61,10 @@ from herald.advisories.queries import PUBLIC_STATES
 from herald.advisories.snapshot import snapshot_of
 from herald.publishing.artifacts import read_many, read_one
 from herald.publishing.models import Artifact
-from herald.publishing.osv import render_osv_bytes
-from herald.publishing.publisher import PURL_TYPES
-from herald.publishing.surfaces import site_publisher
-from herald.publishing.surfaces_osv import osv_path
+from herald.publishing.render.osv import render_osv_bytes
+from herald.publishing.render.publisher import PURL_TYPES
+from herald.publishing.render.surfaces import site_publisher
+from herald.publishing.render.surfaces_osv import osv_path
 
 # osv.dev pages long answers; clients loop on next_page_token.
 QUERY_PAGE_SIZE = 1000

@@ -10,7 +10,7 @@ fields, and that every public advisory has its documents.
 Where consumers run a validator of their own, this runs the same one or its rules:
 the official OSV schema (shipped with Herald) with its formats, cvelib's CVE
 schemas, and for CSAF csaf-validator-lib itself when Node.js and the library are
-installed (``herald.publishing.csaf_validator``; the report says when it is not).
+installed (``herald.publishing.render.csaf_validator``; the report says when it is not).
 Feeds must parse as XML; a signed security.txt must be ASCII (sectxt refuses more).
 
 ``validate_artifacts`` returns ``"path: problem"`` lines, empty when all is well.
@@ -38,20 +38,21 @@ from django.utils import timezone
 from herald.advisories.models import Advisory
 from herald.advisories.queries import PUBLIC_STATES
 from herald.core.errors import HeraldError
-from herald.publishing import csaf_validator, signing
+from herald.publishing import signing
 from herald.publishing.artifacts import read_many
 from herald.publishing.models import Artifact, SigningKey
-from herald.publishing.publisher import Publisher, csaf_filename
-from herald.publishing.schemas import (
+from herald.publishing.render import csaf_validator
+from herald.publishing.render.publisher import Publisher, csaf_filename
+from herald.publishing.render.schemas import (
     cna_container_problems,
     csaf_problems,
     cve_record_problems,
     osv_schema_problems,
     rejected_container_problems,
 )
-from herald.publishing.securitytxt import parse_security_txt
-from herald.publishing.surfaces import site_publisher
-from herald.publishing.surfaces_csaf import (
+from herald.publishing.render.securitytxt import parse_security_txt
+from herald.publishing.render.surfaces import site_publisher
+from herald.publishing.render.surfaces_csaf import (
     CHANGES,
     FEED,
     INDEX,

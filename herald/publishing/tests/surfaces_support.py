@@ -18,7 +18,7 @@ import pytest
 from herald.advisories import signals
 from herald.advisories.models import Advisory
 from herald.core.models import VendorProfile
-from herald.publishing import signing, surfaces_csaf, surfaces_cve, surfaces_osv  # noqa: F401 (registers)
+from herald.publishing import signing
 from herald.publishing.artifacts import read_one, regenerate
 from herald.publishing.models import Artifact
 

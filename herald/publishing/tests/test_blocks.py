@@ -16,9 +16,10 @@ import pytest
 from django.test import TestCase, override_settings
 
 from herald.advisories.actions import do_update_advisory
-from herald.publishing import artifacts, blocks, builders, serving, surfaces_csaf, surfaces_osv
+from herald.publishing import artifacts, blocks, serving
 from herald.publishing.artifacts import read_one, regenerate_everything
 from herald.publishing.models import Artifact, ArtifactBlock
+from herald.publishing.render import builders, surfaces_csaf, surfaces_osv
 from herald.publishing.tests.surfaces_support import WiredArtifacts
 from herald.test import HeraldTestCase
 
@@ -173,7 +174,7 @@ class WarmingTests(WiredArtifacts, HeraldTestCase):
         kept = surfaces_osv._last_archive
         assert kept is not None
         assert kept[0] == Artifact.objects.get(path=surfaces_osv.ZIP_PATH).etag
-        from herald.publishing.surfaces import site_publisher
+        from herald.publishing.render.surfaces import site_publisher
 
         publisher = site_publisher()
         assert set(kept[1]) == {publisher.osv_id(a.identifier) for a in published}

@@ -14,7 +14,8 @@ from django.conf import settings
 from django.test import override_settings
 
 from herald.advisories.actions import do_withdraw_advisory
-from herald.publishing import builders, serving
+from herald.publishing import serving
+from herald.publishing.render import builders
 from herald.publishing.serving import Front, SiteStore, choose_encoding, pack, sync
 from herald.test import HeraldTestCase
 

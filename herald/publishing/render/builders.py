@@ -7,7 +7,7 @@ stays well under a second: nothing here loads every advisory as a full snapshot.
 
 - the advisory's own page: one template render;
 - the index: the current list, the newest past ones and the archive years
-  (``herald.web.pages`` explains the layout); only the archive year pages of the
+  (``herald.publishing.render.pages`` explains the layout); only the archive year pages of the
   changed advisories are rendered again;
 - the handbook Markdown page lists every advisory by design (the vendor's page),
   so it is built from one narrow query of the text fields it shows;
@@ -50,11 +50,11 @@ from herald.publishing.artifacts import (
     site_builder,
     warmer,
 )
-from herald.publishing.feeds import FEED_SIZE, FeedInfo, render_atom, render_rss
-from herald.publishing.markdown import PageContent, advisory_text, entry_part, page_parts
 from herald.publishing.models import Artifact
-from herald.publishing.securitytxt import SecurityTxtInput, render_security_txt
-from herald.web import pages
+from herald.publishing.render import pages
+from herald.publishing.render.feeds import FEED_SIZE, FeedInfo, render_atom, render_rss
+from herald.publishing.render.markdown import PageContent, advisory_text, entry_part, page_parts
+from herald.publishing.render.securitytxt import SecurityTxtInput, render_security_txt
 
 HTML = "text/html; charset=utf-8"
 INDEX_PATH = "security/advisories/index.html"

@@ -19,18 +19,18 @@ from collections.abc import Iterator
 
 from herald.advisories.snapshot import AdvisorySnapshot
 from herald.publishing.artifacts import BuildContext, Rendered, advisory_builder
-from herald.publishing.cve5 import (
+from herald.publishing.render.cve5 import (
     render_cna_container,
     render_cve_record,
     render_rejected_container,
 )
-from herald.publishing.publisher import Publisher, json_bytes
-from herald.publishing.schemas import (
+from herald.publishing.render.publisher import Publisher, json_bytes
+from herald.publishing.render.schemas import (
     cna_container_problems,
     cve_record_problems,
     rejected_container_problems,
 )
-from herald.publishing.surfaces import JSON, refuse, site_publisher
+from herald.publishing.render.surfaces import JSON, refuse, site_publisher
 
 PREFIX = "cve/"
 

@@ -8,7 +8,7 @@
   source named beside it) with its ``format`` checks, plus the CVSS vectors parsed;
   ``osv_problems`` keeps the lenient rules by code that imports accept.
 - CSAF 2.0: the structure Herald relies on, checked by code, plus the mandatory
-  tests of section 6.1 (``herald.publishing.csaf_checks``).
+  tests of section 6.1 (``herald.publishing.render.csaf_checks``).
 
 Each ``*_problems`` function returns a list of "path: message" strings, empty when
 the document is valid.
@@ -327,7 +327,7 @@ CSAF_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-
 
 def csaf_problems(doc: Any) -> list[str]:
     """The CSAF 2.0 structure Herald relies on, then the mandatory tests (section 6.1)."""
-    from herald.publishing.csaf_checks import run_mandatory_tests
+    from herald.publishing.render.csaf_checks import run_mandatory_tests
 
     if not isinstance(doc, dict):
         return ["/: a CSAF document is a JSON object"]

@@ -22,7 +22,7 @@ from django.conf import settings
 from herald.core.errors import HeraldError
 
 SCRIPT = Path(__file__).with_name("csaf_validator.mjs")
-CHECKOUT_DIR = Path(__file__).parent / "tests" / "validators"
+CHECKOUT_DIR = Path(__file__).parent.parent / "tests" / "validators"
 LIBRARY = Path("node_modules", "@secvisogram", "csaf-validator-lib", "validateStrict.js")
 INSTALL_HINT = (
     "install it with `npm ci --prefix herald/publishing/tests/validators` in a checkout, "

@@ -54,17 +54,17 @@ from herald.publishing.artifacts import (
     site_builder,
     warmer,
 )
-from herald.publishing.csaf import render_csaf
 from herald.publishing.models import SigningKey
-from herald.publishing.publisher import (
+from herald.publishing.render.csaf import render_csaf
+from herald.publishing.render.publisher import (
     Publisher,
     csaf_filename,
     json_bytes,
     utc,
     utc_datetime,
 )
-from herald.publishing.schemas import csaf_problems
-from herald.publishing.surfaces import (
+from herald.publishing.render.schemas import csaf_problems
+from herald.publishing.render.surfaces import (
     CSV,
     JSON,
     PGP_KEYS,

@@ -24,7 +24,7 @@ from herald.core.errors import ValidationError
 from herald.core.models import VendorProfile
 from herald.publishing.artifacts import read_many
 from herald.publishing.models import Artifact
-from herald.publishing.publisher import Publisher, publisher_from_profile
+from herald.publishing.render.publisher import Publisher, publisher_from_profile
 
 JSON = "application/json"
 CSV = "text/csv; charset=utf-8"

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from herald.advisories.snapshot import AdvisorySnapshot, AffectedSnapshot
-from herald.publishing.publisher import (
+from herald.publishing.render.publisher import (
     Publisher,
     fix_links,
     is_git_sha,

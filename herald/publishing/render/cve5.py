@@ -12,7 +12,7 @@ from cvss import CVSS3, CVSS4
 
 from herald.advisories.snapshot import AdvisorySnapshot, AffectedSnapshot
 from herald.core.markdown import render as render_markdown
-from herald.publishing.publisher import (
+from herald.publishing.render.publisher import (
     COLLECTION_URLS,
     CWE_NAMES,
     GENERATOR_NAME,

@@ -27,7 +27,7 @@ from cvss import CVSS2, CVSS3
 from cvss.exceptions import CVSSError
 from packageurl import PackageURL
 
-from herald.publishing.publisher import CWE_NAMES, VERSION_REQUIRED
+from herald.publishing.render.publisher import CWE_NAMES, VERSION_REQUIRED
 
 Doc = dict[str, Any]
 
@@ -300,7 +300,7 @@ def _cvss_objects(doc: Doc) -> Iterator[tuple[str, str, dict[str, Any]]]:
 
 
 def _cvss_url(key: str, obj: dict[str, Any]) -> str:
-    from herald.publishing.schemas import CVSS_SCHEMA_URLS
+    from herald.publishing.render.schemas import CVSS_SCHEMA_URLS
 
     if key == "cvss_v2":
         return CVSS_SCHEMA_URLS["cvssV2_0"]
@@ -309,7 +309,7 @@ def _cvss_url(key: str, obj: dict[str, Any]) -> str:
 
 @_test("6.1.8")
 def invalid_cvss(doc: Doc) -> Iterator[tuple[str, str]]:
-    from herald.publishing.schemas import cvss_object_problems
+    from herald.publishing.render.schemas import cvss_object_problems
 
     for path, key, obj in _cvss_objects(doc):
         for problem in cvss_object_problems(obj, _cvss_url(key, obj)):

@@ -18,7 +18,7 @@ The layout, block by block, with one blank line between blocks::
     ## <past heading>          <past intro>  ### <advisory> ...  ### <template heading> <block>
 
 An advisory is the template's bold-field block; its text is escaped so that it stays
-inside its field (``herald.publishing.mdescape``). A withdrawn advisory stays on the
+inside its field (``herald.publishing.render.mdescape``). A withdrawn advisory stays on the
 page, under past advisories, with ``**Status:** Withdrawn`` and a
 ``**Reason for withdrawal:**`` paragraph before its description, so that readers who
 acted on it learn that it no longer stands.
@@ -32,7 +32,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 from herald.advisories.snapshot import AdvisorySnapshot
-from herald.publishing.mdescape import escape_markdown, escape_title
+from herald.publishing.render.mdescape import escape_markdown, escape_title
 
 if TYPE_CHECKING:
     from herald.core.models import VendorProfile

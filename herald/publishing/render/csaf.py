@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from herald.advisories.snapshot import AdvisorySnapshot, AffectedSnapshot
-from herald.publishing.cve5 import cvss_v3_object
-from herald.publishing.publisher import (
+from herald.publishing.render.cve5 import cvss_v3_object
+from herald.publishing.render.publisher import (
     CWE_NAMES,
     GENERATOR_NAME,
     GENERATOR_VERSION,
