@@ -339,7 +339,7 @@ LOGGING = {
     },
 }
 
-# Modules whose import registers artifact builders (herald.publishing.artifacts).
+# Modules whose import registers artifact builders (herald.publishing.store.artifacts).
 HERALD_ARTIFACT_BUILDERS: list[str] = [
     "herald.publishing.render.builders",
     "herald.publishing.render.surfaces_osv",
@@ -347,10 +347,10 @@ HERALD_ARTIFACT_BUILDERS: list[str] = [
     "herald.publishing.render.surfaces_cve",
 ]
 
-# The served copy of the artifacts on this machine (herald.publishing.serving).
+# The served copy of the artifacts on this machine (herald.publishing.store.serving).
 # Listings given in parts (handbook page, OSV archive, ROLIE feed) this large or more
 # are stored as blocks, so a publication writes only what it changed
-# (herald.publishing.blocks).
+# (herald.publishing.store.blocks).
 # Each web and worker process reads the large listings' lines into memory when it
 # starts, in the background, so that its first publication is as fast as the next.
 # OSV ids are this prefix then the advisory's identifier: "x_" (a local database, as

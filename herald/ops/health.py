@@ -10,7 +10,7 @@
   ``HERALD_WORKER_STALE`` seconds.
 
 ``/healthz`` needs none of this: the front answers it without Django
-(``herald.publishing.serving``), so it says only that the process answers.
+(``herald.publishing.store.serving``), so it says only that the process answers.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def _migrations() -> Check:
 def site_lag() -> tuple[int, int, float]:
     """(database generation, served generation, seconds the served copy is behind)."""
     from herald.publishing.models import Artifact
-    from herald.publishing.serving import SiteStore, database_generation
+    from herald.publishing.store.serving import SiteStore, database_generation
 
     newest = database_generation()
     served = SiteStore().read_state().get("generation", 0)

@@ -32,7 +32,6 @@ from herald.core.errors import HeraldError, ValidationError, format_validation_e
 from herald.core.models import VendorProfile
 from herald.incidents.actions import add_event, do_declare_incident
 from herald.incidents.models import Incident, IncidentEvent, Severity
-from herald.publishing.gitexport import export_to_git, head_commit
 from herald.publishing.mdimport import (
     SECTIONS,
     PageError,
@@ -41,6 +40,7 @@ from herald.publishing.mdimport import (
     parse_page,
 )
 from herald.publishing.render.markdown import PageContent, advisory_blocks, format_date
+from herald.publishing.store.gitexport import export_to_git, head_commit
 
 T = TypeVar("T")
 SEVERITY_ORDER = tuple(Severity.values)  # low .. critical

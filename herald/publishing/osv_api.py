@@ -59,12 +59,12 @@ from univers.versions import (
 from herald.advisories.models import Advisory, Affected
 from herald.advisories.queries import PUBLIC_STATES
 from herald.advisories.snapshot import snapshot_of
-from herald.publishing.artifacts import read_many, read_one
 from herald.publishing.models import Artifact
 from herald.publishing.render.osv import render_osv_bytes
 from herald.publishing.render.publisher import PURL_TYPES
 from herald.publishing.render.surfaces import site_publisher
 from herald.publishing.render.surfaces_osv import osv_path
+from herald.publishing.store.artifacts import read_many, read_one
 
 # osv.dev pages long answers; clients loop on next_page_token.
 QUERY_PAGE_SIZE = 1000

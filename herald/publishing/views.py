@@ -13,8 +13,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
 from herald.core.models import Product, VendorProfile
-from herald.publishing import signing
 from herald.publishing.render import builders
+from herald.publishing.store import signing
 
 
 def _feed_response(kind: str, product_slug: str | None) -> HttpResponse:

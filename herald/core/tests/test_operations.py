@@ -21,8 +21,8 @@ from herald.intake import actions as intake
 from herald.notify import actions
 from herald.notify.customer_files import parse_customer_file
 from herald.ops.worker import Heartbeat
-from herald.publishing import serving
-from herald.publishing.serving import Front
+from herald.publishing.store import serving
+from herald.publishing.store.serving import Front
 from herald.test import HeraldTestCase
 
 

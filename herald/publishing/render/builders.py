@@ -1,6 +1,6 @@
 """Artifact builders for the public surface: pages, handbook Markdown, feeds, security.txt.
 
-Registered with ``herald.publishing.artifacts`` (listed in
+Registered with ``herald.publishing.store.artifacts`` (listed in
 ``settings.HERALD_ARTIFACT_BUILDERS``), they run inside the transaction of every
 public revision. Each one is written so that a publication at 10,000 advisories
 stays well under a second: nothing here loads every advisory as a full snapshot.
@@ -41,8 +41,13 @@ from herald.advisories.queries import public_advisories
 from herald.advisories.snapshot import AdvisorySnapshot, snapshot_of
 from herald.core.errors import HeraldError
 from herald.core.models import Product, VendorProfile
-from herald.publishing import signing
-from herald.publishing.artifacts import (
+from herald.publishing.models import Artifact
+from herald.publishing.render import pages
+from herald.publishing.render.feeds import FEED_SIZE, FeedInfo, render_atom, render_rss
+from herald.publishing.render.markdown import PageContent, advisory_text, entry_part, page_parts
+from herald.publishing.render.securitytxt import SecurityTxtInput, render_security_txt
+from herald.publishing.store import signing
+from herald.publishing.store.artifacts import (
     BuildContext,
     Rendered,
     advisory_builder,
@@ -50,11 +55,6 @@ from herald.publishing.artifacts import (
     site_builder,
     warmer,
 )
-from herald.publishing.models import Artifact
-from herald.publishing.render import pages
-from herald.publishing.render.feeds import FEED_SIZE, FeedInfo, render_atom, render_rss
-from herald.publishing.render.markdown import PageContent, advisory_text, entry_part, page_parts
-from herald.publishing.render.securitytxt import SecurityTxtInput, render_security_txt
 
 HTML = "text/html; charset=utf-8"
 INDEX_PATH = "security/advisories/index.html"

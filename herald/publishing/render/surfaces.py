@@ -22,9 +22,9 @@ from django.core.exceptions import NON_FIELD_ERRORS
 
 from herald.core.errors import ValidationError
 from herald.core.models import VendorProfile
-from herald.publishing.artifacts import read_many
 from herald.publishing.models import Artifact
 from herald.publishing.render.publisher import Publisher, publisher_from_profile
+from herald.publishing.store.artifacts import read_many
 
 JSON = "application/json"
 CSV = "text/csv; charset=utf-8"

@@ -45,15 +45,6 @@ from herald.advisories.queries import PUBLIC_STATES
 from herald.advisories.snapshot import AdvisorySnapshot
 from herald.core.dbfunctions import UtcText
 from herald.core.models import VendorProfile
-from herald.publishing import signing
-from herald.publishing.artifacts import (
-    BuildContext,
-    Rendered,
-    advisory_builder,
-    read_one,
-    site_builder,
-    warmer,
-)
 from herald.publishing.models import SigningKey
 from herald.publishing.render.csaf import render_csaf
 from herald.publishing.render.publisher import (
@@ -72,6 +63,15 @@ from herald.publishing.render.surfaces import (
     TEXT,
     refuse,
     site_publisher,
+)
+from herald.publishing.store import signing
+from herald.publishing.store.artifacts import (
+    BuildContext,
+    Rendered,
+    advisory_builder,
+    read_one,
+    site_builder,
+    warmer,
 )
 
 ROOT = ".well-known/csaf/"

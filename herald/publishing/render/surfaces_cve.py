@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from herald.advisories.snapshot import AdvisorySnapshot
-from herald.publishing.artifacts import BuildContext, Rendered, advisory_builder
 from herald.publishing.render.cve5 import (
     render_cna_container,
     render_cve_record,
@@ -31,6 +30,7 @@ from herald.publishing.render.schemas import (
     rejected_container_problems,
 )
 from herald.publishing.render.surfaces import JSON, refuse, site_publisher
+from herald.publishing.store.artifacts import BuildContext, Rendered, advisory_builder
 
 PREFIX = "cve/"
 

@@ -27,16 +27,6 @@ from herald.advisories.models import Advisory
 from herald.advisories.queries import PUBLIC_STATES
 from herald.advisories.snapshot import AdvisorySnapshot
 from herald.core.dbfunctions import UtcText
-from herald.publishing.artifacts import (
-    BuildContext,
-    Rendered,
-    advisory_builder,
-    read_many,
-    read_one,
-    read_with_etag,
-    site_builder,
-    warmer,
-)
 from herald.publishing.models import Artifact
 from herald.publishing.render.osv import render_osv
 from herald.publishing.render.publisher import Publisher, json_bytes, utc
@@ -49,6 +39,16 @@ from herald.publishing.render.surfaces import (
     refuse,
     site_publisher,
     stored,
+)
+from herald.publishing.store.artifacts import (
+    BuildContext,
+    Rendered,
+    advisory_builder,
+    read_many,
+    read_one,
+    read_with_etag,
+    site_builder,
+    warmer,
 )
 
 ZIP_PATH = "osv/all.zip"

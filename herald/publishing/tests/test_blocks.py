@@ -16,10 +16,10 @@ import pytest
 from django.test import TestCase, override_settings
 
 from herald.advisories.actions import do_update_advisory
-from herald.publishing import artifacts, blocks, serving
-from herald.publishing.artifacts import read_one, regenerate_everything
 from herald.publishing.models import Artifact, ArtifactBlock
 from herald.publishing.render import builders, surfaces_csaf, surfaces_osv
+from herald.publishing.store import artifacts, blocks, serving
+from herald.publishing.store.artifacts import read_one, regenerate_everything
 from herald.publishing.tests.surfaces_support import WiredArtifacts
 from herald.test import HeraldTestCase
 
@@ -187,7 +187,7 @@ class WarmingTests(WiredArtifacts, HeraldTestCase):
         assert surfaces_osv._last_archive is None
         with pytest.MonkeyPatch.context() as patch:
             patch.setitem(artifacts._warmers, "broken", lambda profile: 1 / 0)
-            with self.assertLogs("herald.publishing.artifacts", "ERROR") as logged:
+            with self.assertLogs("herald.publishing.store.artifacts", "ERROR") as logged:
                 artifacts.warm()
         assert "could not warm broken" in logged.output[0]
 

@@ -28,7 +28,6 @@ from herald.advisories.models import Advisory
 from herald.advisories.snapshot import AdvisorySnapshot
 from herald.core.errors import ValidationError
 from herald.intake.actions import do_accept_report, do_submit_report
-from herald.publishing import signing
 from herald.publishing.actions import markdown_page
 from herald.publishing.import_actions import do_import_documents
 from herald.publishing.mdimport import FIELD_ORDER, default_headings, parse_page
@@ -41,6 +40,7 @@ from herald.publishing.render.mdescape import (
     unescape_markdown,
     unescape_title,
 )
+from herald.publishing.store import signing
 from herald.publishing.tests.hostile import (
     REFUSED,
     commonmark_html,

@@ -16,11 +16,12 @@ from django_tasks_db.models import DBTaskResult
 from herald.advisories.actions import do_resolve_advisory, do_withdraw_advisory
 from herald.core.actions import do_update_vendor_profile
 from herald.core.models import Product
-from herald.publishing import signing, tasks
-from herald.publishing.artifacts import read_many, read_one, regenerate, regenerate_everything
+from herald.publishing import tasks
 from herald.publishing.models import Artifact
 from herald.publishing.render import builders, pages
 from herald.publishing.render.securitytxt import parse_security_txt
+from herald.publishing.store import signing
+from herald.publishing.store.artifacts import read_many, read_one, regenerate, regenerate_everything
 from herald.test import HeraldTestCase
 
 ATOM = "{http://www.w3.org/2005/Atom}"

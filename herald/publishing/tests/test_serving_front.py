@@ -14,9 +14,9 @@ from django.conf import settings
 from django.test import override_settings
 
 from herald.advisories.actions import do_withdraw_advisory
-from herald.publishing import serving
 from herald.publishing.render import builders
-from herald.publishing.serving import Front, SiteStore, choose_encoding, pack, sync
+from herald.publishing.store import serving
+from herald.publishing.store.serving import Front, SiteStore, choose_encoding, pack, sync
 from herald.test import HeraldTestCase
 
 SECURITY_HEADERS = (

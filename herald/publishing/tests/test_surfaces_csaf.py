@@ -12,10 +12,10 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from herald.advisories.actions import do_mark_fixed, do_withdraw_advisory
-from herald.publishing import signing
-from herald.publishing.artifacts import regenerate_everything
 from herald.publishing.render.schemas import csaf_problems
 from herald.publishing.render.surfaces_csaf import provider_metadata_problems
+from herald.publishing.store import signing
+from herald.publishing.store.artifacts import regenerate_everything
 from herald.publishing.tests.surfaces_support import WiredArtifacts, artifact, artifact_json, paths
 from herald.publishing.tests.test_csaf import official
 from herald.test import HeraldTestCase, shared_path

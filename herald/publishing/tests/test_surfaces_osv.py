@@ -13,7 +13,7 @@ from herald.advisories.actions import do_update_advisory, do_withdraw_advisory
 from herald.advisories.models import Advisory
 from herald.core.errors import ValidationError
 from herald.core.models import Product
-from herald.publishing.artifacts import regenerate_everything
+from herald.publishing.store.artifacts import regenerate_everything
 from herald.publishing.tests.surfaces_support import WiredArtifacts, artifact, artifact_json, paths
 from herald.publishing.tests.test_osv import official_osv_validator, schema_errors
 from herald.test import HeraldTestCase

@@ -36,9 +36,9 @@ import sectxt
 from jsonschema import Draft7Validator, Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 
-from herald.publishing.artifacts import read_many
 from herald.publishing.models import Artifact
 from herald.publishing.render import csaf_validator
+from herald.publishing.store.artifacts import read_many
 from herald.test import shared_path
 
 CSAF_DOCUMENT = re.compile(r"^\.well-known/csaf/white/\d{4}/[^/]+\.json$")

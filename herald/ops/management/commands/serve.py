@@ -3,7 +3,7 @@
 On the embedded default this is the whole desk. At scale, run ``herald serve
 --no-worker`` on web machines and ``herald worker`` where the work should run.
 
-Published artifacts are answered by the WSGI front (``herald.publishing.serving``)
+Published artifacts are answered by the WSGI front (``herald.publishing.store.serving``)
 from this machine's copy under ``HERALD_SITE_DIR``, which is brought up to date
 here before the server starts and then by a poller in each web process.
 
@@ -209,8 +209,9 @@ class Command(BaseCommand):
         from herald.core.actions import do_apply_base_url
         from herald.core.baseurl import served_url
         from herald.core.mail import where_mail_goes
-        from herald.publishing import serving, tasks
-        from herald.publishing.artifacts import regenerate_everything
+        from herald.publishing import tasks
+        from herald.publishing.store import serving
+        from herald.publishing.store.artifacts import regenerate_everything
 
         base = do_apply_base_url(served_url(options["host"], options["port"]))
         if base.changed:

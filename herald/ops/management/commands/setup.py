@@ -64,7 +64,7 @@ class Command(BaseCommand):
             self.stdout.write("Change the password after signing in (herald changepassword).")
         else:
             self.stdout.write("Admin account exists; credentials unchanged.")
-        from herald.publishing.signing import active_key, ensure_signing_key
+        from herald.publishing.store.signing import active_key, ensure_signing_key
 
         if active_key() is None:
             key = ensure_signing_key()
@@ -79,8 +79,9 @@ class Command(BaseCommand):
                 self.stdout.write("Demo data skipped: the desk already has advisories.")
         # Every public file is rendered again: after an upgrade, templates and
         # renderers may have changed, and the served copy must show what they make.
-        from herald.publishing import serving, tasks
-        from herald.publishing.artifacts import regenerate_everything
+        from herald.publishing import tasks
+        from herald.publishing.store import serving
+        from herald.publishing.store.artifacts import regenerate_everything
 
         result = regenerate_everything()
         serving.sync()

@@ -34,7 +34,7 @@ class Command(BaseCommand):
 
         die_with_supervisor()
         call_command("check", fail_level="ERROR")
-        from herald.publishing.artifacts import start_warming
+        from herald.publishing.store.artifacts import start_warming
 
         start_warming()  # scheduled publications and imports run here
         if options["verbosity"] == 0:

@@ -15,7 +15,7 @@ Two kinds of builder:
   through ``context`` so that nothing is loaded twice.
 
 A site builder may give a large listing as *parts* (``Rendered.of_parts``): the
-file is then stored as blocks when large (``herald.publishing.blocks``), so a
+file is then stored as blocks when large (``herald.publishing.store.blocks``), so a
 publication writes the few kilobytes it changed rather than the whole file. Read
 stored bytes with ``read_one`` and ``read_many``, whichever way they are stored.
 
@@ -42,8 +42,8 @@ from herald.advisories.queries import public_advisories
 from herald.advisories.snapshot import AdvisorySnapshot, snapshot_of
 from herald.core.ids import next_number
 from herald.core.models import VendorProfile
-from herald.publishing import blocks
 from herald.publishing.models import Artifact, Regeneration
+from herald.publishing.store import blocks
 
 logger = logging.getLogger(__name__)
 

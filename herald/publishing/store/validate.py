@@ -38,8 +38,6 @@ from django.utils import timezone
 from herald.advisories.models import Advisory
 from herald.advisories.queries import PUBLIC_STATES
 from herald.core.errors import HeraldError
-from herald.publishing import signing
-from herald.publishing.artifacts import read_many
 from herald.publishing.models import Artifact, SigningKey
 from herald.publishing.render import csaf_validator
 from herald.publishing.render.publisher import Publisher, csaf_filename
@@ -61,6 +59,8 @@ from herald.publishing.render.surfaces_csaf import (
     provider_metadata_problems,
     relative_path,
 )
+from herald.publishing.store import signing
+from herald.publishing.store.artifacts import read_many
 
 OSV_DOC = re.compile(r"^osv/([^/]+)\.json$")
 CSAF_DOC = re.compile(r"^\.well-known/csaf/white/\d{4}/[^/]+\.json$")

@@ -41,9 +41,9 @@ from typing import Any
 from django.conf import settings
 
 from herald.core.errors import HeraldError
-from herald.publishing.artifacts import BODY_COLUMNS, bodies, etag_of
 from herald.publishing.models import Artifact
-from herald.publishing.serving import MAGIC, compress, safe_relative
+from herald.publishing.store.artifacts import BODY_COLUMNS, bodies, etag_of
+from herald.publishing.store.serving import MAGIC, compress, safe_relative
 
 MANIFEST = ".herald-export.json"
 TMP = ".herald-tmp"

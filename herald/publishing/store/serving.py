@@ -131,7 +131,7 @@ class Bundle:
 def pack(content: bytes, content_type: str, etag: str, modified: float, *,
          fast: bool = False, gz: bytes | None = None) -> bytes:  # fmt: skip
     """The bundle of one artifact; ``gz`` given (a file stored as blocks, see
-    ``herald.publishing.blocks``) is its gzip form, and it gets no brotli form."""
+    ``herald.publishing.store.blocks``) is its gzip form, and it gets no brotli form."""
     if gz is None:
         gz, br = compress(content, content_type, fast=fast)
     else:
@@ -312,7 +312,7 @@ def sync(store: SiteStore | None = None, *, blocking: bool = True,
 
 
 def _write_rows(store: SiteStore, rows: Any, *, fast: bool) -> tuple[tuple[str, ...], int]:
-    from herald.publishing.artifacts import bodies
+    from herald.publishing.store.artifacts import bodies
 
     # (path, content, content type, etag, modified, gzip form or None to compress)
     Job = tuple[str, bytes, str, str, float, bytes | None]

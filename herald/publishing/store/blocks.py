@@ -25,7 +25,7 @@ stored as blocks:
   in parallel the same way). No large file is compressed again on a publication.
   Brotli has no such form, so these files are served as gzip or identity.
 
-Readers never see blocks: ``herald.publishing.artifacts.read_one`` and
+Readers never see blocks: ``herald.publishing.store.artifacts.read_one`` and
 ``read_many`` give the bytes of any artifact, however it is stored.
 """
 
