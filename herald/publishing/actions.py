@@ -32,7 +32,7 @@ from herald.core.errors import HeraldError, ValidationError, format_validation_e
 from herald.core.models import VendorProfile
 from herald.incidents.actions import add_event, do_declare_incident
 from herald.incidents.models import Incident, IncidentEvent, Severity
-from herald.publishing.mdimport import (
+from herald.publishing.importers.mdimport import (
     SECTIONS,
     PageError,
     ParsedAdvisory,

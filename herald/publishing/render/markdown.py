@@ -2,7 +2,7 @@
 
 ``render_page`` is a pure function: the page's prose (a ``PageContent``, built from
 the vendor profile) and two lists of advisory snapshots in, the page's text out.
-``herald.publishing.mdimport`` reads the same layout back, so that a page exported
+``herald.publishing.importers.mdimport`` reads the same layout back, so that a page exported
 and imported again is the same page, byte for byte.
 
 The layout, block by block, with one blank line between blocks::

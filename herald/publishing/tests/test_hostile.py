@@ -29,8 +29,8 @@ from herald.advisories.snapshot import AdvisorySnapshot
 from herald.core.errors import ValidationError
 from herald.intake.actions import do_accept_report, do_submit_report
 from herald.publishing.actions import markdown_page
-from herald.publishing.import_actions import do_import_documents
-from herald.publishing.mdimport import FIELD_ORDER, default_headings, parse_page
+from herald.publishing.importers.import_actions import do_import_documents
+from herald.publishing.importers.mdimport import FIELD_ORDER, default_headings, parse_page
 from herald.publishing.render import mdescape
 from herald.publishing.render.markdown import PageContent, render_page
 from herald.publishing.render.mdescape import (

@@ -34,7 +34,7 @@ from herald.core.models import Product
 from herald.core.text import check_text
 from herald.incidents.actions import do_declare_incident
 from herald.incidents.models import Incident, Severity
-from herald.publishing.importers import (
+from herald.publishing.importers.documents import (
     FORMATS,
     ParsedDocument,
     ProductSpec,

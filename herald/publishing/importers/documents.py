@@ -3,7 +3,7 @@
 Pure: bytes in, a ``ParsedDocument`` out (the fields, affected rows, credits and
 references that ``do_create_advisory`` takes), or a ``ValidationError`` keyed by
 the file name whose messages name the JSON path at fault. Nothing here touches
-the database; ``herald.publishing.import_actions`` writes.
+the database; ``herald.publishing.importers.import_actions`` writes.
 
 Each document is validated first, with the validators Herald checks its own
 output with (OSV rules, CVE 5.1.1 schemas, CSAF structure and mandatory tests),
