@@ -8,7 +8,7 @@ urlpatterns = [
     path("", include("herald.ops.urls")),  # /healthz, /readyz, /metrics
     path("", include("herald.publishing.urls")),
     # The OSV-compatible query API at the root, where api.osv.dev serves it.
-    path("", include("herald.publishing.osv_urls")),
+    path("", include("herald.publishing.osvquery.osv_urls")),
     path("", include("herald.notify.urls")),
     path("", include("herald.intake.urls")),
     path("", include("herald.web.urls")),

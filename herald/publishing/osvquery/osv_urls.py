@@ -1,6 +1,6 @@
 """URLs of the OSV-compatible query API, at the root as on api.osv.dev.
 
-Mounted by ``herald.urls`` with ``path("", include("herald.publishing.osv_urls"))``,
+Mounted by ``herald.urls`` with ``path("", include("herald.publishing.osvquery.osv_urls"))``,
 so a client configured with the site's base URL finds ``/v1/query``.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from herald.publishing import osv_api
+from herald.publishing.osvquery import osv_api
 
 app_name = "osv"
 
