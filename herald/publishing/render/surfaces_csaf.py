@@ -43,6 +43,7 @@ from django.db.models.functions import Coalesce
 from herald.advisories.models import Advisory, Revision
 from herald.advisories.queries import PUBLIC_STATES
 from herald.advisories.snapshot import AdvisorySnapshot
+from herald.core.caches import ProcessCache
 from herald.core.dbfunctions import UtcText
 from herald.core.models import VendorProfile
 from herald.publishing.models import SigningKey
@@ -177,8 +178,7 @@ def entries() -> list[Entry]:
         )
         .values_list("identifier", "title", "initial", "current")
     )
-    global _entries_of_rows
-    known = _entries_of_rows
+    known = _entries_of_rows.entries()
     made: dict[tuple[str, str, str, str], Entry] = {}
     for row in rows:
         entry = known.get(row)
@@ -188,14 +188,15 @@ def entries() -> list[Entry]:
             path = f"{initial[:4]}/{csaf_filename(identifier)}"
             entry = Entry(identifier, title, path, initial, current)
         made[row] = entry
-    _entries_of_rows = made  # only the advisories still public
+    _entries_of_rows.replace(made)  # only the advisories still public
     return sorted(made.values(), key=_newest_change, reverse=True)
 
 
 _newest_change = operator.itemgetter(4, 2)  # (current_utc, path)
 # Entry of each row of entries()' query, kept between publications (as the texts
-# of the ROLIE feed are): a row changes only with its advisory.
-_entries_of_rows: dict[tuple[str, str, str, str], Entry] = {}
+# of the ROLIE feed are): a row changes only with its advisory. Measured
+# (bench/caches.py, 2,000 advisories): MEASURED_CSAF_ENTRIES.
+_entries_of_rows: ProcessCache[tuple[str, str, str, str], Entry] = ProcessCache("csaf entries")
 
 
 def key_url(publisher: Publisher, fingerprint: str) -> str:
@@ -336,14 +337,13 @@ def rolie_feed_parts(
     if text.count(mark) != 1:  # a title that looks like the mark: the slow way
         return [json_bytes(rolie_feed(publisher, listed, updated))]
     head, tail = text.split(mark)
-    global _entry_texts
     base = f"{publisher.namespace}/{TLP_DIR}"
-    known = _entry_texts
+    known = _entry_texts.entries()
     texts: dict[tuple[str, Entry], bytes] = {}
     for entry in listed:
         key = (base, entry)
         texts[key] = known.get(key) or _entry_text(base, entry)
-    _entry_texts = texts  # only the entries still listed
+    _entry_texts.replace(texts)  # only the entries still listed
     pieces = [(head + "[\n").encode("utf-8")]
     pieces += [texts[(base, entry)] for entry in listed]
     pieces[-1] = pieces[-1][: -len(",\n")] + ("\n    ]" + tail).encode("utf-8")
@@ -352,8 +352,9 @@ def rolie_feed_parts(
 
 # Each entry's text (with the comma after it) by (base URL, entry), kept between
 # publications: an entry changes only with its advisory, so a feed of 10,000 is
-# formatted once per process and joined after that.
-_entry_texts: dict[tuple[str, Entry], bytes] = {}
+# formatted once per process and joined after that. Measured (bench/caches.py,
+# 2,000 advisories): MEASURED_CSAF_TEXTS.
+_entry_texts: ProcessCache[tuple[str, Entry], bytes] = ProcessCache("csaf rolie entry texts")
 
 
 def _entry_text(base: str, entry: Entry) -> bytes:

@@ -170,16 +170,15 @@ class HandBuiltArchiveTests(WiredArtifacts, HeraldTestCase):
         assert artifact("osv/all.zip") == zip_of(dict(sorted(docs.items())))
 
     def test_the_members_kept_between_publications_are_the_stored_archives(self) -> None:
+        from herald.core.caches import named
         from herald.publishing.models import Artifact
-        from herald.publishing.render import surfaces_osv
         from herald.publishing.render.surfaces_osv import members_of, zip_of
 
         first = self.published()
         self.published(title="CSRF on the settings page", cve_ids=[])
-        kept = surfaces_osv._last_archive
-        assert kept is not None
-        assert kept[0] == Artifact.objects.get(path="osv/all.zip").etag
-        assert kept[1] == members_of(artifact("osv/all.zip"))
+        kept = named("osv archive members")
+        assert kept.tag == Artifact.objects.get(path="osv/all.zip").etag
+        assert kept.entries() == members_of(artifact("osv/all.zip"))
         # Another process wrote the archive since: this one builds on that archive
         # (its member for the first advisory), not on the one it kept.
         other = {oid(first): b'{"written": "elsewhere"}\n'}
