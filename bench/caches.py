@@ -52,8 +52,8 @@ def main() -> None:
 
     from herald.core import caches
     from herald.core.models import VendorProfile
-    from herald.publishing.render import builders, surfaces_csaf, surfaces_osv
-    from herald.publishing.render.surfaces import site_publisher
+    from herald.publishing.site import builders, surfaces_csaf, surfaces_osv
+    from herald.publishing.site.surfaces import site_publisher
     from herald.publishing.store import artifacts
     from herald.publishing.store.artifacts import read_one, read_with_etag
 

@@ -82,8 +82,8 @@ def hugo_site(root: Path) -> Path:
     """A Hugo site with one page per public advisory, its text the advisory's Markdown."""
     from herald.advisories.queries import public_advisories
     from herald.advisories.snapshot import AdvisorySnapshot
-    from herald.publishing.render.builders import _MARKDOWN_FIELDS
     from herald.publishing.render.markdown import advisory_blocks
+    from herald.publishing.site.builders import _MARKDOWN_FIELDS
 
     site = root / "hugo"
     (site / "content" / "advisories").mkdir(parents=True)

@@ -341,10 +341,10 @@ LOGGING = {
 
 # Modules whose import registers artifact builders (herald.publishing.store.artifacts).
 HERALD_ARTIFACT_BUILDERS: list[str] = [
-    "herald.publishing.render.builders",
-    "herald.publishing.render.surfaces_osv",
-    "herald.publishing.render.surfaces_csaf",
-    "herald.publishing.render.surfaces_cve",
+    "herald.publishing.site.builders",
+    "herald.publishing.site.surfaces_osv",
+    "herald.publishing.site.surfaces_csaf",
+    "herald.publishing.site.surfaces_cve",
 ]
 
 # The served copy of the artifacts on this machine (herald.publishing.store.serving).

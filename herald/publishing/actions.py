@@ -51,7 +51,7 @@ SEVERITY_ORDER = tuple(Severity.values)  # low .. critical
 
 def markdown_page() -> str:
     """The public page as it stands: published advisories only (DESIGN.md rule 3)."""
-    from herald.publishing.render.builders import handbook_markdown
+    from herald.publishing.site.builders import handbook_markdown
 
     # One narrow query rather than a snapshot per advisory: the page lists them all.
     return handbook_markdown(VendorProfile.get())

@@ -41,7 +41,7 @@ from herald.publishing.importers.documents import (
     parse_document,
     refuse,
 )
-from herald.publishing.render.surfaces import site_publisher
+from herald.publishing.site.surfaces import site_publisher
 
 T = TypeVar("T")
 SEVERITY_ORDER = tuple(Severity.values)

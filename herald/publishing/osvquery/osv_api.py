@@ -62,8 +62,8 @@ from herald.advisories.snapshot import snapshot_of
 from herald.publishing.models import Artifact
 from herald.publishing.render.osv import render_osv_bytes
 from herald.publishing.render.publisher import PURL_TYPES
-from herald.publishing.render.surfaces import site_publisher
-from herald.publishing.render.surfaces_osv import osv_path
+from herald.publishing.site.surfaces import site_publisher
+from herald.publishing.site.surfaces_osv import osv_path
 from herald.publishing.store.artifacts import read_many, read_one
 
 # osv.dev pages long answers; clients loop on next_page_token.

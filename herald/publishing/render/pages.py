@@ -1,6 +1,6 @@
 """The public pages' template contexts, shared by the Django views and the artifact builders.
 
-A public page is rendered once when it changes (``herald.publishing.render.builders``)
+A public page is rendered once when it changes (``herald.publishing.site.builders``)
 and served as bytes; the Django views in ``herald.web.views.public`` render the
 same templates from the same context functions, per request, for what is not an
 artifact yet (a fresh install before ``herald setup``, a visitor with a session).

@@ -18,7 +18,7 @@ from django.test import TestCase, override_settings
 from herald.advisories.actions import do_update_advisory
 from herald.core import caches
 from herald.publishing.models import Artifact, ArtifactBlock
-from herald.publishing.render import builders, surfaces_csaf, surfaces_osv
+from herald.publishing.site import builders, surfaces_csaf, surfaces_osv
 from herald.publishing.store import artifacts, blocks, serving
 from herald.publishing.store.artifacts import read_one, regenerate_everything
 from herald.publishing.tests.surfaces_support import WiredArtifacts
@@ -170,7 +170,7 @@ class WarmingTests(WiredArtifacts, HeraldTestCase):
         assert len(caches.named("handbook texts")) == len(published)
         kept = caches.named("osv archive members")
         assert kept.tag == Artifact.objects.get(path=surfaces_osv.ZIP_PATH).etag
-        from herald.publishing.render.surfaces import site_publisher
+        from herald.publishing.site.surfaces import site_publisher
 
         publisher = site_publisher()
         assert set(kept.entries()) == {publisher.osv_id(a.identifier) for a in published}

@@ -28,7 +28,7 @@ from herald.publishing.render.csaf import render_csaf
 from herald.publishing.render.cve5 import render_cve_record
 from herald.publishing.render.osv import render_osv
 from herald.publishing.render.schemas import csaf_problems, cve_record_problems, osv_problems
-from herald.publishing.render.surfaces import site_publisher
+from herald.publishing.site.surfaces import site_publisher
 from herald.publishing.tests.surfaces_support import CNA_ORG_ID, WiredArtifacts, artifact_json
 from herald.test import HeraldTestCase, shared_path
 

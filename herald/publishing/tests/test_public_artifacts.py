@@ -18,8 +18,9 @@ from herald.core.actions import do_update_vendor_profile
 from herald.core.models import Product
 from herald.publishing import tasks
 from herald.publishing.models import Artifact
-from herald.publishing.render import builders, pages
+from herald.publishing.render import pages
 from herald.publishing.render.securitytxt import parse_security_txt
+from herald.publishing.site import builders
 from herald.publishing.store import signing
 from herald.publishing.store.artifacts import read_many, read_one, regenerate, regenerate_everything
 from herald.test import HeraldTestCase
@@ -166,7 +167,7 @@ class SecurityTxtArtifact(HeraldTestCase):
         regenerate()
         assert Artifact.objects.get(path=builders.SECURITY_TXT_PATH).etag == first.etag
         tomorrow = builders.start_of_day() + dt.timedelta(days=1, hours=1)
-        with mock.patch("herald.publishing.render.builders.timezone.now", return_value=tomorrow):
+        with mock.patch("herald.publishing.site.builders.timezone.now", return_value=tomorrow):
             regenerate()
         later = Artifact.objects.get(path=builders.SECURITY_TXT_PATH)
         assert later.etag != first.etag
@@ -178,7 +179,7 @@ class SecurityTxtArtifact(HeraldTestCase):
         regenerate()
         first = Artifact.objects.get(path=builders.SECURITY_TXT_PATH).etag
         tomorrow = builders.start_of_day() + dt.timedelta(days=1, minutes=1)
-        with mock.patch("herald.publishing.render.builders.timezone.now", return_value=tomorrow):
+        with mock.patch("herald.publishing.site.builders.timezone.now", return_value=tomorrow):
             tasks.refresh_security_txt.call()
         assert Artifact.objects.get(path=builders.SECURITY_TXT_PATH).etag != first
         queued = DBTaskResult.objects.get(

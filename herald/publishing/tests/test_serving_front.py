@@ -14,7 +14,7 @@ from django.conf import settings
 from django.test import override_settings
 
 from herald.advisories.actions import do_withdraw_advisory
-from herald.publishing.render import builders
+from herald.publishing.site import builders
 from herald.publishing.store import serving
 from herald.publishing.store.serving import Front, SiteStore, choose_encoding, pack, sync
 from herald.test import HeraldTestCase

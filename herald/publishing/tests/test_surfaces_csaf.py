@@ -13,7 +13,7 @@ from referencing import Registry, Resource
 
 from herald.advisories.actions import do_mark_fixed, do_withdraw_advisory
 from herald.publishing.render.schemas import csaf_problems
-from herald.publishing.render.surfaces_csaf import provider_metadata_problems
+from herald.publishing.site.surfaces_csaf import provider_metadata_problems
 from herald.publishing.store import signing
 from herald.publishing.store.artifacts import regenerate_everything
 from herald.publishing.tests.surfaces_support import WiredArtifacts, artifact, artifact_json, paths
@@ -147,7 +147,7 @@ def test_the_rolie_feed_written_from_a_template_is_json_bytes_of_the_document() 
     from types import SimpleNamespace
 
     from herald.publishing.render.publisher import json_bytes, utc
-    from herald.publishing.render.surfaces_csaf import Entry, rolie_feed, rolie_feed_bytes
+    from herald.publishing.site.surfaces_csaf import Entry, rolie_feed, rolie_feed_bytes
 
     publisher: Any = SimpleNamespace(namespace="https://example.com", name='Nörthwind "Co"')
     moment = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)

@@ -118,7 +118,7 @@ class HandBuiltArchiveTests(WiredArtifacts, HeraldTestCase):
     """all.zip is laid out from deflated members: the bytes zipfile writes, read back."""
 
     def test_the_hand_built_archive_is_zipfiles_archive_byte_for_byte(self) -> None:
-        from herald.publishing.render.surfaces_osv import (
+        from herald.publishing.site.surfaces_osv import (
             member_of,
             members_of,
             zip_from_members,
@@ -143,7 +143,7 @@ class HandBuiltArchiveTests(WiredArtifacts, HeraldTestCase):
         assert members_of(built[:-1]) is None
 
     def test_publishing_one_more_adds_it_and_keeps_the_others_bytes(self) -> None:
-        from herald.publishing.render.surfaces_osv import zip_of
+        from herald.publishing.site.surfaces_osv import zip_of
 
         first = self.published()
         second = self.published(title="CSRF on the settings page", cve_ids=[])
@@ -155,7 +155,7 @@ class HandBuiltArchiveTests(WiredArtifacts, HeraldTestCase):
 
     def test_a_lost_or_damaged_archive_is_rebuilt_from_the_documents(self) -> None:
         from herald.publishing.models import Artifact
-        from herald.publishing.render.surfaces_osv import zip_of
+        from herald.publishing.site.surfaces_osv import zip_of
 
         first = self.published()
         Artifact.objects.filter(path="osv/all.zip").update(
@@ -172,7 +172,7 @@ class HandBuiltArchiveTests(WiredArtifacts, HeraldTestCase):
     def test_the_members_kept_between_publications_are_the_stored_archives(self) -> None:
         from herald.core.caches import named
         from herald.publishing.models import Artifact
-        from herald.publishing.render.surfaces_osv import members_of, zip_of
+        from herald.publishing.site.surfaces_osv import members_of, zip_of
 
         first = self.published()
         self.published(title="CSRF on the settings page", cve_ids=[])
@@ -192,7 +192,7 @@ class HandBuiltArchiveTests(WiredArtifacts, HeraldTestCase):
 
     def test_documents_stored_since_the_archive_are_taken_from_the_table(self) -> None:
         from herald.publishing.models import Artifact
-        from herald.publishing.render.surfaces_osv import zip_of
+        from herald.publishing.site.surfaces_osv import zip_of
 
         first = self.published()
         # A document rewritten without the site files (a batch of a full rebuild),

@@ -1,7 +1,7 @@
 """The public advisories page and one page per public advisory. No login, no drafts.
 
 These pages are normally served as artifacts, rendered once when they change
-(``herald.publishing.render.builders``); these views render the same templates from the
+(``herald.publishing.site.builders``); these views render the same templates from the
 same context functions (``herald.publishing.render.pages``) for whatever is not served that way.
 
 Everything here reads through ``herald.advisories.queries``, which returns

@@ -11,7 +11,7 @@ Layout, as osv.dev serves a data source (``gs://osv-vulnerabilities/<ECOSYSTEM>/
   mirror fetches only what changed since its last run.
 
 Each document is validated before it is stored; an invalid one refuses the
-publication, naming the advisory field at fault (``herald.publishing.render.surfaces``).
+publication, naming the advisory field at fault (``herald.publishing.site.surfaces``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from herald.publishing.models import Artifact
 from herald.publishing.render.osv import render_osv
 from herald.publishing.render.publisher import Publisher, json_bytes, utc
 from herald.publishing.render.schemas import osv_schema_problems
-from herald.publishing.render.surfaces import (
+from herald.publishing.site.surfaces import (
     CSV,
     JSON,
     ZIP,

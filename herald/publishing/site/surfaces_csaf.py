@@ -56,7 +56,7 @@ from herald.publishing.render.publisher import (
     utc_datetime,
 )
 from herald.publishing.render.schemas import csaf_problems
-from herald.publishing.render.surfaces import (
+from herald.publishing.site.surfaces import (
     CSV,
     JSON,
     PGP_KEYS,

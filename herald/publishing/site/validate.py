@@ -49,8 +49,8 @@ from herald.publishing.render.schemas import (
     rejected_container_problems,
 )
 from herald.publishing.render.securitytxt import parse_security_txt
-from herald.publishing.render.surfaces import site_publisher
-from herald.publishing.render.surfaces_csaf import (
+from herald.publishing.site.surfaces import site_publisher
+from herald.publishing.site.surfaces_csaf import (
     CHANGES,
     FEED,
     INDEX,

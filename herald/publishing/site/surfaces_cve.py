@@ -29,7 +29,7 @@ from herald.publishing.render.schemas import (
     cve_record_problems,
     rejected_container_problems,
 )
-from herald.publishing.render.surfaces import JSON, refuse, site_publisher
+from herald.publishing.site.surfaces import JSON, refuse, site_publisher
 from herald.publishing.store.artifacts import BuildContext, Rendered, advisory_builder
 
 PREFIX = "cve/"
