@@ -10,7 +10,8 @@ a bare module-level dict, so that:
 - ``reset_all()`` empties every one: what a new process knows. The tests call it
   before each test (``conftest.py``), so no test leans on another's leftovers;
 - a test holds each cached path equal to the plain one
-  (``herald/publishing/tests/test_caches.py``).
+  (``herald/publishing/tests/test_caches.py``);
+- ``bench/caches.py`` measures what each buys (the figures stand at each definition).
 
 A cache is never the truth: its user checks the ``tag`` (what the entries were
 built against, e.g. the ETag of the stored file) or keys entries by everything
