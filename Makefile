@@ -37,6 +37,7 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy herald
+	$(BIN)/lint-imports --no-cache
 
 test-sqlite: $(VENV)/.installed-test
 	HERALD_HOME=$(CURDIR)/var/test $(BIN)/pytest -n 2

@@ -81,3 +81,12 @@ def _own_audit_anchor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
 
     with override_settings(HERALD_AUDIT_ANCHOR_DIR=tmp_path_factory.mktemp("anchor")):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches() -> None:
+    """Each test starts with what a new process knows: no test leans on the parts
+    another one left in the process caches (``herald.core.caches``)."""
+    from herald.core.caches import reset_all
+
+    reset_all()

@@ -170,8 +170,8 @@ def load(count: int, *, seed: int = 7) -> None:
     )
     from herald.core.models import Product, VendorProfile
     from herald.incidents.actions import do_declare_incident
-    from herald.publishing.artifacts import regenerate_everything
-    from herald.publishing.signing import ensure_signing_key
+    from herald.publishing.store.artifacts import regenerate_everything
+    from herald.publishing.store.signing import ensure_signing_key
 
     call_command("migrate", verbosity=0)
     profile = VendorProfile.get()

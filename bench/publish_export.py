@@ -52,7 +52,7 @@ def publish_one(i: int) -> dict[str, float]:
     from herald.advisories.actions import do_create_advisory, do_publish_advisory
     from herald.advisories.signals import advisory_revised
     from herald.incidents.models import Incident
-    from herald.publishing import serving
+    from herald.publishing.store import serving
 
     rng = random.Random(1000 + i)
     incident = Incident.objects.filter(status="open").first()
@@ -82,8 +82,8 @@ def hugo_site(root: Path) -> Path:
     """A Hugo site with one page per public advisory, its text the advisory's Markdown."""
     from herald.advisories.queries import public_advisories
     from herald.advisories.snapshot import AdvisorySnapshot
-    from herald.publishing.builders import _MARKDOWN_FIELDS
-    from herald.publishing.markdown import advisory_blocks
+    from herald.publishing.render.markdown import advisory_blocks
+    from herald.publishing.site.builders import _MARKDOWN_FIELDS
 
     site = root / "hugo"
     (site / "content" / "advisories").mkdir(parents=True)
@@ -130,9 +130,9 @@ def main() -> None:
 
     home = fixture.prepare(args.advisories)
     fixture.setup_django(home)
-    from herald.publishing import serving
     from herald.publishing.models import Artifact
-    from herald.publishing.siteexport import export_site
+    from herald.publishing.store import serving
+    from herald.publishing.store.siteexport import export_site
 
     print(f"Fixture: {args.advisories} published advisories in {home}")
     print(f"Standard-format builders registered: {fixture.register_surfaces() or 'none'}")
@@ -143,7 +143,7 @@ def main() -> None:
     print(f"Artifacts: {Artifact.objects.count()}")
 
     if not args.cold:
-        from herald.publishing.artifacts import warm
+        from herald.publishing.store.artifacts import warm
 
         began = time.perf_counter()
         warm()
@@ -201,7 +201,7 @@ def main() -> None:
         # The export writes six times as many files as Hugo: how long does merely
         # writing them take on this disk? A plain loop, the same paths and bytes.
         print("\n(d) the same files written by a plain Python loop, same run:")
-        from herald.publishing.artifacts import read_many
+        from herald.publishing.store.artifacts import read_many
 
         stored = dict(read_many(Artifact.objects.all()))
         began = time.perf_counter()

@@ -176,9 +176,9 @@ def main() -> None:
     home = fixture.prepare(args.advisories)
     fixture.setup_django(home)
     from herald.advisories.queries import public_advisories
-    from herald.publishing import serving
     from herald.publishing.models import Artifact
-    from herald.publishing.siteexport import export_site
+    from herald.publishing.store import serving
+    from herald.publishing.store.siteexport import export_site
 
     serving.sync()
     work = Path(tempfile.mkdtemp(prefix="herald-bench-wrk-"))

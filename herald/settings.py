@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "herald.core",
+    "herald.ops",  # setup, serve, worker, health: may import every app (pyproject contracts)
     "herald.audit",
     "herald.incidents",
     "herald.advisories",
@@ -338,18 +339,18 @@ LOGGING = {
     },
 }
 
-# Modules whose import registers artifact builders (herald.publishing.artifacts).
+# Modules whose import registers artifact builders (herald.publishing.store.artifacts).
 HERALD_ARTIFACT_BUILDERS: list[str] = [
-    "herald.publishing.builders",
-    "herald.publishing.surfaces_osv",
-    "herald.publishing.surfaces_csaf",
-    "herald.publishing.surfaces_cve",
+    "herald.publishing.site.builders",
+    "herald.publishing.site.surfaces_osv",
+    "herald.publishing.site.surfaces_csaf",
+    "herald.publishing.site.surfaces_cve",
 ]
 
-# The served copy of the artifacts on this machine (herald.publishing.serving).
+# The served copy of the artifacts on this machine (herald.publishing.store.serving).
 # Listings given in parts (handbook page, OSV archive, ROLIE feed) this large or more
 # are stored as blocks, so a publication writes only what it changed
-# (herald.publishing.blocks).
+# (herald.publishing.store.blocks).
 # Each web and worker process reads the large listings' lines into memory when it
 # starts, in the background, so that its first publication is as fast as the next.
 # OSV ids are this prefix then the advisory's identifier: "x_" (a local database, as

@@ -10,10 +10,10 @@ from __future__ import annotations
 from django.urls import include, path
 
 urlpatterns = [
-    path("", include("herald.core.urls")),  # /healthz, /readyz, /metrics
+    path("", include("herald.ops.urls")),  # /healthz, /readyz, /metrics
     path("", include("herald.publishing.urls")),
     # The OSV-compatible query API at the root, where api.osv.dev serves it.
-    path("", include("herald.publishing.osv_urls")),
+    path("", include("herald.publishing.osvquery.osv_urls")),
     path("", include("herald.web.urls_notify")),
     path("", include("herald.web.urls_intake")),
     path("", include("herald.web.urls")),

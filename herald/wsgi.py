@@ -1,6 +1,6 @@
 """WSGI entry point for production servers (granian in ``herald serve``).
 
-Published artifacts are answered by the front (``herald.publishing.serving``)
+Published artifacts are answered by the front (``herald.publishing.store.serving``)
 from this machine's copy, without Django or the database; everything else goes
 to Django.
 """
@@ -14,8 +14,8 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "herald.settings")
 django_application = get_wsgi_application()
 
-from herald.publishing.artifacts import start_warming  # noqa: E402
-from herald.publishing.serving import front  # noqa: E402  (needs the settings loaded above)
+from herald.publishing.store.artifacts import start_warming  # noqa: E402
+from herald.publishing.store.serving import front  # noqa: E402  (needs the settings loaded above)
 
 application = front(django_application)
 start_warming()  # this process's first publication as fast as the next

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import Q
 
 from herald.advisories.models import Advisory
 from herald.advisories.snapshot import snapshot_of
 from herald.audit.actions import verify
 from herald.audit.anchor import AnchorReport, check_anchor
 from herald.audit.models import AuditEvent
+from herald.incidents.models import Incident
 
 # The snapshot's fields that identify an audited full state (as opposed to, say,
 # a scheduling event that records only the new date).
@@ -28,6 +30,16 @@ _SNAPSHOT_KEYS = {"identifier", "title", "state", "status", "affected"}
 # Facts of the product, copied into each affected row of the snapshot: a product
 # renamed through its own action changes them without touching the advisory.
 _PRODUCT_FACTS = ("product", "ecosystem", "package_name", "repository_url")
+
+
+def events_about(name: str) -> Q:
+    """Events about the object called ``name`` now or before (a draft renamed on publication)."""
+    condition = Q(object_id=name)
+    for model in (Advisory, Incident):
+        obj = model.objects.filter(identifier=name.upper()).first()
+        if obj is not None:
+            condition |= Q(object_type=obj._meta.label_lower, object_pk=str(obj.pk))
+    return condition
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ from django.db.models import Q, QuerySet
 
 from herald.advisories.models import Advisory
 from herald.core.errors import HeraldError
-from herald.incidents.models import Incident
 
 PUBLIC_STATES = (Advisory.State.PUBLISHED, Advisory.State.WITHDRAWN)
 # Public and not current: withdrawn, or published and resolved (the complement of
@@ -79,19 +78,3 @@ def declared_for_change(advisory: Advisory, incident_before: int | None) -> str:
     if incident.advisories.exclude(pk=advisory.pk).exists():
         return ""
     return f"Incident {incident.identifier} declared automatically: {incident.declared_reason}"
-
-
-def drafts_left_warning(incident: Incident) -> str:
-    """A warning when a resolved (or resolving) incident still holds unpublished drafts."""
-    drafts = list(
-        incident.advisories.filter(state=Advisory.State.DRAFT)
-        .order_by("created_at")
-        .values_list("identifier", flat=True)
-    )
-    if not drafts:
-        return ""
-    names = ", ".join(drafts[:5]) + (f" and {len(drafts) - 5} more" if len(drafts) > 5 else "")
-    return (
-        f"{incident.identifier} still holds {len(drafts)} unpublished draft(s): {names}. "
-        "Publishing or changing one later declares a new incident."
-    )

@@ -51,7 +51,7 @@ from herald.audit.anchor import anchor_dir
 from herald.core import schema
 from herald.core.errors import HeraldError
 from herald.intake.conf import gnupg_home, storage_root
-from herald.publishing.signing import key_dir
+from herald.publishing.store.signing import key_dir
 
 FORMAT = "herald-backup"
 FORMAT_VERSION = 1
@@ -547,7 +547,7 @@ def restore_backup(
     due = schema.due_migrations()
     if due:
         call_command("migrate", interactive=False, verbosity=0)
-    from herald.publishing import serving
+    from herald.publishing.store import serving
 
     serving.sync()
     return RestoreResult(

@@ -15,7 +15,7 @@ from django.db.models import CharField, Func, IntegerField
 
 
 class UtcText(Func):
-    """A datetime as ``herald.publishing.publisher.utc()`` formats it: whole seconds, ``Z``."""
+    """A datetime as ``herald.publishing.render.publisher.utc()`` formats it: seconds, ``Z``."""
 
     output_field = CharField()
 

@@ -2,7 +2,7 @@
 
 Django's pages get them from ``SecurityHeadersMiddleware``
 (``herald.accounts.middleware``); published artifacts, answered by the WSGI front
-(``herald.publishing.serving``) without Django, get them from the same function,
+(``herald.publishing.store.serving``) without Django, get them from the same function,
 so a page looks the same to a browser whichever path served it: a strict
 Content-Security-Policy (no inline script or style, no framing), Permissions-Policy,
 nosniff, Referrer-Policy, Cross-Origin-Opener-Policy, X-Frame-Options, and HSTS

@@ -7,7 +7,7 @@ A database error can surface in a view (most pages query) or in a middleware
 short plain page. ``QuietDatabaseOutage`` keeps Django's per-request traceback
 out of the log; one warning a minute per process says what is going on instead.
 Published artifacts never reach Django: the front answers them from the served
-copy (``herald.publishing.serving``).
+copy (``herald.publishing.store.serving``).
 """
 
 from __future__ import annotations

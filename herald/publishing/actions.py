@@ -32,15 +32,15 @@ from herald.core.errors import HeraldError, ValidationError, format_validation_e
 from herald.core.models import VendorProfile
 from herald.incidents.actions import add_event, do_declare_incident
 from herald.incidents.models import Incident, IncidentEvent, Severity
-from herald.publishing.gitexport import export_to_git, head_commit
-from herald.publishing.markdown import PageContent, advisory_blocks, format_date
-from herald.publishing.mdimport import (
+from herald.publishing.importers.mdimport import (
     SECTIONS,
     PageError,
     ParsedAdvisory,
     default_headings,
     parse_page,
 )
+from herald.publishing.render.markdown import PageContent, advisory_blocks, format_date
+from herald.publishing.store.gitexport import export_to_git, head_commit
 
 T = TypeVar("T")
 SEVERITY_ORDER = tuple(Severity.values)  # low .. critical
@@ -51,7 +51,7 @@ SEVERITY_ORDER = tuple(Severity.values)  # low .. critical
 
 def markdown_page() -> str:
     """The public page as it stands: published advisories only (DESIGN.md rule 3)."""
-    from herald.publishing.builders import handbook_markdown
+    from herald.publishing.site.builders import handbook_markdown
 
     # One narrow query rather than a snapshot per advisory: the page lists them all.
     return handbook_markdown(VendorProfile.get())

@@ -16,7 +16,7 @@ def regenerate_for_revision(sender: Any, *, advisory: Any, **kwargs: Any) -> Non
     A builder that finds its output invalid raises ``ValidationError``, which
     rolls the revision back and refuses the change, naming the field.
     """
-    from herald.publishing.artifacts import regenerate
+    from herald.publishing.store.artifacts import regenerate
 
     regenerate([advisory])
 
@@ -25,7 +25,8 @@ def after_publication(sender: Any, **kwargs: Any) -> None:
     """After the commit: copy the new artifacts to this machine's served copy now
     (other processes and machines pick them up by polling within a poll interval),
     and queue the export and push when a publish hook is configured."""
-    from herald.publishing import serving, tasks
+    from herald.publishing import tasks
+    from herald.publishing.store import serving
 
     serving.sync_after_commit()
     tasks.queue_publish_hook()

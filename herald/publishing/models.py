@@ -42,7 +42,7 @@ class Artifact(models.Model):
 
     A large listing (the handbook page, the OSV archive, the ROLIE feed) is stored
     as ``ArtifactBlock`` rows instead of ``content``: ``blocks`` lists their
-    digests in order, and ``herald.publishing.blocks`` explains why.
+    digests in order, and ``herald.publishing.store.blocks`` explains why.
     """
 
     path = models.CharField(max_length=500, unique=True, help_text="URL path, no leading slash.")

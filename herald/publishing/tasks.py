@@ -56,7 +56,7 @@ def queue_publish_hook() -> None:
 @task()
 def push_export() -> dict[str, Any]:
     """Update the static export, then run the publish hook with what changed."""
-    from herald.publishing.siteexport import export_site
+    from herald.publishing.store.siteexport import export_site
 
     directory = settings.HERALD_EXPORT_DIR
     result = export_site(directory)
@@ -121,8 +121,8 @@ def refresh_security_txt() -> str:
     from django.db import transaction
 
     from herald.core.maintenance import refresh_planner_statistics
-    from herald.publishing import serving
-    from herald.publishing.artifacts import regenerate
+    from herald.publishing.store import serving
+    from herald.publishing.store.artifacts import regenerate
 
     try:
         with transaction.atomic():
@@ -145,8 +145,8 @@ def queue_regenerate_everything() -> None:
 
 @task()
 def regenerate_all() -> str:
-    from herald.publishing import serving
-    from herald.publishing.artifacts import regenerate_everything
+    from herald.publishing.store import serving
+    from herald.publishing.store.artifacts import regenerate_everything
 
     result = regenerate_everything()
     serving.sync_after_commit()

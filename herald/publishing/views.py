@@ -1,6 +1,6 @@
 """Public machine-readable surfaces: feeds, security.txt, the signing keys, the handbook page.
 
-Normally served as artifacts (``herald.publishing.builders``, ``serving``); these
+Normally served as artifacts (``herald.publishing.site.builders``, ``serving``); these
 views render the same bytes with the same functions for whatever is not an
 artifact yet, e.g. a product with no public advisory, or a fresh install.
 """
@@ -13,7 +13,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
 from herald.core.models import Product, VendorProfile
-from herald.publishing import builders, signing
+from herald.publishing.site import builders
+from herald.publishing.store import signing
 
 
 def _feed_response(kind: str, product_slug: str | None) -> HttpResponse:

@@ -34,7 +34,7 @@ from herald.advisories.validation import (
 )
 from herald.core.errors import ValidationError
 from herald.core.models import VendorProfile
-from herald.publishing.markdown import advisory_blocks
+from herald.publishing.render.markdown import advisory_blocks
 from herald.web.diffs import FieldChange, field_changes
 from herald.web.errors import label_for
 

@@ -146,8 +146,8 @@ class EmbargoSuiteTest(AccountsTestCase):
         assert (a.status_code, a.content) == (b.status_code, b.content)
 
     def test_no_export_or_rendered_artifact_contains_a_draft(self) -> None:
-        from herald.publishing.artifacts import read_many, regenerate_everything
         from herald.publishing.models import Artifact
+        from herald.publishing.store.artifacts import read_many, regenerate_everything
 
         regenerate_everything()
         for stored_path, content in read_many(Artifact.objects.all()):

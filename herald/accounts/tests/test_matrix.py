@@ -59,9 +59,9 @@ PAGES: dict[str, frozenset[str] | str] = {
     "accounts:accept": EVERYONE,
     # Operations: liveness and readiness for load balancers; the metrics are gated by
     # a token or the client's network, not by role (the test client is loopback).
-    "core:healthz": EVERYONE,
-    "core:readyz": EVERYONE,
-    "core:metrics": EVERYONE,
+    "ops:healthz": EVERYONE,
+    "ops:readyz": EVERYONE,
+    "ops:metrics": EVERYONE,
     # The full desk: notifications, reports, dashboard, search, metrics, writes.
     "notify:campaigns": FULL_DESK,
     "notify:campaign": FULL_DESK,
@@ -208,7 +208,7 @@ class MatrixTest(AccountsTestCase):
                         or "/desk/login/" in location
                         or ("/desk/account/2fa/" in location and who != ANON)
                     )
-                    if route.key == "core:readyz":
+                    if route.key == "ops:readyz":
                         # No worker runs in this test: not ready, and saying why.
                         assert status in (200, 503), f"{url} as {who}: {status}"
                         assert "failing" in response.json()

@@ -12,7 +12,7 @@ from herald.core.baseurl import base_url, served_url
 from herald.core.models import VendorProfile
 from herald.notify.actions import do_subscribe
 from herald.notify.models import Delivery
-from herald.publishing.artifacts import regenerate_everything
+from herald.publishing.store.artifacts import regenerate_everything
 from herald.publishing.tests.surfaces_support import artifact, artifact_json
 from herald.test import HeraldTestCase
 

@@ -17,12 +17,12 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from herald.core.tests.test_unavailable import database_unreachable, wsgi_get
-from herald.core.worker import Heartbeat
 from herald.intake import actions as intake
 from herald.notify import actions
 from herald.notify.customer_files import parse_customer_file
-from herald.publishing import serving
-from herald.publishing.serving import Front
+from herald.ops.worker import Heartbeat
+from herald.publishing.store import serving
+from herald.publishing.store.serving import Front
 from herald.test import HeraldTestCase
 
 

@@ -18,7 +18,7 @@ from django.db import connection
 from django.test import SimpleTestCase
 
 from herald.core import unavailable
-from herald.publishing.serving import Front, SiteStore, pack
+from herald.publishing.store.serving import Front, SiteStore, pack
 
 
 def closed_port() -> int:

@@ -12,7 +12,7 @@ from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from conftest import require_service
-from herald.core.worker import Worker
+from herald.ops.worker import Worker
 from herald.test import HeraldTestCase
 
 RUNS: list[int] = []
@@ -37,7 +37,7 @@ def run_batch(*, patch: bool = True) -> None:
         worker.run()
         return
     # Inside the test's transaction, "old" connections must not be closed.
-    with mock.patch("herald.core.worker.close_old_connections"):
+    with mock.patch("herald.ops.worker.close_old_connections"):
         worker.run()
 
 

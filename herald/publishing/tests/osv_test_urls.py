@@ -6,4 +6,4 @@ from django.urls import include, path
 
 from herald.urls import urlpatterns as site
 
-urlpatterns = [path("", include("herald.publishing.osv_urls")), *site]
+urlpatterns = [path("", include("herald.publishing.osvquery.osv_urls")), *site]

@@ -18,9 +18,9 @@ import pytest
 from herald.advisories import signals
 from herald.advisories.models import Advisory
 from herald.core.models import VendorProfile
-from herald.publishing import signing, surfaces_csaf, surfaces_cve, surfaces_osv  # noqa: F401 (registers)
-from herald.publishing.artifacts import read_one, regenerate
 from herald.publishing.models import Artifact
+from herald.publishing.store import signing
+from herald.publishing.store.artifacts import read_one, regenerate
 
 CNA_ORG_ID = "6f1f3e7a-8d0c-4c33-9a51-2b5c7f0e9d41"
 UID = "herald.publishing.tests.surfaces"

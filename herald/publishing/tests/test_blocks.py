@@ -16,9 +16,11 @@ import pytest
 from django.test import TestCase, override_settings
 
 from herald.advisories.actions import do_update_advisory
-from herald.publishing import artifacts, blocks, builders, serving, surfaces_csaf, surfaces_osv
-from herald.publishing.artifacts import read_one, regenerate_everything
+from herald.core import caches
 from herald.publishing.models import Artifact, ArtifactBlock
+from herald.publishing.site import builders, surfaces_csaf, surfaces_osv
+from herald.publishing.store import artifacts, blocks, serving
+from herald.publishing.store.artifacts import read_one, regenerate_everything
 from herald.publishing.tests.surfaces_support import WiredArtifacts
 from herald.test import HeraldTestCase
 
@@ -157,36 +159,31 @@ class WarmingTests(WiredArtifacts, HeraldTestCase):
 
     def forget(self) -> None:
         """What a new process knows: nothing."""
-        builders._handbook.page_etag = None
-        builders._handbook.texts = {}
-        surfaces_osv._last_archive = None
-        surfaces_csaf._entries_of_rows = {}
-        surfaces_csaf._entry_texts = {}
+        caches.reset_all()
 
     def test_warming_fills_what_a_publication_reuses(self) -> None:
         published = [self.published(title=f"Warm {i}", cve_ids=[]) for i in range(3)]
         self.forget()
         artifacts.warm()
         stored = Artifact.objects.get(path=builders.MARKDOWN_PATH).etag
-        assert builders._handbook.page_etag == stored
-        assert len(builders._handbook.texts) == len(published)
-        kept = surfaces_osv._last_archive
-        assert kept is not None
-        assert kept[0] == Artifact.objects.get(path=surfaces_osv.ZIP_PATH).etag
-        from herald.publishing.surfaces import site_publisher
+        assert caches.named("handbook texts").tag == stored
+        assert len(caches.named("handbook texts")) == len(published)
+        kept = caches.named("osv archive members")
+        assert kept.tag == Artifact.objects.get(path=surfaces_osv.ZIP_PATH).etag
+        from herald.publishing.site.surfaces import site_publisher
 
         publisher = site_publisher()
-        assert set(kept[1]) == {publisher.osv_id(a.identifier) for a in published}
-        assert len(surfaces_csaf._entries_of_rows) == len(published)
-        assert len(surfaces_csaf._entry_texts) == len(published)
+        assert set(kept.entries()) == {publisher.osv_id(a.identifier) for a in published}
+        assert len(caches.named("csaf entries")) == len(published)
+        assert len(caches.named("csaf rolie entry texts")) == len(published)
 
     def test_warming_an_empty_desk_or_a_failing_warmer_raises_nothing(self) -> None:
         self.forget()
         artifacts.warm()  # nothing published, nothing stored
-        assert surfaces_osv._last_archive is None
+        assert caches.named("osv archive members").tag is None
         with pytest.MonkeyPatch.context() as patch:
             patch.setitem(artifacts._warmers, "broken", lambda profile: 1 / 0)
-            with self.assertLogs("herald.publishing.artifacts", "ERROR") as logged:
+            with self.assertLogs("herald.publishing.store.artifacts", "ERROR") as logged:
                 artifacts.warm()
         assert "could not warm broken" in logged.output[0]
 

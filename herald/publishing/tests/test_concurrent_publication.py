@@ -18,8 +18,8 @@ from django.test import override_settings
 
 from herald.advisories.actions import do_update_advisory
 from herald.advisories.models import Advisory
-from herald.publishing import builders, surfaces_csaf, surfaces_osv
-from herald.publishing.artifacts import read_one
+from herald.publishing.site import builders, surfaces_csaf, surfaces_osv
+from herald.publishing.store.artifacts import read_one
 from herald.publishing.tests.surfaces_support import WiredArtifacts
 from herald.test import HeraldTransactionTestCase
 

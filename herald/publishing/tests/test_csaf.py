@@ -17,10 +17,10 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from herald.advisories.snapshot import AffectedSnapshot
-from herald.publishing import csaf_validator
-from herald.publishing.csaf import render_csaf, render_csaf_bytes
-from herald.publishing.csaf_checks import MANDATORY_TESTS, run_mandatory_tests
-from herald.publishing.schemas import csaf_problems, cvss_schemas
+from herald.publishing.render import csaf_validator
+from herald.publishing.render.csaf import render_csaf, render_csaf_bytes
+from herald.publishing.render.csaf_checks import MANDATORY_TESTS, run_mandatory_tests
+from herald.publishing.render.schemas import csaf_problems, cvss_schemas
 from herald.publishing.tests.test_osv import CASES, PUBLISHER, check_expected
 from herald.publishing.tests.world import require_csaf_validator
 from herald.test import shared_path

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from jsonschema import Draft7Validator
 
-from herald.publishing.cve5 import (
+from herald.publishing.render.cve5 import (
     render_cna_container,
     render_cve_record,
     render_cve_record_bytes,
 )
-from herald.publishing.schemas import cna_container_problems, cve_record_problems
+from herald.publishing.render.schemas import cna_container_problems, cve_record_problems
 from herald.publishing.tests.test_osv import CASES, PUBLISHER, check_expected
 from herald.test import shared_path
 

@@ -28,18 +28,19 @@ from herald.advisories.models import Advisory
 from herald.advisories.snapshot import AdvisorySnapshot
 from herald.core.errors import ValidationError
 from herald.intake.actions import do_accept_report, do_submit_report
-from herald.publishing import mdescape, signing
 from herald.publishing.actions import markdown_page
-from herald.publishing.import_actions import do_import_documents
-from herald.publishing.markdown import PageContent, render_page
-from herald.publishing.mdescape import (
+from herald.publishing.importers.import_actions import do_import_documents
+from herald.publishing.importers.mdimport import FIELD_ORDER, default_headings, parse_page
+from herald.publishing.render import mdescape
+from herald.publishing.render.markdown import PageContent, render_page
+from herald.publishing.render.mdescape import (
     LABELS,
     escape_markdown,
     escape_title,
     unescape_markdown,
     unescape_title,
 )
-from herald.publishing.mdimport import FIELD_ORDER, default_headings, parse_page
+from herald.publishing.store import signing
 from herald.publishing.tests.hostile import (
     REFUSED,
     commonmark_html,

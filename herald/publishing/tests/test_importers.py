@@ -23,12 +23,12 @@ from herald.audit.models import AuditEvent
 from herald.core.errors import ValidationError
 from herald.core.models import Product
 from herald.incidents.models import Incident
-from herald.publishing.csaf import render_csaf
-from herald.publishing.cve5 import render_cve_record
-from herald.publishing.import_actions import do_import_documents
-from herald.publishing.osv import render_osv
-from herald.publishing.schemas import csaf_problems, cve_record_problems, osv_problems
-from herald.publishing.surfaces import site_publisher
+from herald.publishing.importers.import_actions import do_import_documents
+from herald.publishing.render.csaf import render_csaf
+from herald.publishing.render.cve5 import render_cve_record
+from herald.publishing.render.osv import render_osv
+from herald.publishing.render.schemas import csaf_problems, cve_record_problems, osv_problems
+from herald.publishing.site.surfaces import site_publisher
 from herald.publishing.tests.surfaces_support import CNA_ORG_ID, WiredArtifacts, artifact_json
 from herald.test import HeraldTestCase, shared_path
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from herald.publishing.gitexport import GitExportError, export_to_git
+from herald.publishing.store.gitexport import GitExportError, export_to_git
 
 PAGE = "contents/handbook/security-advisories.md"
 NOW = dt.datetime(2026, 3, 3, 14, 30, 5, tzinfo=dt.UTC)

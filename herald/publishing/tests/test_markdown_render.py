@@ -13,8 +13,8 @@ import pytest
 
 from herald.advisories.snapshot import AdvisorySnapshot
 from herald.core.models import VendorProfile
-from herald.publishing.markdown import PageContent, format_date, render_page
-from herald.publishing.mdimport import parse_page
+from herald.publishing.importers.mdimport import parse_page
+from herald.publishing.render.markdown import PageContent, format_date, render_page
 from herald.publishing.tests.markdown_pages import EXPECTED, FULL_PAGE
 
 

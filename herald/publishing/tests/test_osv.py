@@ -27,9 +27,9 @@ from herald.advisories.snapshot import (
     RevisionEntry,
 )
 from herald.core.models import VendorProfile
-from herald.publishing.osv import render_osv, render_osv_bytes
-from herald.publishing.publisher import Publisher, publisher_from_profile
-from herald.publishing.schemas import osv_problems, osv_schema, osv_schema_problems
+from herald.publishing.render.osv import render_osv, render_osv_bytes
+from herald.publishing.render.publisher import Publisher, publisher_from_profile
+from herald.publishing.render.schemas import osv_problems, osv_schema, osv_schema_problems
 from herald.test import shared_path
 
 EXPECTED = Path(__file__).parent / "expected"

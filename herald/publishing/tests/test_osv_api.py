@@ -10,8 +10,8 @@ from django.test import override_settings
 
 from herald.advisories.actions import do_withdraw_advisory
 from herald.core.models import Product
-from herald.publishing import osv_api
 from herald.publishing.models import Artifact
+from herald.publishing.osvquery import osv_api
 from herald.publishing.tests.surfaces_support import WiredArtifacts, artifact
 from herald.test import HeraldTestCase
 

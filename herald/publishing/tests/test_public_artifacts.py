@@ -16,12 +16,14 @@ from django_tasks_db.models import DBTaskResult
 from herald.advisories.actions import do_resolve_advisory, do_withdraw_advisory
 from herald.core.actions import do_update_vendor_profile
 from herald.core.models import Product
-from herald.publishing import builders, signing, tasks
-from herald.publishing.artifacts import read_many, read_one, regenerate, regenerate_everything
+from herald.publishing import tasks
 from herald.publishing.models import Artifact
-from herald.publishing.securitytxt import parse_security_txt
+from herald.publishing.render import pages
+from herald.publishing.render.securitytxt import parse_security_txt
+from herald.publishing.site import builders
+from herald.publishing.store import signing
+from herald.publishing.store.artifacts import read_many, read_one, regenerate, regenerate_everything
 from herald.test import HeraldTestCase
-from herald.web import pages
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -165,7 +167,7 @@ class SecurityTxtArtifact(HeraldTestCase):
         regenerate()
         assert Artifact.objects.get(path=builders.SECURITY_TXT_PATH).etag == first.etag
         tomorrow = builders.start_of_day() + dt.timedelta(days=1, hours=1)
-        with mock.patch("herald.publishing.builders.timezone.now", return_value=tomorrow):
+        with mock.patch("herald.publishing.site.builders.timezone.now", return_value=tomorrow):
             regenerate()
         later = Artifact.objects.get(path=builders.SECURITY_TXT_PATH)
         assert later.etag != first.etag
@@ -177,7 +179,7 @@ class SecurityTxtArtifact(HeraldTestCase):
         regenerate()
         first = Artifact.objects.get(path=builders.SECURITY_TXT_PATH).etag
         tomorrow = builders.start_of_day() + dt.timedelta(days=1, minutes=1)
-        with mock.patch("herald.publishing.builders.timezone.now", return_value=tomorrow):
+        with mock.patch("herald.publishing.site.builders.timezone.now", return_value=tomorrow):
             tasks.refresh_security_txt.call()
         assert Artifact.objects.get(path=builders.SECURITY_TXT_PATH).etag != first
         queued = DBTaskResult.objects.get(
@@ -225,7 +227,7 @@ class HandbookTexts(HeraldTestCase):
         from herald.advisories.queries import public_advisories
         from herald.advisories.snapshot import snapshot_of
         from herald.core.models import VendorProfile
-        from herald.publishing.markdown import PageContent, render_page
+        from herald.publishing.render.markdown import PageContent, render_page
 
         snapshots = [snapshot_of(a) for a in public_advisories()]
         return render_page(

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from herald.advisories.actions import do_resolve_advisory, do_withdraw_advisory
 from herald.core.models import Product, VendorProfile
-from herald.publishing import signing
-from herald.publishing.securitytxt import parse_security_txt
+from herald.publishing.render.securitytxt import parse_security_txt
+from herald.publishing.store import signing
 from herald.publishing.tests.test_signing import gpg_verify
 from herald.test import HeraldTestCase
 

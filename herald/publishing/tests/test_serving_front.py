@@ -14,8 +14,9 @@ from django.conf import settings
 from django.test import override_settings
 
 from herald.advisories.actions import do_withdraw_advisory
-from herald.publishing import builders, serving
-from herald.publishing.serving import Front, SiteStore, choose_encoding, pack, sync
+from herald.publishing.site import builders
+from herald.publishing.store import serving
+from herald.publishing.store.serving import Front, SiteStore, choose_encoding, pack, sync
 from herald.test import HeraldTestCase
 
 SECURITY_HEADERS = (

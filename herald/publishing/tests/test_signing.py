@@ -11,8 +11,8 @@ from django.test import override_settings
 
 from herald.audit.models import AuditEvent
 from herald.core.errors import HeraldError
-from herald.publishing import signing
 from herald.publishing.models import SigningKey
+from herald.publishing.store import signing
 from herald.test import HeraldTestCase
 
 

@@ -13,10 +13,12 @@ from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from herald.advisories.actions import do_withdraw_advisory
-from herald.publishing import builders, serving, siteexport, tasks
-from herald.publishing.artifacts import read_one
+from herald.publishing import tasks
 from herald.publishing.models import Artifact
-from herald.publishing.siteexport import MANIFEST, export_site
+from herald.publishing.site import builders
+from herald.publishing.store import serving, siteexport
+from herald.publishing.store.artifacts import read_one
+from herald.publishing.store.siteexport import MANIFEST, export_site
 from herald.test import HeraldTestCase
 
 

@@ -12,10 +12,10 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from herald.advisories.actions import do_mark_fixed, do_withdraw_advisory
-from herald.publishing import signing
-from herald.publishing.artifacts import regenerate_everything
-from herald.publishing.schemas import csaf_problems
-from herald.publishing.surfaces_csaf import provider_metadata_problems
+from herald.publishing.render.schemas import csaf_problems
+from herald.publishing.site.surfaces_csaf import provider_metadata_problems
+from herald.publishing.store import signing
+from herald.publishing.store.artifacts import regenerate_everything
 from herald.publishing.tests.surfaces_support import WiredArtifacts, artifact, artifact_json, paths
 from herald.publishing.tests.test_csaf import official
 from herald.test import HeraldTestCase, shared_path
@@ -146,8 +146,8 @@ def test_the_rolie_feed_written_from_a_template_is_json_bytes_of_the_document() 
     import datetime as dt
     from types import SimpleNamespace
 
-    from herald.publishing.publisher import json_bytes, utc
-    from herald.publishing.surfaces_csaf import Entry, rolie_feed, rolie_feed_bytes
+    from herald.publishing.render.publisher import json_bytes, utc
+    from herald.publishing.site.surfaces_csaf import Entry, rolie_feed, rolie_feed_bytes
 
     publisher: Any = SimpleNamespace(namespace="https://example.com", name='Nörthwind "Co"')
     moment = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
@@ -178,7 +178,7 @@ class DatabaseDateTextTests(HeraldTestCase):
 
         from herald.core.dbfunctions import UtcText
         from herald.core.models import VendorProfile
-        from herald.publishing.publisher import utc, utc_datetime
+        from herald.publishing.render.publisher import utc, utc_datetime
 
         VendorProfile.get()
         plus_two = dt.timezone(dt.timedelta(hours=2))

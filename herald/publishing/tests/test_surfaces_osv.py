@@ -13,7 +13,7 @@ from herald.advisories.actions import do_update_advisory, do_withdraw_advisory
 from herald.advisories.models import Advisory
 from herald.core.errors import ValidationError
 from herald.core.models import Product
-from herald.publishing.artifacts import regenerate_everything
+from herald.publishing.store.artifacts import regenerate_everything
 from herald.publishing.tests.surfaces_support import WiredArtifacts, artifact, artifact_json, paths
 from herald.publishing.tests.test_osv import official_osv_validator, schema_errors
 from herald.test import HeraldTestCase
@@ -118,7 +118,12 @@ class HandBuiltArchiveTests(WiredArtifacts, HeraldTestCase):
     """all.zip is laid out from deflated members: the bytes zipfile writes, read back."""
 
     def test_the_hand_built_archive_is_zipfiles_archive_byte_for_byte(self) -> None:
-        from herald.publishing.surfaces_osv import member_of, members_of, zip_from_members, zip_of
+        from herald.publishing.site.surfaces_osv import (
+            member_of,
+            members_of,
+            zip_from_members,
+            zip_of,
+        )
 
         docs = {
             f"NW-2026-{i:04d}": json.dumps({"id": i, "details": "x" * (i * 37)}).encode()
@@ -138,7 +143,7 @@ class HandBuiltArchiveTests(WiredArtifacts, HeraldTestCase):
         assert members_of(built[:-1]) is None
 
     def test_publishing_one_more_adds_it_and_keeps_the_others_bytes(self) -> None:
-        from herald.publishing.surfaces_osv import zip_of
+        from herald.publishing.site.surfaces_osv import zip_of
 
         first = self.published()
         second = self.published(title="CSRF on the settings page", cve_ids=[])
@@ -150,7 +155,7 @@ class HandBuiltArchiveTests(WiredArtifacts, HeraldTestCase):
 
     def test_a_lost_or_damaged_archive_is_rebuilt_from_the_documents(self) -> None:
         from herald.publishing.models import Artifact
-        from herald.publishing.surfaces_osv import zip_of
+        from herald.publishing.site.surfaces_osv import zip_of
 
         first = self.published()
         Artifact.objects.filter(path="osv/all.zip").update(
@@ -165,16 +170,15 @@ class HandBuiltArchiveTests(WiredArtifacts, HeraldTestCase):
         assert artifact("osv/all.zip") == zip_of(dict(sorted(docs.items())))
 
     def test_the_members_kept_between_publications_are_the_stored_archives(self) -> None:
-        from herald.publishing import surfaces_osv
+        from herald.core.caches import named
         from herald.publishing.models import Artifact
-        from herald.publishing.surfaces_osv import members_of, zip_of
+        from herald.publishing.site.surfaces_osv import members_of, zip_of
 
         first = self.published()
         self.published(title="CSRF on the settings page", cve_ids=[])
-        kept = surfaces_osv._last_archive
-        assert kept is not None
-        assert kept[0] == Artifact.objects.get(path="osv/all.zip").etag
-        assert kept[1] == members_of(artifact("osv/all.zip"))
+        kept = named("osv archive members")
+        assert kept.tag == Artifact.objects.get(path="osv/all.zip").etag
+        assert kept.entries() == members_of(artifact("osv/all.zip"))
         # Another process wrote the archive since: this one builds on that archive
         # (its member for the first advisory), not on the one it kept.
         other = {oid(first): b'{"written": "elsewhere"}\n'}
@@ -188,7 +192,7 @@ class HandBuiltArchiveTests(WiredArtifacts, HeraldTestCase):
 
     def test_documents_stored_since_the_archive_are_taken_from_the_table(self) -> None:
         from herald.publishing.models import Artifact
-        from herald.publishing.surfaces_osv import zip_of
+        from herald.publishing.site.surfaces_osv import zip_of
 
         first = self.published()
         # A document rewritten without the site files (a batch of a full rebuild),

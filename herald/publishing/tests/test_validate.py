@@ -169,7 +169,7 @@ class ValidateTests(SignedPublicDesk, HeraldTestCase):
 
     def test_a_desk_tried_on_this_machine_gets_a_note_not_problems_for_http(self) -> None:
         """`make run` serves http://127.0.0.1:8000: RFC 9116's https rule is for the public."""
-        from herald.publishing.artifacts import regenerate_everything
+        from herald.publishing.store.artifacts import regenerate_everything
 
         for base, problems in (("http://127.0.0.1:8123", False), ("http://sec.example", True)):
             profile = VendorProfile.get()

@@ -5,7 +5,7 @@ serves) and hands each file to the tool a consumer would use on it:
 
 - CSAF 2.0 documents: csaf-validator-lib (npm ``@secvisogram/csaf-validator-lib``),
   ``validateStrict`` with the schema tests and every mandatory test, all documents in
-  one node process (``herald.publishing.csaf_validator``);
+  one node process (``herald.publishing.render.csaf_validator``);
 - the CSAF provider metadata: the official provider schema (``../shared/schemas/csaf``);
 - OSV documents: the official OSV schema as ossf/osv-schema publishes it
   (``../shared/schemas/osv``), ``format`` checked by jsonschema's format checker;
@@ -36,9 +36,9 @@ import sectxt
 from jsonschema import Draft7Validator, Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 
-from herald.publishing import csaf_validator
-from herald.publishing.artifacts import read_many
 from herald.publishing.models import Artifact
+from herald.publishing.render import csaf_validator
+from herald.publishing.store.artifacts import read_many
 from herald.test import shared_path
 
 CSAF_DOCUMENT = re.compile(r"^\.well-known/csaf/white/\d{4}/[^/]+\.json$")

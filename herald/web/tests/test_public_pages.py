@@ -141,8 +141,8 @@ class PublicIndexTest(WebTestCase):
 
     def test_the_demo_advisories_name_no_region_their_products_do_not_cover(self) -> None:
         from herald.advisories.models import Advisory
-        from herald.core.demo import load_demo
         from herald.core.models import Product
+        from herald.ops.demo import load_demo
 
         Product.objects.all().delete()  # the demo brings its own
         load_demo()
@@ -286,7 +286,7 @@ class ArchiveRowsTest(WebTestCase):
     def test_archive_rows_match_the_template(self) -> None:
         from django.template import engines
 
-        from herald.web.pages import archive_rows
+        from herald.publishing.render.pages import archive_rows
 
         when = dt.datetime(2026, 3, 9, 23, 59, tzinfo=dt.UTC)
         rows: list[dict[str, Any]] = [

@@ -38,8 +38,8 @@ from herald.accounts.forms import (
 )
 from herald.accounts.guard import acting_user, staff_required
 from herald.accounts.models import ApiToken, Collaboration, Invitation
+from herald.advisories.integrity import events_about
 from herald.advisories.models import Advisory
-from herald.audit.management.commands.audit import events_about
 from herald.audit.models import AuditEvent
 from herald.core.errors import HeraldError, ValidationError
 from herald.web.errors import attach_errors

@@ -1,8 +1,8 @@
 """The public advisories page and one page per public advisory. No login, no drafts.
 
 These pages are normally served as artifacts, rendered once when they change
-(``herald.publishing.builders``); these views render the same templates from the
-same context functions (``herald.web.pages``) for whatever is not served that way.
+(``herald.publishing.site.builders``); these views render the same templates from the
+same context functions (``herald.publishing.render.pages``) for whatever is not served that way.
 
 Everything here reads through ``herald.advisories.queries``, which returns
 published and withdrawn advisories only (DESIGN.md rule 3). An unknown identifier
@@ -21,7 +21,7 @@ from herald.advisories import queries
 from herald.advisories.snapshot import snapshot_of
 from herald.core.errors import HeraldError
 from herald.core.models import VendorProfile
-from herald.web import pages
+from herald.publishing.render import pages
 
 
 def advisories_index(request: HttpRequest) -> HttpResponse:

@@ -19,7 +19,11 @@ from herald.incidents.actions import (
     incident_input_errors,
 )
 from herald.incidents.models import Incident, Severity
-from herald.incidents.queries import access_incident_by_identifier, open_incidents
+from herald.incidents.queries import (
+    access_incident_by_identifier,
+    drafts_left_warning,
+    open_incidents,
+)
 
 _ENCODER = DjangoJSONEncoder()
 
@@ -163,8 +167,6 @@ incident automatically. Unpublished drafts left in it are named in a warning.
         self.report(incident, options, f"declared ({incident.severity}): {incident.title}")
 
     def cmd_resolve(self, **options: Any) -> None:
-        from herald.advisories.queries import drafts_left_warning
-
         incident = do_resolve_incident(
             access_incident_by_identifier(options["identifier"]),
             summary=options["summary"],

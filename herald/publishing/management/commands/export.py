@@ -14,7 +14,7 @@ from herald.core.errors import HeraldError
 from herald.incidents.models import Incident
 from herald.incidents.queries import access_incident_by_identifier, open_incidents
 from herald.publishing.actions import do_export_markdown_to_git, markdown_page
-from herald.publishing.siteexport import export_site
+from herald.publishing.store.siteexport import export_site
 
 FORMATS = ("markdown", "site")
 

@@ -14,9 +14,9 @@ from herald.core.errors import HeraldError, ValidationError
 from herald.core.input_files import decode_text, read_input_file
 from herald.incidents.queries import access_incident_by_identifier
 from herald.publishing.actions import ImportResult, do_import_markdown_page
-from herald.publishing.import_actions import DocumentsImport, do_import_documents
-from herald.publishing.importers import FORMATS as DOCUMENT_FORMATS
-from herald.publishing.markdown import STATUS_LABELS, WITHDRAWN_LABEL
+from herald.publishing.importers.documents import FORMATS as DOCUMENT_FORMATS
+from herald.publishing.importers.import_actions import DocumentsImport, do_import_documents
+from herald.publishing.render.markdown import STATUS_LABELS, WITHDRAWN_LABEL
 
 FORMATS = ("markdown", *DOCUMENT_FORMATS)
 PAGE_STATUS_LABELS = {**STATUS_LABELS, "withdrawn": WITHDRAWN_LABEL}

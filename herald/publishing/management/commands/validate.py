@@ -10,7 +10,7 @@ from argparse import ArgumentParser
 from typing import Any
 
 from herald.core.cli_support import EXIT_REFUSED, HeraldCommand
-from herald.publishing.validate import validate_artifacts
+from herald.publishing.site.validate import validate_artifacts
 
 
 class Command(HeraldCommand):

@@ -1,0 +1,1 @@
+"""The publication function: one explicit path from a revision to every output."""
