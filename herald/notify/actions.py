@@ -29,7 +29,7 @@ from herald.core.models import Product, VendorProfile
 from herald.incidents.models import Incident, Severity
 from herald.intake.actions import check_rate
 from herald.notify import conf, render
-from herald.notify.channels import check_email, kind_of, message_id_for
+from herald.notify.channels import check_email, kind_of
 from herald.notify.models import (
     Campaign,
     CampaignRecipient,
@@ -43,6 +43,7 @@ from herald.notify.models import (
     Message,
     Subscriber,
 )
+from herald.notify.outbox import Target, _kick, write_message
 from herald.notify.versions import version_in_range
 
 # ---------------------------------------------------------------- links and outbox
@@ -64,77 +65,6 @@ def desk_incident_url(identifier: str) -> str:
     return _url("web:incident_detail", identifier, f"/desk/incidents/{identifier}/")
 
 
-@dataclass(frozen=True)
-class Target:
-    """One recipient of a message, before it becomes a Delivery row."""
-
-    kind: str
-    recipient: str
-    key: str
-    channel: Channel | None = None
-    subscriber: Subscriber | None = None
-    customer_id: int | None = None
-
-
-def write_message(
-    *,
-    source: str,
-    key: str,
-    rendered: render.Rendered,
-    targets: Iterable[Target],
-    advisory: Advisory | None = None,
-    revision: Revision | None = None,
-    campaign: Campaign | None = None,
-) -> Message:
-    """The message and one Delivery per target, in the caller's transaction; kicks on commit.
-
-    Both are keyed (``Message.key``, ``Delivery.idempotency_key``), so writing the
-    same cause twice adds nothing.
-    """
-    now = timezone.now()
-    message, _ = Message.objects.get_or_create(
-        key=key,
-        defaults={
-            "source": source,
-            "subject": rendered.subject,
-            "text": rendered.text,
-            "data": rendered.data,
-            "link": rendered.link,
-            "advisory": advisory,
-            "revision": revision,
-            "campaign": campaign,
-            "created_at": now,
-        },
-    )
-    domain = conf.mail_domain()
-    rows = [
-        Delivery(
-            message=message,
-            kind=t.kind,
-            channel=t.channel,
-            recipient=t.recipient,
-            subscriber=t.subscriber,
-            customer_id=t.customer_id,
-            campaign=campaign,
-            idempotency_key=t.key,
-            rfc_message_id=message_id_for(t.key, domain),
-            next_attempt_at=now,
-            created_at=now,
-        )
-        for t in targets
-    ]
-    Delivery.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
-    if rows:
-        transaction.on_commit(_kick)
-    return message
-
-
-def _kick() -> None:
-    from herald.notify.tasks import kick
-
-    kick()
-
-
 def _channel_targets(channel: Channel, key: str) -> list[Target]:
     """A channel's recipients: every address of an e-mail list, the URL of the others."""
     try:
@@ -143,9 +73,10 @@ def _channel_targets(channel: Channel, key: str) -> list[Target]:
         # Recorded as one dead delivery below rather than silently skipped: the
         # desk then shows that this channel missed the message.
         return [Target(channel.kind, str(channel.config.get("url", "")), key, channel)]
-    if channel.kind == Channel.Kind.EMAIL:
-        return [Target(channel.kind, address, f"{key}:{address}", channel) for address in config.to]
-    return [Target(channel.kind, config.url, key, channel)]
+    return [
+        Target(channel.kind, recipient, recipient_key, channel)
+        for recipient, recipient_key in kind_of(channel.kind).recipients(config, key)
+    ]
 
 
 def internal_channels(event: str) -> list[Channel]:
