@@ -75,8 +75,8 @@ class SpamTrap(HeraldError):
 # ---------------------------------------------------------------- small helpers
 
 
-def _who(acting_user: AbstractBaseUser | None, fallback: str = "system") -> str:
-    return actor_label(acting_user, fallback)
+def _who(acting_user: AbstractBaseUser | None) -> str:
+    return actor_label(acting_user)
 
 
 def _audit(
@@ -766,7 +766,6 @@ def do_register_mailbox(key: str) -> Mailbox:
     if created:
         record(
             acting_user=None,
-            actor="mail poll",
             action="mail.mailbox",
             obj=mailbox,
             after={"key": mailbox.key},
@@ -1237,7 +1236,6 @@ def do_tell_reporters_published(advisory: Advisory) -> list[ReportMessage]:
                 None,
                 "report.advisory_published",
                 report,
-                actor="Herald",
                 after={"advisory": advisory.identifier},
             )
     return told
@@ -1427,7 +1425,6 @@ def do_remind_deadline(report_pk: int, deadline_iso: str, days_before: int) -> s
             None,
             "report.deadline_reminder",
             report,
-            actor="Herald",
             after={"days_before": days_before, "to": to},
         )
         subject = f"[{report.tracking_id}] Disclosure deadline in {days_before} day(s)"

@@ -23,7 +23,7 @@ from django.utils import timezone
 from herald.accounts import access
 from herald.advisories.models import Advisory, Affected, Revision
 from herald.advisories.snapshot import AdvisorySnapshot, row_regions, snapshot_of
-from herald.audit.actions import actor_label, record
+from herald.audit.actions import actor_label, is_service_account, record
 from herald.core.errors import HeraldError, ValidationError
 from herald.core.models import Product, VendorProfile
 from herald.incidents.models import Incident, Severity
@@ -178,7 +178,7 @@ def do_create_channel(
     slug = (name or "").strip().lower()
     if not slug or not all(c.isalnum() or c in "-_" for c in slug):
         raise ValidationError({"name": "Use letters, digits, - and _ for a channel's name."})
-    who = actor_label(acting_user, "cli")
+    who = actor_label(acting_user)
     with transaction.atomic():
         if Channel.objects.filter(name=slug).exists():
             raise ValidationError({"name": f"A channel named {slug!r} exists already."})
@@ -209,7 +209,7 @@ def do_create_channel(
 
 def do_send_test_message(channel: Channel, *, acting_user: AbstractBaseUser | None) -> Message:
     """A test message to a channel, to check its configuration from the desk or CLI."""
-    who = actor_label(acting_user, "cli")
+    who = actor_label(acting_user)
     with transaction.atomic():
         key = f"test:{channel.pk}:{secrets.token_hex(8)}"
         rendered = render.Rendered(
@@ -230,8 +230,12 @@ def do_send_test_message(channel: Channel, *, acting_user: AbstractBaseUser | No
 
 def _check_may(acting_user: AbstractBaseUser | None, permission: str, what: str) -> None:
     """Refuse a person whose role lacks ``permission``; the CLI without ``--as`` may."""
-    # None is the installation's operator at its shell, as everywhere in the actions.
-    if acting_user is not None and not access.can(acting_user, permission):
+    # The service account (or None) is the installation's operator at its shell.
+    if (
+        acting_user is not None
+        and not is_service_account(acting_user)
+        and not access.can(acting_user, permission)
+    ):
         raise HeraldError(f"{actor_label(acting_user)} may not {what}.")
 
 
@@ -498,7 +502,7 @@ def do_import_customers(
     given here gets exactly the contacts and deployments given, so a re-import
     of the CRM's export keeps Herald in sync.
     """
-    who = actor_label(acting_user, "cli")
+    who = actor_label(acting_user)
     products = {p.slug: p for p in Product.objects.all()}
     counts = {"created": 0, "updated": 0, "contacts": 0, "deployments": 0}
     with transaction.atomic():
@@ -675,7 +679,7 @@ def do_create_campaign(advisory: Advisory, *, acting_user: AbstractBaseUser | No
         # An embargoed advisory reaches no one outside (rule 3).
         raise HeraldError(f"{advisory.identifier} is not published; outreach waits for it.")
     with transaction.atomic():
-        return create_outreach_campaign(advisory, who=actor_label(acting_user, "cli"))
+        return create_outreach_campaign(advisory, who=actor_label(acting_user))
 
 
 def _lock_campaign(campaign: Campaign, *allowed: str) -> Campaign:
@@ -712,7 +716,7 @@ def do_refresh_campaign(campaign: Campaign, *, acting_user: AbstractBaseUser | N
 
 
 def do_approve_campaign(campaign: Campaign, *, acting_user: AbstractBaseUser | None) -> Campaign:
-    who = actor_label(acting_user, "cli")
+    who = actor_label(acting_user)
     with transaction.atomic():
         campaign = _lock_campaign(campaign, Campaign.Status.DRAFT)
         campaign.status = Campaign.Status.APPROVED
@@ -727,7 +731,7 @@ def do_approve_campaign(campaign: Campaign, *, acting_user: AbstractBaseUser | N
 
 def do_send_campaign(campaign: Campaign, *, acting_user: AbstractBaseUser | None) -> Campaign:
     """One Delivery per recipient, written with the campaign's change to "sent"."""
-    who = actor_label(acting_user, "cli")
+    who = actor_label(acting_user)
     with transaction.atomic():
         campaign = _lock_campaign(campaign, Campaign.Status.APPROVED)
         if not campaign.advisory.is_public:
@@ -782,7 +786,7 @@ def do_redrive(
     deliveries: Iterable[Delivery] | Any, *, acting_user: AbstractBaseUser | None
 ) -> int:
     """Send dead (or failing) deliveries again now, keeping their keys and Message-IDs."""
-    who = actor_label(acting_user, "cli")
+    who = actor_label(acting_user)
     ids = [d.pk if isinstance(d, Delivery) else int(d) for d in deliveries]
     with transaction.atomic():
         now = timezone.now()
