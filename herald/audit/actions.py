@@ -20,7 +20,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from herald.audit.anchor import checkpoint_after_commit
@@ -79,7 +79,11 @@ def service_account() -> AbstractBaseUser:
         for flag, value in (("is_superuser", False), ("is_staff", False), ("is_active", True)):
             if hasattr(user, flag):
                 setattr(user, flag, value)
-        user.save()
+        try:
+            with transaction.atomic():  # a savepoint: another process may make it first
+                user.save()
+        except IntegrityError:
+            user = manager.get(**{model.USERNAME_FIELD: SERVICE_USERNAME})
     return user
 
 
