@@ -73,6 +73,7 @@ class DeclareTests(IncidentCommandTestCase):
     def test_as_names_a_real_account_the_service_account_is_not_one_to_name(self) -> None:
         code, err = self.run_failing("declare", "--title", "T", "--as", "nobody")
         assert (code, err) == (2, "error: --as: No active account named 'nobody'.\n")
+        service_account()  # it exists, and still is no desk account to name
         code, err = self.run_failing("declare", "--title", "T", "--as", "herald-service")
         assert code == 2 and err.startswith("error: --as: herald-service has no desk access")
         assert not Incident.objects.exists()
