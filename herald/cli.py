@@ -67,6 +67,8 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, likewise
 
 
 def main(argv: list[str] | None = None) -> None:
+    # An exception to "only herald/settings.py reads the environment": this runs
+    # before the settings load, and says which settings module to load.
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "herald.settings")
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args in (["help"], ["-h"], ["--help"]):
@@ -114,7 +116,8 @@ def _run(args: list[str]) -> None:
         )
     if home is not None and not home.is_dir() and args[0] not in MAKES_DESK:
         # Importing the settings would create HERALD_HOME to keep a new secret
-        # key; help and checks need none, so they leave no directory behind.
+        # key; help and checks need none, so they leave no directory behind. (Set
+        # before the settings load, which read it: the entry point's one other write.)
         os.environ.setdefault("HERALD_SECRET_KEY", secrets.token_urlsafe(50))
 
     from django.core.management import execute_from_command_line

@@ -13,6 +13,10 @@ from pathlib import Path
 SQLITE_NAME = "herald.sqlite3"
 
 
+# This module reads the environment itself, an exception to "only herald/settings.py
+# does": the entry point needs HERALD_HOME and DATABASE_URL before the settings load.
+
+
 def herald_home() -> Path:
     """``HERALD_HOME``, default ``./var`` of the current directory, made absolute."""
     return Path(os.environ.get("HERALD_HOME", "var")).resolve()

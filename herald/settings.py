@@ -22,6 +22,15 @@ from herald.home import SQLITE_NAME, herald_home
 BASE_DIR = Path(__file__).resolve().parent
 CONFIG_ERRORS: list[tuple[str, str, str]] = []  # (id, message, hint)
 
+# This module is the one that reads Herald's environment (a test in
+# herald/core/tests/test_settings_module.py keeps it so). What the apps parse,
+# default and check themselves (herald/notify/conf.py, herald/intake/conf.py,
+# serve's --host/--port, ...) is handed to them here, raw, as HERALD_ENV: they
+# read ``settings.HERALD_ENV`` where they once read ``os.environ``, so a Django
+# setting of the same name still wins and a bad value is still reported by the
+# same system check (herald.E0xx). Read once, when the settings load.
+HERALD_ENV: dict[str, str] = {k: v for k, v in os.environ.items() if k.startswith("HERALD_")}
+
 
 def _env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
@@ -268,7 +277,9 @@ MFA_RECOVERY_CODE_COUNT = 10
 MFA_TOTP_TOLERANCE = 1  # one 30 s step either way: phones' clocks drift
 MFA_RATE_LIMITS = {"authenticate": "5/m/user", "reauthenticate": "10/m/user"}
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = _env_bool("HERALD_WEBAUTHN_INSECURE_ORIGIN", False)
-SOCIALACCOUNT_PROVIDERS, HERALD_CSP_FORM_ACTION, _oidc_errors = oidc_providers()
+SOCIALACCOUNT_PROVIDERS, HERALD_CSP_FORM_ACTION, _oidc_errors = oidc_providers(
+    os.environ.get("HERALD_OIDC_PROVIDERS", ""), environ=os.environ
+)
 CONFIG_ERRORS.extend(_oidc_errors)
 SOCIALACCOUNT_AUTO_SIGNUP = True  # only ever with an invitation (adapters.SocialAccountAdapter)
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # an IdP's e-mail never takes over an account

@@ -31,6 +31,8 @@ PASSWORD = "correct-horse-battery-staple-42"  # noqa: S105  (test accounts only)
 
 # ../shared beside the project's root: the seed page, official schemas and real
 # documents. It exists in development and CI, never on a user's machine.
+# The test harness reads its own variables (HERALD_SHARED, CI) from the
+# environment: they are not settings of the product, which herald/settings.py reads.
 SHARED = Path(os.environ.get("HERALD_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 
 

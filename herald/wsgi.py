@@ -11,6 +11,8 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+# Set before the settings load (the one environment access outside herald/settings.py
+# here): which settings module to load.
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "herald.settings")
 django_application = get_wsgi_application()
 

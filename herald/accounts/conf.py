@@ -14,8 +14,8 @@ This module is imported by settings: standard library only.
 from __future__ import annotations
 
 import json
-import os
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,10 +27,14 @@ HINT = (
 
 
 def oidc_providers(
-    raw: str | None = None,
+    raw: str, *, environ: Mapping[str, str] | None = None
 ) -> tuple[dict[str, Any], list[str], list[tuple[str, str, str]]]:
-    """``(SOCIALACCOUNT_PROVIDERS, origins for CSP form-action, errors)``."""
-    raw = os.environ.get("HERALD_OIDC_PROVIDERS", "") if raw is None else raw
+    """``(SOCIALACCOUNT_PROVIDERS, origins for CSP form-action, errors)``.
+
+    Called by herald/settings.py while the settings load, with the environment
+    it reads (``environ``: where each entry's ``secret_env`` variable is looked up).
+    """
+    environ = environ or {}
     errors: list[tuple[str, str, str]] = []
     if not raw.strip():
         return {}, [], errors
@@ -50,9 +54,7 @@ def oidc_providers(
         provider_id = str(entry.get("id", ""))
         server_url = str(entry.get("server_url", ""))
         client_id = str(entry.get("client_id", ""))
-        secret = str(
-            entry.get("secret", "") or os.environ.get(str(entry.get("secret_env", "")), "")
-        )
+        secret = str(entry.get("secret", "") or environ.get(str(entry.get("secret_env", "")), ""))
         problems = []
         if not ID_RE.match(provider_id):
             problems.append("an id of lower-case letters, digits and dashes")

@@ -547,7 +547,7 @@ def do_create_advisory(
     cleaned, rows, errors = _checked_input(values, affected, credits, references, advisory=None)
     if errors:
         raise ValidationError(errors)
-    who = actor_label(acting_user, "cli")
+    who = actor_label(acting_user)
     profile = VendorProfile.get()
     with transaction.atomic():
         now = timezone.now()
@@ -643,7 +643,7 @@ def _change(
     revision_kind: str = Revision.Kind.UPDATED,
 ) -> Advisory:
     """The shared body of every change to an existing advisory."""
-    who = actor_label(acting_user, "cli")
+    who = actor_label(acting_user)
     with transaction.atomic():
         advisory = _lock(advisory, expected_version)
         if advisory.state == Advisory.State.WITHDRAWN:
@@ -718,7 +718,7 @@ def do_publish_advisory(
     actor: str | None = None,
 ) -> Advisory:
     """Make a draft public: the first revision, on every public surface at once."""
-    who = actor or actor_label(acting_user, "cli")
+    who = actor or actor_label(acting_user)
     lift_embargo_reason = check_text(lift_embargo_reason, "lift_embargo_reason", kind="text")
     outreach_waiver_reason = check_text(
         outreach_waiver_reason, "outreach_waiver_reason", kind="text"
@@ -934,7 +934,7 @@ def do_schedule_publication(
 
     when = _as_datetime(at, "scheduled_publish_at")
     assert when is not None
-    who = actor_label(acting_user, "cli")
+    who = actor_label(acting_user)
     with transaction.atomic():
         advisory = _lock(advisory, expected_version)
         if advisory.state != Advisory.State.DRAFT:

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from herald.advisories.models import Advisory
+from herald.audit.actions import service_account
 from herald.core.errors import HeraldError, ValidationError
 
 logger = logging.getLogger(__name__)
@@ -34,8 +35,9 @@ def publish_scheduled(advisory_id: int, at: str) -> str:
     try:
         do_publish_advisory(
             advisory,
-            acting_user=None,
-            actor=f"schedule set by {advisory.scheduled_by}",
+            # The worker acts as Herald's service account; who set the schedule is
+            # on the advisory (scheduled_by) and in the audit event that set it.
+            acting_user=service_account(),
         )
     except (HeraldError, ValidationError) as exc:
         logger.error("Scheduled publication of %s failed: %s", advisory.identifier, exc)

@@ -1,7 +1,13 @@
-"""Writing to and checking the audit chain.
+"""Writing to and checking the audit chain, and who an action is recorded for.
 
 ``record`` is called by every action inside its transaction, so an event exists
 exactly when the change it describes was committed.
+
+Every actor is an account: a person's, or Herald's own service account
+(``service_account``) for what no person asked for by name: the CLI without
+``--as``, the worker, the scheduler. Only the people outside the desk, who have
+no account (a reporter, a public visitor), are recorded by a label the action
+passes explicitly (``actor=``).
 """
 
 from __future__ import annotations
@@ -11,9 +17,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from herald.audit.anchor import checkpoint_after_commit
@@ -51,10 +58,51 @@ def _fields(event: AuditEvent) -> dict[str, Any]:
     }
 
 
-def actor_label(user: AbstractBaseUser | AnonymousUser | None, fallback: str = "system") -> str:
+SERVICE_USERNAME = "herald-service"
+
+
+def service_account() -> AbstractBaseUser:
+    """Herald's own account, created by ``herald setup`` (and here, when it is missing).
+
+    It acts for the CLI without ``--as``, the worker and the scheduler: the
+    operator at the shell, whom the actions let do anything (``is_service_account``).
+    It has no role, so the desk's permission table never grants it a page, and
+    it never signs in on the web: no usable password, no e-mail to reset one
+    with, not staff, not superuser.
+    """
+    model = get_user_model()
+    manager: Any = model._default_manager
+    user = manager.filter(**{model.USERNAME_FIELD: SERVICE_USERNAME}).first()
+    if user is None:
+        user = model(**{model.USERNAME_FIELD: SERVICE_USERNAME})
+        user.set_unusable_password()
+        for flag, value in (("is_superuser", False), ("is_staff", False), ("is_active", True)):
+            if hasattr(user, flag):
+                setattr(user, flag, value)
+        try:
+            with transaction.atomic():  # a savepoint: another process may make it first
+                user.save()
+        except IntegrityError:
+            user = manager.get(**{model.USERNAME_FIELD: SERVICE_USERNAME})
+    return user
+
+
+def is_service_account(user: AbstractBaseUser | AnonymousUser | None) -> bool:
+    return bool(
+        user is not None and user.is_authenticated and user.get_username() == SERVICE_USERNAME
+    )
+
+
+def acting_account(user: AbstractBaseUser | AnonymousUser | None) -> AbstractBaseUser:
+    """The account an action is recorded for: the signed-in one, else the service account."""
     if user is None or not user.is_authenticated:
-        return fallback
-    return str(user.get_username())
+        return service_account()
+    return user
+
+
+def actor_label(user: AbstractBaseUser | AnonymousUser | None) -> str:
+    """The username an action records: ``acting_account(user)``'s, never a free string."""
+    return str(acting_account(user).get_username())
 
 
 def record(
@@ -76,7 +124,12 @@ def record(
         # Locking the head serialises writers on PostgreSQL; on SQLite the
         # IMMEDIATE transaction already holds the database's write lock.
         head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
-        user = acting_user if acting_user is not None and acting_user.is_authenticated else None
+        user: AbstractBaseUser | None = None
+        if acting_user is not None and acting_user.is_authenticated:
+            user = acting_user
+        elif actor is None or actor == SERVICE_USERNAME:
+            # No one named and no outside label: Herald itself, its service account.
+            user = service_account()
         event = AuditEvent(
             seq=head.seq + 1,
             at=timezone.now(),

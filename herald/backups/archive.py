@@ -542,7 +542,7 @@ def restore_backup(
             method = f"logical dump ({source_engine} to {target_engine})"
             _load_logical(verified.path(LOGICAL_MEMBER), migrations)
         files = _install_home(verified)
-        from_env = os.environ.get("HERALD_SECRET_KEY", "")
+        from_env = settings.HERALD_ENV.get("HERALD_SECRET_KEY", "")
         differs = bool(from_env) and from_env.encode() != verified.path(SECRET_MEMBER).read_bytes()
     due = schema.due_migrations()
     if due:

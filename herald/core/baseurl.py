@@ -19,8 +19,6 @@ rendered again, because the old address is inside each of them.
 
 from __future__ import annotations
 
-import os
-
 from django.conf import settings
 
 from herald.core.models import VendorProfile
@@ -49,5 +47,6 @@ def served_url(host: str, port: int) -> str:
 def default_served_url() -> str:
     """What ``herald serve`` listens on without options (HERALD_HOST, HERALD_PORT)."""
     return served_url(
-        os.environ.get("HERALD_HOST", "127.0.0.1"), int(os.environ.get("HERALD_PORT", "8000"))
+        settings.HERALD_ENV.get("HERALD_HOST", "127.0.0.1"),
+        int(settings.HERALD_ENV.get("HERALD_PORT", "8000")),
     )

@@ -18,7 +18,6 @@ error, so a wrong setting is a readable message at start, not a 500 later.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from django.conf import settings
@@ -32,7 +31,7 @@ def check_environment(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
     messages: list[CheckMessage] = []
     for check_id, message, hint in getattr(settings, "CONFIG_ERRORS", []):
         messages.append(Error(message, hint=hint, id=check_id))
-    key = os.environ.get("HERALD_SECRET_KEY")
+    key = settings.HERALD_ENV.get("HERALD_SECRET_KEY")
     if key is not None and len(key) < 32:
         messages.append(
             Error(

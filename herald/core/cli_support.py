@@ -32,6 +32,7 @@ from django.core.management.base import (
 )
 from django.core.serializers.json import DjangoJSONEncoder
 
+from herald.audit.actions import SERVICE_USERNAME, service_account
 from herald.core.errors import HeraldError, ValidationError, format_validation_error
 from herald.core.input_files import decode_text, read_input_file
 
@@ -60,14 +61,16 @@ class HelpFormatter(DjangoHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """
 
 
-def resolve_acting_user(username: str | None) -> AbstractBaseUser | None:
-    """The account named by ``--as``; ``None`` (recorded as "cli") when not given.
+def resolve_acting_user(username: str | None) -> AbstractBaseUser:
+    """The account named by ``--as``; Herald's service account when none is named.
 
     Only active desk accounts are accepted: the audit trail would otherwise say
-    that an outsider, or a disabled account, published an advisory.
+    that an outsider, or a disabled account, published an advisory. An action
+    is never recorded for a free string: without ``--as`` it is the service
+    account (``herald.audit.actions.service_account``), a real row.
     """
     if not username:
-        return None
+        return service_account()
     user_model = get_user_model()
     user = user_model._default_manager.filter(**{user_model.USERNAME_FIELD: username}).first()
     if user is None or not user.is_active:
@@ -113,7 +116,7 @@ def add_write_options(parser: CommandParser | argparse.ArgumentParser) -> None:
         # SUPPRESS: a value given before the subcommand (herald advisory --as bob
         # publish ...) must not be overwritten by this parser's default.
         default=argparse.SUPPRESS,
-        help='the desk account the action is recorded for (default: "cli")',
+        help=f"the desk account the action is recorded for (default: {SERVICE_USERNAME})",
     )
     parser.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="print the result as JSON"
@@ -187,7 +190,7 @@ class HeraldCommand(BaseCommand):
             dest="as_user",
             metavar="USERNAME",
             default=None,
-            help='the desk account write actions are recorded for (default: "cli")',
+            help=f"the desk account write actions are recorded for (default: {SERVICE_USERNAME})",
         )
         return parser
 
@@ -240,7 +243,7 @@ class HeraldCommand(BaseCommand):
     def dispatch(self, options: dict[str, Any], handlers: dict[str, Callable[..., None]]) -> None:
         handlers[options["subcommand"]](**options)
 
-    def acting_user(self, options: dict[str, Any]) -> AbstractBaseUser | None:
+    def acting_user(self, options: dict[str, Any]) -> AbstractBaseUser:
         return resolve_acting_user(options.get("as_user"))
 
     def write_json(self, data: Any) -> None:

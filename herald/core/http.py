@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import http.client
 import ipaddress
-import os
 import socket
 import ssl
 import time
@@ -59,7 +58,7 @@ def allowed_networks() -> tuple[IPNetwork, ...]:
     """Non-public networks the operator allows (setting or environment), e.g. 127.0.0.0/8."""
     raw = getattr(settings, "HERALD_HTTP_ALLOW_NETWORKS", None)
     if raw is None:
-        raw = os.environ.get("HERALD_HTTP_ALLOW_NETWORKS", "")
+        raw = settings.HERALD_ENV.get("HERALD_HTTP_ALLOW_NETWORKS", "")
     if isinstance(raw, str):
         raw = [part for part in raw.replace(",", " ").split() if part]
     return _parse_networks(tuple(raw))

@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from herald.audit.actions import actor_label, record
+from herald.audit.actions import actor_label, is_service_account, record
 from herald.core.errors import HeraldError, ValidationError
 from herald.core.ids import next_identifier
 from herald.incidents import signals
@@ -97,11 +97,16 @@ def do_declare_incident(
         raise ValidationError(errors)
     if isinstance(commander, str):
         commander = _user_by_username(commander, "commander")
-    who = actor or actor_label(acting_user, "cli")
+    who = actor or actor_label(acting_user)
     with transaction.atomic():
         now = timezone.now()
         commanding = commander or (
-            acting_user if acting_user is not None and acting_user.is_authenticated else None
+            # Herald's service account commands nothing: a person is named later.
+            acting_user
+            if acting_user is not None
+            and acting_user.is_authenticated
+            and not is_service_account(acting_user)
+            else None
         )
         incident = Incident.objects.create(
             identifier=next_identifier(INCIDENT_PREFIX, now.year),
@@ -149,7 +154,7 @@ def do_add_incident_note(
 ) -> IncidentEvent:
     if not message.strip():
         raise ValidationError({"message": "A note needs text."})
-    who = actor_label(acting_user, "cli")
+    who = actor_label(acting_user)
     with transaction.atomic():
         event = add_event(incident, IncidentEvent.Kind.NOTE, message.strip(), actor=who)
         record(
@@ -175,7 +180,7 @@ def do_update_incident(
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         check_open(incident)
         before = _state(incident)
-        who = actor_label(acting_user, "cli")
+        who = actor_label(acting_user)
         new_title = incident.title if title is None else title
         new_severity = incident.severity if severity is None else severity
         check_incident_fields(title=new_title, severity=new_severity)
@@ -221,7 +226,7 @@ def do_resolve_incident(
         if not incident.is_open:
             raise HeraldError(f"Incident {incident.identifier} is already resolved.")
         before = _state(incident)
-        who = actor_label(acting_user, "cli")
+        who = actor_label(acting_user)
         incident.status = Incident.Status.RESOLVED
         incident.resolved_at = timezone.now()
         incident.resolved_by = who

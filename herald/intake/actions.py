@@ -3,8 +3,8 @@
 The web form, the API, the mail commands and the desk call these and nothing
 else. Each action runs in one transaction, writes an audit event, and leaves
 its side effects (e-mail to the reporter, reminders) to run after the commit,
-as rows a worker claims: a ``ReportMessage`` with ``mail_status=pending`` is the
-record of an e-mail owed.
+as rows a worker claims: an e-mail owed to a reporter is a notify ``Delivery``
+row (``ReportMessage.delivery``), written with the message it copies.
 
 What the reporter sees is decided here, not in templates: a message is
 ``internal`` or it is not, and only non-internal ones are ever shown or sent.
@@ -61,7 +61,6 @@ logger = logging.getLogger(__name__)
 
 TRACKING_PREFIX = "RPT"
 ANONYMOUS_CREDIT = "Anonymous researcher"
-MAIL_RETRY_DELAYS = (60, 300, 1800, 7200, 21600)  # seconds; then the message is dead
 Upload = tuple[str, str, bytes]  # (file name, declared content type, bytes)
 
 
@@ -76,8 +75,8 @@ class SpamTrap(HeraldError):
 # ---------------------------------------------------------------- small helpers
 
 
-def _who(acting_user: AbstractBaseUser | None, fallback: str = "system") -> str:
-    return actor_label(acting_user, fallback)
+def _who(acting_user: AbstractBaseUser | None) -> str:
+    return actor_label(acting_user)
 
 
 def _audit(
@@ -150,22 +149,40 @@ def _message(
         created_at=timezone.now(),
         email_from=email_from[:400],
         email_message_id=email_message_id[:400],
-        mail_status=ReportMessage.Mail.PENDING if mail else ReportMessage.Mail.NONE,
-        mail_next_attempt_at=timezone.now() if mail else None,
     )
     if mail:
-        message_pk = message.pk
-        transaction.on_commit(lambda: _enqueue_mail(message_pk))
+        _owe_mail(message)
     return message
 
 
-def _enqueue_mail(message_pk: int, delay: int = 0) -> None:
-    from herald.intake.tasks import deliver_report_mail
+def _owe_mail(message: ReportMessage) -> None:
+    """The e-mail copy of ``message`` as an outbox row, in the caller's transaction.
 
-    task = deliver_report_mail
-    if delay:
-        task = task.using(run_after=timezone.now() + dt.timedelta(seconds=delay))
-    task.enqueue(message_pk)
+    It is a ``Delivery`` like every other message Herald sends: claimed, retried
+    and re-driven by notify's delivery engine, shown in the desk's outbox.
+    """
+    from herald.intake.outbound import reporter_mail
+    from herald.notify.models import Channel, Message
+    from herald.notify.outbox import Target, write_one
+    from herald.notify.render import Rendered
+
+    if message.internal:  # the one gate: nothing else puts a thread message in the outbox
+        raise HeraldError("An internal message is never mailed to the reporter.")
+    composed = reporter_mail(message)
+    message.delivery = write_one(
+        source=Message.Source.REPORT,
+        key=composed.key,
+        rendered=Rendered(
+            subject=composed.subject,
+            text=composed.text,
+            data={"event": "report.message", "report": composed.tracking_id},
+        ),
+        target=Target(
+            Channel.Kind.EMAIL, composed.recipient, composed.key, message_id=composed.message_id
+        ),
+        headers=composed.headers,
+    )
+    message.save(update_fields=["delivery"])
 
 
 def _event(
@@ -749,7 +766,6 @@ def do_register_mailbox(key: str) -> Mailbox:
     if created:
         record(
             acting_user=None,
-            actor="mail poll",
             action="mail.mailbox",
             obj=mailbox,
             after={"key": mailbox.key},
@@ -1220,7 +1236,6 @@ def do_tell_reporters_published(advisory: Advisory) -> list[ReportMessage]:
                 None,
                 "report.advisory_published",
                 report,
-                actor="Herald",
                 after={"advisory": advisory.identifier},
             )
     return told
@@ -1377,57 +1392,6 @@ def do_change_reward_status(
 # ---------------------------------------------------------------- background work
 
 
-def do_deliver_mail(message_pk: int) -> str:
-    """Send one owed e-mail to the reporter; on failure, schedule the next try.
-
-    The row is claimed with a conditional update, so two workers never send the
-    same message, and a retry that finds it already sent does nothing.
-    """
-    from herald.core.mail import connection
-    from herald.intake.outbound import build_email
-
-    now = timezone.now()
-    claimed = ReportMessage.objects.filter(
-        pk=message_pk, mail_status=ReportMessage.Mail.PENDING, mail_next_attempt_at__lte=now
-    ).update(
-        mail_next_attempt_at=now + dt.timedelta(minutes=10), mail_attempts=F("mail_attempts") + 1
-    )
-    if not claimed:
-        return "not due"
-    message = ReportMessage.objects.select_related("report__reporter").get(pk=message_pk)
-    if message.internal:  # defence in depth: never, whatever wrote the row
-        ReportMessage.objects.filter(pk=message_pk).update(mail_status=ReportMessage.Mail.NONE)
-        return "internal"
-    try:
-        connection().send_messages([build_email(message)])
-    except Exception as exc:  # SMTP, DNS and socket errors all mean "try later"
-        error = f"{type(exc).__name__}: {exc}"[:2000]
-        attempt = message.mail_attempts
-        if attempt > len(MAIL_RETRY_DELAYS):
-            ReportMessage.objects.filter(pk=message_pk).update(
-                mail_status=ReportMessage.Mail.DEAD,
-                mail_last_error=error,
-                mail_next_attempt_at=None,
-            )
-            logger.error("Mail for %s failed for good: %s", message.report.tracking_id, error)
-            return "dead"
-        delay = MAIL_RETRY_DELAYS[attempt - 1]
-        # The task itself ends well (the retry is scheduled): the log says what failed.
-        logger.warning(
-            "Mail for %s not sent (attempt %d), next try in %d s: %s",
-            message.report.tracking_id, attempt, delay, error,
-        )  # fmt: skip
-        ReportMessage.objects.filter(pk=message_pk).update(
-            mail_last_error=error, mail_next_attempt_at=now + dt.timedelta(seconds=delay)
-        )
-        _enqueue_mail(message_pk, delay)
-        return "retry"
-    ReportMessage.objects.filter(pk=message_pk).update(
-        mail_status=ReportMessage.Mail.SENT, mail_sent_at=timezone.now(), mail_last_error=""
-    )
-    return "sent"
-
-
 def do_remind_deadline(report_pk: int, deadline_iso: str, days_before: int) -> str:
     """Remind the desk that a disclosure deadline is near. Stale reminders do nothing."""
     from django.core.mail import send_mail
@@ -1461,7 +1425,6 @@ def do_remind_deadline(report_pk: int, deadline_iso: str, days_before: int) -> s
             None,
             "report.deadline_reminder",
             report,
-            actor="Herald",
             after={"days_before": days_before, "to": to},
         )
         subject = f"[{report.tracking_id}] Disclosure deadline in {days_before} day(s)"

@@ -9,7 +9,6 @@ A value that cannot be used is reported by the ``herald.E1xx`` system checks in
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from django.conf import settings
@@ -63,7 +62,7 @@ def setting(name: str) -> int:
     """An integer setting; a bad environment value falls back to the default (see checks)."""
     if hasattr(settings, name):
         return int(getattr(settings, name))
-    raw = os.environ.get(name, "").strip()
+    raw = settings.HERALD_ENV.get(name, "").strip()
     if raw:
         try:
             value = int(raw)
@@ -89,14 +88,14 @@ def max_request_bytes() -> int:
 def text_setting(name: str, default: str = "") -> str:
     if hasattr(settings, name):
         return str(getattr(settings, name))
-    return os.environ.get(name, default).strip()
+    return settings.HERALD_ENV.get(name, default).strip()
 
 
 def bad_settings() -> list[str]:
     """Environment values that are not usable integers, for the system checks."""
     problems = []
     for name in DEFAULTS:
-        raw = os.environ.get(name, "").strip()
+        raw = settings.HERALD_ENV.get(name, "").strip()
         if raw and not hasattr(settings, name):
             try:
                 if int(raw) < 0:

@@ -161,6 +161,14 @@ class Report(models.Model):
         return self.disclosure_deadline is not None and timezone.now() > self.disclosure_deadline
 
 
+MAIL_STATUS_DISPLAY = {
+    "none": "No e-mail",
+    "pending": "Pending",
+    "sent": "Sent",
+    "dead": "Failed for good",
+}
+
+
 class ReportMessage(models.Model):
     """One entry of a report's thread."""
 
@@ -177,14 +185,6 @@ class ReportMessage(models.Model):
         DESK = "desk", "Desk"
         SYSTEM = "system", "Herald"
 
-    class Mail(models.TextChoices):
-        """Delivery of the e-mail copy of a message to the reporter."""
-
-        NONE = "none", "No e-mail"
-        PENDING = "pending", "Pending"
-        SENT = "sent", "Sent"
-        DEAD = "dead", "Failed for good"
-
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="messages")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     internal = models.BooleanField(default=False, help_text="Never shown or sent to the reporter.")
@@ -196,27 +196,35 @@ class ReportMessage(models.Model):
     body = models.TextField()
     created_at = models.DateTimeField()
 
-    # For e-mail in: the sender and the Message-ID; for e-mail out: the delivery.
+    # For e-mail in: the sender and the Message-ID.
     email_from = models.CharField(max_length=400, blank=True)
     email_message_id = models.CharField(max_length=400, blank=True)
-    mail_status = models.CharField(max_length=8, choices=Mail.choices, default=Mail.NONE)
-    mail_attempts = models.PositiveSmallIntegerField(default=0)
-    mail_last_error = models.TextField(blank=True)
-    mail_next_attempt_at = models.DateTimeField(null=True, blank=True)
-    mail_sent_at = models.DateTimeField(null=True, blank=True)
+    # For e-mail out: the outbox row that carries the copy to the reporter.
+    delivery = models.OneToOneField(
+        "notify.Delivery", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [
-            models.Index(
-                fields=["mail_next_attempt_at"],
-                condition=models.Q(mail_status="pending"),
-                name="intake_msg_mail_pending",
-            )
-        ]
 
     def __str__(self) -> str:
         return f"{self.report.tracking_id} {self.kind}: {self.body[:40]}"
+
+    @property
+    def mail_status(self) -> str:
+        """none, pending (retries included), sent or dead: the e-mail copy's fate."""
+        if self.delivery is None:
+            return "none"
+        status = self.delivery.status
+        return status if status in ("sent", "dead") else "pending"
+
+    @property
+    def mail_status_display(self) -> str:
+        return MAIL_STATUS_DISPLAY[self.mail_status]
+
+    @property
+    def mail_last_error(self) -> str:
+        return self.delivery.last_error if self.delivery is not None else ""
 
 
 class Attachment(models.Model):

@@ -9,9 +9,8 @@ carries the public tracking id for people, not for matching.
 
 from __future__ import annotations
 
-from django.core.mail import EmailMessage
+from dataclasses import dataclass
 
-from herald.core.mail import mail_from
 from herald.core.models import VendorProfile
 from herald.intake.conf import base_url, text_setting
 from herald.intake.models import Report, ReportMessage
@@ -21,51 +20,75 @@ def thread_url(report: Report) -> str:
     return f"{base_url()}/security/reports/{report.token}/"
 
 
-def mail_domain(profile: VendorProfile) -> str:
-    return profile.security_contact.rpartition("@")[2] or "localhost"
+@dataclass(frozen=True)
+class ReporterMail:
+    """What one thread message's e-mail copy says, ready for the outbox."""
+
+    key: str
+    recipient: str
+    message_id: str
+    subject: str
+    text: str
+    headers: dict[str, str]
+    tracking_id: str
 
 
-def reply_address(report: Report, profile: VendorProfile) -> str:
-    """Where the reporter's answers go; ``HERALD_INTAKE_REPLY_ADDRESS`` may use {token}."""
-    template = text_setting("HERALD_INTAKE_REPLY_ADDRESS")
-    if template and "{token}" in template:
-        return template.replace("{token}", f"r-{report.reply_token}")
-    local, _, domain = profile.security_contact.partition("@")
-    return f"{local}+r-{report.reply_token}@{domain}"
-
-
-def message_id(message: ReportMessage, profile: VendorProfile) -> str:
-    return f"<rpt-{message.report.reply_token}.{message.pk}@{mail_domain(profile)}>"
-
-
-def first_message_id(report: Report, profile: VendorProfile) -> str:
-    """The thread's root id, which every later message refers to."""
-    return f"<rpt-{report.reply_token}.0@{mail_domain(profile)}>"
-
-
-def build_email(message: ReportMessage) -> EmailMessage:
-    report = message.report
-    profile = VendorProfile.get()
-    link = thread_url(report)
+def compose(
+    *,
+    message_pk: int,
+    body: str,
+    system: bool,
+    tracking_id: str,
+    title: str,
+    token: str,
+    reply_token: str,
+    recipient: str,
+    security_contact: str,
+) -> ReporterMail:
+    """The e-mail copy of a thread message, from plain values (the data migration of the
+    old mail queue composes with it too)."""
+    domain = security_contact.rpartition("@")[2] or "localhost"
+    link = f"{base_url()}/security/reports/{token}/"  # thread_url's, from plain values
     footer = (
-        f"\n\n--\nYour report {report.tracking_id}: {link}\n"
+        f"\n\n--\nYour report {tracking_id}: {link}\n"
         "Keep this link private: it shows your report and our answers. "
         "Reply to this e-mail or use the page to answer us.\n"
     )
-    subject = f"[{report.tracking_id}] {report.title}"[:250]
-    mail = EmailMessage(
-        subject=subject,
-        body=message.body + footer,
-        from_email=mail_from(),
-        to=[report.reporter.email],
-        reply_to=[reply_address(report, profile)],
+    template = text_setting("HERALD_INTAKE_REPLY_ADDRESS")
+    if template and "{token}" in template:
+        reply_to = template.replace("{token}", f"r-{reply_token}")
+    else:
+        local, _, contact_domain = security_contact.partition("@")
+        reply_to = f"{local}+r-{reply_token}@{contact_domain}"
+    root = f"<rpt-{reply_token}.0@{domain}>"
+    return ReporterMail(
+        key=f"report-message:{message_pk}",
+        recipient=recipient,
+        message_id=f"<rpt-{reply_token}.{message_pk}@{domain}>",
+        subject=f"[{tracking_id}] {title}"[:250],
+        text=body + footer,
         headers={
-            "Message-ID": message_id(message, profile),
-            "In-Reply-To": first_message_id(report, profile),
-            "References": first_message_id(report, profile),
-            "X-Herald-Report": report.tracking_id,
+            "Reply-To": reply_to,
+            "In-Reply-To": root,
+            "References": root,
+            "X-Herald-Report": tracking_id,
             # RFC 3834: an automatic answer must not be answered automatically.
-            "Auto-Submitted": "auto-generated" if message.via == "system" else "no",
+            "Auto-Submitted": "auto-generated" if system else "no",
         },
+        tracking_id=tracking_id,
     )
-    return mail
+
+
+def reporter_mail(message: ReportMessage) -> ReporterMail:
+    report = message.report
+    return compose(
+        message_pk=message.pk,
+        body=message.body,
+        system=message.via == ReportMessage.Via.SYSTEM,
+        tracking_id=report.tracking_id,
+        title=report.title,
+        token=report.token,
+        reply_token=report.reply_token,
+        recipient=report.reporter.email,
+        security_contact=VendorProfile.get().security_contact,
+    )

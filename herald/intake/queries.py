@@ -63,7 +63,7 @@ def access_report_for_staff(user: AbstractBaseUser | AnonymousUser, tracking_id:
 
 
 def desk_thread(report: Report) -> QuerySet[ReportMessage]:
-    return report.messages.select_related("author_user").prefetch_related("attachments")
+    return report.messages.select_related("author_user", "delivery").prefetch_related("attachments")
 
 
 def desk_reports(
@@ -122,8 +122,8 @@ def mailboxes() -> QuerySet[Mailbox]:
 
 def undelivered_mail() -> QuerySet[ReportMessage]:
     """E-mail to reporters that failed for good: someone should write to them by hand."""
-    return ReportMessage.objects.filter(mail_status=ReportMessage.Mail.DEAD).select_related(
-        "report"
+    return ReportMessage.objects.filter(delivery__status="dead").select_related(
+        "report", "delivery"
     )
 
 

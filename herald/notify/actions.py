@@ -23,13 +23,13 @@ from django.utils import timezone
 from herald.accounts import access
 from herald.advisories.models import Advisory, Affected, Revision
 from herald.advisories.snapshot import AdvisorySnapshot, row_regions, snapshot_of
-from herald.audit.actions import actor_label, record
+from herald.audit.actions import actor_label, is_service_account, record
 from herald.core.errors import HeraldError, ValidationError
 from herald.core.models import Product, VendorProfile
 from herald.incidents.models import Incident, Severity
 from herald.intake.actions import check_rate
 from herald.notify import conf, render
-from herald.notify.channels import check_email, kind_of, message_id_for
+from herald.notify.channels import check_email, kind_of
 from herald.notify.models import (
     Campaign,
     CampaignRecipient,
@@ -43,6 +43,7 @@ from herald.notify.models import (
     Message,
     Subscriber,
 )
+from herald.notify.outbox import Target, _kick, write_message
 from herald.notify.versions import version_in_range
 
 # ---------------------------------------------------------------- links and outbox
@@ -64,77 +65,6 @@ def desk_incident_url(identifier: str) -> str:
     return _url("web:incident_detail", identifier, f"/desk/incidents/{identifier}/")
 
 
-@dataclass(frozen=True)
-class Target:
-    """One recipient of a message, before it becomes a Delivery row."""
-
-    kind: str
-    recipient: str
-    key: str
-    channel: Channel | None = None
-    subscriber: Subscriber | None = None
-    customer_id: int | None = None
-
-
-def write_message(
-    *,
-    source: str,
-    key: str,
-    rendered: render.Rendered,
-    targets: Iterable[Target],
-    advisory: Advisory | None = None,
-    revision: Revision | None = None,
-    campaign: Campaign | None = None,
-) -> Message:
-    """The message and one Delivery per target, in the caller's transaction; kicks on commit.
-
-    Both are keyed (``Message.key``, ``Delivery.idempotency_key``), so writing the
-    same cause twice adds nothing.
-    """
-    now = timezone.now()
-    message, _ = Message.objects.get_or_create(
-        key=key,
-        defaults={
-            "source": source,
-            "subject": rendered.subject,
-            "text": rendered.text,
-            "data": rendered.data,
-            "link": rendered.link,
-            "advisory": advisory,
-            "revision": revision,
-            "campaign": campaign,
-            "created_at": now,
-        },
-    )
-    domain = conf.mail_domain()
-    rows = [
-        Delivery(
-            message=message,
-            kind=t.kind,
-            channel=t.channel,
-            recipient=t.recipient,
-            subscriber=t.subscriber,
-            customer_id=t.customer_id,
-            campaign=campaign,
-            idempotency_key=t.key,
-            rfc_message_id=message_id_for(t.key, domain),
-            next_attempt_at=now,
-            created_at=now,
-        )
-        for t in targets
-    ]
-    Delivery.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
-    if rows:
-        transaction.on_commit(_kick)
-    return message
-
-
-def _kick() -> None:
-    from herald.notify.tasks import kick
-
-    kick()
-
-
 def _channel_targets(channel: Channel, key: str) -> list[Target]:
     """A channel's recipients: every address of an e-mail list, the URL of the others."""
     try:
@@ -143,9 +73,10 @@ def _channel_targets(channel: Channel, key: str) -> list[Target]:
         # Recorded as one dead delivery below rather than silently skipped: the
         # desk then shows that this channel missed the message.
         return [Target(channel.kind, str(channel.config.get("url", "")), key, channel)]
-    if channel.kind == Channel.Kind.EMAIL:
-        return [Target(channel.kind, address, f"{key}:{address}", channel) for address in config.to]
-    return [Target(channel.kind, config.url, key, channel)]
+    return [
+        Target(channel.kind, recipient, recipient_key, channel)
+        for recipient, recipient_key in kind_of(channel.kind).recipients(config, key)
+    ]
 
 
 def internal_channels(event: str) -> list[Channel]:
@@ -247,7 +178,7 @@ def do_create_channel(
     slug = (name or "").strip().lower()
     if not slug or not all(c.isalnum() or c in "-_" for c in slug):
         raise ValidationError({"name": "Use letters, digits, - and _ for a channel's name."})
-    who = actor_label(acting_user, "cli")
+    who = actor_label(acting_user)
     with transaction.atomic():
         if Channel.objects.filter(name=slug).exists():
             raise ValidationError({"name": f"A channel named {slug!r} exists already."})
@@ -278,7 +209,7 @@ def do_create_channel(
 
 def do_send_test_message(channel: Channel, *, acting_user: AbstractBaseUser | None) -> Message:
     """A test message to a channel, to check its configuration from the desk or CLI."""
-    who = actor_label(acting_user, "cli")
+    who = actor_label(acting_user)
     with transaction.atomic():
         key = f"test:{channel.pk}:{secrets.token_hex(8)}"
         rendered = render.Rendered(
@@ -299,8 +230,12 @@ def do_send_test_message(channel: Channel, *, acting_user: AbstractBaseUser | No
 
 def _check_may(acting_user: AbstractBaseUser | None, permission: str, what: str) -> None:
     """Refuse a person whose role lacks ``permission``; the CLI without ``--as`` may."""
-    # None is the installation's operator at its shell, as everywhere in the actions.
-    if acting_user is not None and not access.can(acting_user, permission):
+    # The service account (or None) is the installation's operator at its shell.
+    if (
+        acting_user is not None
+        and not is_service_account(acting_user)
+        and not access.can(acting_user, permission)
+    ):
         raise HeraldError(f"{actor_label(acting_user)} may not {what}.")
 
 
@@ -567,7 +502,7 @@ def do_import_customers(
     given here gets exactly the contacts and deployments given, so a re-import
     of the CRM's export keeps Herald in sync.
     """
-    who = actor_label(acting_user, "cli")
+    who = actor_label(acting_user)
     products = {p.slug: p for p in Product.objects.all()}
     counts = {"created": 0, "updated": 0, "contacts": 0, "deployments": 0}
     with transaction.atomic():
@@ -744,7 +679,7 @@ def do_create_campaign(advisory: Advisory, *, acting_user: AbstractBaseUser | No
         # An embargoed advisory reaches no one outside (rule 3).
         raise HeraldError(f"{advisory.identifier} is not published; outreach waits for it.")
     with transaction.atomic():
-        return create_outreach_campaign(advisory, who=actor_label(acting_user, "cli"))
+        return create_outreach_campaign(advisory, who=actor_label(acting_user))
 
 
 def _lock_campaign(campaign: Campaign, *allowed: str) -> Campaign:
@@ -781,7 +716,7 @@ def do_refresh_campaign(campaign: Campaign, *, acting_user: AbstractBaseUser | N
 
 
 def do_approve_campaign(campaign: Campaign, *, acting_user: AbstractBaseUser | None) -> Campaign:
-    who = actor_label(acting_user, "cli")
+    who = actor_label(acting_user)
     with transaction.atomic():
         campaign = _lock_campaign(campaign, Campaign.Status.DRAFT)
         campaign.status = Campaign.Status.APPROVED
@@ -796,7 +731,7 @@ def do_approve_campaign(campaign: Campaign, *, acting_user: AbstractBaseUser | N
 
 def do_send_campaign(campaign: Campaign, *, acting_user: AbstractBaseUser | None) -> Campaign:
     """One Delivery per recipient, written with the campaign's change to "sent"."""
-    who = actor_label(acting_user, "cli")
+    who = actor_label(acting_user)
     with transaction.atomic():
         campaign = _lock_campaign(campaign, Campaign.Status.APPROVED)
         if not campaign.advisory.is_public:
@@ -851,7 +786,7 @@ def do_redrive(
     deliveries: Iterable[Delivery] | Any, *, acting_user: AbstractBaseUser | None
 ) -> int:
     """Send dead (or failing) deliveries again now, keeping their keys and Message-IDs."""
-    who = actor_label(acting_user, "cli")
+    who = actor_label(acting_user)
     ids = [d.pk if isinstance(d, Delivery) else int(d) for d in deliveries]
     with transaction.atomic():
         now = timezone.now()

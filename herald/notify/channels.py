@@ -72,10 +72,41 @@ class Session(Protocol):
     def close(self) -> None: ...
 
 
+class OverlappingSession(Session, Protocol):
+    """A session that can hold one message in flight while the engine begins others.
+
+    ``begin`` writes the message (``upcoming``: the one this session sends next,
+    which it may announce early), ``awaited_socket`` is the socket its verdict
+    will come on (None: known already), ``finish`` reads the verdict or raises,
+    ``abandon`` gives up on it; ``timeout`` bounds the wait for a verdict.
+    """
+
+    timeout: float
+
+    def begin(self, envelope: Envelope, upcoming: Envelope | None = None) -> None: ...
+
+    def finish(self) -> str: ...
+
+    def awaited_socket(self) -> Any: ...
+
+    def abandon(self) -> None: ...
+
+
 class ChannelKind(Protocol):
+    """A channel kind: what the delivery engine and the actions know of any transport.
+
+    ``overlapping`` says its sessions are ``OverlappingSession``s, which the
+    engine drives several at once; otherwise it sends one message at a time.
+    """
+
     kind: ClassVar[str]
+    overlapping: ClassVar[bool]
 
     def parse_config(self, config: dict[str, Any]) -> Any: ...
+
+    def recipients(self, config: Any, key: str) -> list[tuple[str, str]]:
+        """Each recipient of a channel's message ``key`` with its own idempotency key."""
+        ...
 
     def open(self, config: Any) -> Session: ...
 
@@ -138,6 +169,9 @@ class _Rendered:
         from herald.notify.conf import mail_domain
 
         subject = SMTP_POLICY.header_factory("Subject", message.subject)
+        # The message's own headers (a reporter's mail: Reply-To and threading);
+        # RFC 3834's Auto-Submitted unless the message says otherwise.
+        extra = {"Auto-Submitted": "auto-generated", **(message.headers or {})}
         self.head = (
             f"From: {sender}\r\n"
             f"{subject.fold(policy=SMTP_POLICY)}"
@@ -145,7 +179,10 @@ class _Rendered:
             "MIME-Version: 1.0\r\n"
             "Content-Type: text/plain; charset=utf-8\r\n"
             "Content-Transfer-Encoding: quoted-printable\r\n"
-            "Auto-Submitted: auto-generated\r\n"
+            + "".join(
+                SMTP_POLICY.header_factory(name, str(value)).fold(policy=SMTP_POLICY)
+                for name, value in extra.items()
+            )
         ).encode()
         text = message.text.replace("\r\n", "\n").rstrip("\n") + "\n"
         self.body = _qp(text)
@@ -492,9 +529,6 @@ class OutboxSession(_Composer):
         pass
 
 
-MailSession = SMTPSession | OutboxSession
-
-
 def _smtp_error(code: int, text: bytes | str, what: str) -> Exception:
     message = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
     detail = f"SMTP {what}: {code} {message}"[:500]
@@ -503,6 +537,10 @@ def _smtp_error(code: int, text: bytes | str, what: str) -> Exception:
 
 class EmailKind:
     kind: ClassVar[str] = "email"
+    overlapping: ClassVar[bool] = True
+
+    def recipients(self, config: EmailConfig, key: str) -> list[tuple[str, str]]:
+        return [(address, f"{key}:{address}") for address in config.to]
 
     def parse_config(self, config: dict[str, Any]) -> EmailConfig:
         errors: dict[str, list[str]] = {}
@@ -531,7 +569,7 @@ class EmailKind:
             raise ValidationError(errors)
         return EmailConfig(to=tuple(to), sender=sender, smtp=smtp)
 
-    def open(self, config: EmailConfig) -> MailSession:
+    def open(self, config: EmailConfig) -> SMTPSession | OutboxSession:
         from herald.notify.conf import mail_from
 
         sender = config.sender or mail_from()
@@ -594,6 +632,10 @@ class SlackSession:
 
 class SlackKind:
     kind: ClassVar[str] = "slack"
+    overlapping: ClassVar[bool] = False
+
+    def recipients(self, config: SlackConfig, key: str) -> list[tuple[str, str]]:
+        return [(config.url, key)]
 
     def parse_config(self, config: dict[str, Any]) -> SlackConfig:
         return SlackConfig(url=check_url(str(config.get("url") or "")))
@@ -657,6 +699,10 @@ class WebhookSession:
 
 class WebhookKind:
     kind: ClassVar[str] = "webhook"
+    overlapping: ClassVar[bool] = False
+
+    def recipients(self, config: WebhookConfig, key: str) -> list[tuple[str, str]]:
+        return [(config.url, key)]
 
     def parse_config(self, config: dict[str, Any]) -> WebhookConfig:
         secret = str(config.get("secret") or "")
@@ -668,7 +714,23 @@ class WebhookKind:
         return WebhookSession(config)
 
 
-KINDS: dict[str, ChannelKind] = {k.kind: k for k in (EmailKind(), SlackKind(), WebhookKind())}
+KINDS: dict[str, ChannelKind] = {}
+
+
+def register(plugin: ChannelKind) -> ChannelKind:
+    """Make a channel kind known to the actions and the delivery engine by its ``kind``."""
+    KINDS[plugin.kind] = plugin
+    return plugin
+
+
+for _plugin in (EmailKind(), SlackKind(), WebhookKind()):
+    register(_plugin)
+
+
+def overlaps(name: str) -> bool:
+    """Whether sessions of kind ``name`` may be driven several at once (unknown: no)."""
+    plugin = KINDS.get(name)
+    return bool(plugin is not None and plugin.overlapping)
 
 
 def kind_of(name: str) -> ChannelKind:

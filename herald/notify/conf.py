@@ -1,5 +1,7 @@
 """Notification settings: a Django setting when defined, else the environment, else a default.
 
+The environment is read by herald/settings.py (``settings.HERALD_ENV``), not here.
+
 - Where mail goes (HERALD_SMTP_URL, else the local outbox) is herald.core.mail's, for
   every sender alike
 - HERALD_MAIL_FROM: From: of every e-mail (default: the vendor's security contact), also
@@ -30,7 +32,7 @@ from django.conf import settings
 def _get(name: str, default: str) -> str:
     value: Any = getattr(settings, name, None)
     if value is None:
-        value = os.environ.get(name, "")
+        value = settings.HERALD_ENV.get(name, "")
     if isinstance(value, (list, tuple)):
         value = ",".join(str(v) for v in value)
     return str(value).strip() or default

@@ -43,13 +43,12 @@ from herald.core.errors import ValidationError
 from herald.notify import conf
 from herald.notify.channels import (
     Envelope,
-    MailSession,
-    OutboxSession,
+    OverlappingSession,
     PermanentError,
     Session,
-    SMTPSession,
     TransientError,
     kind_of,
+    overlaps,
 )
 from herald.notify.models import Channel, Delivery, DeliveryAttempt, Message, Subscriber
 
@@ -322,7 +321,9 @@ def _envelope(
     base_url: str,
 ) -> Envelope:
     unsubscribe = manage = ""
-    if subscriber is not None and kind == Channel.Kind.EMAIL:
+    # A subscriber's links ride along on every kind; the ones that show them
+    # (e-mail's footer and List-Unsubscribe) use them, the others ignore them.
+    if subscriber is not None:
         unsubscribe = f"{base_url}/security/unsubscribe/{subscriber.token}/"
         manage = f"{base_url}/security/subscriptions/{subscriber.token}/"
     return Envelope(
@@ -349,7 +350,8 @@ def envelope_of(delivery: Delivery) -> Envelope:
 def send_batch(
     rows: list[Claimed], token: str, sessions: Sessions, stats: DrainStats, lanes: int = 1
 ) -> None:
-    """Send claimed rows: e-mail over ``lanes`` SMTP sessions at once, the rest one by one."""
+    """Send claimed rows: kinds whose sessions overlap over ``lanes`` sessions at once,
+    the rest one by one (see ``ChannelKind.overlapping``)."""
     # Past most of the lease another worker may take the rows: hand them back
     # then rather than race it.
     lease = conf.lease_seconds()
@@ -358,7 +360,7 @@ def send_batch(
     for delivery in rows:
         groups.setdefault((delivery.kind, delivery.channel_id), []).append(delivery)
     for (kind, _), group in groups.items():
-        if kind == Channel.Kind.EMAIL:
+        if overlaps(kind):
             _send_over_lanes(group, token, sessions, stats, lanes, hand_back_at)
         else:
             _send_one_by_one(group, token, sessions, stats, hand_back_at)
@@ -402,7 +404,7 @@ def _send_over_lanes(
     lanes: int,
     hand_back_at: float,
 ) -> None:
-    """E-mail over ``lanes`` SMTP sessions of this one sender, one message in flight on each.
+    """Send over ``lanes`` overlapping sessions of this one sender, one message in flight on each.
 
     Every lane writes its message (and announces its next one, see
     SMTPSession) without waiting for the others; the sender then waits for
@@ -413,7 +415,7 @@ def _send_over_lanes(
     session is ever unrecorded.
     """
     queues = [deque(rows[lane::lanes]) for lane in range(lanes)]
-    in_flight: dict[int, tuple[MailSession, Claimed]] = {}
+    in_flight: dict[int, tuple[OverlappingSession, Claimed]] = {}
 
     def start(lane: int) -> None:
         """Begin the lane's next message; a refusal is recorded and the one after tried."""
@@ -426,9 +428,7 @@ def _send_over_lanes(
             delivery = queue.popleft()
             upcoming = queue[0].envelope if queue else None
             try:
-                session = sessions.get(delivery, lane)
-                if not isinstance(session, (SMTPSession, OutboxSession)):  # pragma: no cover
-                    raise TypeError(f"{delivery.kind} session is not e-mail")
+                session: Any = sessions.get(delivery, lane)
                 session.begin(delivery.envelope, upcoming)
             except Exception as exc:
                 _fail(delivery, token, exc, stats)
@@ -461,7 +461,9 @@ def _send_over_lanes(
             session, delivery = in_flight.pop(lane)
             if timed_out:
                 session.abandon()
-                refused.append((delivery, TransientError("SMTP server did not answer in time")))
+                refused.append(
+                    (delivery, TransientError(f"{delivery.kind} peer did not answer in time"))
+                )
                 continue
             try:
                 accepted.append((delivery, session.finish()))
@@ -516,7 +518,7 @@ def drain(
     """Send what is due for up to ``seconds``, over ``sessions`` parallel sessions.
 
     The sessions are shared among ``senders`` (by default one per processor):
-    each sender drives its share of SMTP sessions at once (see
+    each sender drives its share of sessions at once (see
     ``_send_over_lanes``). Several senders run as forked processes when that is
     safe (this process has no other thread and is not inside a transaction the
     children could not see), so that they do not share one interpreter lock;

@@ -211,6 +211,7 @@ class Message(models.Model):
         CAMPAIGN = "campaign", "Outreach campaign"
         CONFIRMATION = "confirmation", "Subscription confirmation"
         TEST = "test", "Test"
+        REPORT = "report", "Mail to a reporter"
 
     source = models.CharField(max_length=16, choices=Source.choices)
     key = models.CharField(max_length=200, unique=True, help_text="What caused it, stable.")
@@ -218,6 +219,9 @@ class Message(models.Model):
     text = models.TextField(help_text="Plain text for e-mail and chat.")
     data = models.JSONField(default=dict, help_text="Structured payload for webhooks.")
     link = models.URLField(max_length=500, blank=True)
+    headers = models.JSONField(
+        default=dict, blank=True, help_text="Extra e-mail headers (threading, Reply-To)."
+    )
     advisory = models.ForeignKey(
         Advisory, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

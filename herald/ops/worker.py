@@ -282,7 +282,7 @@ def _close_all() -> None:
 def die_with_supervisor() -> None:
     """Under ``herald serve`` (``HERALD_SUPERVISOR`` names its pid): stop when it dies,
     even by SIGKILL, rather than run on unsupervised (Linux's PR_SET_PDEATHSIG)."""
-    supervisor = os.environ.get("HERALD_SUPERVISOR")
+    supervisor = settings.HERALD_ENV.get("HERALD_SUPERVISOR")
     if not supervisor:
         return
     try:

@@ -80,7 +80,7 @@ def do_export_markdown_to_git(
     content = markdown_page()
     branch = export_to_git(repo_dir, rel_path, content, incident.identifier, incident.title)
     commit = head_commit(repo_dir)
-    who = actor_label(acting_user, "cli")
+    who = actor_label(acting_user)
     with transaction.atomic():
         add_event(
             incident,
@@ -237,7 +237,7 @@ def _plan(parsed: ParsedAdvisory) -> _Step:
 def _declare_for_import(
     steps: list[_Step], *, acting_user: AbstractBaseUser | None, source_name: str
 ) -> Incident:
-    who = actor_label(acting_user, "cli")
+    who = actor_label(acting_user)
     source = source_name or "a handbook page"
     created = sum(1 for s in steps if s.outcome == "created")
     updated = sum(1 for s in steps if s.outcome == "updated")

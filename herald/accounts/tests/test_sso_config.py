@@ -9,10 +9,7 @@ import pytest
 from herald.accounts.conf import oidc_providers
 
 
-def test_a_provider_is_read_with_its_secret_from_another_variable(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("OKTA_SECRET", "s3cret")
+def test_a_provider_is_read_with_its_secret_from_another_variable() -> None:
     raw = json.dumps(
         [
             {
@@ -24,7 +21,7 @@ def test_a_provider_is_read_with_its_secret_from_another_variable(
             }
         ]
     )
-    providers, origins, errors = oidc_providers(raw)
+    providers, origins, errors = oidc_providers(raw, environ={"OKTA_SECRET": "s3cret"})
     assert errors == []
     app = providers["openid_connect"]["APPS"][0]
     assert app["provider_id"] == "okta" and app["secret"] == "s3cret"

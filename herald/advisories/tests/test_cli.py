@@ -133,9 +133,13 @@ class LifecycleTests(AdvisoryCommandTestCase):
             "advisory.create": "bob",
             "advisory.publish": "alice",
             "advisory.fix": "bob",
-            "advisory.resolve": "cli",
-            "advisory.withdraw": "cli",
+            "advisory.resolve": "herald-service",
+            "advisory.withdraw": "herald-service",
         }
+        # Every one is an account, the service account included: no free strings.
+        events = AuditEvent.objects.filter(object_type="advisories.advisory", object_pk=advisory_pk)
+        for event in events.select_related("actor_user"):
+            assert event.actor_user is not None and event.actor_user.username == event.actor
 
     def test_writes_print_the_identifier_and_what_happened(self) -> None:
         incident = self.declare()

@@ -23,8 +23,8 @@ from herald.advisories.serialize import DESK_KEYS, advisory_to_dict, desk_adviso
 from herald.advisories.snapshot import AdvisorySnapshot, snapshot_of
 from herald.api import schemas
 from herald.core.models import VendorProfile
+from herald.publishing.render.markdown import PageContent, render_page
 from herald.publishing.site import builders
-from herald.publishing.markdown import PageContent, render_page
 from herald.test import HeraldTestCase
 from herald.web.forms import AdvisoryEditForm, AdvisoryForm
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 from herald.advisories.actions import do_schedule_publication
 from herald.advisories.models import Advisory
 from herald.audit.actions import verify
+from herald.audit.models import AuditEvent
 from herald.test import HeraldTransactionTestCase
 
 HERALD = [sys.executable, "-m", "herald.cli"]
@@ -111,7 +112,13 @@ class ScheduledPublication(HeraldTransactionTestCase):
         call_command("worker", "--batch", stdout=StringIO(), stderr=StringIO())
         advisory.refresh_from_db()
         assert advisory.state == Advisory.State.PUBLISHED
-        assert "schedule set by bob" in advisory.revisions.get().created_by
+        # The worker publishes as Herald's service account, a real account; who set
+        # the schedule stays on the advisory.
+        assert advisory.revisions.get().created_by == "herald-service"
+        assert advisory.scheduled_by == "bob"
+        published = AuditEvent.objects.get(action="advisory.publish")
+        assert published.actor_user is not None
+        assert published.actor_user.get_username() == published.actor == "herald-service"
 
     def test_scheduling_before_the_embargo_ends_is_refused(self) -> None:
         from django.core.exceptions import ValidationError

@@ -11,6 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from herald.audit.actions import service_account
 from herald.audit.models import AuditEvent
 from herald.incidents.management.commands.incident import Command
 from herald.incidents.models import Incident
@@ -49,19 +50,33 @@ class DeclareTests(IncidentCommandTestCase):
         event = AuditEvent.objects.get(action="incident.declare")
         assert (event.actor, event.actor_user_id) == ("alice", self.alice.pk)
 
-    def test_without_as_the_declaration_is_recorded_as_cli(self) -> None:
+    def test_without_as_the_declaration_is_recorded_for_the_service_account(self) -> None:
         out = self.run_cli("declare", "--title", "Token leak")
         incident = Incident.objects.get()
         assert out.strip() == f"{incident.identifier} declared (medium): Token leak"
-        assert incident.declared_by == "cli"
-        assert incident.commander is None
+        assert incident.declared_by == "herald-service"
+        assert incident.commander is None  # the service account commands nothing
 
-    def test_without_as_every_write_is_audited_as_cli(self) -> None:
+    def test_without_as_every_write_is_audited_for_the_service_account(self) -> None:
         data = self.run_json("declare", "--title", "Token leak")
         self.run_cli("resolve", data["identifier"])
-        actors = dict(AuditEvent.objects.values_list("action", "actor"))
-        assert actors == {"incident.declare": "cli", "incident.resolve": "cli"}
-        assert not AuditEvent.objects.exclude(actor_user_id=None).exists()
+        service = service_account()
+        events = AuditEvent.objects.values_list("action", "actor", "actor_user_id")
+        assert {action: (actor, uid) for action, actor, uid in events} == {
+            "incident.declare": ("herald-service", service.pk),
+            "incident.resolve": ("herald-service", service.pk),
+        }
+        # It is a real account that cannot sign in on the web.
+        assert not service.has_usable_password() and not getattr(service, "is_staff", True)
+        assert not self.client.login(username="herald-service", password="")
+
+    def test_as_names_a_real_account_the_service_account_is_not_one_to_name(self) -> None:
+        code, err = self.run_failing("declare", "--title", "T", "--as", "nobody")
+        assert (code, err) == (2, "error: --as: No active account named 'nobody'.\n")
+        service_account()  # it exists, and still is no desk account to name
+        code, err = self.run_failing("declare", "--title", "T", "--as", "herald-service")
+        assert code == 2 and err.startswith("error: --as: herald-service has no desk access")
+        assert not Incident.objects.exists()
 
     def test_it_names_a_commander_by_username(self) -> None:
         data = self.run_json("declare", "--title", "Token leak", "--commander", "bob")

@@ -48,6 +48,9 @@ class IntakeTestCase(HeraldTestCase):
             HERALD_INTAKE_STORAGE=str(cls.storage / "store"),
             HERALD_GNUPG_HOME=str(cls.storage / "no-gnupg"),
             DEFAULT_FROM_EMAIL="herald@example.com",
+            # Reporter mail is sent by notify's engine inside the test's transaction,
+            # which only this connection sees: one sender, no threads or processes.
+            HERALD_NOTIFY_SENDERS="1",
         )
         cls._overrides.enable()
         super().setUpClass()

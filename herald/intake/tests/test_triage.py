@@ -14,6 +14,10 @@ from herald.intake import actions
 from herald.intake.models import Report, ReportMessage, Reward
 from herald.intake.queries import outstanding_rewards, overdue_reports, reporter_thread
 from herald.intake.tests.base import REPORTER, IntakeTestCase
+from herald.notify import actions as notify_actions
+from herald.notify import conf as notify_conf
+from herald.notify import delivery
+from herald.notify.models import Delivery
 
 
 class Secrecy(IntakeTestCase):
@@ -35,13 +39,14 @@ class Secrecy(IntakeTestCase):
         assert all("Internal: probably" not in m.get_content() for m in self.inbox.messages)
         assert len(self.mail_to_reporter()) == 2  # the acknowledgement and the answer
 
-    def test_an_internal_row_is_never_mailed_even_if_something_queued_it(self) -> None:
+    def test_an_internal_message_can_never_be_put_in_the_outbox(self) -> None:
         report = self.submit()
         note = actions.do_add_note(report, "secret", acting_user=self.bob)
-        ReportMessage.objects.filter(pk=note.pk).update(
-            mail_status="pending", mail_next_attempt_at=timezone.now()
-        )
-        assert actions.do_deliver_mail(note.pk) == "internal"
+        with pytest.raises(HeraldError):
+            actions._owe_mail(note)
+        note.refresh_from_db()
+        assert note.delivery is None
+        assert not Delivery.objects.filter(message__text__contains="secret").exists()
         assert len(self.mail_to_reporter()) == 1
 
     def test_every_triage_step_is_audited(self) -> None:
@@ -298,20 +303,28 @@ class MailDelivery(IntakeTestCase):
         with self.settings(HERALD_SMTP_URL=NOWHERE), self.committing():
             report = actions.do_submit_report(source="web", email=REPORTER, title="t", body="b")
         ack = report.messages.get(kind="to_reporter")
-        # The task ends well (a retry is scheduled); the log must still say the mail failed.
-        with (
-            self.settings(HERALD_SMTP_URL=NOWHERE),
-            self.assertLogs("herald.intake.actions", "WARNING") as logged,
-        ):
+        with self.settings(HERALD_SMTP_URL=NOWHERE):
             self.run_worker()
-        ack.refresh_from_db()
-        assert ack.mail_status == "pending" and ack.mail_attempts == 1 and ack.mail_last_error
-        assert f"Mail for {report.tracking_id} not sent (attempt 1)" in logged.output[0]
-        for _ in range(len(actions.MAIL_RETRY_DELAYS)):
-            ReportMessage.objects.filter(pk=ack.pk).update(mail_next_attempt_at=timezone.now())
+        assert ack.delivery is not None
+        row = ack.delivery
+        # One outbox: the reporter's mail is retried like any delivery, with its backoff.
+        assert row.status == "failed" and row.attempts == 1 and "127.0.0.1:1" in row.last_error
+        assert ack.mail_status == "pending" and ack.mail_last_error == row.last_error
+        for _ in range(len(notify_conf.retry_delays())):
+            Delivery.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
             with self.settings(HERALD_SMTP_URL=NOWHERE):
-                actions.do_deliver_mail(ack.pk)
-        ack.refresh_from_db()
+                delivery.drain(seconds=5, sessions=1, senders=1)
+        ack = ReportMessage.objects.select_related("delivery").get(pk=ack.pk)
         assert ack.mail_status == "dead"
         self.login(self.bob)
         assert report.tracking_id in self.client.get("/desk/reports/mail/").content.decode()
+        # ...and in the same outbox view as every other dead message, re-drivable there.
+        dead = self.client.get("/desk/notify/deliveries/?status=dead").content.decode()
+        assert f"[{report.tracking_id}]" in dead
+        assert notify_actions.do_redrive([row.pk], acting_user=self.bob) == 1
+        delivery.drain(seconds=5, sessions=1, senders=1)
+        [copy] = self.mail_to_reporter()
+        assert copy["Message-ID"] == row.rfc_message_id
+        assert copy["In-Reply-To"].startswith(f"<rpt-{report.reply_token}.0@")
+        assert copy["Auto-Submitted"] == "auto-generated"
+        assert ReportMessage.objects.select_related("delivery").get(pk=ack.pk).mail_status == "sent"

@@ -143,7 +143,7 @@ def _refused(parsed: ParsedDocument, step: Callable[[], T]) -> T:
 def _declare(
     files: Sequence[str], parsed: Sequence[ParsedDocument], acting_user: AbstractBaseUser | None
 ) -> Incident:
-    who = actor_label(acting_user, "cli")
+    who = actor_label(acting_user)
     named = ", ".join(files[:10]) + (f" and {len(files) - 10} more" if len(files) > 10 else "")
     severities = [p.values.get("severity") or "" for p in parsed if not p.withdrawn_reason]
     return do_declare_incident(

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -45,7 +44,7 @@ def site_publisher(profile: VendorProfile | None = None) -> Publisher:
     for field, name in CNA_SETTINGS:
         if getattr(profile, field, ""):
             continue
-        value = str(getattr(settings, name, "") or os.environ.get(name, "")).strip()
+        value = str(getattr(settings, name, "") or settings.HERALD_ENV.get(name, "")).strip()
         if value:
             overrides[field] = value
     prefix = getattr(settings, "HERALD_OSV_ID_PREFIX", None)

@@ -27,7 +27,7 @@ warnings.filterwarnings("ignore", category=DeprecationWarning, module="pysequoia
 
 
 def key_dir() -> Path:
-    return Path(os.environ.get("HERALD_SIGNING_KEY_DIR") or settings.HERALD_HOME / "keys")
+    return Path(settings.HERALD_ENV.get("HERALD_SIGNING_KEY_DIR") or settings.HERALD_HOME / "keys")
 
 
 def _secret_path(fingerprint: str) -> Path:

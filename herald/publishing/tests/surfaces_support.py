@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 
 from herald.advisories import signals
 from herald.advisories.models import Advisory
@@ -51,7 +52,7 @@ class SignedPublicDesk(WiredArtifacts):
 
     @pytest.fixture(autouse=True)
     def _keys(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setenv("HERALD_SIGNING_KEY_DIR", str(tmp_path / "keys"))
+        monkeypatch.setitem(settings.HERALD_ENV, "HERALD_SIGNING_KEY_DIR", str(tmp_path / "keys"))
 
     def setUp(self) -> None:
         super().setUp()

@@ -13,6 +13,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.test import TestCase, override_settings
 
 from herald.advisories.actions import do_update_advisory
@@ -78,7 +79,7 @@ class GroupingTests(TestCase):
 class StoredAsBlocksTests(WiredArtifacts, HeraldTestCase):
     @pytest.fixture(autouse=True)
     def _dirs(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setenv("HERALD_SIGNING_KEY_DIR", str(tmp_path / "keys"))
+        monkeypatch.setitem(settings.HERALD_ENV, "HERALD_SIGNING_KEY_DIR", str(tmp_path / "keys"))
         self.tmp = tmp_path
 
     def test_listings_are_stored_as_blocks_with_the_bytes_a_whole_render_gives(self) -> None:
@@ -155,7 +156,7 @@ class WarmingTests(WiredArtifacts, HeraldTestCase):
 
     @pytest.fixture(autouse=True)
     def _keys(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setenv("HERALD_SIGNING_KEY_DIR", str(tmp_path / "keys"))
+        monkeypatch.setitem(settings.HERALD_ENV, "HERALD_SIGNING_KEY_DIR", str(tmp_path / "keys"))
 
     def forget(self) -> None:
         """What a new process knows: nothing."""

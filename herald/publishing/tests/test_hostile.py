@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import cast
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db import transaction
@@ -228,7 +229,7 @@ class HostileSiteTests(WiredArtifacts, HeraldTestCase):
 
     @pytest.fixture(autouse=True)
     def _keys(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setenv("HERALD_SIGNING_KEY_DIR", str(tmp_path / "keys"))
+        monkeypatch.setitem(settings.HERALD_ENV, "HERALD_SIGNING_KEY_DIR", str(tmp_path / "keys"))
 
     def setUp(self) -> None:
         super().setUp()

@@ -9,6 +9,7 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
@@ -157,7 +158,7 @@ class IndexAtScale(HeraldTestCase):
 class SecurityTxtArtifact(HeraldTestCase):
     @pytest.fixture(autouse=True)
     def _keydir(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setenv("HERALD_SIGNING_KEY_DIR", str(tmp_path / "keys"))
+        monkeypatch.setitem(settings.HERALD_ENV, "HERALD_SIGNING_KEY_DIR", str(tmp_path / "keys"))
 
     def test_it_is_signed_and_signed_again_only_when_its_text_changes(self) -> None:
         signing.ensure_signing_key()
@@ -196,7 +197,7 @@ class SecurityTxtArtifact(HeraldTestCase):
 class Rebuilds(HeraldTestCase):
     @pytest.fixture(autouse=True)
     def _dirs(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setenv("HERALD_SIGNING_KEY_DIR", str(tmp_path / "keys"))
+        monkeypatch.setitem(settings.HERALD_ENV, "HERALD_SIGNING_KEY_DIR", str(tmp_path / "keys"))
         self.site = tmp_path / "site"
 
     def test_a_profile_edit_queues_a_rebuild_of_every_file(self) -> None:

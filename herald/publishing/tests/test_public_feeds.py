@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import sectxt
+from django.conf import settings
 from django.utils import timezone
 
 from herald.advisories.actions import do_resolve_advisory, do_withdraw_advisory
@@ -68,7 +69,7 @@ class SecurityTxt(HeraldTestCase):
     @pytest.fixture(autouse=True)
     def _keydir(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         self.tmp = tmp_path
-        monkeypatch.setenv("HERALD_SIGNING_KEY_DIR", str(tmp_path / "keys"))
+        monkeypatch.setitem(settings.HERALD_ENV, "HERALD_SIGNING_KEY_DIR", str(tmp_path / "keys"))
 
     def test_it_has_the_rfc_9116_fields_and_expires_in_the_future(self) -> None:
         response = self.client.get("/.well-known/security.txt")

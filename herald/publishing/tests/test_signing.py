@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.test import override_settings
 
 from herald.audit.models import AuditEvent
@@ -38,7 +39,7 @@ class SigningKeys(HeraldTestCase):
     @pytest.fixture(autouse=True)
     def _keydir(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         self.tmp = tmp_path
-        monkeypatch.setenv("HERALD_SIGNING_KEY_DIR", str(tmp_path / "keys"))
+        monkeypatch.setitem(settings.HERALD_ENV, "HERALD_SIGNING_KEY_DIR", str(tmp_path / "keys"))
 
     def test_a_generated_key_keeps_its_secret_out_of_the_database(self) -> None:
         key = signing.do_generate_signing_key(acting_user=self.alice)

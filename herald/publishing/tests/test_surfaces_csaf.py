@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
@@ -34,7 +35,7 @@ def provider_validator() -> Draft202012Validator:
 class CsafProviderTests(WiredArtifacts, HeraldTestCase):
     @pytest.fixture(autouse=True)
     def _keys(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setenv("HERALD_SIGNING_KEY_DIR", str(tmp_path / "keys"))
+        monkeypatch.setitem(settings.HERALD_ENV, "HERALD_SIGNING_KEY_DIR", str(tmp_path / "keys"))
 
     def doc_path(self, identifier: str) -> str:
         return f".well-known/csaf/white/2026/{identifier.lower()}.json"

@@ -1,7 +1,8 @@
 """``herald incident``: declare, list, show and resolve incidents from a terminal.
 
 Every write calls one action in ``herald.incidents.actions``; ``--as USERNAME``
-names the desk account the audit trail records, "cli" otherwise.
+names the desk account the audit trail records, Herald's service account
+(herald-service) otherwise.
 """
 
 from __future__ import annotations

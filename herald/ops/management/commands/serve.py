@@ -30,6 +30,7 @@ import threading
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
@@ -145,19 +146,20 @@ def _default_workers() -> int:
 
 def _default_threads() -> int:
     # Threads overlap the desk's database waits; the artifact path never waits.
-    return int(os.environ.get("HERALD_THREADS", "4"))
+    return int(settings.HERALD_ENV.get("HERALD_THREADS", "4"))
 
 
 class Command(BaseCommand):
     help = "Serve the public pages, the desk and the API, with a background worker."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--host", default=os.environ.get("HERALD_HOST", "127.0.0.1"))
-        parser.add_argument("--port", type=int, default=int(os.environ.get("HERALD_PORT", "8000")))
+        env = settings.HERALD_ENV
+        parser.add_argument("--host", default=env.get("HERALD_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(env.get("HERALD_PORT", "8000")))
         parser.add_argument(
             "--workers",
             type=int,
-            default=int(os.environ.get("HERALD_WORKERS", "0")) or _default_workers(),
+            default=int(settings.HERALD_ENV.get("HERALD_WORKERS", "0")) or _default_workers(),
             help="Web server processes (default: one per CPU, at most 8; HERALD_WORKERS).",
         )
         parser.add_argument(

@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from herald.audit.actions import service_account
 from herald.core import baseurl, schema
 from herald.core.actions import do_apply_base_url
 from herald.core.mail import where_mail_goes
@@ -64,6 +65,8 @@ class Command(BaseCommand):
             self.stdout.write("Change the password after signing in (herald changepassword).")
         else:
             self.stdout.write("Admin account exists; credentials unchanged.")
+        # The account the CLI without --as, the worker and the scheduler act as.
+        service_account()
         from herald.publishing.store.signing import active_key, ensure_signing_key
 
         if active_key() is None:
