@@ -1,7 +1,13 @@
-"""Every write to advisories. Web views, the API and the CLI call these and nothing else.
+"""The record-level writes of advisories: the record, its revision, its audit row.
 
-Each action runs in one transaction, enforces DESIGN.md's rules, appends an audit
-event, and sends its signals only after the commit:
+These functions write the advisory and nothing downstream of it: no artifact is
+rendered, no message queued, no reporter told. They are named ``write_*``, not
+``do_*``, so that nobody calls one by mistake for a publication: the caller-facing
+actions (``do_publish_advisory``, ``do_update_advisory``, ...) are in
+``herald.publication.actions``, which calls these first and then, visibly, every
+consequence. Each returns a ``Written``: what it wrote, for that caller to act on.
+
+Each write runs in one transaction and enforces DESIGN.md's rules:
 
 1. no change outside an open incident (one is declared automatically if needed);
 2. the timeline runs discovered <= reported <= fixed <= disclosed, and fixed or
@@ -19,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -26,8 +33,13 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from herald.advisories import signals
 from herald.advisories.models import Advisory, Affected, Credit, Reference, Revision
+from herald.advisories.rules import (
+    check_no_blockers,
+    outreach_required,
+    publish_blockers,
+    publish_values,
+)
 from herald.advisories.snapshot import snapshot_of
 from herald.advisories.validation import (
     check_cve_ids,
@@ -43,7 +55,7 @@ from herald.core.errors import ConflictError, HeraldError, ValidationError
 from herald.core.ids import draft_identifier, next_identifier
 from herald.core.models import Product, VendorProfile
 from herald.core.text import Kind, check_text, uri
-from herald.incidents.actions import add_event, do_declare_incident
+from herald.incidents.actions import add_event, write_declaration
 from herald.incidents.models import Incident, IncidentEvent, Severity
 from herald.incidents.queries import open_incidents
 
@@ -70,6 +82,16 @@ TEXT_KINDS: dict[str, Kind] = {"title": "line", "summary": "line", "description"
 RowT = TypeVar("RowT", Affected, Credit, Reference)
 MAX_TEXT = {"title": 300, "summary": 500, "description": 100_000, "affected_users": 20_000,
             "resolution": 50_000}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Written:
+    """What one record-level write did, for the publication function to act on."""
+
+    advisory: Advisory
+    revision: Revision | None = None  # the public revision it added, if any
+    declared: Incident | None = None  # the incident declared for it (rule 1), if any
+    outreach: bool = False  # rule 4: a first publication whose campaign is to be created
 
 
 # ---------------------------------------------------------------- cleaning input
@@ -187,7 +209,7 @@ def _add_whole_errors(
     if advisory is not None:
         _collect(whole, _require_summary, preview, change_summary)
         if preview.is_public:
-            _collect(whole, lambda: check_publishable(_publish_values(preview)))
+            _collect(whole, lambda: check_publishable(publish_values(preview)))
     for field, messages in whole.items():
         if field not in errors:
             errors[field] = messages
@@ -453,8 +475,9 @@ def _resolve_incident(
     acting_user: AbstractBaseUser | None,
     doing: str,
     severity: str,
-) -> Incident:
-    """The open incident this change happens in; declares one when none is open."""
+) -> tuple[Incident, Incident | None]:
+    """The open incident this change happens in, and the one it declared when none was
+    open (rule 1; the caller announces it like any declaration)."""
     if incident is not None:
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if not incident.is_open:
@@ -464,11 +487,11 @@ def _resolve_incident(
                     "or leave it empty and Herald will declare one."
                 }
             )
-        return incident
+        return incident, None
     if advisory is not None:
         current = Incident.objects.select_for_update().get(pk=advisory.incident_id)
         if current.is_open:
-            return current
+            return current, None
     else:
         candidates = list(open_incidents().values_list("identifier", flat=True)[:5])
         if candidates:
@@ -490,13 +513,14 @@ def _resolve_incident(
     else:
         reason = f"No incident was open; declared to {doing}."
         title = "Advisory drafted with no incident open"
-    return do_declare_incident(
+    declared = write_declaration(
         title=title,
         severity=severity if severity in Severity.values else Severity.MEDIUM,
         reason=reason,
         acting_user=acting_user,
         auto=True,
     )
+    return declared, declared
 
 
 # ---------------------------------------------------------------- the actions
@@ -542,7 +566,7 @@ def _require_summary(advisory: Advisory, change_summary: str) -> str:
     return summary
 
 
-def do_create_advisory(
+def write_draft(
     *,
     acting_user: AbstractBaseUser | None,
     incident: Incident | None = None,
@@ -550,7 +574,7 @@ def do_create_advisory(
     credits: Iterable[Mapping[str, Any]] = (),
     references: Iterable[Mapping[str, Any]] = (),
     **values: Any,
-) -> Advisory:
+) -> Written:
     """Create a draft. It is private to the desk until published."""
     cleaned, rows, errors = _checked_input(values, affected, credits, references, advisory=None)
     if errors:
@@ -565,7 +589,7 @@ def do_create_advisory(
         _check_whole(advisory, errors)
         if errors:
             raise ValidationError(errors)
-        advisory.incident = _resolve_incident(
+        advisory.incident, declared = _resolve_incident(
             None,
             incident,
             acting_user=acting_user,
@@ -591,10 +615,10 @@ def do_create_advisory(
             obj=advisory,
             after=snapshot_of(advisory, with_history=False).to_dict(),
         )
-    return advisory
+    return Written(advisory, declared=declared)
 
 
-def do_update_advisory(
+def write_update(
     advisory: Advisory,
     *,
     acting_user: AbstractBaseUser | None,
@@ -605,7 +629,7 @@ def do_update_advisory(
     credits: Iterable[Mapping[str, Any]] | None = None,
     references: Iterable[Mapping[str, Any]] | None = None,
     **values: Any,
-) -> Advisory:
+) -> Written:
     """Change fields. On a public advisory this writes a new revision (rule 5)."""
     cleaned, rows, errors = _checked_input(
         values, affected, credits, references, advisory=advisory, change_summary=change_summary
@@ -649,7 +673,7 @@ def _change(
         None,
     ),
     revision_kind: str = Revision.Kind.UPDATED,
-) -> Advisory:
+) -> Written:
     """The shared body of every change to an existing advisory."""
     who = actor_label(acting_user, "cli")
     with transaction.atomic():
@@ -662,10 +686,10 @@ def _change(
         errors: dict[str, list[str]] = {}
         _check_whole(advisory, errors)
         if advisory.is_public:
-            _collect(errors, lambda: check_publishable(_publish_values(advisory)))
+            _collect(errors, lambda: check_publishable(publish_values(advisory)))
         if errors:
             raise ValidationError(errors)
-        advisory.incident = _resolve_incident(
+        advisory.incident, declared = _resolve_incident(
             advisory,
             incident,
             acting_user=acting_user,
@@ -682,8 +706,6 @@ def _change(
         revision = None
         if advisory.is_public:
             revision = _write_revision(advisory, revision_kind, summary, advisory.incident, who)
-            # Inside the transaction: the artifacts are written with the revision, or neither.
-            signals.revision_written.send(Advisory, advisory=advisory, revision=revision)
         add_event(
             advisory.incident,
             IncidentEvent.Kind.ADVISORY,
@@ -699,22 +721,10 @@ def _change(
             before=before,
             after=after,
         )
-        if revision is not None:
-            published = advisory
-            transaction.on_commit(
-                lambda: signals.advisory_revised.send(
-                    Advisory, advisory=published, revision=revision
-                )
-            )
-    return advisory
+    return Written(advisory, revision=revision, declared=declared)
 
 
-def _publish_values(advisory: Advisory) -> dict[str, Any]:
-    return {name: getattr(advisory, name) for name in (*TEXT_FIELDS, "severity", "status",
-                                                         "reported_at")}  # fmt: skip
-
-
-def do_publish_advisory(
+def write_publication(
     advisory: Advisory,
     *,
     acting_user: AbstractBaseUser | None,
@@ -724,8 +734,9 @@ def do_publish_advisory(
     outreach_waiver_reason: str = "",
     published_at: dt.datetime | None = None,
     actor: str | None = None,
-) -> Advisory:
-    """Make a draft public: the first revision, on every public surface at once."""
+) -> Written:
+    """Make a draft public: its first revision. ``Written.outreach`` says that rule 4
+    requires the outreach campaign, which the caller creates in this transaction."""
     who = actor or actor_label(acting_user, "cli")
     lift_embargo_reason = check_text(lift_embargo_reason, "lift_embargo_reason", kind="text")
     outreach_waiver_reason = check_text(
@@ -735,24 +746,17 @@ def do_publish_advisory(
         advisory = _lock(advisory, expected_version)
         if advisory.state != Advisory.State.DRAFT:
             raise HeraldError(f"{advisory.identifier} is already {advisory.state}.")
-        check_publishable(_publish_values(advisory))
         now = timezone.now()
-        if (
-            advisory.embargo_until
-            and advisory.embargo_until > now
-            and not lift_embargo_reason.strip()
-        ):
-            raise ValidationError(
-                {
-                    "embargo_until": f"{advisory.identifier} is under embargo until "
-                    f"{advisory.embargo_until:%Y-%m-%d %H:%M} UTC. Schedule the publication "
-                    "for then, or give the reason to lift the embargo early."
-                }
+        check_no_blockers(
+            publish_blockers(
+                advisory,
+                at=now,
+                lift_embargo_reason=lift_embargo_reason,
+                outreach_waiver_reason=outreach_waiver_reason,
             )
-        # Rule 4: outreach is created below, with the publication, unless waived.
-        needs_outreach = (advisory.confirmed_exposure or advisory.user_action_required) and not (
-            outreach_waiver_reason.strip()
         )
+        # Rule 4: the caller creates the campaign with the publication, unless waived.
+        needs_outreach = outreach_required(advisory, waiver_reason=outreach_waiver_reason)
         before = snapshot_of(advisory, with_history=False).to_dict()
         published = published_at or now
         draft_handle = advisory.identifier
@@ -769,7 +773,7 @@ def do_publish_advisory(
         _check_whole(advisory, errors)
         if errors:
             raise ValidationError(errors)
-        advisory.incident = _resolve_incident(
+        advisory.incident, declared = _resolve_incident(
             advisory,
             incident,
             acting_user=acting_user,
@@ -782,13 +786,7 @@ def do_publish_advisory(
         revision = _write_revision(
             advisory, Revision.Kind.PUBLISHED, "Published.", advisory.incident, who
         )
-        signals.revision_written.send(Advisory, advisory=advisory, revision=revision)
         message = f"Advisory {advisory.identifier} published (drafted as {draft_handle})"
-        if needs_outreach:
-            from herald.notify.actions import create_outreach_campaign
-
-            campaign = create_outreach_campaign(advisory, who=who)
-            message += f"; outreach campaign {campaign.pk} created, awaiting approval"
         if lift_embargo_reason.strip():
             message += f"; embargo lifted early: {lift_embargo_reason.strip()}"
         if advisory.outreach_waiver_reason:
@@ -805,11 +803,7 @@ def do_publish_advisory(
                 "lift_embargo_reason": lift_embargo_reason.strip(),
             },
         )
-        done = advisory
-        transaction.on_commit(
-            lambda: signals.advisory_revised.send(Advisory, advisory=done, revision=revision)
-        )
-    return advisory
+    return Written(advisory, revision=revision, declared=declared, outreach=needs_outreach)
 
 
 def _set_fields(
@@ -823,7 +817,7 @@ def _set_fields(
     change_summary: str,
     expected_version: int | None,
     incident: Incident | None,
-) -> Advisory:
+) -> Written:
     """A status step (fix, resolve): clean the fields it sets, then the shared change."""
     cleaned, _, errors = _checked_input(
         values, None, None, None, advisory=advisory, change_summary=change_summary
@@ -843,7 +837,7 @@ def _set_fields(
     )
 
 
-def do_mark_fixed(
+def write_fixed(
     advisory: Advisory,
     *,
     acting_user: AbstractBaseUser | None,
@@ -852,7 +846,7 @@ def do_mark_fixed(
     change_summary: str = "",
     expected_version: int | None = None,
     incident: Incident | None = None,
-) -> Advisory:
+) -> Written:
     return _set_fields(
         advisory,
         {"status": Advisory.Status.FIXED, "fixed_at": fixed_at}
@@ -867,7 +861,7 @@ def do_mark_fixed(
     )
 
 
-def do_resolve_advisory(
+def write_resolved(
     advisory: Advisory,
     *,
     acting_user: AbstractBaseUser | None,
@@ -875,7 +869,7 @@ def do_resolve_advisory(
     fixed_at: dt.date | str | None = None,
     expected_version: int | None = None,
     incident: Incident | None = None,
-) -> Advisory:
+) -> Written:
     """Resolved advisories move from "Current" to "Past" on every surface."""
     return _set_fields(
         advisory,
@@ -890,14 +884,14 @@ def do_resolve_advisory(
     )
 
 
-def do_withdraw_advisory(
+def write_withdrawal(
     advisory: Advisory,
     *,
     acting_user: AbstractBaseUser | None,
     reason: str,
     expected_version: int | None = None,
     incident: Incident | None = None,
-) -> Advisory:
+) -> Written:
     """Withdraw a published advisory (published in error, a duplicate, not a vulnerability).
 
     It stays public, marked withdrawn, so that every consumer learns of it; the
@@ -930,16 +924,18 @@ def do_withdraw_advisory(
     )
 
 
-def do_schedule_publication(
+def write_schedule(
     advisory: Advisory,
     *,
     acting_user: AbstractBaseUser | None,
     at: dt.datetime | str,
     expected_version: int | None = None,
 ) -> Advisory:
-    """Publish automatically at ``at`` (the end of the embargo), by the worker."""
-    from herald.advisories.tasks import publish_scheduled
+    """Record that ``advisory`` is to be published at ``at`` (the end of the embargo).
 
+    The caller queues the task that publishes it then; the same blockers are asked
+    again when it fires.
+    """
     when = _as_datetime(at, "scheduled_publish_at")
     assert when is not None
     who = actor_label(acting_user, "cli")
@@ -949,21 +945,7 @@ def do_schedule_publication(
             raise HeraldError(f"{advisory.identifier} is already {advisory.state}.")
         if when <= timezone.now():
             raise ValidationError({"scheduled_publish_at": "Choose a moment in the future."})
-        if advisory.embargo_until and when < advisory.embargo_until:
-            raise ValidationError(
-                {
-                    "scheduled_publish_at": "That is before the embargo ends "
-                    f"({advisory.embargo_until:%Y-%m-%d %H:%M} UTC)."
-                }
-            )
-        check_publishable(_publish_values(advisory))
-        if advisory.confirmed_exposure or advisory.user_action_required:
-            raise ValidationError(
-                {
-                    "outreach": "Advisories that need outreach are published by a person, "
-                    "who approves the campaign or records the waiver."
-                }
-            )
+        check_no_blockers(publish_blockers(advisory, at=when, unattended=True))
         before = {"scheduled_publish_at": advisory.scheduled_publish_at}
         advisory.scheduled_publish_at = when
         advisory.scheduled_by = who
@@ -982,9 +964,5 @@ def do_schedule_publication(
             obj=advisory,
             before=before,
             after={"scheduled_publish_at": when},
-        )
-        advisory_id = advisory.pk
-        transaction.on_commit(
-            lambda: publish_scheduled.using(run_after=when).enqueue(advisory_id, when.isoformat())
         )
     return advisory

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from django.test import TestCase, override_settings
 
-from herald.advisories.actions import do_update_advisory
+from herald.publication.actions import do_update_advisory
 from herald.publishing import artifacts, blocks, builders, serving, surfaces_csaf, surfaces_osv
 from herald.publishing.artifacts import read_one, regenerate_everything
 from herald.publishing.models import Artifact, ArtifactBlock

@@ -23,14 +23,13 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import override_settings
 
-from herald.advisories.actions import do_create_advisory
 from herald.advisories.models import Advisory
 from herald.advisories.snapshot import AdvisorySnapshot
 from herald.core.errors import ValidationError
-from herald.intake.actions import do_accept_report, do_submit_report
+from herald.intake.actions import do_submit_report
+from herald.publication.actions import do_accept_report, do_create_advisory, do_import_documents
 from herald.publishing import mdescape, signing
 from herald.publishing.actions import markdown_page
-from herald.publishing.import_actions import do_import_documents
 from herald.publishing.markdown import PageContent, render_page
 from herald.publishing.mdescape import (
     LABELS,

@@ -23,9 +23,9 @@ from herald.audit.models import AuditEvent
 from herald.core.errors import ValidationError
 from herald.core.models import Product
 from herald.incidents.models import Incident
+from herald.publication.actions import do_import_documents
 from herald.publishing.csaf import render_csaf
 from herald.publishing.cve5 import render_cve_record
-from herald.publishing.import_actions import do_import_documents
 from herald.publishing.osv import render_osv
 from herald.publishing.schemas import csaf_problems, cve_record_problems, osv_problems
 from herald.publishing.surfaces import site_publisher

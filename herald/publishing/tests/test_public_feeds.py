@@ -11,8 +11,8 @@ import pytest
 import sectxt
 from django.utils import timezone
 
-from herald.advisories.actions import do_resolve_advisory, do_withdraw_advisory
 from herald.core.models import Product, VendorProfile
+from herald.publication.actions import do_resolve_advisory, do_withdraw_advisory
 from herald.publishing import signing
 from herald.publishing.securitytxt import parse_security_txt
 from herald.publishing.tests.test_signing import gpg_verify

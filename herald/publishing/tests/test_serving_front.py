@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from herald.advisories.actions import do_withdraw_advisory
+from herald.publication.actions import do_withdraw_advisory
 from herald.publishing import builders, serving
 from herald.publishing.serving import Front, SiteStore, choose_encoding, pack, sync
 from herald.test import HeraldTestCase

@@ -11,7 +11,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from herald.advisories.actions import do_mark_fixed, do_withdraw_advisory
+from herald.publication.actions import do_mark_fixed, do_withdraw_advisory
 from herald.publishing import signing
 from herald.publishing.artifacts import regenerate_everything
 from herald.publishing.schemas import csaf_problems

@@ -17,7 +17,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from herald.accounts.access import visible_advisories
-from herald.advisories.actions import (
+from herald.advisories.models import Advisory
+from herald.advisories.queries import access_advisory_by_identifier, declared_for_change
+from herald.advisories.snapshot import snapshot_of
+from herald.core.errors import HeraldError
+from herald.core.models import VendorProfile
+from herald.publication.actions import (
     do_create_advisory,
     do_mark_fixed,
     do_publish_advisory,
@@ -26,11 +31,6 @@ from herald.advisories.actions import (
     do_update_advisory,
     do_withdraw_advisory,
 )
-from herald.advisories.models import Advisory
-from herald.advisories.queries import access_advisory_by_identifier, declared_for_change
-from herald.advisories.snapshot import snapshot_of
-from herald.core.errors import HeraldError
-from herald.core.models import VendorProfile
 from herald.web import cvss, queries
 from herald.web.access import acting_user, staff_required
 from herald.web.diffs import revision_changes

@@ -19,16 +19,7 @@ from typing import Any
 from django.core.management.base import CommandParser
 from django.db import DatabaseError, connection, transaction
 
-from herald.advisories.actions import (
-    advisory_input_errors,
-    do_create_advisory,
-    do_mark_fixed,
-    do_publish_advisory,
-    do_resolve_advisory,
-    do_schedule_publication,
-    do_update_advisory,
-    do_withdraw_advisory,
-)
+from herald.advisories.actions import advisory_input_errors
 from herald.advisories.models import Advisory, Affected, Credit, Reference
 from herald.advisories.queries import access_advisory_by_identifier, declared_for_change
 from herald.advisories.serialize import desk_advisory_to_dict, fields_from_dict
@@ -38,6 +29,15 @@ from herald.core.input_files import load_json, read_input_file
 from herald.core.models import VendorProfile
 from herald.incidents.models import Incident, Severity
 from herald.incidents.queries import access_incident_by_identifier
+from herald.publication.actions import (
+    do_create_advisory,
+    do_mark_fixed,
+    do_publish_advisory,
+    do_resolve_advisory,
+    do_schedule_publication,
+    do_update_advisory,
+    do_withdraw_advisory,
+)
 
 EPILOG = """\
 examples:

@@ -206,9 +206,9 @@ class Command(BaseCommand):
         call_command("check", fail_level="ERROR")
         if self.unapplied_migrations():
             raise CommandError("The database is not up to date: run `herald setup` first.")
-        from herald.core.actions import do_apply_base_url
         from herald.core.baseurl import served_url
         from herald.core.mail import where_mail_goes
+        from herald.publication.actions import do_apply_base_url
         from herald.publishing import serving, tasks
         from herald.publishing.artifacts import regenerate_everything
 

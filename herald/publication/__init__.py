@@ -1,0 +1,1 @@
+"""The publication function: every public change and everything it causes, in order."""
