@@ -266,6 +266,29 @@ def advisory_input_errors(
     return errors
 
 
+def preview_input(
+    values: Mapping[str, Any], *, advisory: Advisory | None
+) -> tuple[Advisory, dict[str, list[str]]]:
+    """The advisory ``write_draft`` (or ``write_update`` of ``advisory``) would make of
+    ``values``, unsaved, and every problem with it by field: the writes' own cleaning
+    and checks, for the editor's preview. A bad value is left out, so a half-written
+    advisory still previews. Values that are not fields of an advisory are ignored.
+    """
+    errors: dict[str, list[str]] = {}
+    cleaned = _clean_fields({k: v for k, v in values.items() if k in EDITABLE_FIELDS}, errors)
+    if advisory is None:
+        preview = Advisory(**cleaned)
+        if not preview.affected_regions and preview.affected_users:
+            preview.affected_regions = regions_named_in(
+                preview.affected_users, VendorProfile.get().regions or []
+            )
+    else:
+        preview = Advisory.objects.select_related("incident").get(pk=advisory.pk)
+        _apply_fields(preview, cleaned)
+    _check_whole(preview, errors)
+    return preview, errors
+
+
 def _check_whole(advisory: Advisory, errors: dict[str, list[str]]) -> None:
     """Rules that concern the advisory as a whole, after the changes are applied."""
     scores: dict[str, Any] = {}

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET
 from herald.accounts.access import visible_advisories
 from herald.advisories.models import Advisory
 from herald.advisories.queries import access_advisory_by_identifier, declared_for_change
+from herald.advisories.rules import embargo_in_force, outreach_required
 from herald.advisories.snapshot import snapshot_of
 from herald.core.errors import HeraldError
 from herald.core.models import VendorProfile
@@ -309,8 +310,8 @@ def advisory_publish(request: HttpRequest, identifier: str) -> HttpResponse:
         request,
         PublishForm,
         advisory,
-        show_embargo=bool(advisory.embargo_until and advisory.embargo_until > timezone.now()),
-        show_outreach=advisory.confirmed_exposure or advisory.user_action_required,
+        show_embargo=embargo_in_force(advisory, timezone.now()),
+        show_outreach=outreach_required(advisory),
     )
     return _step(
         request,
