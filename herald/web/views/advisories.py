@@ -1,6 +1,6 @@
 """Desk pages for advisories: list, create, edit, preview, and each step of their life.
 
-Every write is one call to an action in ``herald.advisories.actions`` with the
+Every write is one call to an action in ``herald.publication.actions`` with the
 version the person saw, so a save over someone else's change is refused
 (ConflictError) and shown with their input kept.
 """

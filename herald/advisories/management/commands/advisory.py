@@ -1,7 +1,7 @@
 """``herald advisory``: the whole life of an advisory from a terminal.
 
 create -> update -> publish (or schedule) -> fix -> resolve -> withdraw, plus list
-and show. Every write calls exactly one action of ``herald.advisories.actions``,
+and show. Every write calls exactly one action of ``herald.publication.actions``,
 which holds every rule; this module only turns options into its arguments and
 its result into text or JSON (``herald.advisories.serialize``, the shape the API
 uses too, so ``show --json`` output can be edited and given to ``--from-json``).
