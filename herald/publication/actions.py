@@ -139,35 +139,101 @@ def do_publish_advisory(
     return written.advisory
 
 
-def do_update_advisory(advisory: Advisory, **kwargs: Any) -> Advisory:
-    """Change fields (``write_update``'s arguments). On a public advisory this is a
-    new revision (rule 5), published like the first."""
+def do_update_advisory(
+    advisory: Advisory,
+    *,
+    acting_user: AbstractBaseUser | None,
+    expected_version: int | None = None,
+    change_summary: str = "",
+    incident: Incident | None = None,
+    affected: Iterable[Mapping[str, Any]] | None = None,
+    credits: Iterable[Mapping[str, Any]] | None = None,
+    references: Iterable[Mapping[str, Any]] | None = None,
+    **values: Any,
+) -> Advisory:
+    """Change fields. On a public advisory this is a new revision (rule 5), published
+    like the first; on a draft nothing public changes."""
     with transaction.atomic():
-        written = record.write_update(advisory, **kwargs)
+        written = record.write_update(
+            advisory,
+            acting_user=acting_user,
+            expected_version=expected_version,
+            change_summary=change_summary,
+            incident=incident,
+            affected=affected,
+            credits=credits,
+            references=references,
+            **values,
+        )
         _publish([written])
     return written.advisory
 
 
-def do_mark_fixed(advisory: Advisory, **kwargs: Any) -> Advisory:
-    """Status fixed, with its date (``write_fixed``'s arguments)."""
+def do_mark_fixed(
+    advisory: Advisory,
+    *,
+    acting_user: AbstractBaseUser | None,
+    fixed_at: dt.date | str,
+    resolution: str | None = None,
+    change_summary: str = "",
+    expected_version: int | None = None,
+    incident: Incident | None = None,
+) -> Advisory:
+    """Status fixed, with its date (and the resolution, when given)."""
     with transaction.atomic():
-        written = record.write_fixed(advisory, **kwargs)
+        written = record.write_fixed(
+            advisory,
+            acting_user=acting_user,
+            fixed_at=fixed_at,
+            resolution=resolution,
+            change_summary=change_summary,
+            expected_version=expected_version,
+            incident=incident,
+        )
         _publish([written])
     return written.advisory
 
 
-def do_resolve_advisory(advisory: Advisory, **kwargs: Any) -> Advisory:
+def do_resolve_advisory(
+    advisory: Advisory,
+    *,
+    acting_user: AbstractBaseUser | None,
+    change_summary: str = "",
+    fixed_at: dt.date | str | None = None,
+    expected_version: int | None = None,
+    incident: Incident | None = None,
+) -> Advisory:
     """Resolved advisories move from "Current" to "Past" on every surface."""
     with transaction.atomic():
-        written = record.write_resolved(advisory, **kwargs)
+        written = record.write_resolved(
+            advisory,
+            acting_user=acting_user,
+            change_summary=change_summary,
+            fixed_at=fixed_at,
+            expected_version=expected_version,
+            incident=incident,
+        )
         _publish([written])
     return written.advisory
 
 
-def do_withdraw_advisory(advisory: Advisory, **kwargs: Any) -> Advisory:
+def do_withdraw_advisory(
+    advisory: Advisory,
+    *,
+    acting_user: AbstractBaseUser | None,
+    reason: str,
+    expected_version: int | None = None,
+    incident: Incident | None = None,
+) -> Advisory:
     """Withdraw a published advisory; it stays public, marked withdrawn (a revision)."""
     with transaction.atomic():
-        written = record.write_withdrawal(advisory, **kwargs)
+        written = record.write_withdrawal(
+            advisory,
+            acting_user=acting_user,
+            reason=reason,
+            expected_version=expected_version,
+            incident=incident,
+        )
         _publish([written])
     return written.advisory
 
@@ -254,11 +320,28 @@ def do_declare_incident(
 # ---------------------------------------------------------------- reports
 
 
-def do_accept_report(report: Report, **kwargs: Any) -> Report:
-    """Accept a report (``write_acceptance``'s arguments): the incident declared for it
-    is announced, and the credit it adds to a public advisory is published."""
+def do_accept_report(
+    report: Report,
+    *,
+    acting_user: AbstractBaseUser,
+    incident: Incident | None = None,
+    declare_incident: bool = False,
+    advisory: Advisory | None = None,
+    exploited_in_wild: bool | None = None,
+    message: str = "",
+) -> Report:
+    """Accept a report: the incident declared for it is announced, and the credit it
+    adds to a public advisory is published."""
     with transaction.atomic():
-        accepted = write_acceptance(report, **kwargs)
+        accepted = write_acceptance(
+            report,
+            acting_user=acting_user,
+            incident=incident,
+            declare_incident=declare_incident,
+            advisory=advisory,
+            exploited_in_wild=exploited_in_wild,
+            message=message,
+        )
         if accepted.declared is not None:
             fanout_incident(accepted.declared)
         _publish([accepted.written])

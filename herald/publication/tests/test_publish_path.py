@@ -113,6 +113,7 @@ class AfterCommitTests(PublishPathTestCase):
             title="SQL injection in export", body="POST /export?id=1' OR 1=1 -- returns all.",
         )  # fmt: skip
         report = do_accept_report(report, acting_user=self.bob, declare_incident=True)
+        assert report.advisory is not None
         draft = do_update_advisory(
             report.advisory, acting_user=self.bob, **publishable(cve_ids=["CVE-2026-7777"])
         )
@@ -158,7 +159,7 @@ class EveryCallerTests(PublishPathTestCase):
     def test_the_desk_publishes_through_it(self) -> None:
         draft = self.draft()
         client = Client()
-        client.force_login(self.bob)
+        client.force_login(self.bob)  # type: ignore[arg-type]  # the cast's user model
         url = f"/desk/advisories/{draft.identifier}/publish/"
         response = client.post(url, form_data(client.get(url)))
         assert response.status_code == 302, response.content
