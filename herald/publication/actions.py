@@ -96,7 +96,8 @@ def _create_campaign(advisory: Advisory, revision: Revision) -> None:
     add_event(
         advisory.incident,
         IncidentEvent.Kind.ADVISORY,
-        f"Outreach campaign {campaign.pk} for {advisory.identifier} created, awaiting approval",
+        f"Advisory {advisory.identifier}: outreach campaign {campaign.pk} created, "
+        "awaiting approval",
         actor=revision.created_by,
     )
 
