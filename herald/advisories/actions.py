@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from herald.advisories.models import Advisory, Affected, Credit, Reference, Revision
 from herald.advisories.rules import (
+    Blocker,
     check_no_blockers,
     outreach_required,
     publish_blockers,
@@ -968,7 +969,13 @@ def write_schedule(
             raise HeraldError(f"{advisory.identifier} is already {advisory.state}.")
         if when <= timezone.now():
             raise ValidationError({"scheduled_publish_at": "Choose a moment in the future."})
-        check_no_blockers(publish_blockers(advisory, at=when, unattended=True))
+        # The moment chosen is what an embargo refuses: the error names that field.
+        check_no_blockers(
+            [
+                Blocker("scheduled_publish_at", b.message) if b.field == "embargo_until" else b
+                for b in publish_blockers(advisory, at=when, unattended=True)
+            ]
+        )
         before = {"scheduled_publish_at": advisory.scheduled_publish_at}
         advisory.scheduled_publish_at = when
         advisory.scheduled_by = who

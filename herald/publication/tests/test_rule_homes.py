@@ -49,7 +49,7 @@ class BlockersTests(HeraldTestCase):
         assert "under embargo" in refused.value.message_dict["embargo_until"][0]
         with pytest.raises(ValidationError) as refused:
             do_schedule_publication(draft, acting_user=self.bob, at=end - dt.timedelta(hours=1))
-        assert "under embargo" in refused.value.message_dict["embargo_until"][0]
+        assert "under embargo" in refused.value.message_dict["scheduled_publish_at"][0]
         scheduled = do_schedule_publication(draft, acting_user=self.bob, at=end)
         assert scheduled.scheduled_publish_at == end
         published = do_publish_advisory(
