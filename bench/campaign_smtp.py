@@ -69,11 +69,14 @@ def make_campaign(contacts: int) -> int:
     from django.db import transaction
     from django.utils import timezone
 
-    from herald.advisories.actions import do_create_advisory, do_publish_advisory
     from herald.core.models import Product, VendorProfile
-    from herald.incidents.actions import do_declare_incident
     from herald.notify import actions
     from herald.notify.models import Contact, Customer, Deployment
+    from herald.publication.actions import (
+        do_create_advisory,
+        do_declare_incident,
+        do_publish_advisory,
+    )
 
     profile = VendorProfile.get()
     profile.regions = ["US", "EU"]

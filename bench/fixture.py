@@ -162,14 +162,11 @@ def load(count: int, *, seed: int = 7) -> None:
     """Create and publish ``count`` advisories through the actions (Django is set up)."""
     from django.core.management import call_command
 
-    from herald.advisories import signals
-    from herald.advisories.actions import (
-        do_create_advisory,
-        do_publish_advisory,
-        do_withdraw_advisory,
-    )
+    # The record-level writes, not the publication actions: the bulk load renders
+    # every artifact once at the end (regenerate_everything) instead of per advisory.
+    from herald.advisories.actions import write_draft, write_publication, write_withdrawal
     from herald.core.models import Product, VendorProfile
-    from herald.incidents.actions import do_declare_incident
+    from herald.publication.actions import do_declare_incident
     from herald.publishing.store.artifacts import regenerate_everything
     from herald.publishing.store.signing import ensure_signing_key
 
@@ -187,8 +184,6 @@ def load(count: int, *, seed: int = 7) -> None:
         )
     ensure_signing_key()
     incident = do_declare_incident(title="Bench load", acting_user=None, reason="benchmark")
-    signals.revision_written.disconnect(dispatch_uid="herald.publishing.regenerate")
-    signals.advisory_revised.disconnect(dispatch_uid="herald.publishing.after_publication")
     rng = random.Random(seed)
     start = dt.datetime(2016, 1, 4, 9, tzinfo=dt.UTC)
     span = (dt.datetime(2026, 6, 1, tzinfo=dt.UTC) - start).total_seconds()
@@ -196,16 +191,13 @@ def load(count: int, *, seed: int = 7) -> None:
     for i in range(count):
         published = start + dt.timedelta(seconds=span * i / count)
         values = advisory_values(i, rng, published)
-        draft = do_create_advisory(acting_user=None, incident=incident, **values)
-        advisory = do_publish_advisory(draft, acting_user=None, published_at=published)
+        draft = write_draft(acting_user=None, incident=incident, **values).advisory
+        advisory = write_publication(draft, acting_user=None, published_at=published).advisory
         if i % 200 == 7:
-            do_withdraw_advisory(advisory, acting_user=None, reason="Duplicate of another one.")
+            write_withdrawal(advisory, acting_user=None, reason="Duplicate of another one.")
         if (i + 1) % 1000 == 0:
             rate = (i + 1) / (time.monotonic() - began)
             print(f"  {i + 1} advisories published ({rate:.0f}/s)", flush=True)
-    signals.revision_written.connect(
-        _regenerate_receiver(), dispatch_uid="herald.publishing.regenerate"
-    )
     began = time.monotonic()
     result = regenerate_everything()
     print(f"  artifacts rendered: {len(result.changed)} in {time.monotonic() - began:.0f}s")
@@ -213,12 +205,6 @@ def load(count: int, *, seed: int = 7) -> None:
     from herald.core.maintenance import refresh_planner_statistics
 
     refresh_planner_statistics()
-
-
-def _regenerate_receiver():  # type: ignore[no-untyped-def]
-    from herald.publishing.apps import regenerate_for_revision
-
-    return regenerate_for_revision
 
 
 def prepare(count: int, cache: Path = DEFAULT_CACHE) -> Path:

@@ -293,8 +293,8 @@ def publish_under_load(work: Path, port: int, targets: dict[str, str],
 
     from django.db import transaction
 
-    from herald.advisories.actions import do_create_advisory, do_publish_advisory
     from herald.incidents.models import Incident
+    from herald.publication.actions import do_create_advisory, do_publish_advisory
 
     script = work / "targets.lua"
     paths = ", ".join(f'"{p}"' for p in targets.values())

@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "herald.api",
     "herald.notify",
     "herald.intake",
+    "herald.publication",
     "herald.web",
     "herald.backups",
     # Before allauth, so that its templates (login, layout) override allauth's.

@@ -21,11 +21,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django.test import TestCase, TransactionTestCase
 
-from herald.advisories.actions import do_create_advisory, do_publish_advisory
 from herald.advisories.models import Advisory
 from herald.core.models import Product, VendorProfile
-from herald.incidents.actions import do_declare_incident
 from herald.incidents.models import Incident
+from herald.publication.actions import do_create_advisory, do_declare_incident, do_publish_advisory
 
 PASSWORD = "correct-horse-battery-staple-42"  # noqa: S105  (test accounts only)
 

@@ -1,7 +1,13 @@
-"""Every write to advisories. Web views, the API and the CLI call these and nothing else.
+"""The record-level writes of advisories: the record, its revision, its audit row.
 
-Each action runs in one transaction, enforces DESIGN.md's rules, appends an audit
-event, and sends its signals only after the commit:
+These functions write the advisory and nothing downstream of it: no artifact is
+rendered, no message queued, no reporter told. They are named ``write_*``, not
+``do_*``, so that nobody calls one by mistake for a publication: the caller-facing
+actions (``do_publish_advisory``, ``do_update_advisory``, ...) are in
+``herald.publication.actions``, which calls these first and then, visibly, every
+consequence. Each returns a ``Written``: what it wrote, for that caller to act on.
+
+Each write runs in one transaction and enforces DESIGN.md's rules:
 
 1. no change outside an open incident (one is declared automatically if needed);
 2. the timeline runs discovered <= reported <= fixed <= disclosed, and fixed or
@@ -19,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -26,9 +33,15 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from herald.advisories import signals
 from herald.advisories.fields import FIELDS, fields_of_kind
 from herald.advisories.models import Advisory, Affected, Credit, Reference, Revision
+from herald.advisories.rules import (
+    Blocker,
+    check_no_blockers,
+    outreach_required,
+    publish_blockers,
+    publish_values,
+)
 from herald.advisories.snapshot import snapshot_of
 from herald.advisories.validation import (
     check_cve_ids,
@@ -44,7 +57,7 @@ from herald.core.errors import ConflictError, HeraldError, ValidationError
 from herald.core.ids import draft_identifier, next_identifier
 from herald.core.models import Product, VendorProfile
 from herald.core.text import Kind, check_text, uri
-from herald.incidents.actions import add_event, do_declare_incident
+from herald.incidents.actions import add_event, write_declaration
 from herald.incidents.models import Incident, IncidentEvent, Severity
 from herald.incidents.queries import open_incidents
 
@@ -60,6 +73,16 @@ TEXT_KINDS: dict[str, Kind] = {
 }
 RowT = TypeVar("RowT", Affected, Credit, Reference)
 MAX_TEXT = {name: FIELDS[name].max_length or 0 for name in TEXT_FIELDS}
+
+
+@dataclass(frozen=True)
+class Written:
+    """What one record-level write did, for the publication function to act on."""
+
+    advisory: Advisory
+    revision: Revision | None = None  # the public revision it added, if any
+    declared: Incident | None = None  # the incident declared for it (rule 1), if any
+    outreach: bool = False  # rule 4: a first publication whose campaign is to be created
 
 
 # ---------------------------------------------------------------- cleaning input
@@ -179,7 +202,7 @@ def _add_whole_errors(
     if advisory is not None:
         _collect(whole, _require_summary, preview, change_summary)
         if preview.is_public:
-            _collect(whole, lambda: check_publishable(_publish_values(preview)))
+            _collect(whole, lambda: check_publishable(publish_values(preview)))
     for field, messages in whole.items():
         if field not in errors:
             errors[field] = messages
@@ -234,6 +257,29 @@ def advisory_input_errors(
     if not errors:  # else already checked whole
         _add_whole_errors(errors, cleaned, advisory, change_summary)
     return errors
+
+
+def preview_input(
+    values: Mapping[str, Any], *, advisory: Advisory | None
+) -> tuple[Advisory, dict[str, list[str]]]:
+    """The advisory ``write_draft`` (or ``write_update`` of ``advisory``) would make of
+    ``values``, unsaved, and every problem with it by field: the writes' own cleaning
+    and checks, for the editor's preview. A bad value is left out, so a half-written
+    advisory still previews. Values that are not fields of an advisory are ignored.
+    """
+    errors: dict[str, list[str]] = {}
+    cleaned = _clean_fields({k: v for k, v in values.items() if k in EDITABLE_FIELDS}, errors)
+    if advisory is None:
+        preview = Advisory(**cleaned)
+        if not preview.affected_regions and preview.affected_users:
+            preview.affected_regions = regions_named_in(
+                preview.affected_users, VendorProfile.get().regions or []
+            )
+    else:
+        preview = Advisory.objects.select_related("incident").get(pk=advisory.pk)
+        _apply_fields(preview, cleaned)
+    _check_whole(preview, errors)
+    return preview, errors
 
 
 def _check_whole(advisory: Advisory, errors: dict[str, list[str]]) -> None:
@@ -445,8 +491,9 @@ def _resolve_incident(
     acting_user: AbstractBaseUser | None,
     doing: str,
     severity: str,
-) -> Incident:
-    """The open incident this change happens in; declares one when none is open."""
+) -> tuple[Incident, Incident | None]:
+    """The open incident this change happens in, and the one it declared when none was
+    open (rule 1; the caller announces it like any declaration)."""
     if incident is not None:
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if not incident.is_open:
@@ -456,11 +503,11 @@ def _resolve_incident(
                     "or leave it empty and Herald will declare one."
                 }
             )
-        return incident
+        return incident, None
     if advisory is not None:
         current = Incident.objects.select_for_update().get(pk=advisory.incident_id)
         if current.is_open:
-            return current
+            return current, None
     else:
         candidates = list(open_incidents().values_list("identifier", flat=True)[:5])
         if candidates:
@@ -482,13 +529,14 @@ def _resolve_incident(
     else:
         reason = f"No incident was open; declared to {doing}."
         title = "Advisory drafted with no incident open"
-    return do_declare_incident(
+    declared = write_declaration(
         title=title,
         severity=severity if severity in Severity.values else Severity.MEDIUM,
         reason=reason,
         acting_user=acting_user,
         auto=True,
     )
+    return declared, declared
 
 
 # ---------------------------------------------------------------- the actions
@@ -534,7 +582,7 @@ def _require_summary(advisory: Advisory, change_summary: str) -> str:
     return summary
 
 
-def do_create_advisory(
+def write_draft(
     *,
     acting_user: AbstractBaseUser | None,
     incident: Incident | None = None,
@@ -542,7 +590,7 @@ def do_create_advisory(
     credits: Iterable[Mapping[str, Any]] = (),
     references: Iterable[Mapping[str, Any]] = (),
     **values: Any,
-) -> Advisory:
+) -> Written:
     """Create a draft. It is private to the desk until published."""
     cleaned, rows, errors = _checked_input(values, affected, credits, references, advisory=None)
     if errors:
@@ -557,7 +605,7 @@ def do_create_advisory(
         _check_whole(advisory, errors)
         if errors:
             raise ValidationError(errors)
-        advisory.incident = _resolve_incident(
+        advisory.incident, declared = _resolve_incident(
             None,
             incident,
             acting_user=acting_user,
@@ -583,10 +631,10 @@ def do_create_advisory(
             obj=advisory,
             after=snapshot_of(advisory, with_history=False).to_dict(),
         )
-    return advisory
+    return Written(advisory, declared=declared)
 
 
-def do_update_advisory(
+def write_update(
     advisory: Advisory,
     *,
     acting_user: AbstractBaseUser | None,
@@ -597,7 +645,7 @@ def do_update_advisory(
     credits: Iterable[Mapping[str, Any]] | None = None,
     references: Iterable[Mapping[str, Any]] | None = None,
     **values: Any,
-) -> Advisory:
+) -> Written:
     """Change fields. On a public advisory this writes a new revision (rule 5)."""
     cleaned, rows, errors = _checked_input(
         values, affected, credits, references, advisory=advisory, change_summary=change_summary
@@ -641,7 +689,7 @@ def _change(
         None,
     ),
     revision_kind: str = Revision.Kind.UPDATED,
-) -> Advisory:
+) -> Written:
     """The shared body of every change to an existing advisory."""
     who = actor_label(acting_user)
     with transaction.atomic():
@@ -654,10 +702,10 @@ def _change(
         errors: dict[str, list[str]] = {}
         _check_whole(advisory, errors)
         if advisory.is_public:
-            _collect(errors, lambda: check_publishable(_publish_values(advisory)))
+            _collect(errors, lambda: check_publishable(publish_values(advisory)))
         if errors:
             raise ValidationError(errors)
-        advisory.incident = _resolve_incident(
+        advisory.incident, declared = _resolve_incident(
             advisory,
             incident,
             acting_user=acting_user,
@@ -674,8 +722,6 @@ def _change(
         revision = None
         if advisory.is_public:
             revision = _write_revision(advisory, revision_kind, summary, advisory.incident, who)
-            # Inside the transaction: the artifacts are written with the revision, or neither.
-            signals.revision_written.send(Advisory, advisory=advisory, revision=revision)
         add_event(
             advisory.incident,
             IncidentEvent.Kind.ADVISORY,
@@ -691,22 +737,10 @@ def _change(
             before=before,
             after=after,
         )
-        if revision is not None:
-            published = advisory
-            transaction.on_commit(
-                lambda: signals.advisory_revised.send(
-                    Advisory, advisory=published, revision=revision
-                )
-            )
-    return advisory
+    return Written(advisory, revision=revision, declared=declared)
 
 
-def _publish_values(advisory: Advisory) -> dict[str, Any]:
-    return {name: getattr(advisory, name) for name in (*TEXT_FIELDS, "severity", "status",
-                                                         "reported_at")}  # fmt: skip
-
-
-def do_publish_advisory(
+def write_publication(
     advisory: Advisory,
     *,
     acting_user: AbstractBaseUser | None,
@@ -716,8 +750,9 @@ def do_publish_advisory(
     outreach_waiver_reason: str = "",
     published_at: dt.datetime | None = None,
     actor: str | None = None,
-) -> Advisory:
-    """Make a draft public: the first revision, on every public surface at once."""
+) -> Written:
+    """Make a draft public: its first revision. ``Written.outreach`` says that rule 4
+    requires the outreach campaign, which the caller creates in this transaction."""
     who = actor or actor_label(acting_user)
     lift_embargo_reason = check_text(lift_embargo_reason, "lift_embargo_reason", kind="text")
     outreach_waiver_reason = check_text(
@@ -727,24 +762,17 @@ def do_publish_advisory(
         advisory = _lock(advisory, expected_version)
         if advisory.state != Advisory.State.DRAFT:
             raise HeraldError(f"{advisory.identifier} is already {advisory.state}.")
-        check_publishable(_publish_values(advisory))
         now = timezone.now()
-        if (
-            advisory.embargo_until
-            and advisory.embargo_until > now
-            and not lift_embargo_reason.strip()
-        ):
-            raise ValidationError(
-                {
-                    "embargo_until": f"{advisory.identifier} is under embargo until "
-                    f"{advisory.embargo_until:%Y-%m-%d %H:%M} UTC. Schedule the publication "
-                    "for then, or give the reason to lift the embargo early."
-                }
+        check_no_blockers(
+            publish_blockers(
+                advisory,
+                at=now,
+                lift_embargo_reason=lift_embargo_reason,
+                outreach_waiver_reason=outreach_waiver_reason,
             )
-        # Rule 4: outreach is created below, with the publication, unless waived.
-        needs_outreach = (advisory.confirmed_exposure or advisory.user_action_required) and not (
-            outreach_waiver_reason.strip()
         )
+        # Rule 4: the caller creates the campaign with the publication, unless waived.
+        needs_outreach = outreach_required(advisory, waiver_reason=outreach_waiver_reason)
         before = snapshot_of(advisory, with_history=False).to_dict()
         published = published_at or now
         draft_handle = advisory.identifier
@@ -761,7 +789,7 @@ def do_publish_advisory(
         _check_whole(advisory, errors)
         if errors:
             raise ValidationError(errors)
-        advisory.incident = _resolve_incident(
+        advisory.incident, declared = _resolve_incident(
             advisory,
             incident,
             acting_user=acting_user,
@@ -774,13 +802,7 @@ def do_publish_advisory(
         revision = _write_revision(
             advisory, Revision.Kind.PUBLISHED, "Published.", advisory.incident, who
         )
-        signals.revision_written.send(Advisory, advisory=advisory, revision=revision)
         message = f"Advisory {advisory.identifier} published (drafted as {draft_handle})"
-        if needs_outreach:
-            from herald.notify.actions import create_outreach_campaign
-
-            campaign = create_outreach_campaign(advisory, who=who)
-            message += f"; outreach campaign {campaign.pk} created, awaiting approval"
         if lift_embargo_reason.strip():
             message += f"; embargo lifted early: {lift_embargo_reason.strip()}"
         if advisory.outreach_waiver_reason:
@@ -797,11 +819,7 @@ def do_publish_advisory(
                 "lift_embargo_reason": lift_embargo_reason.strip(),
             },
         )
-        done = advisory
-        transaction.on_commit(
-            lambda: signals.advisory_revised.send(Advisory, advisory=done, revision=revision)
-        )
-    return advisory
+    return Written(advisory, revision=revision, declared=declared, outreach=needs_outreach)
 
 
 def _set_fields(
@@ -815,7 +833,7 @@ def _set_fields(
     change_summary: str,
     expected_version: int | None,
     incident: Incident | None,
-) -> Advisory:
+) -> Written:
     """A status step (fix, resolve): clean the fields it sets, then the shared change."""
     cleaned, _, errors = _checked_input(
         values, None, None, None, advisory=advisory, change_summary=change_summary
@@ -835,7 +853,7 @@ def _set_fields(
     )
 
 
-def do_mark_fixed(
+def write_fixed(
     advisory: Advisory,
     *,
     acting_user: AbstractBaseUser | None,
@@ -844,7 +862,7 @@ def do_mark_fixed(
     change_summary: str = "",
     expected_version: int | None = None,
     incident: Incident | None = None,
-) -> Advisory:
+) -> Written:
     return _set_fields(
         advisory,
         {"status": Advisory.Status.FIXED, "fixed_at": fixed_at}
@@ -859,7 +877,7 @@ def do_mark_fixed(
     )
 
 
-def do_resolve_advisory(
+def write_resolved(
     advisory: Advisory,
     *,
     acting_user: AbstractBaseUser | None,
@@ -867,7 +885,7 @@ def do_resolve_advisory(
     fixed_at: dt.date | str | None = None,
     expected_version: int | None = None,
     incident: Incident | None = None,
-) -> Advisory:
+) -> Written:
     """Resolved advisories move from "Current" to "Past" on every surface."""
     return _set_fields(
         advisory,
@@ -882,14 +900,14 @@ def do_resolve_advisory(
     )
 
 
-def do_withdraw_advisory(
+def write_withdrawal(
     advisory: Advisory,
     *,
     acting_user: AbstractBaseUser | None,
     reason: str,
     expected_version: int | None = None,
     incident: Incident | None = None,
-) -> Advisory:
+) -> Written:
     """Withdraw a published advisory (published in error, a duplicate, not a vulnerability).
 
     It stays public, marked withdrawn, so that every consumer learns of it; the
@@ -922,16 +940,18 @@ def do_withdraw_advisory(
     )
 
 
-def do_schedule_publication(
+def write_schedule(
     advisory: Advisory,
     *,
     acting_user: AbstractBaseUser | None,
     at: dt.datetime | str,
     expected_version: int | None = None,
 ) -> Advisory:
-    """Publish automatically at ``at`` (the end of the embargo), by the worker."""
-    from herald.advisories.tasks import publish_scheduled
+    """Record that ``advisory`` is to be published at ``at`` (the end of the embargo).
 
+    The caller queues the task that publishes it then; the same blockers are asked
+    again when it fires.
+    """
     when = _as_datetime(at, "scheduled_publish_at")
     assert when is not None
     who = actor_label(acting_user)
@@ -941,21 +961,13 @@ def do_schedule_publication(
             raise HeraldError(f"{advisory.identifier} is already {advisory.state}.")
         if when <= timezone.now():
             raise ValidationError({"scheduled_publish_at": "Choose a moment in the future."})
-        if advisory.embargo_until and when < advisory.embargo_until:
-            raise ValidationError(
-                {
-                    "scheduled_publish_at": "That is before the embargo ends "
-                    f"({advisory.embargo_until:%Y-%m-%d %H:%M} UTC)."
-                }
-            )
-        check_publishable(_publish_values(advisory))
-        if advisory.confirmed_exposure or advisory.user_action_required:
-            raise ValidationError(
-                {
-                    "outreach": "Advisories that need outreach are published by a person, "
-                    "who approves the campaign or records the waiver."
-                }
-            )
+        # The moment chosen is what an embargo refuses: the error names that field.
+        check_no_blockers(
+            [
+                Blocker("scheduled_publish_at", b.message) if b.field == "embargo_until" else b
+                for b in publish_blockers(advisory, at=when, unattended=True)
+            ]
+        )
         before = {"scheduled_publish_at": advisory.scheduled_publish_at}
         advisory.scheduled_publish_at = when
         advisory.scheduled_by = who
@@ -974,9 +986,5 @@ def do_schedule_publication(
             obj=advisory,
             before=before,
             after={"scheduled_publish_at": when},
-        )
-        advisory_id = advisory.pk
-        transaction.on_commit(
-            lambda: publish_scheduled.using(run_after=when).enqueue(advisory_id, when.isoformat())
         )
     return advisory

@@ -1,6 +1,6 @@
 """Advisories: the seed page's template plus what OSV, CSAF and CVE need.
 
-Only actions in ``herald.advisories.actions`` write these tables. A published
+Only the record-level writes of ``herald.advisories.actions`` write these tables. A published
 advisory is never edited in place without a new ``Revision`` (DESIGN.md rule 5).
 """
 

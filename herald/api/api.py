@@ -26,7 +26,6 @@ from ninja.security import HttpBearer
 from herald.accounts.access import SCOPE_PERMISSIONS, can, role_of, token_can, visible_advisories
 from herald.accounts.models import ApiToken
 from herald.accounts.tokens import authenticate_token
-from herald.advisories.actions import do_create_advisory, do_publish_advisory, do_update_advisory
 from herald.advisories.models import Advisory
 from herald.advisories.queries import access_public_advisory, public_advisories
 from herald.advisories.serialize import advisory_to_dict, desk_advisory_to_dict, fields_from_dict
@@ -36,6 +35,7 @@ from herald.core.errors import ConflictError, HeraldError
 from herald.core.errors import ValidationError as ActionError
 from herald.core.models import Product
 from herald.incidents.models import Incident
+from herald.publication.actions import do_create_advisory, do_publish_advisory, do_update_advisory
 
 
 class HeraldAPI(NinjaAPI):

@@ -11,7 +11,6 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from herald.audit.actions import record
-from herald.core import baseurl, signals
 from herald.core.errors import ValidationError
 from herald.core.models import Product, VendorProfile
 
@@ -22,10 +21,18 @@ EDITABLE_PROFILE_FIELDS = tuple(
 )
 
 
-def do_update_vendor_profile(
-    *, acting_user: AbstractBaseUser | None, **values: Any
-) -> VendorProfile:
+@dataclass(frozen=True)
+class ProfileChange:
+    profile: VendorProfile
+    fields: tuple[str, ...]  # the fields that changed; empty when nothing did
+
+
+def write_vendor_profile(*, acting_user: AbstractBaseUser | None, **values: Any) -> ProfileChange:
     """Change some fields of the profile; an audit event records each field's before and after.
+
+    The profile shows on every public page: the caller-facing
+    ``do_update_vendor_profile`` (``herald.publication.actions``) calls this, then
+    renders every page again. This writes the profile only.
 
     Giving the values the profile already has changes nothing and records nothing,
     so that importing the same page twice leaves no trace the second time.
@@ -53,7 +60,7 @@ def do_update_vendor_profile(
         if errors:
             raise ValidationError(errors)
         if not changed:
-            return profile
+            return ProfileChange(profile, ())
         for name, (_, after) in changed.items():
             setattr(profile, name, after)
         profile.save(update_fields=[*changed, "updated_at"])
@@ -64,11 +71,7 @@ def do_update_vendor_profile(
             before={name: before for name, (before, _) in changed.items()},
             after={name: after for name, (_, after) in changed.items()},
         )
-        fields = tuple(changed)
-        transaction.on_commit(
-            lambda: signals.profile_updated.send(VendorProfile, profile=profile, fields=fields)
-        )
-    return profile
+    return ProfileChange(profile, tuple(changed))
 
 
 PRODUCT_FIELDS = ("name", "slug", "description", "ecosystem", "package_name", "repository_url")
@@ -120,25 +123,3 @@ class BaseURL:
     url: str
     source: str  # for people: where the value comes from
     changed: bool
-
-
-def do_apply_base_url(served: str) -> BaseURL:
-    """Make the profile's base URL what it should be for a server at ``served``.
-
-    HERALD_BASE_URL when set, else ``served`` while the profile follows the server,
-    else what a person set (see ``herald.core.baseurl``). A change goes through
-    ``do_update_vendor_profile``: audited, and every artifact rendered again.
-    """
-    profile = VendorProfile.get()
-    explicit = baseurl.configured()
-    if explicit:
-        target, follows, source = explicit, False, "HERALD_BASE_URL"
-    elif profile.base_url_follows_server:
-        target, follows = served, True
-        source = "follows the address herald serve listens on; HERALD_BASE_URL fixes it"
-    else:
-        return BaseURL(profile.base_url.rstrip("/"), "set in the vendor profile", False)
-    changed = profile.base_url.rstrip("/") != target
-    if changed or profile.base_url_follows_server != follows:
-        do_update_vendor_profile(acting_user=None, base_url=target, base_url_follows_server=follows)
-    return BaseURL(target, source, changed)

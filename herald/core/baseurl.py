@@ -4,7 +4,7 @@ Every surface reads it from the vendor profile (``base_url()``): the rendered
 artifacts (security.txt, CSAF metadata, feeds, OSV, pages), the links in mail to
 reporters and subscribers, the publish hook. What the profile holds is decided by
 ``herald setup`` and ``herald serve`` when they start
-(``herald.core.actions.do_apply_base_url``):
+(``herald.publication.actions.do_apply_base_url``):
 
 1. ``HERALD_BASE_URL`` when it is set: the address the world uses (behind a proxy,
    a CDN, a domain name);

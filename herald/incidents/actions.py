@@ -1,4 +1,9 @@
-"""Every write to incidents: declare, note, hand over, resolve."""
+"""Every write to incidents: declare, note, hand over, resolve.
+
+A declaration is announced to the internal channels, which this app knows nothing
+of: ``write_declaration`` writes the incident only, and the caller-facing
+``do_declare_incident`` (``herald.publication.actions``) writes it and announces it.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,6 @@ from django.utils import timezone
 from herald.audit.actions import actor_label, is_service_account, record
 from herald.core.errors import HeraldError, ValidationError
 from herald.core.ids import next_identifier
-from herald.incidents import signals
 from herald.incidents.models import Incident, IncidentEvent, Severity
 
 INCIDENT_PREFIX = "INC"
@@ -64,7 +68,7 @@ def _user_by_username(username: str | None, field: str) -> AbstractBaseUser | No
 def incident_input_errors(
     *, title: str, severity: str, commander: AbstractBaseUser | str | None = None
 ) -> dict[str, list[str]]:
-    """Every problem ``do_declare_incident`` would find in these values, by field."""
+    """Every problem ``write_declaration`` would find in these values, by field."""
     errors: dict[str, list[str]] = {}
     checks: list[Callable[[], object]] = [
         lambda: check_incident_fields(title=title, severity=severity)
@@ -80,7 +84,7 @@ def incident_input_errors(
     return errors
 
 
-def do_declare_incident(
+def write_declaration(
     *,
     title: str,
     severity: str = Severity.MEDIUM,
@@ -91,7 +95,9 @@ def do_declare_incident(
     auto: bool = False,
     actor: str | None = None,
 ) -> Incident:
-    """Declare an incident. ``auto`` marks one Herald declared itself, and why."""
+    """Write a declared incident; announcing it is the caller's (see the module's doc).
+
+    ``auto`` marks one Herald declared itself, and why."""
     errors = incident_input_errors(title=title, severity=severity, commander=commander)
     if errors:
         raise ValidationError(errors)
@@ -140,7 +146,6 @@ def do_declare_incident(
             obj=incident,
             after=_state(incident),
         )
-        transaction.on_commit(lambda: signals.incident_declared.send(Incident, incident=incident))
     return incident
 
 

@@ -31,14 +31,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from herald.advisories.actions import do_create_advisory, do_update_advisory
+from herald.advisories.actions import Written, write_draft, write_update
 from herald.advisories.models import Advisory, Credit
 from herald.advisories.validation import check_cvss
 from herald.audit.actions import actor_label, record
 from herald.core.errors import HeraldError, ValidationError
 from herald.core.ids import next_identifier
 from herald.core.text import check_text, visible
-from herald.incidents.actions import do_declare_incident
+from herald.incidents.actions import write_declaration
 from herald.incidents.models import Incident, Severity
 from herald.incidents.queries import open_incidents
 from herald.intake import conf
@@ -1040,7 +1040,16 @@ def _schedule_reminders(report: Report) -> None:
             transaction.on_commit(functools.partial(enqueue, at, days))
 
 
-def do_accept_report(
+@dataclass(frozen=True)
+class Acceptance:
+    """What accepting a report wrote, for the publication function to act on."""
+
+    report: Report
+    written: Written  # the draft created, or the credit added to an advisory
+    declared: Incident | None  # the incident declared for it, if any
+
+
+def write_acceptance(
     report: Report,
     *,
     acting_user: AbstractBaseUser,
@@ -1049,8 +1058,12 @@ def do_accept_report(
     advisory: Advisory | None = None,
     exploited_in_wild: bool | None = None,
     message: str = "",
-) -> Report:
+) -> Acceptance:
     """Valid: link it to an incident (declared if none is open) and a crediting advisory.
+
+    The caller-facing action is ``herald.publication.actions.do_accept_report``: it
+    announces the incident declared here and publishes a credit added to a public
+    advisory.
 
     With ``advisory``, the reporter's credit is added to that advisory (a second
     report of a known issue); otherwise a draft is created in the incident.
@@ -1064,6 +1077,7 @@ def do_accept_report(
         if report.state == Report.State.SPAM:
             raise HeraldError(f"{report.tracking_id} is spam; mark it new first.")
         before = _state(report)
+        declared: Incident | None = None
         if advisory is not None and incident is None and advisory.incident.is_open:
             incident = advisory.incident
         if incident is not None:
@@ -1079,7 +1093,7 @@ def do_accept_report(
                 }
             )
         else:
-            incident = do_declare_incident(
+            declared = incident = write_declaration(
                 title=f"Report {report.tracking_id}: {report.title}"[:300],
                 severity=report.severity or Severity.MEDIUM,
                 reason=f"{who} accepted report {report.tracking_id}.",
@@ -1092,7 +1106,7 @@ def do_accept_report(
                 "cvss_v4_vector" if report.cvss_vector.startswith("CVSS:4.0/") else "cvss_v3_vector"
             )
             scores: dict[str, Any] = {vector_field: report.cvss_vector}
-            advisory = do_create_advisory(
+            written = write_draft(
                 acting_user=acting_user,
                 incident=incident,
                 # Reports kept before the gatekeeper may hold what it refuses.
@@ -1107,14 +1121,16 @@ def do_accept_report(
                 {"name": c.name, "type": c.type, "contact": c.contact}
                 for c in advisory.credits.all()
             ]
+            written = Written(advisory)
             if credit not in existing:
-                advisory = do_update_advisory(
+                written = write_update(
                     advisory,
                     acting_user=acting_user,
                     incident=incident,
                     credits=[*existing, credit],
                     change_summary=f"Credit added for {credit['name']}.",
                 )
+        advisory = written.advisory
         now = timezone.now()
         report.state = Report.State.ACCEPTED
         report.incident = incident
@@ -1154,7 +1170,7 @@ def do_accept_report(
         _touch(report, fields)
         _schedule_reminders(report)
         _audit(acting_user, "report.accept", report, before=before, after=_state(report))
-    return report
+    return Acceptance(report, written, declared)
 
 
 def do_set_exploited(report: Report, exploited: bool, *, acting_user: AbstractBaseUser) -> Report:

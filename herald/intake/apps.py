@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.apps import AppConfig
 
 
@@ -12,7 +10,6 @@ class IntakeConfig(AppConfig):
     label = "intake"
 
     def ready(self) -> None:
-        from herald.advisories import signals
         from herald.core.requests import register_body_limit
         from herald.intake import checks  # noqa: F401  (registers the system checks)
         from herald.intake.conf import max_request_bytes
@@ -22,14 +19,3 @@ class IntakeConfig(AppConfig):
             register_body_limit(view_name, max_request_bytes)
         for view_name in ("intake:report_form", "intake:thread"):
             register_body_limit(view_name, max_request_bytes, shown_in_form=True)
-
-        signals.advisory_revised.connect(_advisory_revised, dispatch_uid="intake.published")
-
-
-def _advisory_revised(sender: Any, advisory: Any, revision: Any, **kwargs: Any) -> None:
-    """When an advisory is first published, the reporters it credits are told."""
-    from herald.advisories.models import Revision
-    from herald.intake.actions import do_tell_reporters_published
-
-    if revision.kind == Revision.Kind.PUBLISHED:
-        do_tell_reporters_published(advisory)

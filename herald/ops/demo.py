@@ -12,16 +12,17 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from herald.advisories.actions import (
+from herald.advisories.models import Advisory
+from herald.core.models import Product, VendorProfile
+from herald.incidents.actions import do_resolve_incident
+from herald.publication.actions import (
     do_create_advisory,
+    do_declare_incident,
     do_mark_fixed,
     do_publish_advisory,
     do_resolve_advisory,
     do_withdraw_advisory,
 )
-from herald.advisories.models import Advisory
-from herald.core.models import Product, VendorProfile
-from herald.incidents.actions import do_declare_incident, do_resolve_incident
 
 
 def load_demo() -> str:

@@ -1,1 +1,1 @@
-"""The publication function: one explicit path from a revision to every output."""
+"""The publication function: every public change and everything it causes, in order."""

@@ -1,9 +1,11 @@
 """Importing the handbook page into Herald, and exporting it (to a file or a git branch).
 
-The import goes through the same actions as the desk: the prose through
-``do_update_vendor_profile``, each advisory through create, publish and withdraw,
-inside one incident (DESIGN.md rule 1), all in one transaction so that a page
-either imports whole or not at all.
+The import goes through the same record-level writes as the desk: the prose
+through ``write_vendor_profile``, each advisory through create, publish and
+withdraw, inside one incident (DESIGN.md rule 1), all in one transaction so that
+a page either imports whole or not at all. ``import_markdown_page`` writes the
+records and returns what it wrote; ``herald.publication.actions.do_import_markdown_page``
+is the caller-facing action, which publishes it (artifacts, outbox, served copy).
 """
 
 from __future__ import annotations
@@ -18,19 +20,20 @@ from django.db import transaction
 
 from herald.advisories.actions import (
     DATE_FIELDS,
-    do_create_advisory,
-    do_publish_advisory,
-    do_update_advisory,
-    do_withdraw_advisory,
+    Written,
     regions_named_in,
+    write_draft,
+    write_publication,
+    write_update,
+    write_withdrawal,
 )
 from herald.advisories.models import Advisory
 from herald.advisories.snapshot import snapshot_of
 from herald.audit.actions import actor_label, record
-from herald.core.actions import do_update_vendor_profile
+from herald.core.actions import write_vendor_profile
 from herald.core.errors import HeraldError, ValidationError, format_validation_error
 from herald.core.models import VendorProfile
-from herald.incidents.actions import add_event, do_declare_incident
+from herald.incidents.actions import add_event, write_declaration
 from herald.incidents.models import Incident, IncidentEvent, Severity
 from herald.publishing.importers.mdimport import (
     SECTIONS,
@@ -121,6 +124,7 @@ class ImportResult:
     incident_declared: bool
     advisories: tuple[ImportedAdvisory, ...]
     profile_fields: tuple[str, ...]
+    writes: tuple[Written, ...] = ()  # for the publication function to publish
 
     def count(self, outcome: str) -> int:
         return sum(1 for a in self.advisories if a.outcome == outcome)
@@ -163,6 +167,15 @@ def _refused(parsed: ParsedAdvisory, step: Callable[[], T]) -> T:
         raise
     except HeraldError as exc:
         raise PageError(parsed.line, f"advisory {parsed.title!r}: {exc}") from None
+
+
+def _written(
+    parsed: ParsedAdvisory, writes: list[Written], step: Callable[[], Written]
+) -> Advisory:
+    """One record-level write for ``parsed``, kept in ``writes`` for publication."""
+    written = _refused(parsed, step)
+    writes.append(written)
+    return written.advisory
 
 
 def _changes(existing: Advisory, parsed: ParsedAdvisory) -> dict[str, Any]:
@@ -242,7 +255,7 @@ def _declare_for_import(
     created = sum(1 for s in steps if s.outcome == "created")
     updated = sum(1 for s in steps if s.outcome == "updated")
     current = [s.parsed.severity for s in steps if s.parsed.section == "current"]
-    return do_declare_incident(
+    return write_declaration(
         title=f"Import of the security advisories page {source}"[:300],
         # An old page full of past advisories is not an emergency; a current
         # advisory is as severe as the worst one being published.
@@ -256,7 +269,7 @@ def _declare_for_import(
     )
 
 
-def do_import_markdown_page(
+def import_markdown_page(
     text: str,
     *,
     acting_user: AbstractBaseUser | None,
@@ -281,7 +294,7 @@ def do_import_markdown_page(
         prose = {name: value for name, value in parsed.content.items() if before[name] != value}
         if prose:
             try:
-                do_update_vendor_profile(acting_user=acting_user, **prose)
+                write_vendor_profile(acting_user=acting_user, **prose)
             except ValidationError as exc:
                 raise HeraldError(
                     "The page's prose was refused: " + "; ".join(format_validation_error(exc))
@@ -294,8 +307,11 @@ def do_import_markdown_page(
             incident = _declare_for_import(steps, acting_user=acting_user, source_name=source_name)
             declared = True
         done: list[ImportedAdvisory] = []
+        writes: list[Written] = []
         for step in steps:
-            advisory = _apply(step, acting_user=acting_user, incident=incident, summary=summary)
+            advisory = _apply(
+                step, acting_user=acting_user, incident=incident, summary=summary, writes=writes
+            )
             done.append(
                 ImportedAdvisory(
                     identifier=advisory.identifier,
@@ -310,6 +326,7 @@ def do_import_markdown_page(
         incident_declared=declared,
         advisories=tuple(reversed(done)),
         profile_fields=tuple(prose),
+        writes=tuple(writes),
     )
 
 
@@ -319,6 +336,7 @@ def _apply(
     acting_user: AbstractBaseUser | None,
     incident: Incident | None,
     summary: str,
+    writes: list[Written],
 ) -> Advisory:
     parsed = step.parsed
     if step.outcome == "unchanged":
@@ -328,14 +346,16 @@ def _apply(
     advisory = step.existing
     if advisory is None:
         values = parsed.field_values()
-        advisory = _refused(
+        advisory = _written(
             parsed,
-            lambda: do_create_advisory(acting_user=acting_user, incident=incident, **values),
+            writes,
+            lambda: write_draft(acting_user=acting_user, incident=incident, **values),
         )
         draft = advisory
-        advisory = _refused(
+        advisory = _written(
             parsed,
-            lambda: do_publish_advisory(
+            writes,
+            lambda: write_publication(
                 draft,
                 acting_user=acting_user,
                 incident=incident,
@@ -344,9 +364,10 @@ def _apply(
         )
     elif step.changes:
         current = advisory
-        advisory = _refused(
+        advisory = _written(
             parsed,
-            lambda: do_update_advisory(
+            writes,
+            lambda: write_update(
                 current,
                 acting_user=acting_user,
                 incident=incident,
@@ -356,9 +377,10 @@ def _apply(
         )
     if step.withdraw:
         public = advisory
-        advisory = _refused(
+        advisory = _written(
             parsed,
-            lambda: do_withdraw_advisory(
+            writes,
+            lambda: write_withdrawal(
                 public,
                 acting_user=acting_user,
                 incident=incident,

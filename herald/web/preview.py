@@ -1,7 +1,7 @@
 """Previews of an advisory as the editor holds it, before anything is saved.
 
 ``preview_of`` turns the editor's parsed input into the ``AdvisorySnapshot`` that
-publication would render, checked by the same ``check_*`` functions as the actions
+publication would render, cleaned and checked by the actions' own functions
 (collected as problems rather than raised, so a half-written advisory still
 previews), then renders it the two ways the public sees it: the public page and
 the entry on the Markdown handbook page. For a public advisory it also lists the
@@ -11,12 +11,13 @@ differences from its last published revision: what saving will publish.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-from herald.advisories.actions import regions_named_in
+from herald.advisories.actions import preview_input
 from herald.advisories.models import Advisory
+from herald.advisories.rules import publish_blockers
 from herald.advisories.snapshot import (
     AdvisorySnapshot,
     AffectedSnapshot,
@@ -24,21 +25,10 @@ from herald.advisories.snapshot import (
     ReferenceSnapshot,
     RevisionEntry,
 )
-from herald.advisories.validation import (
-    check_cve_ids,
-    check_cvss,
-    check_cwe_ids,
-    check_publishable,
-    check_status,
-    check_timeline,
-)
-from herald.core.errors import ValidationError
-from herald.core.models import VendorProfile
 from herald.publishing.render.markdown import advisory_blocks
 from herald.web.diffs import FieldChange, field_changes
 from herald.web.errors import label_for
 
-T = TypeVar("T")
 NEW_IDENTIFIER = "(assigned at publication)"
 
 
@@ -51,15 +41,6 @@ class Preview:
     compared_with: int | None  # the revision number compared against
 
 
-def _check(problems: list[str], check: Callable[..., T], *args: Any) -> T | None:
-    try:
-        return check(*args)
-    except ValidationError as exc:
-        for field, messages in exc.message_dict.items():
-            problems.extend(f"{label_for(field)}: {m}" for m in messages)
-        return None
-
-
 def preview_of(
     values: Mapping[str, Any],
     rows: Mapping[str, list[dict[str, Any]]],
@@ -67,55 +48,45 @@ def preview_of(
     advisory: Advisory | None,
     now: dt.datetime,
 ) -> Preview:
-    """The snapshot publication would render from ``values`` (the form's) and ``rows``."""
-    problems: list[str] = []
-    text = {k: str(values.get(k) or "") for k in ("title", "summary", "description",
-                                                  "affected_users", "resolution")}  # fmt: skip
-    severity = str(values.get("severity") or "")
-    scores: dict[str, Any] = {}
-    for field in ("cvss_v3_vector", "cvss_v4_vector"):
-        scores[field] = _check(problems, check_cvss, str(values.get(field) or ""), field)
-    derived = scores["cvss_v4_vector"] or scores["cvss_v3_vector"]
-    if derived is not None:
-        severity = derived.severity
-    dates = {k: values.get(k) for k in ("discovered_at", "reported_at", "fixed_at",
-                                        "disclosed_at")}  # fmt: skip
-    status = str(values.get("status") or Advisory.Status.REPORTED)
-    _check(problems, check_timeline, dates)
-    _check(problems, check_status, status, dates["fixed_at"])
-    _check(problems, check_publishable, {**text, "severity": severity, "status": status,
-                                         "reported_at": dates["reported_at"]})  # fmt: skip
-    regions = [r.strip().upper() for r in str(values.get("affected_regions") or "").split(",")]
-    regions = [r for r in regions if r] or regions_named_in(
-        text["affected_users"], VendorProfile.get().regions or []
-    )
+    """The snapshot publication would render from ``values`` (the form's) and ``rows``.
+
+    The values are cleaned and checked by the action's own functions
+    (``preview_input``), and what would block publishing them is the one list the
+    publish action asks (``publish_blockers``): the preview cannot disagree with them.
+    """
+    previewed, errors = preview_input(values, advisory=advisory)
+    problems = [f"{label_for(field)}: {m}" for field, messages in errors.items() for m in messages]
+    problems += [
+        f"{label_for(b.field)}: {b.message}"
+        for b in publish_blockers(previewed, at=now)
+        if b.message not in errors.get(b.field, [])
+    ]
+    public = advisory is not None and advisory.is_public
     published_at = advisory.published_at if advisory and advisory.published_at else now
-    disclosed = dates["disclosed_at"] or (
-        None if advisory and advisory.is_public else published_at.date()
-    )
+    disclosed = previewed.disclosed_at or (None if public else published_at.date())
     snapshot = AdvisorySnapshot(
-        identifier=advisory.identifier if advisory and advisory.is_public else NEW_IDENTIFIER,
-        title=text["title"],
-        state=advisory.state if advisory and advisory.is_public else "published",
-        status=status,
-        severity=severity,
-        summary=" ".join(text["summary"].split()),
-        description=text["description"],
-        cve_ids=tuple(_check(problems, check_cve_ids, values.get("cve_ids")) or ()),
-        cwe_ids=tuple(_check(problems, check_cwe_ids, values.get("cwe_ids")) or ()),
-        cvss_v3_vector=scores["cvss_v3_vector"].vector if scores["cvss_v3_vector"] else "",
-        cvss_v3_score=scores["cvss_v3_vector"].score if scores["cvss_v3_vector"] else None,
-        cvss_v4_vector=scores["cvss_v4_vector"].vector if scores["cvss_v4_vector"] else "",
-        cvss_v4_score=scores["cvss_v4_vector"].score if scores["cvss_v4_vector"] else None,
-        affected_users=text["affected_users"],
-        affected_regions=tuple(regions),
-        resolution=text["resolution"],
-        discovered_at=dates["discovered_at"],
-        reported_at=dates["reported_at"],
-        fixed_at=dates["fixed_at"],
+        identifier=advisory.identifier if advisory and public else NEW_IDENTIFIER,
+        title=previewed.title,
+        state=advisory.state if advisory and public else "published",
+        status=previewed.status or Advisory.Status.REPORTED,
+        severity=previewed.severity,
+        summary=" ".join(previewed.summary.split()),
+        description=previewed.description,
+        cve_ids=tuple(previewed.cve_ids or ()),
+        cwe_ids=tuple(previewed.cwe_ids or ()),
+        cvss_v3_vector=previewed.cvss_v3_vector,
+        cvss_v3_score=previewed.cvss_v3_score,
+        cvss_v4_vector=previewed.cvss_v4_vector,
+        cvss_v4_score=previewed.cvss_v4_score,
+        affected_users=previewed.affected_users,
+        affected_regions=tuple(previewed.affected_regions or ()),
+        resolution=previewed.resolution,
+        discovered_at=previewed.discovered_at,
+        reported_at=previewed.reported_at,
+        fixed_at=previewed.fixed_at,
         disclosed_at=disclosed,
-        confirmed_exposure=bool(values.get("confirmed_exposure")),
-        user_action_required=bool(values.get("user_action_required")),
+        confirmed_exposure=previewed.confirmed_exposure,
+        user_action_required=previewed.user_action_required,
         incident=advisory.incident.identifier if advisory else "",
         published_at=published_at,
         updated_at=now,

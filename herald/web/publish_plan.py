@@ -17,6 +17,7 @@ from typing import Any
 from django.apps import apps
 
 from herald.advisories.models import Advisory
+from herald.advisories.rules import embargo_in_force, outreach_required, publish_blockers
 
 
 @dataclass(frozen=True)
@@ -66,9 +67,13 @@ def _notify() -> Any | None:
 
 def publish_plan(advisory: Advisory, *, now: dt.datetime) -> PublishPlan:
     plan = PublishPlan(surfaces=surfaces_for(advisory))
-    plan.needs_outreach = advisory.confirmed_exposure or advisory.user_action_required
-    if advisory.embargo_until and advisory.embargo_until > now:
+    plan.needs_outreach = outreach_required(advisory)
+    if embargo_in_force(advisory, now):
+        assert advisory.embargo_until is not None
         plan.embargo_left = advisory.embargo_until - now
+    # The action's own list; the embargo is shown above, and the dialog asks for its reason.
+    plan.problems = [b.message for b in publish_blockers(advisory, at=now)
+                     if b.field != "embargo_until"]  # fmt: skip
     notify = _notify()
     if notify is None:
         return plan

@@ -8,10 +8,10 @@ from io import StringIO
 
 from django.core.management import call_command
 
-from herald.advisories.actions import do_mark_fixed, do_publish_advisory
 from herald.advisories.models import Advisory
 from herald.incidents.actions import do_resolve_incident
 from herald.incidents.models import Incident
+from herald.publication.actions import do_mark_fixed, do_publish_advisory
 from herald.web.tests.base import WebTestCase, form_data
 
 

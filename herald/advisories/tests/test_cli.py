@@ -21,13 +21,13 @@ from django.db import connection
 from django.utils import timezone
 
 from herald.advisories.actions import EDITABLE_FIELDS
-from herald.advisories.management.commands.advisory import Command
 from herald.advisories.models import Advisory
 from herald.audit.models import AuditEvent
-from herald.core.actions import do_update_vendor_profile
 from herald.core.cli_support import option_names
 from herald.core.models import Product
 from herald.incidents.models import Incident
+from herald.publication.actions import do_update_vendor_profile
+from herald.publication.management.commands.advisory import Command
 from herald.test import HeraldTestCase, HeraldTransactionTestCase
 
 CVSS_V3 = "CVSS:3.1/AV:N/AC:L/PR:L/UI:R/S:C/C:L/I:L/A:N"  # 5.4, medium

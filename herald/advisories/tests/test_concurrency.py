@@ -13,13 +13,12 @@ from typing import Any
 from django.db import connection, connections
 from django.test import TransactionTestCase
 
-from herald.advisories.actions import do_create_advisory, do_update_advisory
 from herald.advisories.models import Advisory
 from herald.audit.actions import verify
 from herald.audit.models import AuditEvent
 from herald.core.errors import ConflictError
 from herald.core.models import VendorProfile
-from herald.incidents.actions import do_declare_incident
+from herald.publication.actions import do_create_advisory, do_declare_incident, do_update_advisory
 from herald.test import make_user, publishable
 
 

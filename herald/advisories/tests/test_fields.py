@@ -17,12 +17,12 @@ from django.urls import reverse
 
 from herald.advisories.actions import _clean_fields
 from herald.advisories.fields import ADVISORY_FIELDS, FIELDS, choices_of, public_fields
-from herald.advisories.management.commands.advisory import Command
 from herald.advisories.models import Advisory
 from herald.advisories.serialize import DESK_KEYS, advisory_to_dict, desk_advisory_to_dict
 from herald.advisories.snapshot import AdvisorySnapshot, snapshot_of
 from herald.api import schemas
 from herald.core.models import VendorProfile
+from herald.publication.management.commands.advisory import Command
 from herald.publishing.render.markdown import PageContent, render_page
 from herald.publishing.site import builders
 from herald.test import HeraldTestCase

@@ -13,16 +13,16 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from herald.advisories.actions import (
+from herald.advisories.models import Advisory
+from herald.advisories.serialize import advisory_to_dict
+from herald.advisories.snapshot import snapshot_of
+from herald.core.models import Product
+from herald.publication.actions import (
     do_mark_fixed,
     do_resolve_advisory,
     do_update_advisory,
     do_withdraw_advisory,
 )
-from herald.advisories.models import Advisory
-from herald.advisories.serialize import advisory_to_dict
-from herald.advisories.snapshot import snapshot_of
-from herald.core.models import Product
 from herald.test import HeraldTestCase
 
 API = "/api/v1"

@@ -7,11 +7,11 @@ from io import StringIO
 from django.core.management import call_command
 from django.test import override_settings
 
-from herald.core.actions import do_apply_base_url, do_update_vendor_profile
 from herald.core.baseurl import base_url, served_url
 from herald.core.models import VendorProfile
 from herald.notify.actions import do_subscribe
 from herald.notify.models import Delivery
+from herald.publication.actions import do_apply_base_url, do_update_vendor_profile
 from herald.publishing.store.artifacts import regenerate_everything
 from herald.publishing.tests.surfaces_support import artifact, artifact_json
 from herald.test import HeraldTestCase

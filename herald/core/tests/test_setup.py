@@ -18,10 +18,10 @@ from django.core.management import call_command
 from django.test import TestCase
 from django.utils import timezone
 
-from herald.advisories.actions import do_schedule_publication
 from herald.advisories.models import Advisory
 from herald.audit.actions import verify
 from herald.audit.models import AuditEvent
+from herald.publication.actions import do_schedule_publication
 from herald.test import HeraldTransactionTestCase
 
 HERALD = [sys.executable, "-m", "herald.cli"]

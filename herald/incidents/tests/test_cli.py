@@ -13,8 +13,8 @@ from django.core.management.base import CommandError
 
 from herald.audit.actions import service_account
 from herald.audit.models import AuditEvent
-from herald.incidents.management.commands.incident import Command
 from herald.incidents.models import Incident
+from herald.publication.management.commands.incident import Command
 from herald.test import HeraldTestCase
 
 

@@ -22,10 +22,10 @@ from django.contrib.auth.models import AbstractUser, User
 from django.core.management import call_command
 from django.test import override_settings
 
-from herald.core.actions import do_update_vendor_profile
 from herald.intake import actions
 from herald.intake.models import Report
 from herald.intake.tests.services import Dovecot, Inbox, SmtpServer
+from herald.publication.actions import do_update_vendor_profile
 from herald.test import HeraldTestCase
 
 REPORTER = "ada@researcher.example"

@@ -8,11 +8,12 @@ import json
 
 from django.test import override_settings
 
-from herald.advisories.actions import do_publish_advisory, do_update_advisory
 from herald.intake import actions
 from herald.intake.imap import ImapSettings, poll
 from herald.intake.models import Report
 from herald.intake.tests.base import DovecotTestCase, message
+from herald.publication import actions as publication
+from herald.publication.actions import do_publish_advisory, do_update_advisory
 
 SECRET_NOTE = "Internal: the export service is also reachable from the staging VPN."
 
@@ -101,7 +102,7 @@ class ThreeReportsFromThreeChannels(DovecotTestCase):
             actions.do_reply_to_reporter(
                 form_report, "Thanks, we reproduced it.", acting_user=self.bob
             )
-            form_report = actions.do_accept_report(form_report, acting_user=self.bob)
+            form_report = publication.do_accept_report(form_report, acting_user=self.bob)
             actions.do_mark_duplicate(api_report, form_report, acting_user=self.bob)
             actions.do_change_state(
                 mail_report, "needs_more_info", acting_user=self.bob, message="Which login page?"

@@ -18,6 +18,7 @@ from herald.notify import actions as notify_actions
 from herald.notify import conf as notify_conf
 from herald.notify import delivery
 from herald.notify.models import Delivery
+from herald.publication import actions as publication
 
 
 class Secrecy(IntakeTestCase):
@@ -152,23 +153,23 @@ class Targets(IntakeTestCase):
 
 class Accepting(IntakeTestCase):
     def test_accepting_with_no_open_incident_declares_one(self) -> None:
-        report = actions.do_accept_report(self.submit(), acting_user=self.bob)
+        report = publication.do_accept_report(self.submit(), acting_user=self.bob)
         assert report.incident is not None and report.incident.is_open
         assert "accepted report " + report.tracking_id in report.incident.declared_reason
 
     def test_accepting_asks_which_incident_when_some_are_open(self) -> None:
         incident = self.declare("Export problems")
         with pytest.raises(ValidationError) as exc:
-            actions.do_accept_report(self.submit(), acting_user=self.bob)
+            publication.do_accept_report(self.submit(), acting_user=self.bob)
         assert incident.identifier in exc.value.message_dict["incident"][0]
-        report = actions.do_accept_report(
+        report = publication.do_accept_report(
             Report.objects.get(), acting_user=self.bob, incident=incident
         )
         assert report.incident == incident
 
     def test_an_anonymous_reporter_is_credited_without_name_or_address(self) -> None:
         report = self.submit(credit_as="anonymous", credit_type="REPORTER")
-        report = actions.do_accept_report(report, acting_user=self.bob)
+        report = publication.do_accept_report(report, acting_user=self.bob)
         assert report.advisory is not None
         [credit] = report.advisory.credits.all()
         assert (credit.name, credit.type, credit.contact) == (
@@ -178,9 +179,9 @@ class Accepting(IntakeTestCase):
         )
 
     def test_a_second_report_of_a_known_issue_adds_its_credit_to_that_advisory(self) -> None:
-        first = actions.do_accept_report(self.submit(), acting_user=self.bob)
+        first = publication.do_accept_report(self.submit(), acting_user=self.bob)
         second = self.submit(email="grace@researcher.example", name="Grace Hopper")
-        second = actions.do_accept_report(second, acting_user=self.bob, advisory=first.advisory)
+        second = publication.do_accept_report(second, acting_user=self.bob, advisory=first.advisory)
         assert second.advisory is not None and second.advisory == first.advisory
         assert [c.name for c in second.advisory.credits.all()] == ["Ada Lovelace", "Grace Hopper"]
 
@@ -203,7 +204,7 @@ class Accepting(IntakeTestCase):
 
 class Deadlines(IntakeTestCase):
     def test_the_deadline_is_90_days_or_7_when_exploited_and_both_sides_see_it(self) -> None:
-        report = actions.do_accept_report(self.submit(), acting_user=self.bob)
+        report = publication.do_accept_report(self.submit(), acting_user=self.bob)
         assert report.accepted_at is not None and report.disclosure_deadline is not None
         assert report.disclosure_deadline == report.accepted_at + dt.timedelta(days=90)
         accepted_at = report.accepted_at
@@ -218,7 +219,7 @@ class Deadlines(IntakeTestCase):
         from django_tasks_db.models import DBTaskResult
 
         with self.committing():
-            report = actions.do_accept_report(
+            report = publication.do_accept_report(
                 self.submit(), acting_user=self.bob, exploited_in_wild=True
             )
         queued = DBTaskResult.objects.filter(task_path__endswith="remind_disclosure_deadline")
@@ -240,7 +241,7 @@ class Rewards(IntakeTestCase):
     def test_a_reward_is_offered_accepted_by_the_reporter_and_paid_with_its_history(
         self,
     ) -> None:
-        report = actions.do_accept_report(self.submit(), acting_user=self.bob)
+        report = publication.do_accept_report(self.submit(), acting_user=self.bob)
         with self.committing():
             reward = actions.do_offer_reward(
                 report,
@@ -270,7 +271,7 @@ class Rewards(IntakeTestCase):
         ]
 
     def test_swag_ships_and_the_outstanding_list_shows_what_is_owed(self) -> None:
-        report = actions.do_accept_report(self.submit(), acting_user=self.bob)
+        report = publication.do_accept_report(self.submit(), acting_user=self.bob)
         reward = actions.do_offer_reward(
             report, kind="swag", description="T-shirt", acting_user=self.bob
         )
@@ -286,7 +287,7 @@ class Rewards(IntakeTestCase):
             actions.do_offer_reward(
                 self.submit(), kind="swag", description="Mug", acting_user=self.bob
             )
-        report = actions.do_accept_report(Report.objects.get(), acting_user=self.bob)
+        report = publication.do_accept_report(Report.objects.get(), acting_user=self.bob)
         with pytest.raises(ValidationError) as exc:
             actions.do_offer_reward(
                 report, kind="money", description="Bounty", acting_user=self.bob

@@ -8,7 +8,6 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import override_settings
 
-from herald.advisories.actions import do_publish_advisory
 from herald.advisories.models import Advisory
 from herald.audit.models import AuditEvent
 from herald.core.errors import HeraldError
@@ -18,6 +17,7 @@ from herald.notify import actions, delivery
 from herald.notify.customer_files import parse_customer_file
 from herald.notify.models import Campaign, Delivery
 from herald.notify.tests.peers import smtp_server
+from herald.publication.actions import do_publish_advisory
 from herald.test import HeraldTestCase
 
 HEADER = "customer_id,organisation,region,contact_email,contact_name,contact_role,product,"

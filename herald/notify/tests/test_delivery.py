@@ -10,7 +10,6 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from herald.advisories.actions import do_create_advisory, do_mark_fixed
 from herald.core import http
 from herald.incidents.actions import do_resolve_incident
 from herald.incidents.models import Incident
@@ -18,6 +17,7 @@ from herald.notify import actions, delivery
 from herald.notify.channels import verify_signature
 from herald.notify.models import Delivery, Subscriber
 from herald.notify.tests.peers import free_port, http_receiver, smtp_server
+from herald.publication.actions import do_create_advisory, do_mark_fixed
 from herald.test import HeraldTestCase, publishable
 
 SECRET = "s3cret-signing-key-0123456789"

@@ -16,11 +16,11 @@ import pytest
 from django.db import connection
 
 from conftest import require_service
-from herald.advisories.actions import do_publish_advisory
 from herald.notify import actions
 from herald.notify.customer_files import parse_customer_file
 from herald.notify.models import Campaign, Delivery
 from herald.notify.tests.peers import SMTPSink, smtp_server
+from herald.publication.actions import do_publish_advisory
 from herald.test import HeraldTransactionTestCase
 
 

@@ -1,4 +1,8 @@
-"""``do_import_documents``: OSV, CVE and CSAF documents become published advisories.
+"""``import_documents``: OSV, CVE and CSAF documents become published advisories.
+
+This writes the records and returns what it wrote; the caller-facing action,
+``herald.publication.actions.do_import_documents``, publishes it (artifacts,
+outbox, served copy) in the same transaction.
 
 Every file is read and validated before anything is written; then, in one
 transaction, each document is matched against the advisories Herald already has
@@ -26,13 +30,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.text import slugify
 
-from herald.advisories.actions import do_create_advisory, do_publish_advisory, do_withdraw_advisory
+from herald.advisories.actions import Written, write_draft, write_publication, write_withdrawal
 from herald.advisories.models import Advisory, Reference
 from herald.audit.actions import actor_label, record
 from herald.core.errors import HeraldError, ValidationError, format_validation_error
 from herald.core.models import Product
 from herald.core.text import check_text
-from herald.incidents.actions import do_declare_incident
+from herald.incidents.actions import write_declaration
 from herald.incidents.models import Incident, Severity
 from herald.publishing.importers.documents import (
     FORMATS,
@@ -62,6 +66,7 @@ class DocumentsImport:
     incident: Incident | None
     incident_declared: bool
     documents: tuple[ImportedDocument, ...]
+    writes: tuple[Written, ...] = ()  # for the publication function to publish
 
     def count(self, outcome: str) -> int:
         return sum(1 for d in self.documents if d.outcome == outcome)
@@ -140,13 +145,22 @@ def _refused(parsed: ParsedDocument, step: Callable[[], T]) -> T:
         raise ValidationError({parsed.file: str(exc)}) from None
 
 
+def _written(
+    parsed: ParsedDocument, writes: list[Written], step: Callable[[], Written]
+) -> Advisory:
+    """One record-level write for ``parsed``, kept in ``writes`` for publication."""
+    written = _refused(parsed, step)
+    writes.append(written)
+    return written.advisory
+
+
 def _declare(
     files: Sequence[str], parsed: Sequence[ParsedDocument], acting_user: AbstractBaseUser | None
 ) -> Incident:
     who = actor_label(acting_user)
     named = ", ".join(files[:10]) + (f" and {len(files) - 10} more" if len(files) > 10 else "")
     severities = [p.values.get("severity") or "" for p in parsed if not p.withdrawn_reason]
-    return do_declare_incident(
+    return write_declaration(
         title=f"Import of advisory documents: {named}"[:300],
         # Old advisories published elsewhere are not an emergency.
         severity=Severity.LOW if not severities else min(
@@ -193,7 +207,7 @@ def check_product_names(parsed: ParsedDocument) -> None:
     refuse(parsed.file, dict.fromkeys(problems))
 
 
-def do_import_documents(
+def import_documents(
     files: Sequence[tuple[str, bytes]],
     kind: str,
     *,
@@ -208,17 +222,19 @@ def do_import_documents(
     parsed.sort(key=lambda p: p.published_at)
     declared = False
     done: list[ImportedDocument] = []
+    writes: list[Written] = []
     with transaction.atomic():
         pending = [p for p in parsed if _outcome(p, match(p)) != "unchanged"]
         if pending and incident is None:
             incident = _declare([name for name, _ in files], pending, acting_user)
             declared = True
         for doc in parsed:
-            done.append(_apply(doc, acting_user=acting_user, incident=incident))
+            done.append(_apply(doc, acting_user=acting_user, incident=incident, writes=writes))
     return DocumentsImport(
         incident=incident if any(d.outcome != "unchanged" for d in done) else None,
         incident_declared=declared,
         documents=tuple(done),
+        writes=tuple(writes),
     )
 
 
@@ -231,7 +247,11 @@ def _outcome(parsed: ParsedDocument, existing: Advisory | None) -> str:
 
 
 def _apply(
-    parsed: ParsedDocument, *, acting_user: AbstractBaseUser | None, incident: Incident | None
+    parsed: ParsedDocument,
+    *,
+    acting_user: AbstractBaseUser | None,
+    incident: Incident | None,
+    writes: list[Written],
 ) -> ImportedDocument:
     existing = match(parsed)
     if existing is not None and existing.state == Advisory.State.DRAFT:
@@ -256,9 +276,10 @@ def _apply(
             }
             for row in parsed.rows
         ]
-        draft = _refused(
+        draft = _written(
             parsed,
-            lambda: do_create_advisory(
+            writes,
+            lambda: write_draft(
                 acting_user=acting_user,
                 incident=incident,
                 affected=affected,
@@ -267,9 +288,10 @@ def _apply(
                 **parsed.values,
             ),
         )
-        advisory = _refused(
+        advisory = _written(
             parsed,
-            lambda: do_publish_advisory(
+            writes,
+            lambda: write_publication(
                 draft,
                 acting_user=acting_user,
                 incident=incident,
@@ -280,9 +302,10 @@ def _apply(
     if parsed.withdrawn_reason and outcome in ("created", "withdrawn"):
         assert advisory is not None and incident is not None
         public = advisory
-        advisory = _refused(
+        advisory = _written(
             parsed,
-            lambda: do_withdraw_advisory(
+            writes,
+            lambda: write_withdrawal(
                 public, acting_user=acting_user, incident=incident, reason=parsed.withdrawn_reason
             ),
         )

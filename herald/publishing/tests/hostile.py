@@ -16,14 +16,10 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from markdown_it import MarkdownIt
 
-from herald.advisories.actions import (
-    do_create_advisory,
-    do_publish_advisory,
-    do_withdraw_advisory,
-)
 from herald.advisories.models import Advisory
 from herald.core.models import Product
 from herald.incidents.models import Incident
+from herald.publication.actions import do_create_advisory, do_publish_advisory, do_withdraw_advisory
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '<img src=x onerror="alert(2)">'

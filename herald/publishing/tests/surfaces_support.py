@@ -1,10 +1,9 @@
 """Shared set-up for the surface tests: the builders registered and wired to publication.
 
 Importing the surface modules registers their builders (what listing them in
-``HERALD_ARTIFACT_BUILDERS`` does in production). The publishing app regenerates
-the artifacts on ``revision_written``; ``WiredArtifacts`` makes sure of it (it
-connects the same regeneration only when nothing listens), so a test publishes
-through the actions and reads what a visitor would get.
+``HERALD_ARTIFACT_BUILDERS`` does in production). The publication function renders
+the artifacts of every public revision itself, so a test publishes through the
+actions and reads what a visitor would get.
 """
 
 from __future__ import annotations
@@ -16,32 +15,20 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from herald.advisories import signals
-from herald.advisories.models import Advisory
 from herald.core.models import VendorProfile
 from herald.publishing.models import Artifact
+from herald.publishing.site import (
+    surfaces_osv,  # noqa: F401 (registers)
+)
 from herald.publishing.store import signing
-from herald.publishing.store.artifacts import read_one, regenerate
+from herald.publishing.store.artifacts import read_one
 
 CNA_ORG_ID = "6f1f3e7a-8d0c-4c33-9a51-2b5c7f0e9d41"
-UID = "herald.publishing.tests.surfaces"
-
-
-def _regenerate(sender: Any, *, advisory: Advisory, **kwargs: Any) -> None:
-    regenerate([advisory])
 
 
 class WiredArtifacts:
-    """Mixin for ``HeraldTestCase``: each public revision regenerates the artifacts."""
-
-    def setUp(self) -> None:
-        super().setUp()  # type: ignore[misc]
-        if not signals.revision_written.has_listeners(Advisory):
-            signals.revision_written.connect(_regenerate, dispatch_uid=UID)
-
-    def tearDown(self) -> None:
-        signals.revision_written.disconnect(dispatch_uid=UID)
-        super().tearDown()  # type: ignore[misc]
+    """Mixin for ``HeraldTestCase``, for the surface tests' bases: nothing to wire any
+    more (publication renders the artifacts in its own transaction)."""
 
 
 class SignedPublicDesk(WiredArtifacts):
@@ -55,7 +42,7 @@ class SignedPublicDesk(WiredArtifacts):
         monkeypatch.setitem(settings.HERALD_ENV, "HERALD_SIGNING_KEY_DIR", str(tmp_path / "keys"))
 
     def setUp(self) -> None:
-        super().setUp()
+        super().setUp()  # type: ignore[misc]
         profile = VendorProfile.get()
         profile.base_url = self.SITE
         profile.save()

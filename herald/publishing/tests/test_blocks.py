@@ -16,8 +16,8 @@ import pytest
 from django.conf import settings
 from django.test import TestCase, override_settings
 
-from herald.advisories.actions import do_update_advisory
 from herald.core import caches
+from herald.publication.actions import do_update_advisory
 from herald.publishing.models import Artifact, ArtifactBlock
 from herald.publishing.site import builders, surfaces_csaf, surfaces_osv
 from herald.publishing.store import artifacts, blocks, serving

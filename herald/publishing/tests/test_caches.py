@@ -8,8 +8,8 @@ empties the caches and builds again from nothing: the bytes must be the same.
 
 from __future__ import annotations
 
-from herald.advisories.actions import do_update_advisory, do_withdraw_advisory
 from herald.core import caches
+from herald.publication.actions import do_update_advisory, do_withdraw_advisory
 from herald.publishing.site import builders, surfaces_csaf, surfaces_osv
 from herald.publishing.store.artifacts import regenerate_everything
 from herald.publishing.tests.surfaces_support import WiredArtifacts, artifact

@@ -16,8 +16,8 @@ from typing import Any
 from django.db import connection, connections, transaction
 from django.test import override_settings
 
-from herald.advisories.actions import do_update_advisory
 from herald.advisories.models import Advisory
+from herald.publication.actions import do_update_advisory
 from herald.publishing.site import builders, surfaces_csaf, surfaces_osv
 from herald.publishing.store.artifacts import read_one
 from herald.publishing.tests.surfaces_support import WiredArtifacts

@@ -24,13 +24,12 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import override_settings
 
-from herald.advisories.actions import do_create_advisory
 from herald.advisories.models import Advisory
 from herald.advisories.snapshot import AdvisorySnapshot
 from herald.core.errors import ValidationError
-from herald.intake.actions import do_accept_report, do_submit_report
+from herald.intake.actions import do_submit_report
+from herald.publication.actions import do_accept_report, do_create_advisory, do_import_documents
 from herald.publishing.actions import markdown_page
-from herald.publishing.importers.import_actions import do_import_documents
 from herald.publishing.importers.mdimport import FIELD_ORDER, default_headings, parse_page
 from herald.publishing.render import mdescape
 from herald.publishing.render.markdown import PageContent, render_page

@@ -23,7 +23,7 @@ from herald.audit.models import AuditEvent
 from herald.core.errors import ValidationError
 from herald.core.models import Product
 from herald.incidents.models import Incident
-from herald.publishing.importers.import_actions import do_import_documents
+from herald.publication.actions import do_import_documents
 from herald.publishing.render.csaf import render_csaf
 from herald.publishing.render.cve5 import render_cve_record
 from herald.publishing.render.osv import render_osv

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 import pytest
 
-from herald.advisories.actions import do_withdraw_advisory
 from herald.advisories.models import Advisory, Revision
 from herald.audit.models import AuditEvent
 from herald.core.models import VendorProfile
 from herald.incidents.models import Incident
-from herald.publishing.actions import do_import_markdown_page, markdown_page
+from herald.publication.actions import do_import_markdown_page, do_withdraw_advisory
+from herald.publishing.actions import markdown_page
 from herald.publishing.importers.mdimport import PageError, parse_page
 from herald.publishing.tests.markdown_pages import FIRST_TITLE, FULL_PAGE, line_of
 from herald.test import HeraldTestCase, shared_path

@@ -8,8 +8,8 @@ from unittest import mock
 
 from django.test import override_settings
 
-from herald.advisories.actions import do_withdraw_advisory
 from herald.core.models import Product
+from herald.publication.actions import do_withdraw_advisory
 from herald.publishing.models import Artifact
 from herald.publishing.osvquery import osv_api
 from herald.publishing.tests.surfaces_support import WiredArtifacts, artifact

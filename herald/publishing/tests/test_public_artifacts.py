@@ -14,9 +14,12 @@ from django.core.management import call_command
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from herald.advisories.actions import do_resolve_advisory, do_withdraw_advisory
-from herald.core.actions import do_update_vendor_profile
 from herald.core.models import Product
+from herald.publication.actions import (
+    do_resolve_advisory,
+    do_update_vendor_profile,
+    do_withdraw_advisory,
+)
 from herald.publishing import tasks
 from herald.publishing.models import Artifact
 from herald.publishing.render import pages

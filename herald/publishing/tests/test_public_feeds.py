@@ -12,8 +12,8 @@ import sectxt
 from django.conf import settings
 from django.utils import timezone
 
-from herald.advisories.actions import do_resolve_advisory, do_withdraw_advisory
 from herald.core.models import Product, VendorProfile
+from herald.publication.actions import do_resolve_advisory, do_withdraw_advisory
 from herald.publishing.render.securitytxt import parse_security_txt
 from herald.publishing.store import signing
 from herald.publishing.tests.test_signing import gpg_verify

@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from herald.advisories.actions import do_withdraw_advisory
+from herald.publication.actions import do_withdraw_advisory
 from herald.publishing.site import builders
 from herald.publishing.store import serving
 from herald.publishing.store.serving import Front, SiteStore, choose_encoding, pack, sync

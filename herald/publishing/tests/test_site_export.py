@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from herald.advisories.actions import do_withdraw_advisory
+from herald.publication.actions import do_withdraw_advisory
 from herald.publishing import tasks
 from herald.publishing.models import Artifact
 from herald.publishing.site import builders

@@ -12,7 +12,7 @@ from django.conf import settings
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from herald.advisories.actions import do_mark_fixed, do_withdraw_advisory
+from herald.publication.actions import do_mark_fixed, do_withdraw_advisory
 from herald.publishing.render.schemas import csaf_problems
 from herald.publishing.site.surfaces_csaf import provider_metadata_problems
 from herald.publishing.store import signing

@@ -7,7 +7,7 @@ import json
 from django.test import override_settings
 from jsonschema import Draft7Validator
 
-from herald.advisories.actions import do_withdraw_advisory
+from herald.publication.actions import do_withdraw_advisory
 from herald.publishing.render.schemas import cna_container_problems, cve_record_problems
 from herald.publishing.tests.surfaces_support import (
     CNA_ORG_ID,

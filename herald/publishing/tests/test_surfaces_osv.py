@@ -9,10 +9,10 @@ import zipfile
 import pytest
 from jsonschema import Draft202012Validator
 
-from herald.advisories.actions import do_update_advisory, do_withdraw_advisory
 from herald.advisories.models import Advisory
 from herald.core.errors import ValidationError
 from herald.core.models import Product
+from herald.publication.actions import do_update_advisory, do_withdraw_advisory
 from herald.publishing.store.artifacts import regenerate_everything
 from herald.publishing.tests.surfaces_support import WiredArtifacts, artifact, artifact_json, paths
 from herald.publishing.tests.test_osv import official_osv_validator, schema_errors
@@ -82,7 +82,7 @@ class OsvSurfaceTests(WiredArtifacts, HeraldTestCase):
             name="Legacy plugin", slug="legacy", ecosystem="Bogus", package_name="legacy"
         )
         draft = self.draft(affected=[{"product": "legacy", "fixed": "2.0.0"}])
-        from herald.advisories.actions import do_publish_advisory
+        from herald.publication.actions import do_publish_advisory
 
         with pytest.raises(ValidationError) as caught:
             do_publish_advisory(draft, acting_user=self.bob)

@@ -8,8 +8,8 @@ import json
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from herald.advisories.actions import do_withdraw_advisory
 from herald.core.models import VendorProfile
+from herald.publication.actions import do_withdraw_advisory
 from herald.publishing.models import Artifact
 from herald.publishing.tests.surfaces_support import CNA_ORG_ID, SignedPublicDesk, artifact
 from herald.publishing.tests.world import require_csaf_validator

@@ -20,7 +20,7 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from herald.ops.demo import load_demo
-from herald.publishing.importers.import_actions import do_import_documents
+from herald.publication.actions import do_import_documents
 from herald.publishing.models import Artifact
 from herald.publishing.tests.hostile import publish_hostile_corpus
 from herald.publishing.tests.surfaces_support import (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.test import Client
 
-from herald.advisories.actions import do_update_advisory
 from herald.incidents.actions import do_add_incident_note
+from herald.publication.actions import do_update_advisory
 from herald.web.tests.base import WebTestCase
 
 SCRIPT = '<script>alert("herald")</script>'

@@ -9,8 +9,8 @@ from typing import Any
 from django.test import Client
 from django.utils import timezone
 
-from herald.advisories.actions import do_resolve_advisory, do_update_advisory
 from herald.core.models import VendorProfile
+from herald.publication.actions import do_resolve_advisory, do_update_advisory
 from herald.web.tests.base import WebTestCase, section
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from herald.advisories.actions import do_update_advisory
+from herald.publication.actions import do_update_advisory
 from herald.web.tests.base import WebTestCase
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from herald.advisories.actions import do_update_advisory
 from herald.intake.actions import do_submit_report
+from herald.publication.actions import do_update_advisory
 from herald.web.search import POSTGRES_VECTOR, engine, fts5_query, search
 from herald.web.tests.base import WebTestCase
 

@@ -1,6 +1,6 @@
 """Desk pages for advisories: list, create, edit, preview, and each step of their life.
 
-Every write is one call to an action in ``herald.advisories.actions`` with the
+Every write is one call to an action in ``herald.publication.actions`` with the
 version the person saw, so a save over someone else's change is refused
 (ConflictError) and shown with their input kept.
 """
@@ -18,7 +18,13 @@ from django.views.decorators.http import require_GET
 
 from herald.accounts.access import visible_advisories
 from herald.accounts.guard import acting_user, staff_required
-from herald.advisories.actions import (
+from herald.advisories.models import Advisory
+from herald.advisories.queries import access_advisory_by_identifier, declared_for_change
+from herald.advisories.rules import embargo_in_force, outreach_required
+from herald.advisories.snapshot import snapshot_of
+from herald.core.errors import HeraldError
+from herald.core.models import VendorProfile
+from herald.publication.actions import (
     do_create_advisory,
     do_mark_fixed,
     do_publish_advisory,
@@ -27,11 +33,6 @@ from herald.advisories.actions import (
     do_update_advisory,
     do_withdraw_advisory,
 )
-from herald.advisories.models import Advisory
-from herald.advisories.queries import access_advisory_by_identifier, declared_for_change
-from herald.advisories.snapshot import snapshot_of
-from herald.core.errors import HeraldError
-from herald.core.models import VendorProfile
 from herald.web import cvss, queries
 from herald.web.diffs import revision_changes
 from herald.web.errors import attempt
@@ -309,8 +310,8 @@ def advisory_publish(request: HttpRequest, identifier: str) -> HttpResponse:
         request,
         PublishForm,
         advisory,
-        show_embargo=bool(advisory.embargo_until and advisory.embargo_until > timezone.now()),
-        show_outreach=advisory.confirmed_exposure or advisory.user_action_required,
+        show_embargo=embargo_in_force(advisory, timezone.now()),
+        show_outreach=outreach_required(advisory),
     )
     return _step(
         request,

@@ -10,9 +10,10 @@ from django.views.decorators.http import require_POST
 from herald.accounts.access import can, visible_advisories, visible_events, visible_incidents
 from herald.accounts.guard import acting_user, staff_required
 from herald.core.errors import HeraldError
-from herald.incidents.actions import do_add_incident_note, do_declare_incident, do_resolve_incident
+from herald.incidents.actions import do_add_incident_note, do_resolve_incident
 from herald.incidents.models import Incident
 from herald.incidents.queries import access_incident_by_identifier, drafts_left_warning
+from herald.publication.actions import do_declare_incident
 from herald.web import queries
 from herald.web.errors import attempt
 from herald.web.forms import IncidentDeclareForm, IncidentNoteForm, IncidentResolveForm

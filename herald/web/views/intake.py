@@ -28,6 +28,7 @@ from herald.intake import actions, conf, forms, queries
 from herald.intake.actions import RateLimited, SpamTrap, Upload
 from herald.intake.files import open_stored
 from herald.intake.models import Report, Reward
+from herald.publication import actions as publication
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -355,7 +356,7 @@ def _desk_action(
         data = form.cleaned_data
         incident = access_incident_by_identifier(data["incident"]) if data["incident"] else None
         advisory = access_advisory_by_identifier(data["advisory"]) if data["advisory"] else None
-        accepted = actions.do_accept_report(
+        accepted = publication.do_accept_report(
             report,
             acting_user=user,
             incident=incident,

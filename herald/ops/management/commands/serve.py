@@ -208,9 +208,9 @@ class Command(BaseCommand):
         call_command("check", fail_level="ERROR")
         if self.unapplied_migrations():
             raise CommandError("The database is not up to date: run `herald setup` first.")
-        from herald.core.actions import do_apply_base_url
         from herald.core.baseurl import served_url
         from herald.core.mail import where_mail_goes
+        from herald.publication.actions import do_apply_base_url
         from herald.publishing import tasks
         from herald.publishing.store import serving
         from herald.publishing.store.artifacts import regenerate_everything

@@ -16,9 +16,9 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from herald.audit.actions import service_account
 from herald.core import baseurl, schema
-from herald.core.actions import do_apply_base_url
 from herald.core.mail import where_mail_goes
 from herald.core.models import VendorProfile
+from herald.publication.actions import do_apply_base_url
 
 
 class Command(BaseCommand):

@@ -20,13 +20,13 @@ from typing import Any
 from django.urls import reverse
 from django.utils import timezone
 
-from herald.advisories.actions import do_resolve_advisory
 from herald.core.mail import keep
 from herald.core.models import Product
 from herald.intake.actions import do_add_note, do_submit_report
 from herald.notify import actions as notify
 from herald.notify.customer_files import parse_customer_file
 from herald.notify.models import Campaign, Delivery
+from herald.publication.actions import do_resolve_advisory
 from herald.web.tests.browser.support import BrowserTestCase
 
 PAGE_SHOTS = Path(os.environ.get("HERALD_HOME", "var")) / "screenshots" / "pages"

@@ -1,4 +1,4 @@
-"""Background work on advisories, run by ``herald worker`` (or inside ``herald serve``)."""
+"""Background work of publication, run by ``herald worker`` (or inside ``herald serve``)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from django.utils import timezone
 from django_tasks import task
 
 from herald.advisories.models import Advisory
+from herald.advisories.rules import check_no_blockers, publish_blockers
 from herald.audit.actions import service_account
 from herald.core.errors import HeraldError, ValidationError
+from herald.publication.actions import do_publish_advisory
 
 logger = logging.getLogger(__name__)
 
@@ -20,19 +22,21 @@ def publish_scheduled(advisory_id: int, at: str) -> str:
     """Publish an advisory whose embargo ended, if it is still scheduled for ``at``.
 
     A schedule that was changed or cancelled since leaves a stale task behind;
-    comparing ``at`` makes it do nothing instead of publishing early.
+    comparing ``at`` makes it do nothing instead of publishing early. What blocks
+    a publication nobody watches is asked again now (the advisory may have changed
+    since it was scheduled), then it is published like any other.
     """
-    from herald.advisories.actions import do_publish_advisory
-
     advisory = Advisory.objects.filter(pk=advisory_id).first()
     when = dt.datetime.fromisoformat(at)
     if advisory is None or advisory.state != Advisory.State.DRAFT:
         return "not a draft any more"
     if advisory.scheduled_publish_at != when:
         return "rescheduled"
-    if when > timezone.now():
+    now = timezone.now()
+    if when > now:
         return "too early"
     try:
+        check_no_blockers(publish_blockers(advisory, at=now, unattended=True))
         do_publish_advisory(
             advisory,
             # The worker acts as Herald's service account; who set the schedule is

@@ -13,9 +13,10 @@ from herald.core.cli_support import HeraldCommand, gather_errors
 from herald.core.errors import HeraldError, ValidationError
 from herald.core.input_files import decode_text, read_input_file
 from herald.incidents.queries import access_incident_by_identifier
-from herald.publishing.actions import ImportResult, do_import_markdown_page
+from herald.publication.actions import do_import_documents, do_import_markdown_page
+from herald.publishing.actions import ImportResult
 from herald.publishing.importers.documents import FORMATS as DOCUMENT_FORMATS
-from herald.publishing.importers.import_actions import DocumentsImport, do_import_documents
+from herald.publishing.importers.import_actions import DocumentsImport
 from herald.publishing.render.markdown import STATUS_LABELS, WITHDRAWN_LABEL
 
 FORMATS = ("markdown", *DOCUMENT_FORMATS)

@@ -14,17 +14,14 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from herald.core.cli_support import HeraldCommand, gather_errors
 from herald.core.errors import ValidationError
-from herald.incidents.actions import (
-    do_declare_incident,
-    do_resolve_incident,
-    incident_input_errors,
-)
+from herald.incidents.actions import do_resolve_incident, incident_input_errors
 from herald.incidents.models import Incident, Severity
 from herald.incidents.queries import (
     access_incident_by_identifier,
     drafts_left_warning,
     open_incidents,
 )
+from herald.publication.actions import do_declare_incident
 
 _ENCODER = DjangoJSONEncoder()
 

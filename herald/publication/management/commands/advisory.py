@@ -1,7 +1,7 @@
 """``herald advisory``: the whole life of an advisory from a terminal.
 
 create -> update -> publish (or schedule) -> fix -> resolve -> withdraw, plus list
-and show. Every write calls exactly one action of ``herald.advisories.actions``,
+and show. Every write calls exactly one action of ``herald.publication.actions``,
 which holds every rule; this module only turns options into its arguments and
 its result into text or JSON (``herald.advisories.serialize``, the shape the API
 uses too, so ``show --json`` output can be edited and given to ``--from-json``).
@@ -19,16 +19,7 @@ from typing import Any
 from django.core.management.base import CommandParser
 from django.db import DatabaseError, connection, transaction
 
-from herald.advisories.actions import (
-    advisory_input_errors,
-    do_create_advisory,
-    do_mark_fixed,
-    do_publish_advisory,
-    do_resolve_advisory,
-    do_schedule_publication,
-    do_update_advisory,
-    do_withdraw_advisory,
-)
+from herald.advisories.actions import advisory_input_errors
 from herald.advisories.fields import ADVISORY_FIELDS, AdvisoryField, choices_of
 from herald.advisories.models import Advisory, Affected, Credit, Reference
 from herald.advisories.queries import access_advisory_by_identifier, declared_for_change
@@ -39,6 +30,15 @@ from herald.core.input_files import load_json, read_input_file
 from herald.core.models import VendorProfile
 from herald.incidents.models import Incident
 from herald.incidents.queries import access_incident_by_identifier
+from herald.publication.actions import (
+    do_create_advisory,
+    do_mark_fixed,
+    do_publish_advisory,
+    do_resolve_advisory,
+    do_schedule_publication,
+    do_update_advisory,
+    do_withdraw_advisory,
+)
 
 EPILOG = """\
 examples:
