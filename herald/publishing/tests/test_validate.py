@@ -10,6 +10,7 @@ from django.test import override_settings
 
 from herald.advisories.actions import do_withdraw_advisory
 from herald.core.models import VendorProfile
+from herald.publishing.artifacts import regenerate
 from herald.publishing.models import Artifact
 from herald.publishing.tests.surfaces_support import CNA_ORG_ID, SignedPublicDesk, artifact
 from herald.publishing.tests.world import require_csaf_validator
@@ -120,6 +121,9 @@ class ValidateTests(SignedPublicDesk, HeraldTestCase):
         assert f"{path}: /references/0/url: 'not a link' is not a valid uri" in out
 
     def test_the_former_address_of_a_document_holds_the_same_bytes(self) -> None:
+        with override_settings(HERALD_OSV_ID_PREFIX=""):  # served before ids took x_
+            regenerate([self.first])
+        regenerate([self.first])
         old = f"osv/{self.first.identifier}.json"
         assert artifact(old) == artifact(f"osv/x_{self.first.identifier}.json")
         tamper(old, artifact(old).replace(b"Stored XSS", b"Stored XSX"))
