@@ -24,6 +24,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from herald.advisories.queries import access_advisory_by_identifier
+from herald.core.clientip import client_ip
 from herald.core.errors import HeraldError, ValidationError
 from herald.core.requests import refused_body
 from herald.incidents.queries import access_incident_by_identifier, open_incidents
@@ -50,11 +51,6 @@ def _user(request: HttpRequest) -> AbstractBaseUser:
     if not isinstance(request.user, AbstractBaseUser):
         raise PermissionDenied
     return request.user
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The address rate limits count. Behind a proxy, configure it to set REMOTE_ADDR."""
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def read_uploads(files: list[UploadedFile]) -> list[Upload]:

@@ -24,6 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from herald.accounts import access
+from herald.core.clientip import client_ip
 from herald.core.errors import HeraldError, ValidationError
 from herald.core.models import Product
 from herald.incidents.models import Severity
@@ -101,7 +102,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
                 form.cleaned_data["email"],
                 products=form.cleaned_data["products"],
                 min_severity=form.cleaned_data["min_severity"],
-                ip=request.META.get("REMOTE_ADDR") or None,
+                ip=client_ip(request),
             )
         except RateLimited as exc:
             form.add_error(None, str(exc))
