@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import sys
 from typing import NoReturn
 
@@ -81,6 +82,10 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args[:2] == ["help", "--all"]:
         args = ["help"]
+    if args[0] == "serve":
+        # Until its own handlers are set (herald serve's stop_on_signals), Ctrl-C
+        # must stop it even when its shell started it with SIGINT ignored.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if args[0] in ALIASES:
         args[0] = ALIASES[args[0]]
     elif args[:1] == ["help"] and len(args) > 1 and args[1] in ALIASES:

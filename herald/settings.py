@@ -470,6 +470,27 @@ for _network in HERALD_METRICS_ALLOW:
                 "Give networks in CIDR form, comma-separated: 10.0.0.0/8,::1/128.",
             )
         )
+# Reverse proxies whose X-Forwarded-For names the client for per-address limits
+# (herald.core.clientip): how many stand in front of Herald, or their addresses or
+# networks, comma-separated. Unset or 0: REMOTE_ADDR, the header ignored.
+_trusted = os.environ.get("HERALD_TRUSTED_PROXIES", "").strip()
+HERALD_TRUSTED_PROXIES: int | list[str] = int(_trusted) if _trusted.isdigit() else 0
+if _trusted and not _trusted.isdigit():
+    HERALD_TRUSTED_PROXIES = [n.strip() for n in _trusted.split(",") if n.strip()]
+    for _network in HERALD_TRUSTED_PROXIES:
+        try:
+            ipaddress.ip_network(_network, strict=False)
+        except ValueError:
+            CONFIG_ERRORS.append(
+                (
+                    "herald.E021",
+                    f"HERALD_TRUSTED_PROXIES: {_network!r} is neither a count nor an address",
+                    "Give how many proxies stand in front of Herald (1), or their "
+                    "addresses or networks, comma-separated: 10.0.0.5,10.1.0.0/16.",
+                )
+            )
+            HERALD_TRUSTED_PROXIES = 0
+            break
 # While the database is unreachable, Django's routes answer 503 with this Retry-After.
 HERALD_RETRY_AFTER = int(_env_number("HERALD_RETRY_AFTER", 30, minimum=1))
 

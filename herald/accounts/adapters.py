@@ -29,6 +29,7 @@ from django.utils.crypto import salted_hmac
 
 from herald.accounts import access
 from herald.accounts.models import Invitation
+from herald.core.clientip import client_ip
 
 INVITATION_SESSION_KEY = "herald_invitation"
 
@@ -63,6 +64,10 @@ class AccountAdapter(DefaultAccountAdapter):
         to set up a second factor was asked for the password they had just typed."""
         required = bool(super().is_reauthentication_required(app=app, **kwargs))
         return required and not signed_in_recently(self.request)
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        """The address allauth's per-address limits count: Herald's one reading of it."""
+        return client_ip(request) or super().get_client_ip(request)
 
     def get_login_redirect_url(self, request: HttpRequest) -> str:
         user = request.user

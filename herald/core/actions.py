@@ -7,12 +7,13 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils.text import slugify
 
 from herald.audit.actions import record
 from herald.core.errors import ValidationError
 from herald.core.models import Product, VendorProfile
+from herald.core.text import Kind, check_text
 
 # Everything but the key and the timestamp; a field added to the profile becomes
 # editable here without another list to keep in step.
@@ -50,7 +51,12 @@ def write_vendor_profile(*, acting_user: AbstractBaseUser | None, **values: Any)
         changed: dict[str, tuple[Any, Any]] = {}
         for name, value in values.items():
             model_field = profile._meta.get_field(name)
+            kind = _text_kind(model_field)  # type: ignore[arg-type]
             try:
+                if kind is not None and isinstance(value, str):
+                    # Refused or taken as given: the handbook page's import and export
+                    # keep the vendor's exact text (its front matter's last newline).
+                    check_text(value, name, kind=kind)
                 cleaned = model_field.clean(value, profile)  # type: ignore[union-attr]
             except DjangoValidationError as exc:
                 errors.setdefault(name, []).extend(exc.messages)
@@ -72,6 +78,19 @@ def write_vendor_profile(*, acting_user: AbstractBaseUser | None, **values: Any)
             after={name: after for name, (_, after) in changed.items()},
         )
     return ProfileChange(profile, tuple(changed))
+
+
+# The profile's texts that are not Markdown prose of the public page.
+_PLAIN_TEXT_FIELDS = frozenset({"front_matter", "template_block"})
+
+
+def _text_kind(field: models.Field[Any, Any]) -> Kind | None:
+    """What the gatekeeper (herald.core.text) takes a profile field for; None: no text."""
+    if isinstance(field, models.TextField):
+        return "text" if field.name in _PLAIN_TEXT_FIELDS else "markdown"
+    if isinstance(field, models.CharField):  # URLs and e-mail addresses too
+        return "line"
+    return None
 
 
 PRODUCT_FIELDS = ("name", "slug", "description", "ecosystem", "package_name", "repository_url")

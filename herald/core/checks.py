@@ -11,6 +11,7 @@ error, so a wrong setting is a readable message at start, not a 500 later.
 | herald.E004 | HERALD_SECRET_KEY too short               |
 | herald.E005 | HERALD_SMTP_URL unusable                  |
 | herald.E020 | HERALD_METRICS_ALLOW names no network     |
+| herald.E021 | HERALD_TRUSTED_PROXIES unusable           |
 | herald.E030 | a numeric setting that is not a number    |
 | herald.E031 | HERALD_AUDIT_SYSLOG names no socket       |
 | herald.W001 | DEBUG on                                  |

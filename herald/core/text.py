@@ -1,5 +1,5 @@
 """The one place that decides what text Herald takes in: advisories (desk form, API,
-CLI, importers), report intake, products.
+CLI, importers), report intake, products, the vendor profile, incidents.
 
 Refused, with an error naming the field and the character:
 

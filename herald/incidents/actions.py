@@ -18,6 +18,7 @@ from django.utils import timezone
 from herald.audit.actions import actor_label, is_service_account, record
 from herald.core.errors import HeraldError, ValidationError
 from herald.core.ids import next_identifier
+from herald.core.text import Kind, check_text
 from herald.incidents.models import Incident, IncidentEvent, Severity
 
 INCIDENT_PREFIX = "INC"
@@ -41,12 +42,42 @@ def add_event(incident: Incident, kind: str, message: str, *, actor: str) -> Inc
     )
 
 
+# What each text of an incident is, for the gatekeeper (herald.core.text): the
+# title is one line; the rest is plain text, shown as typed (never Markdown).
+TEXT_KINDS: dict[str, Kind] = {
+    "title": "line",
+    "summary": "text",
+    "reason": "text",
+    "message": "text",
+}
+
+
+def clean_texts(**values: str | None) -> dict[str, str]:
+    """Each text as the gatekeeper keeps it, or every refusal at once, by field."""
+    cleaned: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    for field, value in values.items():
+        try:
+            cleaned[field] = check_text(value, field, kind=TEXT_KINDS.get(field, "text"))
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                errors.setdefault(name, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
 def check_incident_fields(*, title: str, severity: str) -> None:
     errors: dict[str, str] = {}
     if not title or not title.strip():
         errors["title"] = "An incident needs a title."
     elif len(title) > 300:
         errors["title"] = "Keep the title under 300 characters."
+    else:
+        try:
+            check_text(title, "title")
+        except ValidationError as exc:
+            errors["title"] = exc.message_dict["title"][0]
     if severity not in Severity.values:
         errors["severity"] = (
             f"Unknown severity {severity!r}; use one of {', '.join(Severity.values)}."
@@ -99,8 +130,14 @@ def write_declaration(
 
     ``auto`` marks one Herald declared itself, and why."""
     errors = incident_input_errors(title=title, severity=severity, commander=commander)
+    try:
+        texts = clean_texts(summary=summary, reason=reason)
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
     if errors:
         raise ValidationError(errors)
+    summary, reason = texts["summary"], texts["reason"]
     if isinstance(commander, str):
         commander = _user_by_username(commander, "commander")
     who = actor or actor_label(acting_user)
@@ -116,7 +153,7 @@ def write_declaration(
         )
         incident = Incident.objects.create(
             identifier=next_identifier(INCIDENT_PREFIX, now.year),
-            title=title.strip(),
+            title=check_text(title, "title"),
             severity=severity,
             summary=summary,
             commander=commanding,  # type: ignore[misc]  # any user model, not only auth.User
@@ -157,17 +194,18 @@ def check_open(incident: Incident) -> None:
 def do_add_incident_note(
     incident: Incident, message: str, *, acting_user: AbstractBaseUser | None
 ) -> IncidentEvent:
-    if not message.strip():
+    message = clean_texts(message=message)["message"].strip()
+    if not message:
         raise ValidationError({"message": "A note needs text."})
     who = actor_label(acting_user)
     with transaction.atomic():
-        event = add_event(incident, IncidentEvent.Kind.NOTE, message.strip(), actor=who)
+        event = add_event(incident, IncidentEvent.Kind.NOTE, message, actor=who)
         record(
             acting_user=acting_user,
             actor=who,
             action="incident.note",
             obj=incident,
-            after={"note": message.strip()},
+            after={"note": message},
         )
     return event
 
@@ -189,6 +227,8 @@ def do_update_incident(
         new_title = incident.title if title is None else title
         new_severity = incident.severity if severity is None else severity
         check_incident_fields(title=new_title, severity=new_severity)
+        if summary is not None:
+            summary = clean_texts(summary=summary)["summary"]
         if isinstance(commander, str):
             commander = _user_by_username(commander, "commander")
         if commander is not None and commander != incident.commander:
@@ -206,7 +246,7 @@ def do_update_incident(
                 f"Severity {incident.severity} → {new_severity}",
                 actor=who,
             )
-        incident.title = new_title.strip()
+        incident.title = check_text(new_title, "title")
         incident.severity = new_severity
         if summary is not None:
             incident.summary = summary
@@ -226,6 +266,7 @@ def do_resolve_incident(
     incident: Incident, *, summary: str = "", acting_user: AbstractBaseUser | None
 ) -> Incident:
     """Close the incident. Advisories it carried keep their state."""
+    summary = clean_texts(summary=summary)["summary"]
     with transaction.atomic():
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if not incident.is_open:

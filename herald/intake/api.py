@@ -27,6 +27,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from ninja.security import SessionAuthIsStaff
 
+from herald.core.clientip import client_ip
 from herald.core.errors import HeraldError, ValidationError
 from herald.intake import actions, conf, queries
 from herald.intake.actions import RateLimited, SpamTrap, Upload
@@ -184,7 +185,7 @@ def submit_report(request: HttpRequest, payload: ReportIn) -> Status[Any]:
             credit_type=payload.credit_type,
             product_hint=payload.product_hint,
             attachments=_uploads(payload.attachments),
-            ip=request.META.get("REMOTE_ADDR") or None,
+            ip=client_ip(request),
         )
     except RateLimited as exc:
         return Status(429, _error(str(exc)))

@@ -136,6 +136,20 @@ class ListShowResolveTests(IncidentCommandTestCase):
     def test_list_says_when_nothing_is_open(self) -> None:
         assert self.run_cli("list").strip() == "No open incidents."
 
+    def test_list_says_how_many_resolved_incidents_it_hides_and_how_to_see_them(self) -> None:
+        open_one = self.declare("Open one")
+        for title in ("Closed one", "Closed two"):
+            self.run_cli("resolve", self.declare(title).identifier)
+        lines = self.run_cli("list").splitlines()
+        assert lines[0].startswith(open_one.identifier)
+        assert lines[-1] == "2 resolved incident(s) not shown: herald incident list --all"
+        assert "not shown" not in self.run_cli("list", "--all")
+        self.run_cli("resolve", open_one.identifier)
+        assert self.run_cli("list").splitlines() == [
+            "No open incidents.",
+            "3 resolved incident(s) not shown: herald incident list --all",
+        ]
+
     def test_show_gives_the_timeline_and_the_advisories(self) -> None:
         incident = self.declare("Dashboard XSS", reason="Report #12")
         advisory = self.draft(incident)

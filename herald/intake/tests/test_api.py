@@ -13,7 +13,6 @@ from herald.intake.models import Report
 from herald.intake.tests.base import REPORTER, IntakeTestCase
 
 
-@override_settings(ROOT_URLCONF="herald.intake.tests.urls")
 class ReportsApi(IntakeTestCase):
     def post(self, url: str, data: dict[str, Any], **extra: Any) -> Any:
         with self.committing():

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 
-from django.test import override_settings
-
 from herald.intake import actions
 from herald.intake.imap import ImapSettings, poll
 from herald.intake.models import Report
@@ -18,7 +16,6 @@ from herald.publication.actions import do_publish_advisory, do_update_advisory
 SECRET_NOTE = "Internal: the export service is also reachable from the staging VPN."
 
 
-@override_settings(ROOT_URLCONF="herald.intake.tests.urls")
 class ThreeReportsFromThreeChannels(DovecotTestCase):
     def thread_page(self, report: Report) -> str:
         self.client.logout()

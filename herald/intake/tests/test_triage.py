@@ -34,8 +34,7 @@ class Secrecy(IntakeTestCase):
         assert "Internal: probably" not in [m.body for m in reporter_thread(report)]
         page = self.client.get(f"/security/reports/{report.token}/").content.decode()
         assert "Internal: probably" not in page and "Looking into it." in page
-        with self.settings(ROOT_URLCONF="herald.intake.tests.urls"):
-            data = self.client.get(f"/api/v1/reports/thread/{report.token}").json()
+        data = self.client.get(f"/api/v1/reports/thread/{report.token}").json()
         assert "Internal: probably" not in str(data) and "Looking into it." in str(data)
         assert all("Internal: probably" not in m.get_content() for m in self.inbox.messages)
         assert len(self.mail_to_reporter()) == 2  # the acknowledgement and the answer

@@ -63,7 +63,7 @@ from herald.publishing.models import Artifact
 from herald.publishing.render.osv import render_osv_bytes
 from herald.publishing.render.publisher import PURL_TYPES
 from herald.publishing.site.surfaces import site_publisher
-from herald.publishing.site.surfaces_osv import osv_path
+from herald.publishing.site.surfaces_osv import has_former_address, osv_path
 from herald.publishing.store.artifacts import read_many, read_one
 
 # osv.dev pages long answers; clients loop on next_page_token.
@@ -302,7 +302,11 @@ def documents(identifiers: list[str]) -> dict[str, bytes]:
     if missing:
         publisher = site_publisher()
         for advisory in Advisory.objects.filter(identifier__in=missing, state__in=PUBLIC_STATES):
-            found[advisory.identifier] = render_osv_bytes(snapshot_of(advisory), publisher)
+            found[advisory.identifier] = render_osv_bytes(
+                snapshot_of(advisory),
+                publisher,
+                former_id=has_former_address(advisory.identifier, publisher),
+            )
     return found
 
 
@@ -441,13 +445,15 @@ def vuln(request: HttpRequest, vuln_id: str) -> HttpResponse:
 
 
 def _one(vuln_id: str) -> bytes | None:
-    """The document of an OSV id, or of an advisory's identifier (its id before OSV ids
-    took a prefix, an alias in the document)."""
+    """The document of an OSV id, or of an advisory's identifier where that was its id
+    before OSV ids took a prefix (its copy at that address, read first, is stored)."""
     content = read_one(osv_path(vuln_id))
     if content is not None:
         return content
     prefix = site_publisher().osv_id_prefix
-    if prefix and vuln_id.startswith(prefix):
+    if prefix:
+        if not vuln_id.startswith(prefix):
+            return None  # an identifier never served as an OSV id
         vuln_id = vuln_id[len(prefix) :]
     return documents_if_public(vuln_id)
 

@@ -37,8 +37,14 @@ REFERENCE_TYPES = frozenset(
 )  # fmt: skip
 
 
-def render_osv(snapshot: AdvisorySnapshot, publisher: Publisher) -> dict[str, Any]:
-    """The OSV document of ``snapshot``, keys in the order of the OSV specification."""
+def render_osv(
+    snapshot: AdvisorySnapshot, publisher: Publisher, *, former_id: bool = False
+) -> dict[str, Any]:
+    """The OSV document of ``snapshot``, keys in the order of the OSV specification.
+
+    ``former_id``: the advisory was published when its identifier was its OSV id
+    (``herald.publishing.surfaces_osv.has_former_address``); the identifier is
+    then an alias, so that whoever recorded that id finds the document."""
     doc: dict[str, Any] = {
         "schema_version": OSV_SCHEMA_VERSION,
         "id": publisher.osv_id(snapshot.identifier),
@@ -49,8 +55,8 @@ def render_osv(snapshot: AdvisorySnapshot, publisher: Publisher) -> dict[str, An
     if snapshot.is_withdrawn:
         doc["withdrawn"] = utc(snapshot.withdrawn_at or modified_at(snapshot))
     aliases = list(snapshot.cve_ids)
-    if publisher.osv_id(snapshot.identifier) != snapshot.identifier:
-        aliases.append(snapshot.identifier)  # the id documents had before the prefix
+    if former_id and publisher.osv_id(snapshot.identifier) != snapshot.identifier:
+        aliases.append(snapshot.identifier)
     if aliases:
         doc["aliases"] = aliases
     summary = snapshot.title or snapshot.summary
@@ -74,8 +80,10 @@ def render_osv(snapshot: AdvisorySnapshot, publisher: Publisher) -> dict[str, An
     return doc
 
 
-def render_osv_bytes(snapshot: AdvisorySnapshot, publisher: Publisher) -> bytes:
-    return json_bytes(render_osv(snapshot, publisher))
+def render_osv_bytes(
+    snapshot: AdvisorySnapshot, publisher: Publisher, *, former_id: bool = False
+) -> bytes:
+    return json_bytes(render_osv(snapshot, publisher, former_id=former_id))
 
 
 def _details(snapshot: AdvisorySnapshot) -> str:

@@ -4,8 +4,9 @@ Layout, as osv.dev serves a data source (``gs://osv-vulnerabilities/<ECOSYSTEM>/
 
 - ``osv/<ID>.json``: the document; withdrawn advisories stay, with ``withdrawn``.
   ``<ID>`` is the OSV id (``Publisher.osv_id``: "x_" then the advisory's identifier
-  by default); the same bytes stay at ``osv/<identifier>.json``, the address
-  documents had before ids took a prefix, so nothing already published moves;
+  by default). An advisory published before ids took a prefix keeps the same bytes
+  at ``osv/<identifier>.json``, the address its document was served at, so nothing
+  already published moves (``has_former_address``); a newer one has no such copy;
 - ``osv/all.zip``: every document, ``<ID>.json`` at the root of the archive;
 - ``osv/modified_id.csv``: ``<modified>,<ID>`` per document, newest first, so a
   mirror fetches only what changed since its last run.
@@ -64,9 +65,22 @@ def osv_path(osv_id: str) -> str:
     return f"{PREFIX}{osv_id}.json"
 
 
+def has_former_address(identifier: str, publisher: Publisher) -> bool:
+    """Whether the advisory's document was served at ``osv/<identifier>.json``, its
+    address before OSV ids took a prefix.
+
+    The stored copy there is the record of it: only desks from before the prefix
+    wrote one for a new advisory, and a stored file is never deleted (a backup
+    carries it). Such an advisory keeps that copy, its identifier as an alias
+    and ``/v1/vulns/<identifier>``; one published since has none of them.
+    """
+    return publisher.osv_id(identifier) != identifier and is_stored(osv_path(identifier))
+
+
 def render_checked(snapshot: AdvisorySnapshot, publisher: Publisher) -> bytes:
     """The OSV bytes of ``snapshot``; ``ValidationError`` naming the field if invalid."""
-    doc = render_osv(snapshot, publisher)
+    former_id = has_former_address(snapshot.identifier, publisher)
+    doc = render_osv(snapshot, publisher, former_id=former_id)
     problems = osv_schema_problems(doc, registered=not publisher.osv_id_prefix)
     refuse("OSV", f"OSV {doc['id']}.json", doc, problems)
     return json_bytes(doc)
@@ -78,8 +92,7 @@ def build_osv(snapshot: AdvisorySnapshot, context: BuildContext) -> Iterator[Ren
     content = render_checked(snapshot, publisher)
     osv_id = publisher.osv_id(snapshot.identifier)
     yield Rendered(osv_path(osv_id), content, JSON)
-    if osv_id != snapshot.identifier:
-        # The address of the document before OSV ids took a prefix: it still answers.
+    if has_former_address(snapshot.identifier, publisher):
         yield Rendered(osv_path(snapshot.identifier), content, JSON)
 
 

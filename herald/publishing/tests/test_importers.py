@@ -219,7 +219,7 @@ class ImportTests(WiredArtifacts, HeraldTestCase):
         assert record["cveMetadata"]["state"] == "REJECTED"
         ghsa = Advisory.objects.exclude(pk=rejected.pk).get()
         assert ghsa.state == "withdrawn"
-        assert "withdrawn" in artifact_json(f"osv/{ghsa.identifier}.json")
+        assert "withdrawn" in artifact_json(f"osv/x_{ghsa.identifier}.json")
 
     def test_bad_documents_are_refused_naming_the_file_and_nothing_is_imported(self) -> None:
         for kind, bad, good in (

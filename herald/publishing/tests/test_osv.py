@@ -222,9 +222,11 @@ def test_the_shipped_schema_is_the_published_one() -> None:
     assert json.loads(published) == osv_schema()
 
 
-def test_ids_take_the_local_prefix_and_keep_the_identifier_as_an_alias() -> None:
+def test_ids_take_the_local_prefix_and_a_former_id_only_is_an_alias() -> None:
     doc = render_osv(CASES["high_v4_only_no_cve"], PUBLISHER)
-    assert doc["id"] == "x_NW-2026-0003"
+    assert doc["id"] == "x_NW-2026-0003" and "aliases" not in doc
+    # Published when its identifier was its OSV id: whoever recorded that id finds it.
+    doc = render_osv(CASES["high_v4_only_no_cve"], PUBLISHER, former_id=True)
     assert doc["aliases"] == ["NW-2026-0003"]
 
 
@@ -245,7 +247,7 @@ def test_a_vendor_with_a_registered_prefix_publishes_its_identifiers_as_ids() ->
 def test_it_carries_cves_as_aliases_and_both_cvss_vectors() -> None:
     doc = render_osv(CASES["fixed_multi_product"], PUBLISHER)
     assert doc["schema_version"] == "1.7.4"
-    assert doc["aliases"] == ["CVE-2026-12345", "NW-2026-0001"]
+    assert doc["aliases"] == ["CVE-2026-12345"]
     assert [s["type"] for s in doc["severity"]] == ["CVSS_V3", "CVSS_V4"]
     assert doc["modified"] == "2026-02-11T09:00:00Z"
     assert doc["published"] == "2026-02-10T09:00:00Z"

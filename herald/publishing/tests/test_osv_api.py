@@ -12,6 +12,7 @@ from herald.core.models import Product
 from herald.publication.actions import do_withdraw_advisory
 from herald.publishing.models import Artifact
 from herald.publishing.osvquery import osv_api
+from herald.publishing.store.artifacts import regenerate
 from herald.publishing.tests.surfaces_support import WiredArtifacts, artifact
 from herald.test import HeraldTestCase
 
@@ -116,22 +117,26 @@ class OsvApiTests(WiredArtifacts, HeraldTestCase):
             {"version": "1.4.1", "package": {"name": "northwind-sdk", "ecosystem": "PyPI"}},
         )
         assert body == {}
-        response = self.client.get(f"/v1/vulns/{self.sdk.identifier}")
+        response = self.client.get(f"/v1/vulns/{osv_id(self.sdk)}")
         assert response.status_code == 200
         assert "withdrawn" in response.json()
 
-    def test_ids_from_before_the_prefix_still_answer_on_the_api_and_the_files(self) -> None:
-        """Nothing already published moves: NW-2026-0002 was the OSV id before x_."""
-        document = artifact(f"osv/{osv_id(self.server)}.json")
-        old = self.client.get(f"/v1/vulns/{self.server.identifier}")
-        assert old.status_code == 200 and old.content == document
-        assert artifact(f"osv/{self.server.identifier}.json") == document
-        assert self.server.identifier in json.loads(document)["aliases"]
-        # Not stored yet (a site regenerated later): rendered, by either id.
+    def test_ids_from_before_the_prefix_still_answer_where_they_were_served(self) -> None:
+        """Nothing already published moves: an advisory served under its identifier
+        before OSV ids took x_ answers by both; one published since by its OSV id only."""
+        with override_settings(HERALD_OSV_ID_PREFIX=""):
+            old = self.published(title="Served before the prefix")
+        regenerate([old])
+        document = artifact(f"osv/{osv_id(old)}.json")
+        answer = self.client.get(f"/v1/vulns/{old.identifier}")
+        assert answer.status_code == 200 and answer.content == document
+        assert artifact(f"osv/{old.identifier}.json") == document
+        assert old.identifier in json.loads(document)["aliases"]
+        assert self.client.get(f"/v1/vulns/{self.server.identifier}").status_code == 404
+        # Not stored yet (a site regenerated later): rendered, by its OSV id.
         Artifact.objects.filter(path__startswith="osv/").delete()
-        for vuln_id in (self.server.identifier, osv_id(self.server)):
-            answer = self.client.get(f"/v1/vulns/{vuln_id}")
-            assert answer.status_code == 200 and answer.json()["id"] == osv_id(self.server)
+        answer = self.client.get(f"/v1/vulns/{osv_id(self.server)}")
+        assert answer.status_code == 200 and answer.json()["id"] == osv_id(self.server)
 
     @override_settings(HERALD_OSV_ID_PREFIX="")
     def test_a_registered_prefix_makes_the_identifier_the_id(self) -> None:

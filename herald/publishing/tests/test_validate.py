@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 
@@ -11,6 +12,7 @@ from django.test import override_settings
 from herald.core.models import VendorProfile
 from herald.publication.actions import do_withdraw_advisory
 from herald.publishing.models import Artifact
+from herald.publishing.store.artifacts import regenerate
 from herald.publishing.tests.surfaces_support import CNA_ORG_ID, SignedPublicDesk, artifact
 from herald.publishing.tests.world import require_csaf_validator
 from herald.test import HeraldTestCase
@@ -80,6 +82,28 @@ class ValidateTests(SignedPublicDesk, HeraldTestCase):
         assert f"{path}: /cveMetadata/assignerOrgId" in out
         assert f"osv/x_{self.second.identifier}.json: missing" in out
 
+    def test_problems_of_one_kind_are_one_entry_naming_the_files(self) -> None:
+        more = [self.published(title=f"Issue {i}", cve_ids=[]) for i in range(5)]
+        gone = sorted(f"osv/x_{a.identifier}.json" for a in (self.first, *more))
+        Artifact.objects.filter(path__in=gone).delete()
+        code, out, _ = run()
+        assert code == 1
+        lines = out.splitlines()
+        first = lines.index(next(x for x in lines if x.startswith("6 problems like: osv/x_")))
+        assert lines[first].endswith(" is public but this file is not")
+        also = lines[first + 1]
+        assert also.startswith("  also ")
+        assert all(path in lines[first] + also for path in gone)
+        # The archive's complaints, all in one file, name the documents it misses.
+        assert any(x.startswith("6 problems like: osv/all.zip: ") for x in lines)
+        assert len(lines) < 12
+        assert lines[-1].endswith("18 problem(s).")
+        listed = io.StringIO()
+        with contextlib.suppress(CommandError):
+            call_command("validate", "--json", stdout=listed)
+        problems = json.loads(listed.getvalue())["problems"]
+        assert len(problems) == 18 and all(any(p.startswith(g) for p in problems) for g in gone)
+
     def test_provider_metadata_and_security_txt_fields_are_checked(self) -> None:
         path = ".well-known/csaf/provider-metadata.json"
         metadata = json.loads(artifact(path))
@@ -120,6 +144,9 @@ class ValidateTests(SignedPublicDesk, HeraldTestCase):
         assert f"{path}: /references/0/url: 'not a link' is not a valid uri" in out
 
     def test_the_former_address_of_a_document_holds_the_same_bytes(self) -> None:
+        with override_settings(HERALD_OSV_ID_PREFIX=""):  # served before ids took x_
+            regenerate([self.first])
+        regenerate([self.first])
         old = f"osv/{self.first.identifier}.json"
         assert artifact(old) == artifact(f"osv/x_{self.first.identifier}.json")
         tamper(old, artifact(old).replace(b"Stored XSS", b"Stored XSX"))

@@ -21,6 +21,7 @@ from django.views.decorators.cache import never_cache
 
 from herald.accounts.guard import acting_user, staff_required
 from herald.advisories.queries import access_advisory_by_identifier
+from herald.core.clientip import client_ip
 from herald.core.errors import HeraldError, ValidationError
 from herald.core.requests import refused_body
 from herald.incidents.queries import access_incident_by_identifier, open_incidents
@@ -29,11 +30,6 @@ from herald.intake.actions import RateLimited, SpamTrap, Upload
 from herald.intake.files import open_stored
 from herald.intake.models import Report, Reward
 from herald.publication import actions as publication
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The address rate limits count. Behind a proxy, configure it to set REMOTE_ADDR."""
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def read_uploads(files: list[UploadedFile]) -> list[Upload]:

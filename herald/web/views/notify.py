@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from herald.accounts import access
 from herald.accounts.guard import acting_user, staff_required
+from herald.core.clientip import client_ip
 from herald.core.errors import HeraldError, ValidationError
 from herald.intake.actions import RateLimited
 from herald.notify import actions, queries
@@ -50,7 +51,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
                 form.cleaned_data["email"],
                 products=form.cleaned_data["products"],
                 min_severity=form.cleaned_data["min_severity"],
-                ip=request.META.get("REMOTE_ADDR") or None,
+                ip=client_ip(request),
             )
         except RateLimited as exc:
             form.add_error(None, str(exc))

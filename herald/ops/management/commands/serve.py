@@ -12,6 +12,11 @@ started again after a delay that doubles (1 s up to a minute) while it keeps
 failing quickly, and each restart is logged. A second ``herald serve`` on a port
 already served refuses to start (the web server shares ports between its own
 processes, which would otherwise split the traffic between two servers).
+
+SIGINT or SIGTERM sent to this process alone (a service manager, ``kill``) stops
+every child within seconds, at any moment: during start-up (see
+``stop_on_signals``), and while serving, where a web process that still holds a
+request is killed after ``WEB_STOP_GRACE`` seconds.
 """
 
 from __future__ import annotations
@@ -37,6 +42,28 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 logger = logging.getLogger("herald.serve")
+
+# A web process still answering (or reading a client's half-sent request, which
+# the web server would wait 30 s for) this long after the stop is killed.
+WEB_STOP_GRACE = 3
+
+
+def stop_on_signals() -> None:
+    """Stop on SIGINT and SIGTERM from now on, whatever this process inherited.
+
+    A shell starts a background job (``make run &``) with SIGINT ignored, and the
+    web server only listens for it once it serves: without this, a SIGINT sent
+    while the desk starts is lost and the whole desk runs on. SIGTERM's default
+    would end this process at once, without stopping the worker it started.
+    """
+
+    def stop(signum: int, frame: object) -> None:
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
 
 
 def claim_port(host: str, port: int) -> int:
@@ -202,6 +229,7 @@ class Command(BaseCommand):
         from granian.constants import Interfaces
         from granian.server import Server
 
+        stop_on_signals()
         if options["workers"] < 1 or options["threads"] < 1:
             raise CommandError("--workers and --threads are at least 1.")
         port_lock = claim_port(options["host"], options["port"])  # first: fail fast
@@ -233,21 +261,21 @@ class Command(BaseCommand):
         connection.close()
 
         worker: WorkerSupervisor | None = None
-        if not options["no_worker"]:
-            worker = WorkerSupervisor([sys.executable, "-m", "herald.cli", "worker"])
-            worker.start()
-            # Before the web server forks its processes: a fork while Popen waits for
-            # its child's exec would hold Popen's pipe open in the web process.
-            worker.spawned.wait(timeout=30)
-        self.stdout.write(
-            f"Herald on http://{options['host']}:{options['port']}/ "
-            f"({options['workers']} process(es) x {options['threads']} threads"
-            + (", worker running" if worker else "")
-            + "). Ctrl-C stops it."
-        )
-        self.stdout.write(f"Public base URL: {base.url} ({base.source}).")
-        self.stdout.write(f"Mail goes to {where_mail_goes()}.")
         try:
+            if not options["no_worker"]:
+                worker = WorkerSupervisor([sys.executable, "-m", "herald.cli", "worker"])
+                worker.start()
+                # Before the web server forks its processes: a fork while Popen waits
+                # for its child's exec would hold Popen's pipe open in the web process.
+                worker.spawned.wait(timeout=30)
+            self.stdout.write(
+                f"Herald on http://{options['host']}:{options['port']}/ "
+                f"({options['workers']} process(es) x {options['threads']} threads"
+                + (", worker running" if worker else "")
+                + "). Ctrl-C stops it."
+            )
+            self.stdout.write(f"Public base URL: {base.url} ({base.source}).")
+            self.stdout.write(f"Mail goes to {where_mail_goes()}.")
             Server(
                 "herald.wsgi:application",
                 address=options["host"],
@@ -256,6 +284,7 @@ class Command(BaseCommand):
                 workers=options["workers"],
                 blocking_threads=options["threads"],
                 respawn_failed_workers=True,
+                workers_kill_timeout=WEB_STOP_GRACE,
             ).serve()
         finally:
             if worker is not None:

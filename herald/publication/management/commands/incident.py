@@ -198,8 +198,18 @@ incident automatically. Unpublished drafts left in it are named in a warning.
             self.write_json([incident_to_dict(i) for i in incidents])
             return
         rows = list(incidents)
+        # Said, not only left out: someone looking for last month's incident must
+        # learn it is there, and how to see it.
+        hidden = (
+            0
+            if options["all"]
+            else Incident.objects.filter(status=Incident.Status.RESOLVED).count()
+        )
+        more = f"{hidden} resolved incident(s) not shown: herald incident list --all"
         if not rows:
             self.stdout.write("No incidents." if options["all"] else "No open incidents.")
+            if hidden:
+                self.stdout.write(more)
             return
         for i in rows:
             commander = i.commander.get_username() if i.commander else "-"
@@ -207,6 +217,8 @@ incident automatically. Unpublished drafts left in it are named in a warning.
                 f"{i.identifier:<14} {i.status:<8} {i.severity:<8} "
                 f"{i.declared_at:%Y-%m-%d}  {commander:<12} {i.title}"
             )
+        if hidden:
+            self.stdout.write(more)
 
     def cmd_show(self, **options: Any) -> None:
         incident = access_incident_by_identifier(options["identifier"])

@@ -6,11 +6,44 @@ its name.
 
 from __future__ import annotations
 
+import re
 from argparse import ArgumentParser
+from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from herald.core.cli_support import EXIT_REFUSED, HeraldCommand
 from herald.publishing.site.validate import validate_artifacts
+
+GROUP_FROM = 3  # problems of one kind before they make one entry
+NAMED = 5  # the others such an entry names; --json lists every one
+_NUMBER = re.compile(r"\d+")
+
+
+def grouped(lines: Iterable[str]) -> list[str]:
+    """``path: message`` lines, problems of one kind (the same words, numbers and ids
+    aside) that GROUP_FROM or more files share as one entry.
+
+    A desk with one mistake repeated (a missing file per advisory) would otherwise
+    print the same sentence once per document. The entry keeps the first line whole,
+    how many there are, and which files (or, in one file, which lines) the others are.
+    """
+    kinds: dict[str, list[tuple[str, str]]] = {}
+    for line in lines:
+        path, _, message = line.partition(": ")
+        kinds.setdefault(_NUMBER.sub("#", line), []).append((path, message))
+    out: list[str] = []
+    for same in kinds.values():
+        if len(same) < GROUP_FROM:
+            out.extend(f"{path}: {message}" if message else path for path, message in same)
+            continue
+        (path, message), others = same[0], same[1:]
+        one_file = len({p for p, _ in same}) == 1
+        names = [m if one_file else p for p, m in others]
+        rest = f" and {len(names) - NAMED} more (--json lists each)" if len(names) > NAMED else ""
+        out.append(f"{len(same)} problems like: {path}: {message}")
+        out.append(f"  also {', '.join(names[:NAMED])}{rest}")
+    return out
 
 
 class Command(HeraldCommand):
@@ -35,10 +68,10 @@ class Command(HeraldCommand):
                 {"checked": report.checked, "problems": report.problems, "notes": report.notes}
             )
         else:
-            for line in report.problems:
+            for line in grouped(report.problems):
                 self.stdout.write(line)
-            for note in report.notes:
-                self.stdout.write(f"note: {note}")
+            for note, times in Counter(report.notes).items():  # each said once
+                self.stdout.write(f"note: {note}" + (f" ({times} times)" if times > 1 else ""))
             self.stdout.write(
                 f"{report.checked} file(s) checked, {len(report.problems)} problem(s)."
             )
