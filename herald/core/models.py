@@ -195,3 +195,27 @@ class LocalMail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} to {', '.join(self.recipients)}"
+
+
+class Throttle(models.Model):
+    """A counter of submissions per key (an address or an e-mail) per hour.
+
+    Every per-address limit counts here (reports, sign-ups): ``herald.core.throttle``.
+    """
+
+    scope = models.CharField(max_length=16)
+    key = models.CharField(max_length=64, help_text="SHA-256 of the address, never the address.")
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        # The table it had in the intake, where it started: the move changed no row.
+        db_table = "intake_throttle"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "key", "window_start"], name="throttle_window_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key[:8]} {self.count}"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
 import logging
 import secrets
 import traceback
@@ -27,8 +26,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import transaction
 from django.utils import timezone
 
 from herald.advisories.actions import Written, write_draft, write_update
@@ -38,6 +36,7 @@ from herald.audit.actions import actor_label, record
 from herald.core.errors import HeraldError, ValidationError
 from herald.core.ids import next_identifier
 from herald.core.text import check_text, visible
+from herald.core.throttle import RateLimited, check_rate
 from herald.incidents.actions import write_declaration
 from herald.incidents.models import Incident, Severity
 from herald.incidents.queries import open_incidents
@@ -54,7 +53,6 @@ from herald.intake.models import (
     ReportMessage,
     Reward,
     RewardEvent,
-    Throttle,
 )
 
 logger = logging.getLogger(__name__)
@@ -62,10 +60,6 @@ logger = logging.getLogger(__name__)
 TRACKING_PREFIX = "RPT"
 ANONYMOUS_CREDIT = "Anonymous researcher"
 Upload = tuple[str, str, bytes]  # (file name, declared content type, bytes)
-
-
-class RateLimited(HeraldError):
-    """Too many submissions from one address or e-mail within the hour."""
 
 
 class SpamTrap(HeraldError):
@@ -230,43 +224,9 @@ def _touch(report: Report, fields: Iterable[str]) -> None:
 # ---------------------------------------------------------------- abuse controls
 
 
-def check_rate(scope: str, key: str, limit: int, *, what: str) -> None:
-    """Count one submission for ``key``; refuse past ``limit`` per clock hour.
-
-    Counted in its own transaction, before the submission is validated, so that
-    a flood of invalid submissions is limited too. The key is stored hashed: the
-    table must not become a list of everyone's addresses.
-    """
-    if not key or limit <= 0:
-        return
-    now = timezone.now()
-    window = now.replace(minute=0, second=0, microsecond=0)
-    digest = hashlib.sha256(f"{scope}:{key.strip().lower()}".encode()).hexdigest()
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                Throttle.objects.get_or_create(scope=scope, key=digest, window_start=window)
-        except IntegrityError:
-            pass  # created by a concurrent submission; the update below counts us
-        counted = Throttle.objects.filter(
-            scope=scope, key=digest, window_start=window, count__lt=limit
-        ).update(count=F("count") + 1)
-    if not counted:
-        minutes = 60 - now.minute
-        raise RateLimited(
-            f"Too many {what} in the last hour. Please try again in {minutes} minutes, "
-            "or write to the security address if it is urgent."
-        )
-
-
 def check_honeypot(value: str | None) -> None:
     if value:
         raise SpamTrap("honeypot filled")
-
-
-def purge_throttles(older_than: dt.timedelta = dt.timedelta(days=1)) -> int:
-    deleted, _ = Throttle.objects.filter(window_start__lt=timezone.now() - older_than).delete()
-    return deleted
 
 
 # ---------------------------------------------------------------- cleaning input

@@ -29,8 +29,9 @@ from ninja.security import SessionAuthIsStaff
 
 from herald.core.clientip import client_ip
 from herald.core.errors import HeraldError, ValidationError
+from herald.core.throttle import RateLimited
 from herald.intake import actions, conf, queries
-from herald.intake.actions import RateLimited, SpamTrap, Upload
+from herald.intake.actions import SpamTrap, Upload
 from herald.intake.models import Report, ReportMessage
 from herald.intake.outbound import thread_url
 

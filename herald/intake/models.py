@@ -358,22 +358,3 @@ class RewardEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '-'} -> {self.to_status}"
-
-
-class Throttle(models.Model):
-    """A counter of submissions per key (an address or an e-mail) per hour."""
-
-    scope = models.CharField(max_length=16)
-    key = models.CharField(max_length=64, help_text="SHA-256 of the address, never the address.")
-    window_start = models.DateTimeField()
-    count = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["scope", "key", "window_start"], name="throttle_window_once"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.scope} {self.key[:8]} {self.count}"

@@ -26,8 +26,8 @@ from herald.advisories.snapshot import AdvisorySnapshot, row_regions, snapshot_o
 from herald.audit.actions import actor_label, is_service_account, record
 from herald.core.errors import HeraldError, ValidationError
 from herald.core.models import Product, VendorProfile
+from herald.core.throttle import check_rate
 from herald.incidents.models import Incident, Severity
-from herald.intake.actions import check_rate
 from herald.notify import conf, render
 from herald.notify.channels import check_email, kind_of
 from herald.notify.models import (

@@ -24,9 +24,10 @@ from herald.advisories.queries import access_advisory_by_identifier
 from herald.core.clientip import client_ip
 from herald.core.errors import HeraldError, ValidationError
 from herald.core.requests import refused_body
+from herald.core.throttle import RateLimited
 from herald.incidents.queries import access_incident_by_identifier, open_incidents
 from herald.intake import actions, conf, forms, queries
-from herald.intake.actions import RateLimited, SpamTrap, Upload
+from herald.intake.actions import SpamTrap, Upload
 from herald.intake.files import open_stored
 from herald.intake.models import Report, Reward
 from herald.publication import actions as publication

@@ -24,7 +24,7 @@ from herald.accounts import access
 from herald.accounts.guard import acting_user, staff_required
 from herald.core.clientip import client_ip
 from herald.core.errors import HeraldError, ValidationError
-from herald.intake.actions import RateLimited
+from herald.core.throttle import RateLimited
 from herald.notify import actions, queries
 from herald.notify.forms import ChannelForm, ChannelSubscriberForm, SubscribeForm
 from herald.notify.models import Campaign, Channel, Customer, Delivery, Subscriber

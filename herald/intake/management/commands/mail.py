@@ -23,7 +23,8 @@ from django.db import DatabaseError
 
 from herald.core.mail import outbox, read, where_mail_goes
 from herald.core.models import LocalMail
-from herald.intake.actions import do_receive_email, purge_throttles
+from herald.core.throttle import purge_throttles
+from herald.intake.actions import do_receive_email
 from herald.intake.imap import ImapSettings, MailboxUnreachable, poll
 from herald.intake.models import InboundMail
 from herald.intake.queries import flagged_mail
