@@ -14,13 +14,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from herald.advisories.fields import ADVISORY_FIELDS
 from herald.advisories.models import Advisory
 from herald.advisories.validation import check_publishable
 from herald.core.errors import ValidationError
 
-# The fields the public page's template must have before publishing.
-PUBLISH_FIELDS = ("title", "summary", "description", "affected_users", "resolution",
-                  "severity", "status", "reported_at")  # fmt: skip
+# What ``check_publishable`` reads: every declared field (which of them publishing
+# needs is the declaration's ``needed_to_publish``, read by ``PUBLISH_REQUIRED``).
+PUBLISH_FIELDS = tuple(f.name for f in ADVISORY_FIELDS)
 
 
 @dataclass(frozen=True)

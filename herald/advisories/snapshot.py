@@ -221,6 +221,12 @@ def _snapshot_value(field: AdvisoryField, value: Any) -> Any:
     return value
 
 
+def declared_values(advisory: Advisory) -> dict[str, Any]:
+    """Every declared field the public sees, as ``advisory`` holds it now (saved or not:
+    the editor's preview passes the advisory the action's cleaning built)."""
+    return {f.name: _snapshot_value(f, getattr(advisory, f.name)) for f in public_fields()}
+
+
 def snapshot_of(advisory: Advisory, *, with_history: bool = True) -> AdvisorySnapshot:
     """The advisory as it is now in the database."""
     affected = tuple(
@@ -248,8 +254,7 @@ def snapshot_of(advisory: Advisory, *, with_history: bool = True) -> AdvisorySna
     return AdvisorySnapshot(
         identifier=advisory.identifier,
         state=advisory.state,
-        # Every declared field the public sees, as the advisory holds it now.
-        **{f.name: _snapshot_value(f, getattr(advisory, f.name)) for f in public_fields()},
+        **declared_values(advisory),
         cvss_v3_score=advisory.cvss_v3_score,
         cvss_v4_score=advisory.cvss_v4_score,
         incident=advisory.incident.identifier,

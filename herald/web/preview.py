@@ -24,6 +24,7 @@ from herald.advisories.snapshot import (
     CreditSnapshot,
     ReferenceSnapshot,
     RevisionEntry,
+    declared_values,
 )
 from herald.publishing.render.markdown import advisory_blocks
 from herald.web.diffs import FieldChange, field_changes
@@ -66,27 +67,16 @@ def preview_of(
     disclosed = previewed.disclosed_at or (None if public else published_at.date())
     snapshot = AdvisorySnapshot(
         identifier=advisory.identifier if advisory and public else NEW_IDENTIFIER,
-        title=previewed.title,
         state=advisory.state if advisory and public else "published",
-        status=previewed.status or Advisory.Status.REPORTED,
-        severity=previewed.severity,
-        summary=" ".join(previewed.summary.split()),
-        description=previewed.description,
-        cve_ids=tuple(previewed.cve_ids or ()),
-        cwe_ids=tuple(previewed.cwe_ids or ()),
-        cvss_v3_vector=previewed.cvss_v3_vector,
+        # Every declared field, exactly as publication would snapshot it.
+        **{
+            **declared_values(previewed),
+            "status": previewed.status or Advisory.Status.REPORTED,
+            "summary": " ".join(previewed.summary.split()),
+            "disclosed_at": disclosed,
+        },
         cvss_v3_score=previewed.cvss_v3_score,
-        cvss_v4_vector=previewed.cvss_v4_vector,
         cvss_v4_score=previewed.cvss_v4_score,
-        affected_users=previewed.affected_users,
-        affected_regions=tuple(previewed.affected_regions or ()),
-        resolution=previewed.resolution,
-        discovered_at=previewed.discovered_at,
-        reported_at=previewed.reported_at,
-        fixed_at=previewed.fixed_at,
-        disclosed_at=disclosed,
-        confirmed_exposure=previewed.confirmed_exposure,
-        user_action_required=previewed.user_action_required,
         incident=advisory.incident.identifier if advisory else "",
         published_at=published_at,
         updated_at=now,
