@@ -20,6 +20,14 @@ PLOT_WIDTH = 360
 VALUE_WIDTH = 90
 COLUMN_WIDTH = 34
 COLUMN_PLOT_HEIGHT = 140
+# The labels are 12px (desk.css, .chart-label): 0.65em is wider than the average
+# character of the desk's sans-serif fonts, so a label sized by it is never clipped.
+CHAR_WIDTH = 12 * 0.65
+
+
+def text_width(text: str) -> int:
+    """Room for ``text`` at the charts' font size, rounded up."""
+    return int(len(text) * CHAR_WIDTH + 0.999)
 
 
 @dataclass(frozen=True)
@@ -40,22 +48,25 @@ def bar_chart(chart_id: str, title: str, bars: Sequence[Bar], *, unit: str = "")
     """Horizontal bars, one per row, with the value written at the end of each bar."""
     peak = max((b.value or 0.0 for b in bars), default=0.0) or 1.0
     height = len(bars) * (BAR_HEIGHT + GAP) + GAP
-    width = LABEL_WIDTH + PLOT_WIDTH + VALUE_WIDTH
+    values = [_fmt(b.value, unit) + (f" ({b.note})" if b.note else "") for b in bars]
+    # Wide enough for the longest label and value: a fixed width clipped long ones.
+    label_width = max([LABEL_WIDTH] + [text_width(b.label) + 12 for b in bars])
+    value_width = max([VALUE_WIDTH] + [text_width(v) + 10 for v in values])
+    width = label_width + PLOT_WIDTH + value_width
     rows = []
-    for i, bar in enumerate(bars):
+    for i, (bar, value) in enumerate(zip(bars, values, strict=True)):
         y = GAP + i * (BAR_HEIGHT + GAP)
         length = 0.0 if bar.value is None else max(PLOT_WIDTH * bar.value / peak, 2.0)
-        value = _fmt(bar.value, unit) + (f" ({bar.note})" if bar.note else "")
         rows.append(
             (
-                LABEL_WIDTH - 8,
+                label_width - 8,
                 f"{y + BAR_HEIGHT * 0.7:.1f}",
                 bar.label,
-                LABEL_WIDTH,
+                label_width,
                 y,
                 f"{length:.1f}",
                 BAR_HEIGHT,
-                f"{LABEL_WIDTH + length + 6:.1f}",
+                f"{label_width + length + 6:.1f}",
                 f"{y + BAR_HEIGHT * 0.7:.1f}",
                 value,
             )

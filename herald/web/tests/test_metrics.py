@@ -9,7 +9,7 @@ import io
 from django.utils import timezone
 
 from herald.intake.actions import do_change_state, do_submit_report
-from herald.web.charts import Bar, bar_chart
+from herald.web.charts import Bar, bar_chart, text_width
 from herald.web.metrics import last_months, metrics
 from herald.web.tests.base import WebTestCase
 
@@ -57,3 +57,16 @@ class MetricsTest(WebTestCase):
 
     def test_months_run_back_a_year(self) -> None:
         assert last_months(dt.date(2026, 2, 10), 3) == ["2025-12", "2026-01", "2026-02"]
+
+
+def test_a_long_label_or_value_widens_the_chart_instead_of_being_clipped() -> None:
+    """The label is drawn right-aligned before the bar: it must start inside the chart."""
+    import re
+
+    label = "Remote code execution in the reporting gateway"
+    svg = str(bar_chart("x", "t", [Bar(label, 1.0, note="n=12345"), Bar("ok", 0.5)]))
+    width = int(re.search(r'viewBox="0 0 (\d+) ', svg).group(1))  # type: ignore[union-attr]
+    label_end = float(re.search(r'<text x="([\d.]+)"[^>]*class="chart-label"', svg).group(1))  # type: ignore[union-attr]
+    assert label_end - text_width(label) >= 0
+    value_x = float(re.findall(r'<text x="([\d.]+)"[^>]*class="chart-value"', svg)[0])
+    assert value_x + text_width("1 (n=12345)") <= width
