@@ -159,6 +159,9 @@ def main() -> None:
 
     home = tempfile.mkdtemp(prefix="herald-bench-")
     setup_django(home)
+    from django.conf import settings
+
+    from herald.core.mail import outbox
     from herald.notify import actions, delivery
     from herald.notify.models import Campaign, Delivery
 
@@ -182,7 +185,10 @@ def main() -> None:
         port = free_port()
         sink = start_sink(port)
         try:
-            os.environ["HERALD_SMTP_URL"] = f"smtp://127.0.0.1:{port}"
+            # settings.py reads HERALD_SMTP_URL from the environment once, at start
+            # (herald.core.mail reads the setting): set the setting itself, or the
+            # mail goes to the local outbox and the sink is never used.
+            settings.HERALD_SMTP_URL = f"smtp://127.0.0.1:{port}"
             t0 = time.perf_counter()
             stats = delivery.drain(
                 seconds=3600, sessions=sessions, batch=options.batch, senders=options.senders
@@ -190,6 +196,7 @@ def main() -> None:
             herald_s = time.perf_counter() - t0
             sent = Delivery.objects.filter(campaign_id=campaign_id, status="sent").count()
             assert sent == options.contacts, (sent, stats)
+            assert not outbox().exists(), "mail went to the local outbox, not the sink"
             command = [
                 "smtp-source", "-s", str(sessions), "-m", str(options.contacts),
                 "-l", str(size), "-d", "-f", "security@example.com",

@@ -206,7 +206,13 @@ def main() -> None:
         serve_args += ["--workers", str(args.workers)]
     if args.serve_threads:
         serve_args += ["--threads", str(args.serve_threads)]
-    env = {**os.environ, "HERALD_HOME": str(home), "HERALD_LOG_LEVEL": "WARNING"}
+    # herald serve makes the public base URL follow the address it listens on, and
+    # renders every artifact again when that changes (minutes at 10,000, past the wait
+    # below): keep the fixture's base URL, so this port is not a change.
+    from herald.core.models import VendorProfile
+
+    env = {**os.environ, "HERALD_HOME": str(home), "HERALD_LOG_LEVEL": "WARNING",
+           "HERALD_BASE_URL": VendorProfile.get().base_url}  # fmt: skip
     log = (work / "serve.log").open("wb")
     server = subprocess.Popen(serve_args, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     workers = args.workers or min(8, os.cpu_count() or 1)
