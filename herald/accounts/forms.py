@@ -83,6 +83,6 @@ class CollaboratorForm(forms.Form):
 
 
 class AuditFilterForm(forms.Form):
-    object = forms.CharField(required=False, max_length=100, help_text="NW-2026-0001, INC-…")
+    object = forms.CharField(required=False, max_length=100, help_text="NWA-2026-0001, INC-…")
     actor = forms.CharField(required=False, max_length=200)
     action = forms.CharField(required=False, max_length=100, help_text="advisory.publish, …")

@@ -194,3 +194,22 @@ class TokenTest(AccountsTestCase):
         assert token.revoked_at is not None and token.revoked_by == self.alice
         assert Client().get("/api/v1/desk/whoami", headers=self.bearer(value)).status_code == 401
         assert AuditEvent.objects.filter(action="token.revoke", actor="alice").exists()
+
+
+class FindingTheAccountPages(AccountsTestCase):
+    """Every desk page leads to the account, and an admin's account to everyone else's."""
+
+    def test_the_header_links_the_account_and_the_account_links_an_admin_onwards(self) -> None:
+        from herald.test import make_user
+
+        admin = client_for(make_user("ada", role="admin"))
+        dashboard = admin.get("/desk/").content.decode()
+        assert 'href="/desk/me/"' in dashboard
+        home = admin.get("/desk/me/").content.decode()
+        for page in ("/desk/admin/people/", "/desk/admin/invite/", "/desk/admin/audit/"):
+            assert f'href="{page}"' in home
+        assert admin.get("/desk/admin/people/").status_code == 200
+
+        # A responder manages no one: the links would only lead to a refusal.
+        responder = client_for(make_user("rex", role="responder"))
+        assert 'href="/desk/admin/people/"' not in responder.get("/desk/me/").content.decode()

@@ -158,6 +158,9 @@ def _home(request: HttpRequest, *, form: TokenForm | None = None, new_token: str
             "form": form or TokenForm(),
             "can_create_tokens": access.can(user, "token.create"),
             "new_token": new_token,
+            # Where an admin manages everyone else (the desk header links here).
+            "can_manage_accounts": access.can(user, "accounts.manage"),
+            "can_read_audit": access.can(user, "audit.read"),
         },
         status=status,
     )

@@ -34,7 +34,7 @@ class Command(BaseCommand):
             help="Append a signed checkpoint of the chain as it is now (after an upgrade).",
         )
         listing = sub.add_parser("list", help="Print events as JSON lines.")
-        listing.add_argument("--object", help="Only events about this object id (NW-2026-0001).")
+        listing.add_argument("--object", help="Only events about this object id (NWA-2026-0001).")
         listing.add_argument("--actor", help="Only events by this actor.")
 
     def handle(self, *args: Any, **options: Any) -> None:
