@@ -105,11 +105,14 @@ def register_surfaces() -> list[str]:
 
     found = []
     for name in ("surfaces_osv", "surfaces_csaf", "surfaces_cve"):
-        try:
-            importlib.import_module(f"herald.publishing.{name}")
+        # herald.publishing.site since the publishing package was split (issue 14).
+        for package in ("herald.publishing.site", "herald.publishing"):
+            try:
+                importlib.import_module(f"{package}.{name}")
+            except ImportError:
+                continue
             found.append(name)
-        except ImportError:
-            pass
+            break
     return found
 
 

@@ -340,7 +340,12 @@ def publish_under_load(work: Path, port: int, targets: dict[str, str],
         "handbook": (base + "/security/advisories.md", b"the canary advisory"),
     }
     if "OSV document" in targets:
-        surfaces["osv"] = (base + f"/osv/{advisory.identifier}.json", ident)
+        # A new advisory's document is at its OSV id (the prefix, then the identifier);
+        # only advisories published before the prefix keep osv/<identifier>.json.
+        from django.conf import settings
+
+        osv_id = f"{settings.HERALD_OSV_ID_PREFIX}{advisory.identifier}"
+        surfaces["osv"] = (base + f"/osv/{osv_id}.json", ident)
     seen: dict[str, float] = {}
     while len(seen) < len(surfaces) and time.perf_counter() - committed < 30:
         for name, (url, needle) in surfaces.items():
