@@ -749,11 +749,10 @@ def write_publication(
     lift_embargo_reason: str = "",
     outreach_waiver_reason: str = "",
     published_at: dt.datetime | None = None,
-    actor: str | None = None,
 ) -> Written:
     """Make a draft public: its first revision. ``Written.outreach`` says that rule 4
     requires the outreach campaign, which the caller creates in this transaction."""
-    who = actor or actor_label(acting_user)
+    who = actor_label(acting_user)
     lift_embargo_reason = check_text(lift_embargo_reason, "lift_embargo_reason", kind="text")
     outreach_waiver_reason = check_text(
         outreach_waiver_reason, "outreach_waiver_reason", kind="text"

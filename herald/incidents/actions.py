@@ -124,7 +124,6 @@ def write_declaration(
     commander: AbstractBaseUser | str | None = None,
     acting_user: AbstractBaseUser | None,
     auto: bool = False,
-    actor: str | None = None,
 ) -> Incident:
     """Write a declared incident; announcing it is the caller's (see the module's doc).
 
@@ -140,7 +139,7 @@ def write_declaration(
     summary, reason = texts["summary"], texts["reason"]
     if isinstance(commander, str):
         commander = _user_by_username(commander, "commander")
-    who = actor or actor_label(acting_user)
+    who = actor_label(acting_user)
     with transaction.atomic():
         now = timezone.now()
         commanding = commander or (

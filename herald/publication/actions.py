@@ -122,7 +122,6 @@ def do_publish_advisory(
     lift_embargo_reason: str = "",
     outreach_waiver_reason: str = "",
     published_at: dt.datetime | None = None,
-    actor: str | None = None,
 ) -> Advisory:
     """Make a draft public: the first revision, on every public surface at once."""
     with transaction.atomic():
@@ -134,7 +133,6 @@ def do_publish_advisory(
             lift_embargo_reason=lift_embargo_reason,
             outreach_waiver_reason=outreach_waiver_reason,
             published_at=published_at,
-            actor=actor,
         )
         _publish([written])
     return written.advisory
@@ -299,7 +297,6 @@ def do_declare_incident(
     commander: AbstractBaseUser | str | None = None,
     acting_user: AbstractBaseUser | None,
     auto: bool = False,
-    actor: str | None = None,
 ) -> Incident:
     """Declare an incident and tell the internal channels (support included), in one
     transaction: the declaration and its announcement commit together."""
@@ -312,7 +309,6 @@ def do_declare_incident(
             commander=commander,
             acting_user=acting_user,
             auto=auto,
-            actor=actor,
         )
         fanout_incident(incident)
     return incident
