@@ -190,9 +190,15 @@ class _Writers:
     def __enter__(self) -> _Writers:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
         if self.pool is not None:
-            self.pool.terminate()
+            # close(), not terminate(), when all went well: terminate() can kill a
+            # worker while it holds the task queue's lock, and the next worker then
+            # waits on that lock for ever (seen once in CI: the export hung).
+            if exc_type is None:
+                self.pool.close()
+            else:
+                self.pool.terminate()
             self.pool.join()
 
     def run(self, jobs: Iterable[_Job]) -> Iterator[tuple[str, bool]]:
