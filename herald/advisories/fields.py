@@ -77,6 +77,10 @@ class AdvisoryField:
     # loads only these columns, so this must be True for every field it shows: a test
     # compares the page built from columns with the page rendered from whole snapshots.
     in_markdown: bool = False
+    # Where it is stored. "vulnerability": the one-form shorthand for the advisory's
+    # vulnerabilities (``snapshot.simple_vulnerabilities``: one per CVE id, each with
+    # these weaknesses and scores); every vulnerability holds its own.
+    home: Literal["advisory", "vulnerability"] = "advisory"
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -133,6 +137,7 @@ ADVISORY_FIELDS: tuple[AdvisoryField, ...] = (
         cli=("--cve",),
         metavar="CVE-YYYY-NNNN",
         in_markdown=True,
+        home="vulnerability",
     ),
     AdvisoryField(
         "cwe_ids",
@@ -141,6 +146,7 @@ ADVISORY_FIELDS: tuple[AdvisoryField, ...] = (
         help="The weakness, comma-separated, e.g. CWE-79. Used by OSV, CSAF and CVE.",
         cli=("--cwe",),
         metavar="CWE-N",
+        home="vulnerability",
     ),
     AdvisoryField(
         "severity",
@@ -161,6 +167,7 @@ ADVISORY_FIELDS: tuple[AdvisoryField, ...] = (
         max_length=200,
         cli=("--cvss-v3",),
         metavar="VECTOR",
+        home="vulnerability",
     ),
     AdvisoryField(
         "cvss_v4_vector",
@@ -171,6 +178,7 @@ ADVISORY_FIELDS: tuple[AdvisoryField, ...] = (
         max_length=400,
         cli=("--cvss-v4",),
         metavar="VECTOR",
+        home="vulnerability",
     ),
     AdvisoryField(
         "status",
@@ -264,6 +272,11 @@ FIELDS: dict[str, AdvisoryField] = {f.name: f for f in ADVISORY_FIELDS}
 def fields_of_kind(*kinds: FieldKind) -> tuple[str, ...]:
     """The names of the declared fields of these kinds, in declaration order."""
     return tuple(f.name for f in ADVISORY_FIELDS if f.kind in kinds)
+
+
+def shorthand_fields() -> tuple[str, ...]:
+    """The declared fields stored on the advisory's vulnerabilities (``home``)."""
+    return tuple(f.name for f in ADVISORY_FIELDS if f.home == "vulnerability")
 
 
 def public_fields() -> tuple[AdvisoryField, ...]:

@@ -18,7 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q
 
 from herald.advisories.models import Advisory
-from herald.advisories.snapshot import snapshot_of
+from herald.advisories.snapshot import AdvisorySnapshot, snapshot_of
 from herald.audit.actions import verify
 from herald.audit.anchor import AnchorReport, check_anchor
 from herald.audit.models import AuditEvent
@@ -26,7 +26,10 @@ from herald.incidents.models import Incident
 
 # The snapshot's fields that identify an audited full state (as opposed to, say,
 # a scheduling event that records only the new date).
-_SNAPSHOT_KEYS = {"identifier", "title", "state", "status", "affected"}
+_SNAPSHOT_KEYS = {"identifier", "title", "state", "status"}
+# Snapshots hold "vulnerabilities"; those audited before vulnerabilities existed hold
+# the flat "affected" (``AdvisorySnapshot.from_dict`` reads both).
+_ROW_KEYS = {"vulnerabilities", "affected"}
 # Facts of the product, copied into each affected row of the snapshot: a product
 # renamed through its own action changes them without touching the advisory.
 _PRODUCT_FACTS = ("product", "ecosystem", "package_name", "repository_url")
@@ -61,18 +64,27 @@ def _stored_form(value: Any) -> Any:
 
 
 def _comparable(state: dict[str, Any]) -> dict[str, Any]:
-    rows = state.get("affected")
-    if isinstance(rows, list):
-        state = {
-            **state,
-            "affected": [
-                {k: v for k, v in row.items() if k not in _PRODUCT_FACTS}
-                if isinstance(row, dict)
-                else row
-                for row in rows
-            ],
-        }
+    """The audited fields, in today's snapshot shape, without the product's own facts."""
+    state = _stored_form(AdvisorySnapshot.from_dict(state).to_dict())
+    for vulnerability in state.get("vulnerabilities") or ():
+        vulnerability["affected"] = [
+            {k: v for k, v in row.items() if k not in _PRODUCT_FACTS}
+            for row in vulnerability.get("affected") or ()
+        ]
     return state
+
+
+def _changed(now: dict[str, Any], audited: dict[str, Any]) -> Iterator[str]:
+    """The fields that differ; a vulnerability's as "CVE-2026-1234 affected"."""
+    for key, value in now.items():
+        if key not in audited or audited[key] == value:
+            continue
+        if key != "vulnerabilities" or len(value) != len(audited[key]):
+            yield key
+            continue
+        for i, (mine, theirs) in enumerate(zip(value, audited[key], strict=True)):
+            name = mine.get("cve_id") or f"vulnerability {i + 1}"
+            yield from (f"{name} {k}" for k in mine if mine[k] != theirs.get(k))
 
 
 def _last_audited(advisory: Advisory) -> AuditEvent | None:
@@ -80,7 +92,11 @@ def _last_audited(advisory: Advisory) -> AuditEvent | None:
         object_type=Advisory._meta.label_lower, object_pk=str(advisory.pk)
     ).order_by("-seq")
     for event in events.iterator(chunk_size=20):
-        if isinstance(event.after, dict) and event.after.keys() >= _SNAPSHOT_KEYS:
+        if (
+            isinstance(event.after, dict)
+            and event.after.keys() >= _SNAPSHOT_KEYS
+            and event.after.keys() & _ROW_KEYS
+        ):
             return event
     return None
 
@@ -98,7 +114,7 @@ def drifted_advisories() -> Iterator[Drift | str]:
         assert isinstance(event.after, dict)
         now = _comparable(_stored_form(snapshot_of(advisory, with_history=False).to_dict()))
         audited = _comparable(event.after)
-        changed = tuple(sorted(k for k, v in now.items() if k in audited and audited[k] != v))
+        changed = tuple(sorted(_changed(now, audited)))
         if changed:
             yield Drift(advisory.identifier, event.seq, changed)
 

@@ -153,6 +153,10 @@ class Affected(models.Model):
             parts.append(f"<= {self.last_affected}")
         return ", ".join(parts) or "all versions"
 
+    @property
+    def has_versions(self) -> bool:
+        return bool(self.introduced or self.fixed or self.last_affected)
+
 
 class Credit(models.Model):
     class Type(models.TextChoices):

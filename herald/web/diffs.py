@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from herald.advisories.models import Revision
+from herald.advisories.snapshot import AdvisorySnapshot
 from herald.web.errors import label_for
 
 # updated_at moves with every save; listing it would bury the changes that matter.
@@ -58,7 +59,33 @@ def _lines(value: Any) -> list[str]:
     return [json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else str(value)]
 
 
+def _flat(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored snapshot (of any age: ``from_dict`` reads the flat shape of revisions
+    made before vulnerabilities existed) with each vulnerability's fields as their own
+    entries, named by the vulnerability's CVE id (or its place), so a reviewer sees
+    "CVE-2026-1234 cwe_ids" change rather than one long JSON line."""
+    data = AdvisorySnapshot.from_dict(dict(stored)).to_dict()
+    data.update({k: v for k, v in stored.items() if k not in data and k not in _OLD_FLAT})
+    vulnerabilities = data.pop("vulnerabilities", [])
+    for i, vulnerability in enumerate(vulnerabilities):
+        name = vulnerability.get("cve_id") or f"Vulnerability {i + 1}"
+        for key, value in vulnerability.items():
+            if key != "cve_id":
+                data[f"{name}: {key}"] = value
+        data.setdefault(f"{name}: cve_id", vulnerability.get("cve_id") or "")
+    return data
+
+
+# Keys of the flat snapshots stored before vulnerabilities existed; ``from_dict`` turns
+# them into vulnerabilities.
+_OLD_FLAT = frozenset(
+    {"cve_ids", "cwe_ids", "cvss_v3_vector", "cvss_v3_score", "cvss_v4_vector", "cvss_v4_score",
+     "affected"}
+)  # fmt: skip
+
+
 def field_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[FieldChange, ...]:
+    before, after = _flat(before), _flat(after)
     keys = [*after, *(k for k in before if k not in after)]
     changes = []
     for key in keys:

@@ -25,6 +25,7 @@ from herald.advisories.snapshot import (
     ReferenceSnapshot,
     RevisionEntry,
     declared_values,
+    vulnerabilities_of,
 )
 from herald.publishing.render.markdown import advisory_blocks
 from herald.web.diffs import FieldChange, field_changes
@@ -75,14 +76,14 @@ def preview_of(
             "summary": " ".join(previewed.summary.split()),
             "disclosed_at": disclosed,
         },
-        cvss_v3_score=previewed.cvss_v3_score,
-        cvss_v4_score=previewed.cvss_v4_score,
         incident=advisory.incident.identifier if advisory else "",
         published_at=published_at,
         updated_at=now,
         withdrawn_at=advisory.withdrawn_at if advisory else None,
         withdrawn_reason=advisory.withdrawn_reason if advisory else "",
-        affected=tuple(_affected(r) for r in rows.get("affected", [])),
+        vulnerabilities=vulnerabilities_of(
+            previewed, affected=[_affected(r) for r in rows.get("affected", [])]
+        ),
         credits=tuple(
             CreditSnapshot(name=r["name"], type=r["type"], contact=r.get("contact") or "")
             for r in rows.get("credits", [])

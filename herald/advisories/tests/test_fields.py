@@ -19,7 +19,7 @@ from herald.advisories.actions import _clean_fields
 from herald.advisories.fields import ADVISORY_FIELDS, FIELDS, choices_of, public_fields
 from herald.advisories.models import Advisory
 from herald.advisories.serialize import DESK_KEYS, advisory_to_dict, desk_advisory_to_dict
-from herald.advisories.snapshot import AdvisorySnapshot, snapshot_of
+from herald.advisories.snapshot import AdvisorySnapshot, VulnerabilitySnapshot, snapshot_of
 from herald.api import schemas
 from herald.core.models import VendorProfile
 from herald.publication.management.commands.advisory import Command
@@ -135,8 +135,16 @@ class DeclarationTests(HeraldTestCase):
 
     def test_the_snapshot_carries_exactly_the_public_fields(self) -> None:
         snapshot_fields = {f.name for f in dataclasses.fields(AdvisorySnapshot)}
-        public = {f.name for f in public_fields()}
+        vulnerability_fields = {f.name for f in dataclasses.fields(VulnerabilitySnapshot)}
+        public = {f.name for f in public_fields() if f.home == "advisory"}
         assert public <= snapshot_fields
+        # The shorthand fields live on each vulnerability; the advisory derives them.
+        shorthand = {f.name for f in public_fields() if f.home == "vulnerability"}
+        assert {"cve_ids" if n == "cve_ids" else n for n in shorthand} - {"cve_ids"} <= (
+            vulnerability_fields
+        )
+        assert "cve_id" in vulnerability_fields
+        assert all(isinstance(getattr(AdvisorySnapshot, n), property) for n in shorthand)
         # The embargo and other desk-only fields never reach a renderer.
         assert not (set(FIELDS) - public) & snapshot_fields
 

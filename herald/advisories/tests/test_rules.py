@@ -286,8 +286,8 @@ class Rule5Revisions(HeraldTestCase):
             (2, "updated", "Add CWE."),
             (3, "updated", "Done."),
         ]
-        assert revisions[0].snapshot["cwe_ids"] == []
-        assert revisions[1].snapshot["cwe_ids"] == ["CWE-79"]
+        assert revisions[0].snapshot["vulnerabilities"][0]["cwe_ids"] == []
+        assert revisions[1].snapshot["vulnerabilities"][0]["cwe_ids"] == ["CWE-79"]
         assert revisions[2].snapshot["status"] == "resolved"
 
     def test_a_published_advisory_never_goes_back_to_draft(self) -> None:

@@ -201,7 +201,7 @@ class AuditAnchor(ChainCase):
     def test_an_affected_version_edited_in_the_database_is_reported(self) -> None:
         pk = self.with_affected_rows()
         raw_sql("UPDATE advisories_affected SET fixed = %s WHERE advisory_id = %s", ["99", str(pk)])
-        self.assert_verify_reports("in: affected")
+        self.assert_verify_reports(" affected: edited outside Herald")
 
     def test_renaming_a_product_is_not_an_edit_of_its_advisories(self) -> None:
         self.with_affected_rows()

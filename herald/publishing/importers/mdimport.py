@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from herald.advisories.snapshot import AdvisorySnapshot
+from herald.advisories.snapshot import AdvisorySnapshot, simple_vulnerabilities
 from herald.advisories.validation import CVE_RE, check_timeline
 from herald.core.errors import HeraldError, ValidationError
 from herald.publishing.render.markdown import (
@@ -158,7 +158,7 @@ class ParsedAdvisory:
             status=self.status,
             severity=self.severity,
             description=self.description,
-            cve_ids=self.cve_ids,
+            vulnerabilities=simple_vulnerabilities(cve_ids=self.cve_ids),
             affected_users=self.affected_users,
             resolution=self.resolution,
             discovered_at=self.discovered_at,

@@ -36,10 +36,10 @@ from django.template.loader import get_template, render_to_string
 from django.urls import get_resolver, reverse
 from django.utils import timezone
 
-from herald.advisories.fields import fields_of_kind, markdown_page_fields
+from herald.advisories.fields import fields_of_kind, markdown_page_fields, shorthand_fields
 from herald.advisories.models import Advisory, Affected
 from herald.advisories.queries import public_advisories
-from herald.advisories.snapshot import AdvisorySnapshot, snapshot_of
+from herald.advisories.snapshot import AdvisorySnapshot, simple_vulnerabilities, snapshot_of
 from herald.core.caches import ProcessCache
 from herald.core.errors import HeraldError
 from herald.core.models import Product, VendorProfile
@@ -122,6 +122,7 @@ _MARKDOWN_FIELDS = (
     "withdrawn_reason",
     *markdown_page_fields(),
 )
+_SHORTHAND = set(shorthand_fields())
 _MARKDOWN_LISTS = [name for name in fields_of_kind("list") if name in _MARKDOWN_FIELDS]
 
 
@@ -176,10 +177,17 @@ class _HandbookTexts:
             ]
         )
         for chunk in chunks:
+            row: dict[str, Any]
             for row in chunk.values("pk", *_MARKDOWN_FIELDS):
                 pk = row.pop("pk")
-                lists = {name: tuple(row[name] or ()) for name in _MARKDOWN_LISTS}
-                snapshot = AdvisorySnapshot(**{**row, **lists})
+                lists: dict[str, Any] = {
+                    name: tuple(row.pop(name) or ()) for name in _MARKDOWN_LISTS
+                }
+                snapshot = AdvisorySnapshot(
+                    **row,
+                    **{k: v for k, v in lists.items() if k not in _SHORTHAND},
+                    vulnerabilities=simple_vulnerabilities(cve_ids=lists.get("cve_ids", ())),
+                )
                 if snapshot.state not in ("published", "withdrawn"):  # rule 3, as render_page
                     raise ValueError(f"{snapshot.identifier} is a {snapshot.state}.")
                 fresh[pk] = entry_part(advisory_text(snapshot))

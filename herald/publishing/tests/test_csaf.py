@@ -16,7 +16,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from herald.advisories.snapshot import AffectedSnapshot
+from herald.advisories.snapshot import AffectedSnapshot, with_changes
 from herald.publishing.render import csaf_validator
 from herald.publishing.render.csaf import render_csaf, render_csaf_bytes
 from herald.publishing.render.csaf_checks import MANDATORY_TESTS, run_mandatory_tests
@@ -154,7 +154,7 @@ def test_a_product_with_and_without_versions_keeps_ids_unique() -> None:
         AffectedSnapshot("Northwind Server", "server", "cloud", status="fixed"),
         AffectedSnapshot("Northwind Server", "server", "self_hosted", fixed="5.0.0"),
     )
-    doc = render_csaf(dataclasses.replace(CASES["withdrawn"], affected=rows), PUBLISHER)
+    doc = render_csaf(with_changes(CASES["withdrawn"], affected=rows), PUBLISHER)
     assert errors(doc) == []
     assert csaf_problems(doc) == []
 
@@ -241,7 +241,7 @@ def test_a_service_row_entered_as_affected_is_fixed_once_the_advisory_is_resolve
     agent = AffectedSnapshot(
         product="Northwind Agent", product_slug="agent", deployment="self_hosted", fixed="1.4.0"
     )
-    case = dataclasses.replace(CASES["fixed_multi_product"], status="resolved",
+    case = with_changes(CASES["fixed_multi_product"], status="resolved",
                                affected=(cloud, agent))  # fmt: skip
     status = render_csaf(case, PUBLISHER)["vulnerabilities"][0]["product_status"]
     assert "known_affected" in status  # the agent's versions before 1.4.0
@@ -270,7 +270,7 @@ def _purls(node: Any) -> list[str]:
 
 def test_a_swift_package_has_a_purl_only_where_it_has_a_version() -> None:
     """purl-spec: a swift purl needs its version (csaf-validator-lib's test 6.1.13)."""
-    snapshot = dataclasses.replace(CASES["fixed_multi_product"], affected=(SWIFT_NIO,))
+    snapshot = with_changes(CASES["fixed_multi_product"], affected=(SWIFT_NIO,))
     doc = render_csaf(snapshot, PUBLISHER)
     assert _purls(doc["product_tree"]) == ["pkg:swift/github.com/apple/swift-nio-http2@1.28.0"]
     require_csaf_validator()
@@ -278,9 +278,7 @@ def test_a_swift_package_has_a_purl_only_where_it_has_a_version() -> None:
 
 
 def test_herald_s_own_6_1_13_refuses_a_swift_purl_without_version_as_the_library_does() -> None:
-    doc = render_csaf(
-        dataclasses.replace(CASES["fixed_multi_product"], affected=(SWIFT_NIO,)), PUBLISHER
-    )
+    doc = render_csaf(with_changes(CASES["fixed_multi_product"], affected=(SWIFT_NIO,)), PUBLISHER)
     leaf = doc["product_tree"]["branches"][0]
     while "branches" in leaf:
         leaf = leaf["branches"][0]

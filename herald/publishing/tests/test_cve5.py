@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft7Validator
 
+from herald.advisories.snapshot import with_changes
 from herald.publishing.render.cve5 import (
     render_cna_container,
     render_cve_record,
@@ -105,7 +106,7 @@ def test_metrics_are_full_cvss_objects_for_both_versions() -> None:
 
 
 def test_a_cvss_30_vector_becomes_a_cvss_v3_0_metric() -> None:
-    snap = dataclasses.replace(CASES["unicode_no_products"], cve_ids=("CVE-2026-40004",))
+    snap = with_changes(CASES["unicode_no_products"], cve_ids=("CVE-2026-40004",))
     cna = render_cna_container(snap, "CVE-2026-40004", PUBLISHER)
     assert cna["metrics"][0]["cvssV3_0"]["version"] == "3.0"
     # No product rows: the vendor's offering stands in, as CVE rules need a product.
@@ -146,7 +147,7 @@ def test_descriptions_problem_types_references_credits_and_timeline() -> None:
 
 
 def test_an_unknown_cwe_is_given_by_id_alone() -> None:
-    snap = dataclasses.replace(CASES["high_v4_only_no_cve"], cve_ids=("CVE-2026-50005",))
+    snap = with_changes(CASES["high_v4_only_no_cve"], cve_ids=("CVE-2026-50005",))
     cna = render_cna_container(snap, "CVE-2026-50005", PUBLISHER)
     assert cna["problemTypes"][0]["descriptions"][1]["description"] == "CWE-99999"
 

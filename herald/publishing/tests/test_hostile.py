@@ -300,7 +300,7 @@ def test_markdown_escapes_settle_and_survive_a_round_trip_through_the_page() -> 
 def test_a_fuzzed_advisory_renders_parses_and_renders_to_the_same_page() -> None:
     rng = _rng(3)
     for _ in range(300):
-        snapshot = AdvisorySnapshot(
+        snapshot = AdvisorySnapshot.build(
             identifier="NW-2026-0001",
             title=" ".join(_fuzz(rng).split()) or "x",
             state="published",

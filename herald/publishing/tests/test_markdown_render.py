@@ -48,7 +48,7 @@ def advisory(**overrides: object) -> AdvisorySnapshot:
         "published_at": dt.datetime(2026, 1, 15, 9, 30, tzinfo=dt.UTC),
     }
     values.update(overrides)
-    return AdvisorySnapshot(**values)  # type: ignore[arg-type]
+    return AdvisorySnapshot.build(**values)
 
 
 def test_a_new_herald_renders_the_empty_page_with_the_template() -> None:

@@ -95,7 +95,7 @@ BASE: dict[str, Any] = {
 
 def snapshot(**overrides: Any) -> AdvisorySnapshot:
     values = {**BASE, **overrides}
-    return AdvisorySnapshot(**values)
+    return AdvisorySnapshot.build(**values)
 
 
 CASES: dict[str, AdvisorySnapshot] = {
