@@ -29,7 +29,10 @@ The rules (issue #15, point 3). A re-export keeps:
   at least as many ``revision_history`` entries.
 
 Comparisons are semantic: lists the standards treat as sets are compared as sets,
-texts with surrounding white space trimmed, language tags case-insensitively.
+language tags case-insensitively; a text (summary, details, a description in one
+language, a CSAF note) is kept when it is whole in the export's text of the same field,
+language or note category, white space aside: an export may add to it (a "Resolution"
+paragraph), not cut it.
 No Herald code is imported: the checker judges documents, whoever wrote them.
 """
 
@@ -74,6 +77,12 @@ def _canon(value: Any) -> str:
 
 def _text(value: Any) -> str:
     return " ".join(str(value or "").split())
+
+
+def _kept_text(text: Any, candidates: Iterable[Any]) -> bool:
+    """The text is whole in one of the candidates (white space aside; additions allowed)."""
+    wanted = _text(text)
+    return not wanted or any(wanted in _text(c) for c in candidates)
 
 
 def _short(value: Any, width: int = 60) -> str:
@@ -207,7 +216,7 @@ def _osv(original: Doc, exported: Doc) -> Iterator[str]:
             yield f"/{field}: {original.get(field)} became {now}"
 
     for field in ("summary", "details"):
-        if _text(original.get(field)) and _text(original.get(field)) != _text(exported.get(field)):
+        if not _kept_text(original.get(field), [exported.get(field)]):
             yield f"/{field}: the text {_short(original.get(field))} was dropped or changed"
 
     for score in sorted(_osv_scores(original) - _osv_scores(exported)):
@@ -270,10 +279,6 @@ def _lang(value: Any) -> str:
     return str(value or "").strip().lower()
 
 
-def _texts(items: Any) -> set[tuple[str, str]]:
-    return {(_lang(d.get("lang")), _text(d.get("value"))) for d in _list(items)}
-
-
 def _cve_metrics(container: Doc) -> set[str]:
     found = set()
     for metric in _list(container.get("metrics")):
@@ -298,7 +303,11 @@ def _cve_cwes(container: Doc) -> set[str]:
 
 
 def _cve_product(affected: Doc) -> tuple[str, str]:
-    return (_text(affected.get("vendor")), _text(affected.get("product")))
+    """Vendor and product; a package-only entry (collectionURL, packageName) by its package."""
+    vendor, product = _text(affected.get("vendor")), _text(affected.get("product"))
+    if vendor or product:
+        return (vendor, product)
+    return (_text(affected.get("collectionURL")), _text(affected.get("packageName")))
 
 
 def _cve_version(version: Doc) -> str:
@@ -349,9 +358,12 @@ def _cve_container_lost(where: str, mine: Doc, theirs: Doc) -> Iterator[str]:
     for cwe in sorted(_cve_cwes(mine) - _cve_cwes(theirs)):
         yield f"{where}/problemTypes: {cwe} dropped"
     for field in ("descriptions", "rejectedReasons", "solutions", "workarounds"):
-        kept_texts = _texts(theirs.get(field))
         for number, item in enumerate(_list(mine.get(field))):
-            if (_lang(item.get("lang")), _text(item.get("value"))) not in kept_texts:
+            lang = _lang(item.get("lang"))
+            same_lang = [
+                t.get("value") for t in _list(theirs.get(field)) if _lang(t.get("lang")) == lang
+            ]
+            if not _kept_text(item.get("value"), same_lang):
                 yield (
                     f"{where}/{field}/{number}: the {item.get('lang')} text "
                     f"{_short(item.get('value'))} dropped or changed"
@@ -591,10 +603,10 @@ def _csaf_vuln_lost(
 def _csaf_notes_lost(
     where: str, mine: Doc, theirs: Doc, categories: tuple[str, ...]
 ) -> Iterator[str]:
-    """The notes of these categories (the descriptions) kept with the same text."""
-    kept = {(n.get("category"), _text(n.get("text"))) for n in _list(theirs.get("notes"))}
+    """The notes of these categories (the descriptions) kept, their text whole."""
     for number, note in enumerate(_list(mine.get("notes"))):
         category = note.get("category")
-        if category in categories and (category, _text(note.get("text"))) not in kept:
+        same = [n.get("text") for n in _list(theirs.get("notes")) if n.get("category") == category]
+        if category in categories and not _kept_text(note.get("text"), same):
             text = _short(note.get("text"))
             yield f"{where}/notes/{number}: the {category} note {text} dropped or changed"

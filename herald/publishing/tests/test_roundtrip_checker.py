@@ -96,7 +96,7 @@ def test_osv_identity_and_equivalent_forms_lose_nothing() -> None:
         d["affected"] = [git, first]
         d["aliases"].reverse()
         d["published"] = "2024-02-01T11:00:00.500000+01:00"  # the same instant
-        d["details"] = "A long input overflows the buffer.\n"
+        d["details"] = "A long input overflows the buffer.\n\n### Resolution\n\nUpdate."
 
     assert lost("osv", OSV, changed(OSV, merge_and_reorder)) == []
 
@@ -276,6 +276,7 @@ def test_cve_identity_and_equivalent_forms_lose_nothing() -> None:
         cna = d["containers"]["cna"]
         cna["descriptions"].reverse()
         cna["descriptions"][0]["lang"] = "DE"
+        cna["descriptions"][1]["value"] += " Update to 1.4."
         cna["affected"].reverse()
         d["containers"]["adp"].reverse()
         d["cveMetadata"]["dateUpdated"] = "2024-03-01T10:00:00Z"  # no offset means UTC
@@ -514,6 +515,7 @@ def test_csaf_identity_and_equivalent_forms_lose_nothing() -> None:
         d["vulnerabilities"].reverse()
         d["vulnerabilities"][1]["remediations"].reverse()
         d["vulnerabilities"][1]["product_status"]["known_affected"].reverse()
+        d["vulnerabilities"][1]["notes"][0]["text"] += "\n\nFixed in 1.4."
 
     assert lost("csaf", CSAF, changed(CSAF, herald)) == []
 
