@@ -21,7 +21,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django.test import TestCase, TransactionTestCase
 
-from herald.advisories.models import Advisory
+from herald.advisories.models import Advisory, Vulnerability
 from herald.core.models import Product, VendorProfile
 from herald.incidents.models import Incident
 from herald.publication.actions import do_create_advisory, do_declare_incident, do_publish_advisory
@@ -100,7 +100,7 @@ def unused_cve(first: str = "CVE-2026-12345") -> str:
     year, number = first.rsplit("-", 1)
     for n in range(int(number), int(number) + 10_000):
         cve = f"{year}-{n}"
-        if not Advisory.objects.filter(cve_ids__icontains=cve).exists():
+        if not Vulnerability.objects.filter(cve_id=cve).exists():
             return cve
     raise AssertionError("no unused CVE id near " + first)
 

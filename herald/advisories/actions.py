@@ -23,18 +23,28 @@ Each write runs in one transaction and enforces DESIGN.md's rules:
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.text import slugify
 
-from herald.advisories.fields import FIELDS, fields_of_kind
-from herald.advisories.models import Advisory, Affected, Credit, Reference, Revision
+from herald.advisories.fields import FIELDS, fields_of_kind, shorthand_fields
+from herald.advisories.models import (
+    Advisory,
+    Affected,
+    Credit,
+    Reference,
+    Revision,
+    SourceDocument,
+    Vulnerability,
+)
 from herald.advisories.rules import (
     Blocker,
     check_no_blockers,
@@ -42,7 +52,14 @@ from herald.advisories.rules import (
     publish_blockers,
     publish_values,
 )
-from herald.advisories.snapshot import snapshot_of
+from herald.advisories.snapshot import (
+    AdvisorySnapshot,
+    AffectedSnapshot,
+    SourceSnapshot,
+    VulnerabilitySnapshot,
+    snapshot_json,
+    snapshot_of,
+)
 from herald.advisories.validation import (
     check_cve_ids,
     check_cvss,
@@ -316,9 +333,8 @@ def check_cve_unused(advisory: Advisory) -> None:
     """One advisory per CVE: every consumer (the handbook page, OSV aliases, CVE
     records) keys advisories by it, and two would contradict each other."""
     for cve in advisory.cve_ids:
-        # The JSON list is matched as text first, then exactly.
-        candidates = Advisory.objects.filter(cve_ids__icontains=cve).exclude(pk=advisory.pk)
-        other = next((a for a in candidates.order_by("id") if cve in a.cve_ids), None)
+        taken = Vulnerability.objects.filter(cve_id=cve).exclude(advisory_id=advisory.pk)
+        other = Advisory.objects.filter(pk__in=taken.values("advisory_id")).order_by("id").first()
         if other is not None:
             raise ValidationError(
                 {
@@ -465,7 +481,9 @@ def _replace_rows(
     references: list[Reference] | None,
 ) -> None:
     if affected is not None:
-        advisory.affected.all().delete()
+        # The one-form rows: those that hold for every vulnerability. A vulnerability's
+        # own rows (imported, or set per vulnerability) are not the form's to replace.
+        advisory.affected.filter(vulnerability__isnull=True).delete()
         Affected.objects.bulk_create(_owned(affected, advisory))
     if credits is not None:
         advisory.credits.all().delete()
@@ -582,6 +600,28 @@ def _require_summary(advisory: Advisory, change_summary: str) -> str:
     return summary
 
 
+@dataclass(frozen=True)
+class Detail:
+    """What a document says beyond the one form: its vulnerabilities, each with its own
+    product rows, and the documents it came from (each with the document as it came)."""
+
+    vulnerabilities: tuple[VulnerabilitySnapshot, ...]
+    sources: tuple[tuple[SourceSnapshot, dict[str, Any]], ...] = ()
+
+    def shorthand(self) -> dict[str, Any]:
+        """The derived one-form values, so the draft's checks (one advisory per CVE,
+        severity from the score) see what the vulnerabilities say."""
+        whole = AdvisorySnapshot(
+            identifier="", title="", state="draft", status="", severity="",
+            vulnerabilities=self.vulnerabilities,
+        )  # fmt: skip
+        return {
+            "cve_ids": list(whole.cve_ids),
+            "cvss_v3_vector": whole.cvss_v3_vector,
+            "cvss_v4_vector": whole.cvss_v4_vector,
+        }
+
+
 def write_draft(
     *,
     acting_user: AbstractBaseUser | None,
@@ -589,9 +629,15 @@ def write_draft(
     affected: Iterable[Mapping[str, Any]] = (),
     credits: Iterable[Mapping[str, Any]] = (),
     references: Iterable[Mapping[str, Any]] = (),
+    detail: Detail | None = None,
     **values: Any,
 ) -> Written:
-    """Create a draft. It is private to the desk until published."""
+    """Create a draft. It is private to the desk until published. ``detail`` (an
+    imported document's vulnerabilities and sources) stands for the one-form shorthand
+    and product rows."""
+    if detail is not None:
+        values = {k: v for k, v in values.items() if k not in shorthand_fields()}
+        values.update(detail.shorthand())
     cleaned, rows, errors = _checked_input(values, affected, credits, references, advisory=None)
     if errors:
         raise ValidationError(errors)
@@ -617,6 +663,10 @@ def write_draft(
         # numbers would count the drafts); until then a random handle names it.
         advisory.identifier = draft_identifier(profile.advisory_prefix, now.year)
         advisory.save()
+        if detail is None:
+            store_vulnerabilities(advisory)
+        else:
+            store_detail(advisory, detail, acting_user=acting_user)
         _replace_rows(advisory, *rows)
         add_event(
             advisory.incident,
@@ -667,6 +717,182 @@ def write_update(
     )
 
 
+def _shared_now(vulns: list[Vulnerability], name: str) -> Any:
+    """What every vulnerability says for a shared field, or ``_DIFFERS``."""
+    values = {json.dumps(getattr(v, name), default=str) for v in vulns}
+    return getattr(vulns[0], name) if len(values) == 1 else _DIFFERS
+
+
+_DIFFERS = object()
+
+
+def _comparable(value: Any) -> str:
+    return json.dumps(list(value) if isinstance(value, (list, tuple)) else value, default=str)
+
+
+def store_vulnerabilities(advisory: Advisory) -> None:
+    """Store what the one-form shorthand set (``Advisory.pending_shorthand``) on the
+    advisory's vulnerabilities: one per CVE id, a vulnerability kept by its CVE (with
+    everything else it holds), a new one for a new CVE, and each given weakness or
+    score on every vulnerability. A value that equals what they hold changes nothing;
+    changing a weakness or score that the vulnerabilities hold differently is refused,
+    naming the field: it would overwrite each one's own. Every advisory has at least one
+    vulnerability (one without a CVE when it names none)."""
+    pending = dict(advisory.pending_shorthand)
+    advisory.pending_shorthand.clear()
+    advisory.__dict__.get("_prefetched_objects_cache", {}).pop("vulnerabilities", None)
+    vulns = list(advisory.vulnerabilities.order_by("position", "id"))
+    cves = pending.pop("cve_ids", [v.cve_id for v in vulns if v.cve_id])
+    shared: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for name, value in pending.items():
+        if not vulns or _shared_now(vulns, name) is not _DIFFERS:
+            shared[name] = value
+        elif _comparable(value) != _comparable(getattr(advisory, name)):
+            # getattr reads the stored vulnerabilities: the pending values are cleared.
+            field = name.replace("score", "vector")
+            if field not in errors:
+                errors[field] = [
+                    "Its vulnerabilities differ here; change each vulnerability's own."
+                ]
+    if errors:
+        raise ValidationError(errors)
+    by_cve = {v.cve_id: v for v in vulns}
+    kept: list[Vulnerability] = []
+    for position, cve in enumerate(cves or [""]):
+        vuln = by_cve.pop(cve, None)
+        if vuln is None and "" in by_cve:  # the CVE given to a vulnerability that had none
+            vuln = by_cve.pop("")
+        if vuln is None:
+            template = vulns[0] if vulns else None
+            vuln = Vulnerability(advisory=advisory)
+            for name in ("cwe_ids", "cvss_v3_vector", "cvss_v3_score", "cvss_v4_vector",
+                         "cvss_v4_score"):  # fmt: skip
+                if template is not None and _shared_now(vulns, name) is not _DIFFERS:
+                    setattr(vuln, name, getattr(template, name))
+        vuln.cve_id, vuln.position = cve, position
+        for name, value in shared.items():
+            setattr(vuln, name, value)
+        vuln.save()
+        kept.append(vuln)
+    Vulnerability.objects.filter(pk__in=[v.pk for v in by_cve.values()]).delete()
+
+
+def store_detail(
+    advisory: Advisory, detail: Detail, *, acting_user: AbstractBaseUser | None
+) -> None:
+    """Store a document's vulnerabilities, their product rows and its sources on a new
+    advisory, as they are (``Detail``); products are found by vendor and name (or by
+    package), else created and audited."""
+    advisory.pending_shorthand.clear()
+    for position, v in enumerate(detail.vulnerabilities):
+        v_dict = snapshot_json(asdict(v))
+        vuln = Vulnerability.objects.create(
+            advisory=advisory,
+            position=position,
+            cve_id=v.cve_id,
+            ids=v_dict["ids"],
+            title=v.title[:500],
+            cwe_ids=list(v.cwe_ids),
+            cvss_v3_vector=v.cvss_v3_vector,
+            cvss_v3_score=v.cvss_v3_score,
+            cvss_v4_vector=v.cvss_v4_vector,
+            cvss_v4_score=v.cvss_v4_score,
+            scores=v_dict["scores"],
+            notes=v_dict["notes"],
+            references=v_dict["references"],
+            discovered_at=v.discovered_at,
+            released_at=v.released_at,
+            third_party=v_dict["third_party"],
+            extra=v_dict["extra"],
+        )
+        Affected.objects.bulk_create(
+            Affected(
+                advisory=advisory,
+                vulnerability=vuln,
+                product=product_for(row, acting_user=acting_user),
+                deployment=row.deployment
+                if row.deployment in Affected.Deployment.values
+                else Affected.Deployment.OTHER,
+                region=row.region[:32],
+                introduced=row.introduced[:100],
+                fixed=row.fixed[:100],
+                last_affected=row.last_affected[:100],
+                status=row.status
+                if row.status in Affected.Status.values
+                else Affected.Status.AFFECTED,
+                position=i,
+                version=row.version[:200],
+                platform=row.platform[:300],
+                purl=row.purl[:1000],
+                cpe=row.cpe[:1000],
+                ranges=row_dict["ranges"],
+                versions=list(row.versions),
+                default_status=row.default_status[:24],
+                justification=row.justification[:64],
+                impact_statement=row.impact_statement,
+                remediations=row_dict["remediations"],
+                extra=row_dict["extra"],
+            )
+            for i, (row, row_dict) in enumerate(zip(v.affected, v_dict["affected"], strict=True))
+        )
+    now = timezone.now()
+    SourceDocument.objects.bulk_create(
+        SourceDocument(
+            advisory=advisory,
+            position=position,
+            kind=source.kind,
+            source_id=source.id[:200],
+            url=source.url[:1000],
+            publisher=source.publisher[:300],
+            published=source.published,
+            modified=source.modified,
+            withdrawn=source.withdrawn,
+            revision_history=snapshot_json(list(source.revision_history)),
+            schema_version=source.schema_version[:32],
+            extra=snapshot_json(source.extra),
+            document=document,
+            imported_at=now,
+        )
+        for position, (source, document) in enumerate(detail.sources)
+    )
+
+
+def product_for(row: AffectedSnapshot, *, acting_user: AbstractBaseUser | None) -> Product:
+    """The product a document's row names: by package (ecosystem and name), else by
+    vendor and name; created (and audited) when Herald has none."""
+    if row.ecosystem and row.package_name:
+        found = Product.objects.filter(
+            ecosystem=row.ecosystem, package_name=row.package_name
+        ).first()
+    else:
+        found = Product.objects.filter(vendor=row.vendor[:200], name=row.product[:200]).first()
+    if found is not None:
+        return found
+    base = (row.product_slug or slugify(f"{row.vendor} {row.product}"))[:90] or "product"
+    slug, n = base, 1
+    while Product.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    product = Product.objects.create(
+        name=row.product[:200],
+        vendor=row.vendor[:200],
+        slug=slug,
+        ecosystem=row.ecosystem[:64],
+        package_name=row.package_name[:200],
+        repository_url=row.repository_url[:200],
+    )
+    record(
+        acting_user=acting_user,
+        action="product.create",
+        obj=product,
+        after={"name": product.name, "vendor": product.vendor, "slug": slug,
+               "ecosystem": product.ecosystem, "package_name": product.package_name,
+               "reason": "imported"},
+    )  # fmt: skip
+    return product
+
+
 def _apply_fields(advisory: Advisory, cleaned: Mapping[str, Any]) -> None:
     for name, value in cleaned.items():
         setattr(advisory, name, value)
@@ -715,6 +941,7 @@ def _change(
         advisory.version += 1
         advisory.updated_at = timezone.now()
         advisory.save()
+        store_vulnerabilities(advisory)
         _replace_rows(advisory, *rows)
         after = snapshot_of(advisory, with_history=False).to_dict()
         if after == {**before, "updated_at": after["updated_at"], "incident": after["incident"]}:
@@ -798,6 +1025,7 @@ def write_publication(
         advisory.version += 1
         advisory.updated_at = now
         advisory.save()
+        store_vulnerabilities(advisory)
         revision = _write_revision(
             advisory, Revision.Kind.PUBLISHED, "Published.", advisory.incident, who
         )

@@ -291,9 +291,13 @@ def markdown_page_fields() -> tuple[str, ...]:
 
 def column(name: str) -> models.Field[Any, Any]:
     """The model column that stores a declared field (the model is the storage)."""
-    from herald.advisories.models import Advisory  # the models load after this module
+    from herald.advisories.models import Advisory, Vulnerability  # they load after this
 
-    field = Advisory._meta.get_field(name)
+    if FIELDS[name].home == "vulnerability":
+        # Each vulnerability stores its own; a list of CVE ids is one per vulnerability.
+        field = Vulnerability._meta.get_field("cve_id" if name == "cve_ids" else name)
+    else:
+        field = Advisory._meta.get_field(name)
     assert isinstance(field, models.Field), name
     return field
 

@@ -104,7 +104,7 @@ def _last_audited(advisory: Advisory) -> AuditEvent | None:
 def drifted_advisories() -> Iterator[Drift | str]:
     """Each advisory whose state is not the one its last audit event recorded."""
     queryset = Advisory.objects.select_related("incident").prefetch_related(
-        "affected__product", "credits", "references"
+        "affected__product", "vulnerabilities", "sources", "credits", "references"
     )
     for advisory in queryset.order_by("pk").iterator(chunk_size=200):
         event = _last_audited(advisory)

@@ -6,12 +6,35 @@ advisory is never edited in place without a new ``Revision`` (DESIGN.md rule 5).
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from django.db import models
 
 from herald.core.models import Product
 from herald.incidents.models import Incident, Severity
 
-__all__ = ["Advisory", "Affected", "Credit", "Reference", "Revision", "Severity"]
+__all__ = [
+    "Advisory",
+    "Affected",
+    "Credit",
+    "Reference",
+    "Revision",
+    "Severity",
+    "SourceDocument",
+    "Vulnerability",
+]
+
+# The one-form shorthand: the advisory's vulnerabilities seen as one (``cve_ids`` lists
+# each one's CVE; the others are what they share). Stored on each ``Vulnerability``.
+SHORTHAND_FIELDS = (
+    "cve_ids",
+    "cwe_ids",
+    "cvss_v3_vector",
+    "cvss_v3_score",
+    "cvss_v4_vector",
+    "cvss_v4_score",
+)
 
 
 class Advisory(models.Model):
@@ -38,14 +61,8 @@ class Advisory(models.Model):
     title = models.CharField(max_length=300)
     summary = models.CharField(max_length=500, blank=True)
     description = models.TextField(blank=True, help_text="Markdown.")
-    cve_ids = models.JSONField(default=list, blank=True)
-    cwe_ids = models.JSONField(default=list, blank=True)
 
     severity = models.CharField(max_length=16, choices=Severity.choices, blank=True)
-    cvss_v3_vector = models.CharField(max_length=200, blank=True)
-    cvss_v3_score = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
-    cvss_v4_vector = models.CharField(max_length=400, blank=True)
-    cvss_v4_score = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.REPORTED)
     state = models.CharField(max_length=16, choices=State.choices, default=State.DRAFT)
@@ -103,14 +120,174 @@ class Advisory(models.Model):
     def is_public(self) -> bool:
         return self.state in (self.State.PUBLISHED, self.State.WITHDRAWN)
 
+    # ------------------------------------------------ the one-form shorthand
+    # ``cve_ids``, ``cwe_ids`` and the CVSS fields read the advisory's vulnerabilities
+    # (their one home): the CVE of each, and the weaknesses and scores of the headline
+    # one. Setting them (the editor, the API's and CLI's flat fields) is held on the
+    # instance until the write action stores it on the vulnerabilities
+    # (``herald.advisories.actions``); an unsaved advisory (the preview) reads it back.
+
+    def stored_vulnerabilities(self) -> list[Vulnerability]:
+        if not self.pk:
+            return []
+        cache = getattr(self, "_prefetched_objects_cache", {})
+        if "vulnerabilities" in cache:
+            return list(cache["vulnerabilities"])
+        return list(self.vulnerabilities.all())
+
+    @property
+    def pending_shorthand(self) -> dict[str, Any]:
+        pending: dict[str, Any] = self.__dict__.setdefault("_pending_shorthand", {})
+        return pending
+
+    def _shorthand(self, name: str) -> Any:
+        if name in self.pending_shorthand:
+            return self.pending_shorthand[name]
+        vulns = self.stored_vulnerabilities()
+        if name == "cve_ids":
+            return [v.cve_id for v in vulns if v.cve_id]
+        if name == "cwe_ids":
+            return list(dict.fromkeys(c for v in vulns for c in v.cwe_ids))
+        headline = _headline(vulns)
+        if headline is None:
+            return "" if name.endswith("vector") else None
+        return getattr(headline, name)
+
+    @property
+    def cve_ids(self) -> list[str]:
+        return list(self._shorthand("cve_ids"))
+
+    @cve_ids.setter
+    def cve_ids(self, value: list[str]) -> None:
+        self.pending_shorthand["cve_ids"] = list(value or [])
+
+    @property
+    def cwe_ids(self) -> list[str]:
+        return list(self._shorthand("cwe_ids"))
+
+    @cwe_ids.setter
+    def cwe_ids(self, value: list[str]) -> None:
+        self.pending_shorthand["cwe_ids"] = list(value or [])
+
+    @property
+    def cvss_v3_vector(self) -> str:
+        return str(self._shorthand("cvss_v3_vector") or "")
+
+    @cvss_v3_vector.setter
+    def cvss_v3_vector(self, value: str) -> None:
+        self.pending_shorthand["cvss_v3_vector"] = value or ""
+
+    @property
+    def cvss_v4_vector(self) -> str:
+        return str(self._shorthand("cvss_v4_vector") or "")
+
+    @cvss_v4_vector.setter
+    def cvss_v4_vector(self, value: str) -> None:
+        self.pending_shorthand["cvss_v4_vector"] = value or ""
+
+    @property
+    def cvss_v3_score(self) -> Decimal | None:
+        value = self._shorthand("cvss_v3_score")
+        return None if value is None else Decimal(str(value))
+
+    @cvss_v3_score.setter
+    def cvss_v3_score(self, value: Decimal | None) -> None:
+        self.pending_shorthand["cvss_v3_score"] = value
+
+    @property
+    def cvss_v4_score(self) -> Decimal | None:
+        value = self._shorthand("cvss_v4_score")
+        return None if value is None else Decimal(str(value))
+
+    @cvss_v4_score.setter
+    def cvss_v4_score(self, value: Decimal | None) -> None:
+        self.pending_shorthand["cvss_v4_score"] = value
+
     @property
     def is_current(self) -> bool:
         """Published and not yet resolved: listed under "Current advisories"."""
         return self.state == self.State.PUBLISHED and self.status != self.Status.RESOLVED
 
 
+def _headline(vulns: list[Vulnerability]) -> Vulnerability | None:
+    """The vulnerability that sets the advisory's scores (as ``AdvisorySnapshot.headline``)."""
+    if not vulns:
+        return None
+    return max(
+        vulns,
+        key=lambda v: (
+            v.cvss_v4_score if v.cvss_v4_score is not None else Decimal(-1),
+            v.cvss_v3_score if v.cvss_v3_score is not None else Decimal(-1),
+        ),
+    )
+
+
+class Vulnerability(models.Model):
+    """One vulnerability of an advisory: its ids, weaknesses, scores and texts.
+
+    What it does to each product is in ``Affected`` rows: a row with this vulnerability
+    is its own; a row without one applies to every vulnerability of the advisory (what
+    the one-form editor writes). Fields are those of ``snapshot.VulnerabilitySnapshot``;
+    the lists of structured items are JSON in its ``to_dict`` form."""
+
+    advisory = models.ForeignKey(Advisory, on_delete=models.CASCADE, related_name="vulnerabilities")
+    position = models.PositiveSmallIntegerField(default=0)
+    cve_id = models.CharField(max_length=32, blank=True, db_index=True)
+    ids = models.JSONField(default=list, blank=True, help_text="Other ids: [{id, role}].")
+    title = models.CharField(max_length=500, blank=True)
+    cwe_ids = models.JSONField(default=list, blank=True)
+    cvss_v3_vector = models.CharField(max_length=200, blank=True)
+    cvss_v3_score = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
+    cvss_v4_vector = models.CharField(max_length=400, blank=True)
+    cvss_v4_score = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
+    scores = models.JSONField(default=list, blank=True, help_text="Scores kept as given.")
+    notes = models.JSONField(default=list, blank=True)
+    references = models.JSONField(default=list, blank=True)
+    discovered_at = models.DateField(null=True, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    third_party = models.JSONField(
+        default=list, blank=True, help_text="Other organisations' data (CVE ADP), as theirs."
+    )
+    extra = models.JSONField(default=dict, blank=True, help_text="Format fields kept as given.")
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name_plural = "vulnerabilities"
+
+    def __str__(self) -> str:
+        return self.cve_id or f"{self.advisory_id}#{self.position + 1}"
+
+
+class SourceDocument(models.Model):
+    """A document an advisory was imported from: the source's own moments, history and
+    the document as it came (so nothing it said is lost, and it can be compared)."""
+
+    advisory = models.ForeignKey(Advisory, on_delete=models.CASCADE, related_name="sources")
+    position = models.PositiveSmallIntegerField(default=0)
+    kind = models.CharField(max_length=16)
+    source_id = models.CharField(max_length=200)
+    url = models.URLField(max_length=1000, blank=True)
+    publisher = models.CharField(max_length=300, blank=True)
+    published = models.DateTimeField(null=True, blank=True)
+    modified = models.DateTimeField(null=True, blank=True)
+    withdrawn = models.DateTimeField(null=True, blank=True)
+    revision_history = models.JSONField(default=list, blank=True)
+    schema_version = models.CharField(max_length=32, blank=True)
+    extra = models.JSONField(default=dict, blank=True)
+    document = models.JSONField(default=dict, blank=True, help_text="As imported.")
+    imported_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.source_id}"
+
+
 class Affected(models.Model):
-    """One affected product line: where it runs, which versions, and their state."""
+    """One product (line or version) and what a vulnerability does to it: where it runs,
+    which versions, their status, and what to do. Without a vulnerability the row holds
+    for every vulnerability of the advisory."""
 
     class Deployment(models.TextChoices):
         CLOUD = "cloud", "Cloud"
@@ -125,6 +302,9 @@ class Affected(models.Model):
         UNDER_INVESTIGATION = "under_investigation", "Under investigation"
 
     advisory = models.ForeignKey(Advisory, on_delete=models.CASCADE, related_name="affected")
+    vulnerability = models.ForeignKey(
+        Vulnerability, on_delete=models.CASCADE, related_name="affected", null=True, blank=True
+    )
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="affected")
     deployment = models.CharField(
         max_length=16, choices=Deployment.choices, default=Deployment.CLOUD
@@ -135,6 +315,18 @@ class Affected(models.Model):
     last_affected = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.AFFECTED)
     position = models.PositiveSmallIntegerField(default=0)
+    # Beyond the one range the editor writes: what documents say (snapshot.AffectedSnapshot).
+    version = models.CharField(max_length=200, blank=True)
+    platform = models.CharField(max_length=300, blank=True)
+    purl = models.CharField(max_length=1000, blank=True)
+    cpe = models.CharField(max_length=1000, blank=True)
+    ranges = models.JSONField(default=list, blank=True)
+    versions = models.JSONField(default=list, blank=True)
+    default_status = models.CharField(max_length=24, blank=True)
+    justification = models.CharField(max_length=64, blank=True)
+    impact_statement = models.TextField(blank=True)
+    remediations = models.JSONField(default=list, blank=True)
+    extra = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["position", "id"]
@@ -144,18 +336,21 @@ class Affected(models.Model):
 
     @property
     def version_range(self) -> str:
-        parts = []
-        if self.introduced:
-            parts.append(f">= {self.introduced}")
-        if self.fixed:
-            parts.append(f"< {self.fixed}")
-        elif self.last_affected:
-            parts.append(f"<= {self.last_affected}")
-        return ", ".join(parts) or "all versions"
+        """As the snapshot words it (one rule for stored rows and snapshots)."""
+        from herald.advisories.snapshot import affected_snapshot  # it reads these models
+
+        return affected_snapshot(self).version_range
 
     @property
     def has_versions(self) -> bool:
-        return bool(self.introduced or self.fixed or self.last_affected)
+        return bool(
+            self.introduced
+            or self.fixed
+            or self.last_affected
+            or self.version
+            or self.versions
+            or self.ranges
+        )
 
 
 class Credit(models.Model):

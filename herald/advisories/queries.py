@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import Q, QuerySet
 
-from herald.advisories.models import Advisory
+from herald.advisories.models import Advisory, Vulnerability
 from herald.core.errors import HeraldError
 
 PUBLIC_STATES = (Advisory.State.PUBLISHED, Advisory.State.WITHDRAWN)
@@ -20,7 +22,9 @@ def public_advisories() -> QuerySet[Advisory]:
     return (
         Advisory.objects.filter(state__in=PUBLIC_STATES)
         .select_related("incident")
-        .prefetch_related("affected__product", "credits", "references")
+        .prefetch_related(
+            "affected__product", "vulnerabilities", "sources", "credits", "references"
+        )
         .order_by("-published_at", "-id")
     )
 
@@ -44,9 +48,7 @@ def access_public_advisory(identifier: str) -> Advisory:
     queryset = public_advisories()
     advisory = queryset.filter(identifier=key).first()
     if advisory is None and key.startswith("CVE-"):
-        advisory = next(
-            (a for a in queryset.filter(cve_ids__icontains=key) if key in a.cve_ids), None
-        )
+        advisory = with_cve(queryset, key).first()
     if advisory is None:
         raise HeraldError(f"No published advisory {identifier[:60]!r}.")
     return advisory
@@ -78,3 +80,27 @@ def declared_for_change(advisory: Advisory, incident_before: int | None) -> str:
     if incident.advisories.exclude(pk=advisory.pk).exists():
         return ""
     return f"Incident {incident.identifier} declared automatically: {incident.declared_reason}"
+
+
+def with_cve(queryset: QuerySet[Advisory], cve: str) -> QuerySet[Advisory]:
+    """The advisories of ``queryset`` one of whose vulnerabilities has this CVE id."""
+    return queryset.filter(
+        pk__in=Vulnerability.objects.filter(cve_id=cve.strip().upper()).values("advisory_id")
+    ).order_by("id")
+
+
+def cve_ids_of(advisory_ids: Iterable[int]) -> dict[int, list[str]]:
+    """Each advisory's CVE ids in its vulnerabilities' order, in one query (for lists
+    that load advisories as values, not instances)."""
+    ids = list(advisory_ids)
+    found: dict[int, list[str]] = {pk: [] for pk in ids}
+    for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+        rows = (
+            Vulnerability.objects.filter(advisory_id__in=ids[start : start + 900])
+            .exclude(cve_id="")
+            .order_by("advisory_id", "position", "id")
+            .values_list("advisory_id", "cve_id")
+        )
+        for pk, cve in rows:
+            found[pk].append(cve)
+    return found

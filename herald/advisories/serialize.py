@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import asdict
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 
 from herald.advisories.fields import ADVISORY_FIELDS, FIELDS, AdvisoryField, public_fields
-from herald.advisories.snapshot import AdvisorySnapshot, snapshot_of
+from herald.advisories.snapshot import AdvisorySnapshot, snapshot_json, snapshot_of
 from herald.core.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -60,6 +61,8 @@ READ_ONLY_KEYS = frozenset(
         "revisions",
         "version",
         "scheduled_publish_at",
+        "vulnerabilities",
+        "sources",
     }
 )
 # The declared fields the public never sees (the embargo) are the desk's too.
@@ -126,6 +129,10 @@ def advisory_to_dict(snapshot: AdvisorySnapshot, *, detail: bool = True) -> dict
             {"name": c.name, "type": c.type, "contact": c.contact} for c in snapshot.credits
         ],
         "references": [{"url": r.url, "type": r.type} for r in snapshot.references],
+        # The record in full: each vulnerability with its ids, weaknesses, scores,
+        # texts and per-product status (the flat fields above are derived from these).
+        "vulnerabilities": snapshot_json([asdict(v) for v in snapshot.vulnerabilities]),
+        "sources": snapshot_json([asdict(src) for src in snapshot.sources]),
     }
     if detail:
         data["revisions"] = [

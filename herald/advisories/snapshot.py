@@ -625,6 +625,11 @@ _NESTED.update(
 )
 
 
+def snapshot_json(value: Any) -> Any:
+    """A snapshot value (or part) as JSON holds it: dates ISO 8601, decimals as text."""
+    return _jsonable(value)
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
@@ -677,28 +682,97 @@ def affected_snapshot(row: Any) -> AffectedSnapshot:
         ecosystem=product.ecosystem,
         package_name=product.package_name,
         repository_url=product.repository_url,
+        vendor=product.vendor,
+        version=row.version,
+        platform=row.platform,
+        purl=row.purl or product.purl,
+        cpe=row.cpe or product.cpe,
+        ranges=_parse_field("ranges", row.ranges or []),
+        versions=tuple(row.versions or ()),
+        default_status=row.default_status,
+        justification=row.justification,
+        impact_statement=row.impact_statement,
+        remediations=_parse_field("remediations", row.remediations or []),
+        extra=row.extra or {},
+    )
+
+
+def vulnerability_snapshot(
+    vulnerability: Any, rows: Iterable[AffectedSnapshot]
+) -> VulnerabilitySnapshot:
+    """A stored ``Vulnerability`` with its product rows as the snapshot holds it."""
+    v = vulnerability
+    return VulnerabilitySnapshot(
+        cve_id=v.cve_id,
+        ids=_parse_field("ids", v.ids or []),
+        title=v.title,
+        cwe_ids=tuple(v.cwe_ids or ()),
+        cvss_v3_vector=v.cvss_v3_vector,
+        cvss_v3_score=v.cvss_v3_score,
+        cvss_v4_vector=v.cvss_v4_vector,
+        cvss_v4_score=v.cvss_v4_score,
+        scores=_parse_field("scores", v.scores or []),
+        notes=_parse_field("notes", v.notes or []),
+        affected=tuple(rows),
+        references=_parse_field("references", v.references or []),
+        discovered_at=v.discovered_at,
+        released_at=v.released_at,
+        third_party=_parse_field("third_party", v.third_party or []),
+        extra=v.extra or {},
     )
 
 
 def vulnerabilities_of(
     advisory: Advisory, affected: Iterable[AffectedSnapshot] | None = None
 ) -> tuple[VulnerabilitySnapshot, ...]:
-    """The advisory's vulnerabilities as it holds them now (saved or not)."""
-    rows = (
+    """The advisory's vulnerabilities as it holds them now, saved or not.
+
+    A row without a vulnerability holds for each of them. ``affected`` (the preview's
+    rows, not saved) replaces the stored rows; values set through the one-form shorthand
+    and not yet saved (``Advisory.pending_shorthand``) make ``simple_vulnerabilities``."""
+    stored = advisory.stored_vulnerabilities()
+    rows = list(_affected_rows(advisory)) if advisory.pk else []
+    common = (
         tuple(affected)
         if affected is not None
-        else tuple(affected_snapshot(r) for r in _affected_rows(advisory))
-        if advisory.pk
-        else ()
+        else tuple(affected_snapshot(r) for r in rows if r.vulnerability_id is None)
     )
-    return simple_vulnerabilities(
-        cve_ids=tuple(advisory.cve_ids or ()),
-        cwe_ids=tuple(advisory.cwe_ids or ()),
-        cvss_v3_vector=advisory.cvss_v3_vector,
-        cvss_v3_score=advisory.cvss_v3_score,
-        cvss_v4_vector=advisory.cvss_v4_vector,
-        cvss_v4_score=advisory.cvss_v4_score,
-        affected=rows,
+    if advisory.pending_shorthand or not stored:
+        return simple_vulnerabilities(
+            cve_ids=tuple(advisory.cve_ids or ()),
+            cwe_ids=tuple(advisory.cwe_ids or ()),
+            cvss_v3_vector=advisory.cvss_v3_vector,
+            cvss_v3_score=advisory.cvss_v3_score,
+            cvss_v4_vector=advisory.cvss_v4_vector,
+            cvss_v4_score=advisory.cvss_v4_score,
+            affected=common,
+        )
+    own: dict[int, list[AffectedSnapshot]] = {}
+    for r in rows:
+        if r.vulnerability_id is not None:
+            own.setdefault(r.vulnerability_id, []).append(affected_snapshot(r))
+    return tuple(vulnerability_snapshot(v, (*own.get(v.pk, ()), *common)) for v in stored)
+
+
+def sources_of(advisory: Advisory) -> tuple[SourceSnapshot, ...]:
+    if not advisory.pk:
+        return ()
+    cache = getattr(advisory, "_prefetched_objects_cache", {})
+    stored = cache["sources"] if "sources" in cache else advisory.sources.all()
+    return tuple(
+        SourceSnapshot(
+            kind=s.kind,
+            id=s.source_id,
+            url=s.url,
+            publisher=s.publisher,
+            published=s.published,
+            modified=s.modified,
+            withdrawn=s.withdrawn,
+            revision_history=tuple(s.revision_history or ()),
+            schema_version=s.schema_version,
+            extra=s.extra or {},
+        )
+        for s in stored
     )
 
 
@@ -720,6 +794,7 @@ def snapshot_of(advisory: Advisory, *, with_history: bool = True) -> AdvisorySna
         withdrawn_at=advisory.withdrawn_at,
         withdrawn_reason=advisory.withdrawn_reason,
         vulnerabilities=vulnerabilities_of(advisory),
+        sources=sources_of(advisory),
         credits=tuple(
             CreditSnapshot(name=c.name, type=c.type, contact=c.contact)
             for c in advisory.credits.all()

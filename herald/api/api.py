@@ -27,7 +27,7 @@ from herald.accounts.access import SCOPE_PERMISSIONS, can, role_of, token_can, v
 from herald.accounts.models import ApiToken
 from herald.accounts.tokens import authenticate_token
 from herald.advisories.models import Advisory
-from herald.advisories.queries import access_public_advisory, public_advisories
+from herald.advisories.queries import access_public_advisory, public_advisories, with_cve
 from herald.advisories.serialize import advisory_to_dict, desk_advisory_to_dict, fields_from_dict
 from herald.advisories.snapshot import snapshot_of
 from herald.api import schemas
@@ -177,11 +177,7 @@ def _filtered(filters: schemas.AdvisoryFilters) -> QuerySet[Advisory]:
     if filters.severity:
         advisories = advisories.filter(severity=filters.severity)
     if filters.cve:
-        # cve_ids is a JSON list of strings; its text holds each id in quotes on
-        # SQLite and PostgreSQL alike, so the quoted id matches one element
-        # exactly (CVE-2026-1234 does not match CVE-2026-12345). The pattern
-        # check on the parameter leaves no LIKE wildcard in it.
-        advisories = advisories.filter(cve_ids__icontains=f'"{filters.cve.upper()}"')
+        advisories = with_cve(advisories, filters.cve)
     if filters.product:
         advisories = advisories.filter(affected__product__slug=filters.product).distinct()
     if filters.updated_since:

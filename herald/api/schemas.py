@@ -23,6 +23,7 @@ from herald.advisories.fields import (
     column,
     public_fields,
 )
+from herald.advisories.snapshot import SourceSnapshot, VulnerabilitySnapshot
 
 SeverityName = Literal["low", "medium", "high", "critical"]
 StatusName = Literal["reported", "fixed", "resolved"]
@@ -164,6 +165,15 @@ class Advisory(_PublicFields):
     affected: list[Affected]
     credits: list[Credit]
     references: list[Reference]
+    # The snapshot's own types: the record's shape is declared once, in
+    # herald.advisories.snapshot.
+    vulnerabilities: list[VulnerabilitySnapshot] = Field(
+        description="Each vulnerability: ids, CWEs, scores, notes, and per product its "
+        "status, versions, VEX justification and remediations."
+    )
+    sources: list[SourceSnapshot] = Field(
+        description="Documents it was imported from, with the source's own dates."
+    )
 
 
 class AdvisoryDetail(Advisory):

@@ -126,10 +126,16 @@ class VendorProfile(models.Model):
 
 
 class Product(models.Model):
-    """A product or service an advisory can affect."""
+    """A product or service an advisory can affect: the product tree's vendor > product,
+    with the identifiers consumers match on (versions and platforms are per row)."""
 
-    name = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
+    vendor = models.CharField(
+        max_length=200, blank=True, help_text="Blank: the desk's own vendor; else as imported."
+    )
+    purl = models.CharField(max_length=1000, blank=True, help_text="Package URL, no version.")
+    cpe = models.CharField(max_length=1000, blank=True, help_text="CPE 2.3 name.")
     description = models.TextField(blank=True)
     ecosystem = models.CharField(
         max_length=64,
@@ -142,9 +148,12 @@ class Product(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["vendor", "name"], name="product_vendor_name_unique")
+        ]
 
     def __str__(self) -> str:
-        return self.name
+        return f"{self.vendor} {self.name}" if self.vendor else self.name
 
 
 class Sequence(models.Model):

@@ -28,6 +28,7 @@ from herald.advisories.actions import (
     write_withdrawal,
 )
 from herald.advisories.models import Advisory
+from herald.advisories.queries import with_cve
 from herald.advisories.snapshot import snapshot_of
 from herald.audit.actions import actor_label, record
 from herald.core.actions import write_vendor_profile
@@ -143,10 +144,9 @@ def _known_headings(profile: VendorProfile) -> dict[str, list[str]]:
 def _match(parsed: ParsedAdvisory) -> Advisory | None:
     """The advisory already in Herald that this block describes: by CVE id, else title and date."""
     for cve in parsed.cve_ids:
-        # The JSON list is matched as text first, then exactly, as the public API does.
-        for candidate in Advisory.objects.filter(cve_ids__icontains=cve).order_by("id"):
-            if cve in candidate.cve_ids:
-                return candidate
+        candidate = with_cve(Advisory.objects.all(), cve).first()
+        if candidate is not None:
+            return candidate
     return (
         Advisory.objects.filter(
             title=" ".join(parsed.title.split()), published_at__date=parsed.date

@@ -287,7 +287,7 @@ class AdvisoryRows:
                     "last_affected": a.last_affected,
                     "status": a.status,
                 }
-                for a in advisory.affected.all()
+                for a in advisory.affected.filter(vulnerability__isnull=True)
             ]
             initial["credits"] = [
                 {"name": c.name, "type": c.type, "contact": c.contact}

@@ -25,7 +25,7 @@ from django.db import connection
 from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 
-from herald.advisories.models import Advisory
+from herald.advisories.models import Advisory, Vulnerability
 from herald.incidents.models import Incident
 from herald.web.optional import optional_model
 
@@ -36,7 +36,7 @@ LIMIT = 50
 # only when the query's expression is the indexed one.
 POSTGRES_VECTOR = (
     "(setweight(to_tsvector('english'::regconfig, coalesce(identifier, '') || ' ' || "
-    "coalesce(cve_ids::text, '') || ' ' || coalesce(title, '')), 'A') || "
+    "coalesce(title, '')), 'A') || "
     "setweight(to_tsvector('english'::regconfig, coalesce(summary, '')), 'B') || "
     "setweight(to_tsvector('english'::regconfig, coalesce(description, '') || ' ' || "
     "coalesce(affected_users, '') || ' ' || coalesce(resolution, '')), 'C'))"
@@ -45,8 +45,7 @@ POSTGRES_VECTOR = (
 # on whole descriptions that costs seconds for a common word over 10,000 rows, so
 # only the short, heaviest part ranks (identifier, CVE ids, title), then the newest.
 POSTGRES_TITLE_VECTOR = (
-    "to_tsvector('english'::regconfig, coalesce(identifier, '') || ' ' || "
-    "coalesce(cve_ids::text, '') || ' ' || coalesce(title, ''))"
+    "to_tsvector('english'::regconfig, coalesce(identifier, '') || ' ' || coalesce(title, ''))"
 )
 FTS_TABLE = "web_advisory_fts"
 CVE_RE = re.compile(r"^CVE-\d{4}-\d{4,19}$", re.I)
@@ -159,23 +158,37 @@ def _advisory_ids_like(query: str, limit: int) -> list[int]:
             | Q(title__icontains=word)
             | Q(summary__icontains=word)
             | Q(description__icontains=word)
-            | Q(cve_ids__icontains=word)
+            | Q(vulnerabilities__cve_id__icontains=word)
         )
     return list(
-        Advisory.objects.filter(condition).order_by("-id").values_list("id", flat=True)[:limit]
+        Advisory.objects.filter(condition)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .distinct()[:limit]
     )
 
 
 def search_advisories(query: str, *, limit: int = LIMIT, kind: str | None = None) -> list[Hit]:
     kind = kind or engine()
     key = query.upper()
-    exact = list(Advisory.objects.filter(identifier=key).values_list("id", flat=True))
+    # An identifier or a CVE id (or the start of one, "CVE-2026-12") finds its advisory
+    # directly: CVE ids live on the vulnerabilities, outside the text index.
+    by_cve = Vulnerability.objects.filter(cve_id__startswith=key) if len(key) >= 8 else None
+    exact = list(
+        Advisory.objects.filter(
+            Q(identifier=key) | Q(pk__in=by_cve.values("advisory_id"))
+            if by_cve is not None
+            else Q(identifier=key)
+        )
+        .order_by("-id")
+        .values_list("id", flat=True)[:limit]
+    )
     if kind == "like":
         found = _advisory_ids_like(query, limit)
     else:
         found = _advisory_ids_fulltext(query, kind, limit)
     ids = list(dict.fromkeys([*exact, *found]))[:limit]
-    rows = Advisory.objects.in_bulk(ids)
+    rows = Advisory.objects.prefetch_related("vulnerabilities").in_bulk(ids)
     if CVE_RE.match(query):
         # The advisory that carries the CVE id comes first; the text index found it
         # as the phrase of the id's parts, perhaps among others that mention it.

@@ -32,6 +32,7 @@ from django.utils.text import slugify
 
 from herald.advisories.actions import Written, write_draft, write_publication, write_withdrawal
 from herald.advisories.models import Advisory, Reference
+from herald.advisories.queries import with_cve
 from herald.audit.actions import actor_label, record
 from herald.core.errors import HeraldError, ValidationError, format_validation_error
 from herald.core.models import Product
@@ -79,10 +80,9 @@ class DocumentsImport:
 def match(parsed: ParsedDocument) -> Advisory | None:
     """The advisory Herald already has for this document, if any."""
     for cve in parsed.cve_ids:
-        # The JSON list is matched as text first, then exactly.
-        for candidate in Advisory.objects.filter(cve_ids__icontains=cve).order_by("id"):
-            if cve in candidate.cve_ids:
-                return candidate
+        candidate = with_cve(Advisory.objects.all(), cve).first()
+        if candidate is not None:
+            return candidate
     if parsed.source_url:
         found = (
             Reference.objects.filter(url=parsed.source_url)

@@ -109,14 +109,17 @@ def archive_context(
         .filter(published_at__year=year)
         .select_related(None)
         .prefetch_related(None)
-        .values("identifier", "title", "published_at", "severity", "status", "state", "cve_ids")
+        .values("pk", "identifier", "title", "published_at", "severity", "status", "state")
     )
+    listed = list(rows)
+    cves = queries.cve_ids_of(a["pk"] for a in listed)
+    advisories: list[dict[str, Any]] = [{**a, "cve_ids": cves[a["pk"]]} for a in listed]
     return {
         "vendor": profile,
         "profile": profile,
         "page_title": page_title(profile),
         "year": year,
-        "advisories": (advisories := list(rows)),
+        "advisories": advisories,
         "rows": archive_rows(advisories),
         "archive_years": archive_years() if years is None else years,
     }

@@ -38,7 +38,7 @@ from django.utils import timezone
 
 from herald.advisories.fields import fields_of_kind, markdown_page_fields, shorthand_fields
 from herald.advisories.models import Advisory, Affected
-from herald.advisories.queries import public_advisories
+from herald.advisories.queries import cve_ids_of, public_advisories
 from herald.advisories.snapshot import AdvisorySnapshot, simple_vulnerabilities, snapshot_of
 from herald.core.caches import ProcessCache
 from herald.core.errors import HeraldError
@@ -122,8 +122,9 @@ _MARKDOWN_FIELDS = (
     "withdrawn_reason",
     *markdown_page_fields(),
 )
-_SHORTHAND = set(shorthand_fields())
-_MARKDOWN_LISTS = [name for name in fields_of_kind("list") if name in _MARKDOWN_FIELDS]
+# The CVE ids the page shows live on the vulnerabilities: one more query per chunk.
+_MARKDOWN_COLUMNS = tuple(f for f in _MARKDOWN_FIELDS if f not in shorthand_fields())
+_MARKDOWN_LISTS = [name for name in fields_of_kind("list") if name in _MARKDOWN_COLUMNS]
 
 
 class _HandbookTexts:
@@ -177,16 +178,17 @@ class _HandbookTexts:
             ]
         )
         for chunk in chunks:
-            row: dict[str, Any]
-            for row in chunk.values("pk", *_MARKDOWN_FIELDS):
+            rows_of_chunk = list(chunk.values("pk", *_MARKDOWN_COLUMNS))
+            cves = cve_ids_of(row["pk"] for row in rows_of_chunk)
+            for row in rows_of_chunk:
                 pk = row.pop("pk")
                 lists: dict[str, Any] = {
                     name: tuple(row.pop(name) or ()) for name in _MARKDOWN_LISTS
                 }
                 snapshot = AdvisorySnapshot(
                     **row,
-                    **{k: v for k, v in lists.items() if k not in _SHORTHAND},
-                    vulnerabilities=simple_vulnerabilities(cve_ids=lists.get("cve_ids", ())),
+                    **lists,
+                    vulnerabilities=simple_vulnerabilities(cve_ids=cves[pk]),
                 )
                 if snapshot.state not in ("published", "withdrawn"):  # rule 3, as render_page
                     raise ValueError(f"{snapshot.identifier} is a {snapshot.state}.")

@@ -36,7 +36,7 @@ import pysequoia as pgp
 from django.utils import timezone
 
 from herald.advisories.models import Advisory
-from herald.advisories.queries import PUBLIC_STATES
+from herald.advisories.queries import PUBLIC_STATES, cve_ids_of
 from herald.core.errors import HeraldError
 from herald.publishing.models import Artifact, SigningKey
 from herald.publishing.render import csaf_validator
@@ -393,10 +393,14 @@ def _check_security_txt(
 
 def _check_coverage(files: dict[str, bytes], publisher: Publisher, report: Report) -> None:
     """Every public advisory has its OSV and CSAF documents (and CVE records for a CNA)."""
-    rows = Advisory.objects.filter(state__in=PUBLIC_STATES).values_list(
-        "identifier", "published_at", "updated_at", "cve_ids"
+    rows = list(
+        Advisory.objects.filter(state__in=PUBLIC_STATES).values_list(
+            "pk", "identifier", "published_at", "updated_at"
+        )
     )
-    for identifier, published, updated, cve_ids in rows:
+    cves = cve_ids_of(row[0] for row in rows)
+    for pk, identifier, published, updated in rows:
+        cve_ids = cves[pk]
         expected = [
             f"osv/{publisher.osv_id(identifier)}.json",
             TLP_DIR + relative_path(identifier, published or updated),

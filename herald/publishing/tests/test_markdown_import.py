@@ -224,7 +224,7 @@ class MarkdownImportTests(HeraldTestCase):
         assert first.affected_regions == ["EU"]
         resolved = Advisory.objects.get(title="Open redirect on the login page")
         assert (resolved.status, resolved.cve_ids) == ("resolved", [])
-        withdrawn = Advisory.objects.get(cve_ids__icontains="CVE-2025-30001")
+        withdrawn = Advisory.objects.get(vulnerabilities__cve_id="CVE-2025-30001")
         assert withdrawn.state == Advisory.State.WITHDRAWN
         assert withdrawn.withdrawn_reason.startswith("Published in error")
         assert [r.kind for r in withdrawn.revisions.all()] == ["published", "withdrawn"]
@@ -282,7 +282,7 @@ class MarkdownImportTests(HeraldTestCase):
         )
         result = do_import_markdown_page(changed, acting_user=self.alice, source_name="p2.md")
         assert [a.outcome for a in result.advisories].count("updated") == 1
-        advisory = Advisory.objects.get(cve_ids__icontains="CVE-2026-20001")
+        advisory = Advisory.objects.get(vulnerabilities__cve_id="CVE-2026-20001")
         assert advisory.description.endswith("for 3 days.")
         assert advisory.revisions.last().summary == "Updated from p2.md."  # type: ignore[union-attr]
         assert markdown_page() == changed
@@ -305,14 +305,14 @@ class MarkdownImportTests(HeraldTestCase):
         page = (FULL_PAGE[:start] + FULL_PAGE[end:]).replace(intro, intro + block)
         result = do_import_markdown_page(page, acting_user=self.alice, source_name="p3.md")
         assert [a.outcome for a in result.advisories].count("updated") == 1
-        advisory = Advisory.objects.get(cve_ids__icontains="CVE-2026-20001")
+        advisory = Advisory.objects.get(vulnerabilities__cve_id="CVE-2026-20001")
         assert advisory.state == Advisory.State.WITHDRAWN
         assert advisory.withdrawn_reason == "A duplicate of NW-1."
         assert markdown_page() == page
 
     def test_a_withdrawn_advisory_shown_as_standing_is_refused(self) -> None:
         do_import_markdown_page(FULL_PAGE, acting_user=self.alice)
-        advisory = Advisory.objects.get(cve_ids__icontains="CVE-2026-20001")
+        advisory = Advisory.objects.get(vulnerabilities__cve_id="CVE-2026-20001")
         do_withdraw_advisory(advisory, acting_user=self.bob, reason="Duplicate.")
         before = counts()
         with pytest.raises(PageError, match="which is withdrawn in Herald"):
