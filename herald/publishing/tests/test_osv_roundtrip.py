@@ -92,6 +92,14 @@ def test_a_reexport_loses_nothing_and_passes_the_official_schema(name: str) -> N
     assert osv_schema_problems(exported) == []
 
 
+@pytest.mark.parametrize("name", sorted(PATHS))
+def test_what_the_reader_keeps_survives_a_stored_revision(name: str) -> None:
+    """Revisions store ``to_dict()`` as JSON: the read snapshot comes back equal."""
+    snapshot = read_osv(load(name), file=name).snapshot
+    stored = json.loads(json.dumps(snapshot.to_dict()))
+    assert AdvisorySnapshot.from_dict(stored) == snapshot
+
+
 def _entries(doc: dict[str, Any]) -> list[str]:
     """Each affected entry's package, ranges, versions and format fields, canonical
     (the package without its purl: the export adds the one its ecosystem gives, and
