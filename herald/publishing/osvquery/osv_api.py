@@ -60,10 +60,10 @@ from herald.advisories.models import Advisory, Affected
 from herald.advisories.queries import PUBLIC_STATES
 from herald.advisories.snapshot import snapshot_of
 from herald.publishing.models import Artifact
-from herald.publishing.render.osv import render_osv_bytes
-from herald.publishing.render.publisher import PURL_TYPES
+from herald.publishing.render.osv import render_osv_documents
+from herald.publishing.render.publisher import PURL_TYPES, json_bytes
 from herald.publishing.site.surfaces import site_publisher
-from herald.publishing.site.surfaces_osv import has_former_address, osv_path
+from herald.publishing.site.surfaces_osv import has_former_address, osv_path, public_osv_ids
 from herald.publishing.store.artifacts import read_many, read_one
 
 # osv.dev pages long answers; clients loop on next_page_token.
@@ -291,22 +291,24 @@ def _candidates(query: Query) -> list[str]:
 
 
 def documents(identifiers: list[str]) -> dict[str, bytes]:
-    """The stored OSV bytes of these advisories; rendered when not stored (yet)."""
-    osv_id = site_publisher().osv_id
-    paths = {osv_path(osv_id(i)): i for i in identifiers}
+    """OSV id -> stored OSV bytes of every document of these advisories (one per
+    vulnerability); rendered when not stored (yet)."""
+    publisher = site_publisher()
+    ids = public_osv_ids(publisher, identifier__in=identifiers)
+    paths = {osv_path(osv_id): osv_id for osv_ids in ids.values() for osv_id in osv_ids}
     found = {
         paths[path]: content
         for path, content in read_many(Artifact.objects.filter(path__in=list(paths)))
     }
-    missing = [i for i in identifiers if i not in found]
+    missing = [i for i, osv_ids in ids.items() if any(o not in found for o in osv_ids)]
     if missing:
-        publisher = site_publisher()
         for advisory in Advisory.objects.filter(identifier__in=missing, state__in=PUBLIC_STATES):
-            found[advisory.identifier] = render_osv_bytes(
+            for doc in render_osv_documents(
                 snapshot_of(advisory),
                 publisher,
                 former_id=has_former_address(advisory.identifier, publisher),
-            )
+            ):
+                found.setdefault(doc["id"], json_bytes(doc))
     return found
 
 
@@ -349,7 +351,7 @@ def _with_vendor_ranges(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_query(query: Query) -> list[dict[str, Any]]:
-    """Every matching published document, ordered by id."""
+    """Every matching published document (one per vulnerability), ordered by id."""
     docs = documents(_candidates(query))
     out = []
     for identifier in sorted(docs):
@@ -450,14 +452,20 @@ def _one(vuln_id: str) -> bytes | None:
     content = read_one(osv_path(vuln_id))
     if content is not None:
         return content
-    prefix = site_publisher().osv_id_prefix
-    if prefix:
-        if not vuln_id.startswith(prefix):
-            return None  # an identifier never served as an OSV id
-        vuln_id = vuln_id[len(prefix) :]
-    return documents_if_public(vuln_id)
+    publisher = site_publisher()
+    prefix = publisher.osv_id_prefix
+    if prefix and not vuln_id.startswith(prefix):
+        return None  # an identifier never served as an OSV id
+    identifier = vuln_id[len(prefix) :]
+    # <identifier>-N is the Nth vulnerability's document of <identifier>; an
+    # identifier may itself end in -N (NW-2026-0001), so both are asked.
+    candidates = [identifier]
+    numbered = re.fullmatch(r"(.+)-([2-9]|[1-9]\d+)", identifier)
+    if numbered:
+        candidates.append(numbered.group(1))
+    return documents(candidates).get(publisher.osv_id(identifier))
 
 
 def documents_if_public(identifier: str) -> bytes | None:
-    docs = documents([identifier])
-    return docs.get(identifier)
+    """The first document of an advisory, if public."""
+    return documents([identifier]).get(site_publisher().osv_id(identifier))

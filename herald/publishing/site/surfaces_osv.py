@@ -1,15 +1,20 @@
-"""OSV on the public site: one document per public advisory, and the data-source files.
+"""OSV on the public site: one document per vulnerability of a public advisory, and
+the data-source files.
 
 Layout, as osv.dev serves a data source (``gs://osv-vulnerabilities/<ECOSYSTEM>/``):
 
 - ``osv/<ID>.json``: the document; withdrawn advisories stay, with ``withdrawn``.
   ``<ID>`` is the OSV id (``Publisher.osv_id``: "x_" then the advisory's identifier
-  by default). An advisory published before ids took a prefix keeps the same bytes
-  at ``osv/<identifier>.json``, the address its document was served at, so nothing
+  by default); an advisory about several vulnerabilities has one document each,
+  ``<ID>``, ``<ID>-2``, ``<ID>-3``... (``herald.publishing.render.osv.osv_id_list``).
+  An advisory published before ids took a prefix keeps the same bytes (its first
+  document's) at ``osv/<identifier>.json``, the address its document was served at, so nothing
   already published moves (``has_former_address``); a newer one has no such copy;
 - ``osv/all.zip``: every document, ``<ID>.json`` at the root of the archive;
 - ``osv/modified_id.csv``: ``<modified>,<ID>`` per document, newest first, so a
-  mirror fetches only what changed since its last run.
+  mirror fetches only what changed since its last run. The time is Herald's last
+  change of the advisory (an imported document's ``modified`` stays its source's;
+  Herald's is its ``database_specific.herald.modified``).
 
 Each document is validated before it is stored; an invalid one refuses the
 publication, naming the advisory field at fault (``herald.publishing.site.surfaces``).
@@ -30,7 +35,7 @@ from herald.advisories.snapshot import AdvisorySnapshot
 from herald.core.caches import ProcessCache
 from herald.core.dbfunctions import UtcText
 from herald.publishing.models import Artifact
-from herald.publishing.render.osv import render_osv
+from herald.publishing.render.osv import osv_id_list, render_osv_documents
 from herald.publishing.render.publisher import Publisher, json_bytes, utc
 from herald.publishing.render.schemas import osv_schema_problems
 from herald.publishing.site.surfaces import (
@@ -77,27 +82,31 @@ def has_former_address(identifier: str, publisher: Publisher) -> bool:
     return publisher.osv_id(identifier) != identifier and is_stored(osv_path(identifier))
 
 
-def render_checked(snapshot: AdvisorySnapshot, publisher: Publisher) -> bytes:
-    """The OSV bytes of ``snapshot``; ``ValidationError`` naming the field if invalid."""
+def render_checked(snapshot: AdvisorySnapshot, publisher: Publisher) -> dict[str, bytes]:
+    """OSV id -> bytes of every document of ``snapshot`` (one per vulnerability);
+    ``ValidationError`` naming the field if one is invalid."""
     former_id = has_former_address(snapshot.identifier, publisher)
-    doc = render_osv(snapshot, publisher, former_id=former_id)
-    problems = osv_schema_problems(doc, registered=not publisher.osv_id_prefix)
-    refuse("OSV", f"OSV {doc['id']}.json", doc, problems)
-    return json_bytes(doc)
+    out: dict[str, bytes] = {}
+    for doc in render_osv_documents(snapshot, publisher, former_id=former_id):
+        problems = osv_schema_problems(doc, registered=not publisher.osv_id_prefix)
+        refuse("OSV", f"OSV {doc['id']}.json", doc, problems)
+        out[doc["id"]] = json_bytes(doc)
+    return out
 
 
 @advisory_builder("osv")
 def build_osv(snapshot: AdvisorySnapshot, context: BuildContext) -> Iterator[Rendered]:
     publisher = site_publisher(context.profile)
-    content = render_checked(snapshot, publisher)
-    osv_id = publisher.osv_id(snapshot.identifier)
-    yield Rendered(osv_path(osv_id), content, JSON)
+    documents = render_checked(snapshot, publisher)
+    for osv_id, content in documents.items():
+        yield Rendered(osv_path(osv_id), content, JSON)
     if has_former_address(snapshot.identifier, publisher):
-        yield Rendered(osv_path(snapshot.identifier), content, JSON)
+        first = documents[publisher.osv_id(snapshot.identifier)]
+        yield Rendered(osv_path(snapshot.identifier), first, JSON)
 
 
 def _documents(context: BuildContext) -> dict[str, bytes]:
-    """OSV id -> OSV bytes of every public advisory: stored, then the changed ones."""
+    """OSV id -> OSV bytes of every public document: stored, then the changed ones."""
     docs = {
         path[len(PREFIX) : -len(".json")]: content
         for path, content in stored(PREFIX, ".json").items()
@@ -105,29 +114,49 @@ def _documents(context: BuildContext) -> dict[str, bytes]:
     }
     publisher = site_publisher(context.profile)
     for snapshot in context.changed:
-        docs[publisher.osv_id(snapshot.identifier)] = render_checked(snapshot, publisher)
+        docs |= render_checked(snapshot, publisher)
     public = _public_identifiers(publisher)
     # A stored file whose advisory is no longer public (never the case today: a
-    # public advisory stays public) must not be listed.
+    # public advisory stays public), or whose vulnerability the advisory no longer
+    # has, must not be listed.
     return {identifier: docs[identifier] for identifier in sorted(public & set(docs))}
 
 
-def _modified(context: BuildContext) -> dict[str, str]:
-    """OSV id -> the OSV "modified" of each public advisory (``utc()`` text)."""
-    # updated_at is never empty, so it is what the renderer's modified_at() gives;
-    # formatted by the database (see UtcText).
-    osv_id = site_publisher(context.profile).osv_id
-    out: dict[str, str] = {
-        osv_id(identifier): modified
-        for identifier, modified in Advisory.objects.filter(state__in=PUBLIC_STATES)
-        .order_by()  # unordered: read from advisory_listing_idx alone
-        .annotate(modified=UtcText("updated_at"))
-        .values_list("identifier", "modified")
+def public_osv_ids(publisher: Publisher, **filters: object) -> dict[str, list[str]]:
+    """Advisory identifier -> the OSV ids of its documents, for the public advisories
+    (narrowed by ``filters`` on ``Advisory``): one per vulnerability, one per CVE id
+    as the advisory stores them (``simple_vulnerabilities``)."""
+    rows = (
+        Advisory.objects.filter(state__in=PUBLIC_STATES, **filters)
+        .order_by()
+        .values_list("identifier", "cve_ids")
+    )
+    return {
+        identifier: osv_id_list(identifier, len(cve_ids or ()), publisher)
+        for identifier, cve_ids in rows
     }
+
+
+def _modified(context: BuildContext) -> dict[str, str]:
+    """OSV id -> Herald's last change of its advisory (``utc()`` text)."""
+    # updated_at is never empty; formatted by the database (see UtcText).
+    publisher = site_publisher(context.profile)
+    out: dict[str, str] = {}
+    for identifier, cve_ids, modified in (
+        Advisory.objects.filter(state__in=PUBLIC_STATES)
+        .order_by()
+        .annotate(modified=UtcText("updated_at"))
+        .values_list("identifier", "cve_ids", "modified")
+    ):
+        for osv_id in osv_id_list(identifier, len(cve_ids or ()), publisher):
+            out[osv_id] = modified
     for snapshot in context.changed:
         moment = snapshot.updated_at or snapshot.withdrawn_at or snapshot.published_at
         if moment is not None:
-            out[osv_id(snapshot.identifier)] = utc(moment)
+            for osv_id in osv_id_list(
+                snapshot.identifier, len(snapshot.vulnerabilities), publisher
+            ):
+                out[osv_id] = utc(moment)
     return out
 
 
@@ -327,17 +356,12 @@ def _warm_archive(profile: object) -> None:
 
 
 def _public_identifiers(publisher: Publisher) -> set[str]:
-    """The OSV ids of the public advisories."""
-    return {
-        publisher.osv_id(identifier)
-        for identifier in Advisory.objects.filter(state__in=PUBLIC_STATES)
-        .order_by()  # unordered: read from advisory_listing_idx alone
-        .values_list("identifier", flat=True)
-    }
+    """The OSV ids of the public advisories' documents."""
+    return {osv_id for ids in public_osv_ids(publisher).values() for osv_id in ids}
 
 
 def _members_incrementally(context: BuildContext) -> dict[str, Member] | None:
-    """OSV id -> member of every public advisory, from the stored archive plus
+    """OSV id -> member of every public document, from the stored archive plus
     what changed since; None when there is no usable stored archive."""
     stored_row = Artifact.objects.filter(path=ZIP_PATH).values_list("generation", "etag").first()
     if stored_row is None:
@@ -352,10 +376,9 @@ def _members_incrementally(context: BuildContext) -> dict[str, Member] | None:
             return None
         members = parsed
     publisher = site_publisher(context.profile)
-    fresh: dict[str, bytes] = {
-        publisher.osv_id(snapshot.identifier): render_checked(snapshot, publisher)
-        for snapshot in context.changed
-    }
+    fresh: dict[str, bytes] = {}
+    for snapshot in context.changed:
+        fresh |= render_checked(snapshot, publisher)
     public = _public_identifiers(publisher)
     # Documents stored since the archive was (outside a site regeneration), and
     # public advisories the archive does not hold: read those documents.

@@ -40,6 +40,7 @@ from herald.advisories.queries import PUBLIC_STATES, cve_ids_of
 from herald.core.errors import HeraldError
 from herald.publishing.models import Artifact, SigningKey
 from herald.publishing.render import csaf_validator
+from herald.publishing.render.osv import osv_id_list
 from herald.publishing.render.publisher import Publisher, csaf_filename
 from herald.publishing.render.schemas import (
     cna_container_problems,
@@ -402,7 +403,10 @@ def _check_coverage(files: dict[str, bytes], publisher: Publisher, report: Repor
     for pk, identifier, published, updated in rows:
         cve_ids = cves[pk]
         expected = [
-            f"osv/{publisher.osv_id(identifier)}.json",
+            *(
+                f"osv/{osv_id}.json"
+                for osv_id in osv_id_list(identifier, len(cve_ids or ()), publisher)
+            ),
             TLP_DIR + relative_path(identifier, published or updated),
         ]
         if publisher.can_publish_cve:

@@ -199,6 +199,25 @@ class OsvApiTests(WiredArtifacts, HeraldTestCase):
             )  # fmt: skip
             assert status == 400 and other["code"] == 3
 
+    def test_the_api_answers_per_vulnerability_of_an_advisory_with_two_cves(self) -> None:
+        both = self.published(
+            title="Two flaws in the SDK",
+            cve_ids=["CVE-2026-30001", "CVE-2026-30002"],
+            affected=[{"product": "sdk", "deployment": "sdk", "introduced": "5.0.0"}],
+        )
+        ids = [osv_id(both), f"{osv_id(both)}-2"]
+        query = {"package": {"name": "northwind-sdk", "ecosystem": "PyPI"}, "version": "5.1.0"}
+        status, body = self.post("/v1/query", query)
+        assert status == 200
+        assert [v["id"] for v in body["vulns"]] == ids
+        assert [v["aliases"] for v in body["vulns"]] == [["CVE-2026-30001"], ["CVE-2026-30002"]]
+        second = self.client.get(f"/v1/vulns/{ids[1]}")
+        assert second.status_code == 200 and second.json()["aliases"] == ["CVE-2026-30002"]
+        # Not stored (yet): rendered from the advisory, the same document.
+        Artifact.objects.filter(path=f"osv/{ids[1]}.json").delete()
+        assert self.client.get(f"/v1/vulns/{ids[1]}").json() == second.json()
+        assert self.client.get(f"/v1/vulns/{osv_id(both)}-3").status_code == 404
+
     def test_bad_queries_get_osv_dev_error_shape(self) -> None:
         bodies: tuple[Any, ...] = (
             {"version": "1.0"},

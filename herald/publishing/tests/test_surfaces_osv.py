@@ -203,3 +203,17 @@ class HandBuiltArchiveTests(WiredArtifacts, HeraldTestCase):
         docs = {oid(a): artifact(f"osv/{oid(a)}.json") for a in (first, second)}
         assert docs[oid(first)] == b'{"id": "changed"}\n'
         assert artifact("osv/all.zip") == zip_of(dict(sorted(docs.items())))
+
+
+class OsvSeveralVulnerabilitiesTests(WiredArtifacts, HeraldTestCase):
+    def test_an_advisory_with_two_cves_is_two_documents_everywhere(self) -> None:
+        advisory = self.published(cve_ids=["CVE-2026-12345", "CVE-2026-12346"])
+        first, second = oid(advisory), f"{oid(advisory)}-2"
+        docs = [artifact_json(f"osv/{first}.json"), artifact_json(f"osv/{second}.json")]
+        assert [d["aliases"] for d in docs] == [["CVE-2026-12345"], ["CVE-2026-12346"]]
+        assert docs[0]["related"] == [second, "CVE-2026-12346"]
+        assert all(schema_errors(official_osv_validator(), d) == [] for d in docs)
+        archive = zipfile.ZipFile(io.BytesIO(artifact("osv/all.zip")))
+        assert sorted(archive.namelist()) == sorted([f"{first}.json", f"{second}.json"])
+        csv_ids = {line.split(",")[1] for line in artifact("osv/modified_id.csv").decode().split()}
+        assert csv_ids == {first, second}
