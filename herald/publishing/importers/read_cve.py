@@ -267,9 +267,7 @@ def read_cve(doc: dict[str, Any], *, file: str) -> Imported:
         else "Users of the products the record names."
     )
     notes.append("affected users written from the affected products")
-    fixed = any(
-        r.status == "not_affected" or any(_has_end(v) for v in r.ranges) for r in rows
-    )
+    fixed = any(r.status == "not_affected" or any(_has_end(v) for v in r.ranges) for r in rows)
     public = _datetime(cna.get("datePublic"))
     snapshot = AdvisorySnapshot(
         identifier="",
@@ -394,21 +392,19 @@ def _metrics(metrics: list[dict[str, Any]]) -> _Metrics:
         body = _dict(metric.get(key))
         vector = str(body.get("vectorString") or "")
         if key == "cvssV3_1" and not found.v3_vector and vector.startswith("CVSS:3.1/"):
-            try:
-                found.v3_score = Decimal(str(CVSS3(vector).scores()[0]))
-                found.v3_vector = vector
-                found.wrappers[key] = metric
-                continue
-            except CVSSError:
-                pass
+            with contextlib.suppress(CVSSError):
+                score = Decimal(str(CVSS3(vector).scores()[0]))
+                if score > 0:  # a 0.0 vector is no severity Herald can publish
+                    found.v3_score, found.v3_vector = score, vector
+                    found.wrappers[key] = metric
+                    continue
         if key == "cvssV4_0" and not found.v4_vector and vector.startswith("CVSS:4.0/"):
-            try:
-                found.v4_score = Decimal(str(CVSS4(vector).base_score))
-                found.v4_vector = vector
-                found.wrappers[key] = metric
-                continue
-            except CVSSError:
-                pass
+            with contextlib.suppress(CVSSError):
+                score = Decimal(str(CVSS4(vector).base_score))
+                if score > 0:
+                    found.v4_score, found.v4_vector = score, vector
+                    found.wrappers[key] = metric
+                    continue
         if key == "other":
             kind = str(body.get("type") or "other")
             content = _dict(body.get("content"))
@@ -416,7 +412,7 @@ def _metrics(metrics: list[dict[str, Any]]) -> _Metrics:
             found.severities.append(word)
             found.scores.append(Score(type=kind, severity=word, content=metric))
             continue
-        score = body.get("baseScore")
+        given = body.get("baseScore")
         severity = str(body.get("baseSeverity") or "").lower()
         if not severity and key == "cvssV2_0" and vector:
             with contextlib.suppress(CVSSError):
@@ -426,7 +422,7 @@ def _metrics(metrics: list[dict[str, Any]]) -> _Metrics:
             Score(
                 type=SCORE_TYPES.get(key, key or "unknown"),
                 vector=vector,
-                base_score=Decimal(str(score)) if isinstance(score, (int, float)) else None,
+                base_score=Decimal(str(given)) if isinstance(given, (int, float)) else None,
                 severity=severity,
                 content=metric,
             )

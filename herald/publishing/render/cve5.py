@@ -160,7 +160,7 @@ def render_cve_record(
         container = render_cna_container(snapshot, cve_id, publisher)
     containers: dict[str, Any] = {"cna": container}
     adps = [t.data for t in vulnerability.third_party if t.kind == "adp"]
-    if adps:
+    if adps and not snapshot.is_withdrawn:  # a REJECTED record has the CNA's reason only
         containers["adp"] = adps
     return {
         "dataType": "CVE_RECORD",
@@ -376,9 +376,7 @@ def _impacts(vuln: VulnerabilitySnapshot) -> list[dict[str, Any]]:
     for note in vuln.notes:
         if note.category != "impact":
             continue
-        impact = impacts.setdefault(
-            note.title, {"capecId": note.title} if note.title else {}
-        )
+        impact = impacts.setdefault(note.title, {"capecId": note.title} if note.title else {})
         impact.setdefault("descriptions", []).append(_text_entry(note))
     return list(impacts.values())
 
@@ -667,16 +665,20 @@ def _references(
                 "tags": ["vendor-advisory"],
             }
         )
-    seen = {r["url"] for r in refs}
+    seen: set[str | tuple[str, str]] = {r["url"] for r in refs}
     fixes = fix_links(snapshot)
-    for ref in (*snapshot.references, *vuln.references) if source is None else (
-        *vuln.references,
-        *snapshot.references,
-    ):
-        if ref.url in seen:
+    ordered = (
+        (*snapshot.references, *vuln.references)
+        if source is None
+        else (*vuln.references, *snapshot.references)
+    )
+    for ref in ordered:
+        # A CNA may list one URL under several names; each stays, as it wrote them.
+        key = ref.url if source is None else (ref.url, ref.name)
+        if key in seen:
             continue
         refs.append(_reference(ref, fixes))
-        seen.add(ref.url)
+        seen.add(key)
     for url in fixes:
         if url not in seen:
             refs.append({"url": url, "tags": ["patch"]})
