@@ -387,7 +387,7 @@ def _metrics(metrics: list[dict[str, Any]]) -> _Metrics:
     """CVSS 3.1 and 4.0 (the first of each that parses) computed into Herald's fields;
     everything else a ``Score`` whose ``content`` is the metric as the record gave it."""
     found = _Metrics()
-    for metric in metrics:
+    for position, metric in enumerate(metrics):
         key = next((k for k in metric if k in SCORE_TYPES or k == "other"), "")
         body = _dict(metric.get(key))
         vector = str(body.get("vectorString") or "")
@@ -397,6 +397,7 @@ def _metrics(metrics: list[dict[str, Any]]) -> _Metrics:
                 if score > 0:  # a 0.0 vector is no severity Herald can publish
                     found.v3_score, found.v3_vector = score, vector
                     found.wrappers[key] = metric
+                    found.wrappers.setdefault("positions", {})[key] = position
                     continue
         if key == "cvssV4_0" and not found.v4_vector and vector.startswith("CVSS:4.0/"):
             with contextlib.suppress(CVSSError):
@@ -404,6 +405,7 @@ def _metrics(metrics: list[dict[str, Any]]) -> _Metrics:
                 if score > 0:
                     found.v4_score, found.v4_vector = score, vector
                     found.wrappers[key] = metric
+                    found.wrappers.setdefault("positions", {})[key] = position
                     continue
         if key == "other":
             kind = str(body.get("type") or "other")

@@ -414,20 +414,23 @@ def _problem_type(cwe: str) -> dict[str, str]:
 
 
 def _metrics(vuln: VulnerabilitySnapshot, kept: dict[str, Any]) -> list[dict[str, Any]]:
-    """Herald's computed CVSS 4.0 and 3.1, then the scores kept as given."""
+    """Herald's computed CVSS 4.0 and 3.1, then the scores kept as given; an imported
+    record's computed metrics go back where the CNA listed them."""
     wrappers = kept.get("metrics") or {}
-    metrics: list[dict[str, Any]] = []
+    computed: list[tuple[str, dict[str, Any]]] = []
     if vuln.cvss_v4_vector:
         v4 = cvss_v4_object(vuln.cvss_v4_vector)
-        metrics.append(_computed("cvssV4_0", v4, vuln.cvss_v4_vector, wrappers))
+        computed.append(("cvssV4_0", _computed("cvssV4_0", v4, vuln.cvss_v4_vector, wrappers)))
     if vuln.cvss_v3_vector:
         v3 = cvss_v3_object(vuln.cvss_v3_vector)
         key = "cvssV3_1" if v3["version"] == "3.1" else "cvssV3_0"
-        metrics.append(_computed(key, v3, vuln.cvss_v3_vector, wrappers))
-    for score in vuln.scores:
-        metric = _score_metric(score)
-        if metric:
-            metrics.append(metric)
+        computed.append((key, _computed(key, v3, vuln.cvss_v3_vector, wrappers)))
+    given = [m for m in (_score_metric(s) for s in vuln.scores) if m]
+    positions = wrappers.get("positions") or {}
+    placed = sorted((positions[k], m) for k, m in computed if k in positions)
+    metrics = [m for k, m in computed if k not in positions] + given
+    for position, metric in placed:
+        metrics.insert(min(position, len(metrics)), metric)
     return metrics
 
 

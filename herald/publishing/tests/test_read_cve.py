@@ -234,3 +234,13 @@ def test_each_vulnerability_gets_its_own_record() -> None:
     assert second["descriptions"][0]["value"].startswith("A dashboard name")
     for cve in ("CVE-2026-12345", "CVE-2026-12346"):
         assert cve_record_problems(render_cve_record(snapshot, cve, PUBLISHER)) == []
+
+
+@pytest.mark.parametrize("path", RECORDS, ids=lambda p: p.name)
+def test_the_whole_cna_container_comes_back_as_the_cna_wrote_it(path: Path) -> None:
+    # Only the credit type the schema defaults ("finder") is stated where it was left out.
+    doc, exported = export(path)
+    cna = doc["containers"]["cna"]
+    if "credits" in cna:
+        cna = {**cna, "credits": [{"type": "finder", **c} for c in cna["credits"]]}
+    assert exported["containers"]["cna"] == cna
