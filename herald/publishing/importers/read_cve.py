@@ -250,6 +250,8 @@ def read_cve(doc: dict[str, Any], *, file: str) -> Imported:
     )
 
     advisory_title = title or _first_sentence(description)
+    if advisory_title and not title:
+        notes.append("no title in the record: the description's first sentence used")
     if not advisory_title:
         advisory_title = f"{cve_id} (rejected)" if rejected else cve_id
         notes.append(f"no title in the record: {advisory_title!r} used")
@@ -268,6 +270,11 @@ def read_cve(doc: dict[str, Any], *, file: str) -> Imported:
     )
     notes.append("affected users written from the affected products")
     fixed = any(r.status == "not_affected" or any(_has_end(v) for v in r.ranges) for r in rows)
+    notes.append(
+        "status fixed: the record names versions that are not affected"
+        if fixed
+        else "status reported: the record names no version that is not affected"
+    )
     public = _datetime(cna.get("datePublic"))
     snapshot = AdvisorySnapshot(
         identifier="",

@@ -14,7 +14,7 @@ import pytest
 from herald.advisories.snapshot import AdvisorySnapshot, Note, VulnerabilitySnapshot
 from herald.publishing.importers.read_cve import read_cve
 from herald.publishing.render.cve5 import render_cve_record
-from herald.publishing.render.schemas import cve_record_problems
+from herald.publishing.render.schemas import cna_container_problems, cve_record_problems
 from herald.publishing.tests.roundtrip import lost
 from herald.publishing.tests.test_osv import CASES, PUBLISHER, SDK, SERVER
 from herald.test import shared_path
@@ -47,6 +47,8 @@ def test_a_record_exported_again_loses_nothing(path: Path) -> None:
 def test_the_export_passes_the_cve_schema(path: Path) -> None:
     _, exported = export(path)
     assert cve_record_problems(exported) == []
+    if exported["cveMetadata"]["state"] == "PUBLISHED":
+        assert cna_container_problems(exported["containers"]["cna"]) == []
 
 
 @pytest.mark.parametrize("path", RECORDS, ids=lambda p: p.name)
@@ -244,3 +246,12 @@ def test_the_whole_cna_container_comes_back_as_the_cna_wrote_it(path: Path) -> N
     if "credits" in cna:
         cna = {**cna, "credits": [{"type": "finder", **c} for c in cna["credits"]]}
     assert exported["containers"]["cna"] == cna
+
+
+def test_what_the_reader_filled_in_is_said() -> None:
+    imported = read_cve(load(record("CVE-2024-9680.json")), file="x")
+    assert imported.snapshot.title.startswith("An attacker was able to achieve code execution")
+    assert "no title in the record: the description's first sentence used" in imported.notes
+    assert imported.snapshot.status == "fixed"
+    assert imported.snapshot.identifier == "" and imported.snapshot.state == "published"
+    assert imported.snapshot.vulnerabilities[0].title == ""
