@@ -200,12 +200,18 @@ class CreditSnapshot:
     name: str
     type: str = "FINDER"
     contact: str = ""
+    # The credit's language when a source gave one (CVE credits carry a ``lang``).
+    lang: str = ""
 
 
 @dataclass(frozen=True)
 class ReferenceSnapshot:
     url: str
     type: str = "WEB"
+    # What a source said of the link beyond its type: CVE's ``name`` and ``tags``
+    # (``patch``, ``vendor-advisory``, ``x_refsource_MISC`` ...), as given.
+    name: str = ""
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -258,6 +264,9 @@ class Note:
     title: str = ""
     lang: str = ""
     audience: str = ""
+    # Rich forms of the text as the source gave them (CVE ``supportingMedia``:
+    # ``{"type", "base64", "value"}`` each).
+    media: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ def render_checked(
     record = render_cve_record(snapshot, cve_id, publisher)
     refuse("CVE", f"CVE {cve_id}.json", record, cve_record_problems(record))
     if snapshot.is_withdrawn:
-        container = render_rejected_container(snapshot, publisher)
+        container = render_rejected_container(snapshot, publisher, cve_id=cve_id)
         problems = rejected_container_problems(container)
     else:
         container = render_cna_container(snapshot, cve_id, publisher)
