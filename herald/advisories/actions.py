@@ -717,6 +717,50 @@ def write_update(
     )
 
 
+def write_source(
+    advisory: Advisory,
+    source: SourceSnapshot,
+    document: dict[str, Any],
+    *,
+    acting_user: AbstractBaseUser | None,
+    incident: Incident | None = None,
+) -> Written:
+    """Record another document about the same vulnerability (another vendor's advisory
+    naming its CVE) as a source of ``advisory``: kept whole, listed with the advisory,
+    a new revision when it is public. Never dropped silently, never merged into what
+    the advisory's own author states."""
+
+    def add(a: Advisory) -> None:
+        SourceDocument.objects.create(
+            advisory=a,
+            position=a.sources.count(),
+            kind=source.kind,
+            source_id=source.id[:200],
+            url=source.url[:1000],
+            publisher=source.publisher[:300],
+            published=source.published,
+            modified=source.modified,
+            withdrawn=source.withdrawn,
+            revision_history=snapshot_json(list(source.revision_history)),
+            schema_version=source.schema_version[:32],
+            extra=snapshot_json(source.extra),
+            document=document,
+            imported_at=timezone.now(),
+        )
+
+    return _change(
+        advisory,
+        acting_user=acting_user,
+        expected_version=None,
+        incident=incident,
+        action="advisory.source",
+        doing="record a source of",
+        done="given another source",
+        change_summary=f"Also described by {source.kind.upper()} {source.id}"[:500],
+        apply=add,
+    )
+
+
 def _shared_now(vulns: list[Vulnerability], name: str) -> Any:
     """What every vulnerability says for a shared field, or ``_DIFFERS``."""
     values = {json.dumps(getattr(v, name), default=str) for v in vulns}
@@ -869,13 +913,17 @@ def product_for(row: AffectedSnapshot, *, acting_user: AbstractBaseUser | None) 
         found = Product.objects.filter(vendor=row.vendor[:200], name=row.product[:200]).first()
     if found is not None:
         return found
+    name = row.product[:200]
+    if Product.objects.filter(vendor=row.vendor[:200], name=name).exists():
+        # Another package of the same name (the same name in two ecosystems).
+        name = f"{row.product[:170]} ({row.ecosystem or 'other'})"
     base = (row.product_slug or slugify(f"{row.vendor} {row.product}"))[:90] or "product"
     slug, n = base, 1
     while Product.objects.filter(slug=slug).exists():
         n += 1
         slug = f"{base}-{n}"
     product = Product.objects.create(
-        name=row.product[:200],
+        name=name,
         vendor=row.vendor[:200],
         slug=slug,
         ecosystem=row.ecosystem[:64],

@@ -18,6 +18,7 @@ nor a severity (medium).
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 from collections.abc import Iterable
@@ -27,9 +28,13 @@ from typing import Any
 from cvss import CVSS3, CVSS4
 from cvss.exceptions import CVSSError
 
+from herald.advisories.actions import Detail
 from herald.advisories.validation import CVE_RE, CWE_RE
 from herald.core.errors import ValidationError
 from herald.core.input_files import load_json
+from herald.publishing.importers.imported import Imported
+from herald.publishing.importers.read_cve import read_cve
+from herald.publishing.importers.read_osv import read_osv
 from herald.publishing.render.csaf import CREDIT_SUMMARIES
 from herald.publishing.render.publisher import COLLECTION_URLS, PURL_TYPES
 from herald.publishing.render.schemas import (
@@ -107,6 +112,10 @@ class ParsedDocument:
     withdrawn_reason: str = ""
     source_url: str = ""
     notes: list[str] = field(default_factory=list)
+    # What a reader (``read_<kind>``) kept of the document: its vulnerabilities with
+    # their own product rows, and the document itself as a source. None: the older
+    # one-form reading above (``rows`` and the shorthand in ``values``).
+    detail: Detail | None = None
 
     @property
     def title(self) -> str:
@@ -727,6 +736,83 @@ def detect(doc: Any) -> str:
     return ""
 
 
+# The advisory fields a reader's snapshot fills, handed to ``write_draft`` as values.
+_IMPORTED_FIELDS = (
+    "title", "summary", "description", "severity", "status", "affected_users",
+    "affected_regions", "resolution", "discovered_at", "reported_at", "fixed_at",
+    "disclosed_at",
+)  # fmt: skip
+
+
+def from_imported(file: str, imported: Imported, document: dict[str, Any]) -> ParsedDocument:
+    """A reader's ``Imported`` as the import action takes it: the advisory's own fields
+    as values, the vulnerabilities and the source document as its ``Detail``."""
+    snap = imported.snapshot
+    source = snap.sources[0] if snap.sources else None
+    values: dict[str, Any] = {name: getattr(snap, name) for name in _IMPORTED_FIELDS}
+    values["affected_regions"] = list(values["affected_regions"])
+    values["cve_ids"] = list(snap.cve_ids)  # for matching; the detail stores them
+    published = (
+        snap.published_at
+        or (source.published if source else None)
+        or (source.modified if source else None)
+        or dt.datetime.now(dt.UTC).replace(microsecond=0)
+    )
+    notes = list(imported.notes)
+    # Publishing needs the day it was reported; a document that gives no timeline
+    # (a CVE record) is taken as reported and disclosed on its publication day. This is
+    # Herald's own timeline: the source's moments stay the source's.
+    if values.get("status") in ("fixed", "resolved") and not values.get("resolution"):
+        # A fixed advisory needs its resolution: the document's own solution texts.
+        solutions = [
+            n.text
+            for v in snap.vulnerabilities
+            for n in v.notes
+            if n.category == "solution" and (not n.lang or n.lang.lower().startswith("en"))
+        ]
+        values["resolution"] = "\n\n".join(dict.fromkeys(solutions)) or (
+            "Upgrade to a fixed version."
+        )
+        if not solutions:
+            notes.append("no resolution in the document: “Upgrade to a fixed version.”")
+    day = published.date()
+    given: dict[str, dt.date | None] = {
+        k: values.get(k) for k in ("reported_at", "fixed_at", "disclosed_at")
+    }
+    filled = dict(given)
+    if filled["reported_at"] is None:
+        filled["reported_at"] = min(d for d in (given["fixed_at"], given["disclosed_at"], day) if d)
+    if filled["fixed_at"] is None and values.get("status") in ("fixed", "resolved"):
+        filled["fixed_at"] = max(filled["reported_at"] or day, given["disclosed_at"] or day)
+    if filled["disclosed_at"] is None:
+        filled["disclosed_at"] = max(
+            d for d in (filled["fixed_at"], filled["reported_at"], day) if d
+        )
+    for name, value in filled.items():
+        if given[name] is None and value is not None:
+            values[name] = value
+            notes.append(f"{name.removesuffix('_at')} on {value}: from the document's dates")
+    return ParsedDocument(
+        file=file,
+        kind=source.kind if source else "",
+        source_id=source.id if source else "",
+        values=values,
+        published_at=published,
+        credits=[{"name": c.name, "type": c.type, "contact": c.contact} for c in snap.credits],
+        references=[{"url": r.url, "type": r.type} for r in snap.references],
+        withdrawn_reason=(snap.withdrawn_reason or "Withdrawn by its source.")
+        if snap.state == "withdrawn"
+        else "",
+        source_url=source.url if source else "",
+        notes=notes,
+        detail=Detail(
+            vulnerabilities=snap.vulnerabilities,
+            sources=tuple((s, document) for s in snap.sources[:1])
+            + tuple((s, {}) for s in snap.sources[1:]),
+        ),
+    )
+
+
 def parse_document(file: str, raw: bytes, kind: str, *, vendor_ecosystem: str) -> ParsedDocument:
     """One file of format ``kind``; ``ValidationError({file: [...]})`` when refused."""
     doc = load_json(raw, file, field=file)
@@ -735,7 +821,11 @@ def parse_document(file: str, raw: bytes, kind: str, *, vendor_ecosystem: str) -
         what = f"a {found.upper()} document" if found else "none of OSV, CVE and CSAF"
         raise ValidationError({file: f"is {what}, not {kind.upper()}"})
     if kind == "osv":
-        return parse_osv(file, doc, vendor_ecosystem=vendor_ecosystem)
+        parse_osv(file, copy.deepcopy(doc), vendor_ecosystem=vendor_ecosystem)  # validates
+        return from_imported(file, read_osv(doc, file=file), doc)
     if kind == "cve":
-        return parse_cve(file, doc)
+        parsed = parse_cve(file, copy.deepcopy(doc))  # validates
+        if doc.get("dataType") == "CVE_RECORD":  # a bare CNA container keeps that reading
+            return from_imported(file, read_cve(doc, file=file), doc)
+        return parsed
     return parse_csaf(file, doc)

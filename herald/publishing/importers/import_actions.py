@@ -24,15 +24,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.text import slugify
 
-from herald.advisories.actions import Written, write_draft, write_publication, write_withdrawal
+from herald.advisories.actions import (
+    Written,
+    write_draft,
+    write_publication,
+    write_source,
+    write_withdrawal,
+)
 from herald.advisories.models import Advisory, Reference
 from herald.advisories.queries import with_cve
+from herald.advisories.snapshot import SourceSnapshot
 from herald.audit.actions import actor_label, record
 from herald.core.errors import HeraldError, ValidationError, format_validation_error
 from herald.core.models import Product
@@ -58,7 +65,7 @@ class ImportedDocument:
     source_id: str
     identifier: str
     title: str
-    outcome: str  # created, withdrawn, unchanged
+    outcome: str  # created, withdrawn, source added, unchanged
     notes: tuple[str, ...] = ()
 
 
@@ -243,7 +250,24 @@ def _outcome(parsed: ParsedDocument, existing: Advisory | None) -> str:
         return "created"
     if parsed.withdrawn_reason and existing.state == Advisory.State.PUBLISHED:
         return "withdrawn"
+    if _new_source(parsed, existing) is not None:
+        return "source added"
     return "unchanged"
+
+
+def _new_source(
+    parsed: ParsedDocument, existing: Advisory
+) -> tuple[SourceSnapshot, dict[str, Any]] | None:
+    """The document as a source the matched advisory does not have yet (another
+    source's document about the same CVE), or None."""
+    if parsed.detail is None or not parsed.detail.sources:
+        return None
+    source, document = parsed.detail.sources[0]
+    if existing.sources.filter(kind=source.kind, source_id=source.id[:200]).exists():
+        return None
+    if existing.state == Advisory.State.WITHDRAWN:
+        return None  # a withdrawn advisory no longer changes
+    return source, document
 
 
 def _apply(
@@ -263,6 +287,17 @@ def _apply(
         )
     outcome = _outcome(parsed, existing)
     advisory = existing
+    if outcome == "source added":
+        assert existing is not None and incident is not None
+        added = _new_source(parsed, existing)
+        assert added is not None
+        advisory = _written(
+            parsed,
+            writes,
+            lambda: write_source(
+                existing, added[0], added[1], acting_user=acting_user, incident=incident
+            ),
+        )
     if outcome == "created":
         assert incident is not None
         affected = [
@@ -285,6 +320,7 @@ def _apply(
                 affected=affected,
                 credits=parsed.credits,
                 references=parsed.references,
+                detail=parsed.detail,
                 **parsed.values,
             ),
         )

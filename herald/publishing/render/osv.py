@@ -304,14 +304,20 @@ def _affected(
 def _stored_range(r: VersionRange) -> dict[str, Any]:
     """A range as the source gave it: its own type (ECOSYSTEM, SEMVER, GIT with its
     repository), its events in order, its ``database_specific``."""
-    out: dict[str, Any] = {
-        "type": r.type.upper() if r.type.lower() in ("git", "semver") else r.type
-    }
-    if r.repo:
+    kind = r.type.upper() if r.type.lower() in ("git", "semver", "ecosystem") else r.type
+    specific = dict(r.database_specific)
+    if kind not in ("GIT", "SEMVER", "ECOSYSTEM") or (kind == "GIT" and not r.repo):
+        # A version scheme OSV has no range type for (a CVE record's "rpm", "custom",
+        # a GIT range without its repository): the package's own versions, its scheme
+        # kept beside them.
+        specific["version_type"] = r.type
+        kind = "ECOSYSTEM"
+    out: dict[str, Any] = {"type": kind}
+    if r.repo and kind == "GIT":
         out["repo"] = r.repo
     out["events"] = [dict(e) for e in r.events]
-    if r.database_specific:
-        out["database_specific"] = r.database_specific
+    if specific:
+        out["database_specific"] = specific
     return out
 
 

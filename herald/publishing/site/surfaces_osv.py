@@ -29,6 +29,8 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from django.db.models import Count
+
 from herald.advisories.models import Advisory
 from herald.advisories.queries import PUBLIC_STATES
 from herald.advisories.snapshot import AdvisorySnapshot
@@ -129,12 +131,10 @@ def public_osv_ids(publisher: Publisher, **filters: object) -> dict[str, list[st
     rows = (
         Advisory.objects.filter(state__in=PUBLIC_STATES, **filters)
         .order_by()
-        .values_list("identifier", "cve_ids")
+        .annotate(vulnerability_count=Count("vulnerabilities"))
+        .values_list("identifier", "vulnerability_count")
     )
-    return {
-        identifier: osv_id_list(identifier, len(cve_ids or ()), publisher)
-        for identifier, cve_ids in rows
-    }
+    return {identifier: osv_id_list(identifier, count, publisher) for identifier, count in rows}
 
 
 def _modified(context: BuildContext) -> dict[str, str]:
@@ -142,13 +142,13 @@ def _modified(context: BuildContext) -> dict[str, str]:
     # updated_at is never empty; formatted by the database (see UtcText).
     publisher = site_publisher(context.profile)
     out: dict[str, str] = {}
-    for identifier, cve_ids, modified in (
+    for identifier, count, modified in (
         Advisory.objects.filter(state__in=PUBLIC_STATES)
         .order_by()
-        .annotate(modified=UtcText("updated_at"))
-        .values_list("identifier", "cve_ids", "modified")
+        .annotate(modified=UtcText("updated_at"), vulnerability_count=Count("vulnerabilities"))
+        .values_list("identifier", "vulnerability_count", "modified")
     ):
-        for osv_id in osv_id_list(identifier, len(cve_ids or ()), publisher):
+        for osv_id in osv_id_list(identifier, count, publisher):
             out[osv_id] = modified
     for snapshot in context.changed:
         moment = snapshot.updated_at or snapshot.withdrawn_at or snapshot.published_at

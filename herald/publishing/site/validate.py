@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pysequoia as pgp
+from django.db.models import Count
 from django.utils import timezone
 
 from herald.advisories.models import Advisory
@@ -395,18 +396,15 @@ def _check_security_txt(
 def _check_coverage(files: dict[str, bytes], publisher: Publisher, report: Report) -> None:
     """Every public advisory has its OSV and CSAF documents (and CVE records for a CNA)."""
     rows = list(
-        Advisory.objects.filter(state__in=PUBLIC_STATES).values_list(
-            "pk", "identifier", "published_at", "updated_at"
-        )
+        Advisory.objects.filter(state__in=PUBLIC_STATES)
+        .annotate(vulnerability_count=Count("vulnerabilities"))
+        .values_list("pk", "identifier", "published_at", "updated_at", "vulnerability_count")
     )
     cves = cve_ids_of(row[0] for row in rows)
-    for pk, identifier, published, updated in rows:
+    for pk, identifier, published, updated, count in rows:
         cve_ids = cves[pk]
         expected = [
-            *(
-                f"osv/{osv_id}.json"
-                for osv_id in osv_id_list(identifier, len(cve_ids or ()), publisher)
-            ),
+            *(f"osv/{osv_id}.json" for osv_id in osv_id_list(identifier, count, publisher)),
             TLP_DIR + relative_path(identifier, published or updated),
         ]
         if publisher.can_publish_cve:

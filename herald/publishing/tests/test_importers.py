@@ -260,9 +260,16 @@ class ImportTests(WiredArtifacts, HeraldTestCase):
         assert advisory.published_at.isoformat() == "2024-02-28T22:57:26+00:00"
         assert advisory.identifier.startswith("NW-2024-")
         rack = Product.objects.get(ecosystem="RubyGems", package_name="rack")
-        assert {(r.product, r.introduced, r.fixed) for r in advisory.affected.all()} == {
-            (rack, "3.0.0", "3.0.9.1"),
-            (rack, "0.4", "2.2.8.1"),
+        # Each affected entry keeps its ranges as the document gives them (ECOSYSTEM).
+        rows = list(advisory.affected.all())
+        assert {r.product for r in rows} == {rack}
+        assert {
+            (r["type"], tuple(next(iter(e.items())) for e in r["events"]))
+            for row in rows
+            for r in row.ranges
+        } == {
+            ("ECOSYSTEM", (("introduced", "3.0.0"), ("fixed", "3.0.9.1"))),
+            ("ECOSYSTEM", (("introduced", "0.4"), ("fixed", "2.2.8.1"))),
         }
 
     def test_the_cli_imports_documents_and_refuses_bad_ones_with_status_2(self) -> None:
