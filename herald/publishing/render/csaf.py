@@ -785,3 +785,93 @@ def _remediation(snapshot: AdvisorySnapshot, status: _Status) -> dict[str, Any] 
     if links and remediation["category"] == "vendor_fix":
         remediation["url"] = links[0]
     return remediation
+
+
+# --- the VEX profile ----------------------------------------------------------------
+
+VEX_STATUSES = ("fixed", "known_affected", "known_not_affected", "under_investigation")
+VEX_SUFFIX = "-VEX"
+NOT_AFFECTED_STATEMENT = "This product is not affected by this vulnerability."
+NO_ACTION_STATEMENT = "No remediation is available yet; this document will be updated."
+
+
+def vex_identifier(identifier: str) -> str:
+    """The VEX document's tracking id (and so its file name, CSAF 5.1): ``<id>-VEX``."""
+    return identifier + VEX_SUFFIX
+
+
+def render_csaf_vex(snapshot: AdvisorySnapshot, publisher: Publisher) -> dict[str, Any] | None:
+    """The same advisory as a ``csaf_vex`` profile document (CSAF 2.0 section 4.5);
+    None when no vulnerability says anything about a product (nothing to state).
+
+    Each vulnerability keeps its notes, statuses, scores and statements; the profile's
+    mandatory parts are added where the advisory has none: an id (6.1.27.8), a note
+    (6.1.27.5), an impact statement for every not-affected product without a VEX
+    justification (6.1.27.9) and an action statement for every affected one
+    (6.1.27.10), saying plainly that the source gave none."""
+    doc = render_csaf(snapshot, publisher)
+    document = doc["document"]
+    document["category"] = "csaf_vex"
+    tracking = document["tracking"]
+    advisory_id = tracking["id"]
+    tracking["id"] = vex_identifier(advisory_id)
+    tracking["aliases"] = [advisory_id, *tracking.get("aliases", [])]
+    for ref in document.get("references", []):
+        if ref["category"] == "self" and ref.get("summary") == "This CSAF document":
+            ref["url"] = vex_url(publisher, snapshot)
+            ref["summary"] = "This CSAF VEX document"
+    kept = []
+    for number, vuln in enumerate(doc.get("vulnerabilities", []), start=1):
+        status = vuln.get("product_status", {})
+        if not any(status.get(k) for k in VEX_STATUSES):
+            # first/last affected and first fixed as the VEX statuses they imply
+            for given, vex in (
+                ("first_affected", "known_affected"),
+                ("last_affected", "known_affected"),
+                ("first_fixed", "fixed"),
+            ):
+                for pid in status.pop(given, []):
+                    if pid not in status.setdefault(vex, []):
+                        status[vex].append(pid)
+            status = {k: v for k, v in status.items() if v}
+        if not any(status.get(k) for k in VEX_STATUSES):
+            continue
+        vuln["product_status"] = {k: status[k] for k in STATUS_KEYS if status.get(k)}
+        if "cve" not in vuln and "ids" not in vuln:
+            vuln["ids"] = [{"system_name": publisher.name, "text": f"{advisory_id}-{number}"}]
+        if not vuln.get("notes"):
+            vuln["notes"] = [
+                _note("description", vuln.get("title") or document["title"], "Description")
+            ]
+        _vex_statements(vuln)
+        kept.append(vuln)
+    if not kept:
+        return None
+    doc["vulnerabilities"] = kept
+    return doc
+
+
+def _vex_statements(vuln: dict[str, Any]) -> None:
+    status = vuln["product_status"]
+    stated = {
+        pid
+        for item in vuln.get("flags", [])
+        + [t for t in vuln.get("threats", []) if t.get("category") == "impact"]
+        for pid in item.get("product_ids", [])
+    }
+    unstated = [p for p in status.get("known_not_affected", []) if p not in stated]
+    if unstated:
+        vuln.setdefault("threats", []).append(
+            {"category": "impact", "details": NOT_AFFECTED_STATEMENT, "product_ids": unstated}
+        )
+    acted = {p for item in vuln.get("remediations", []) for p in item.get("product_ids", [])}
+    no_action = [p for p in status.get("known_affected", []) if p not in acted]
+    if no_action:
+        vuln.setdefault("remediations", []).append(
+            {"category": "none_available", "details": NO_ACTION_STATEMENT, "product_ids": no_action}
+        )
+
+
+def vex_url(publisher: Publisher, snapshot: AdvisorySnapshot) -> str:
+    """Where the VEX document is published: beside the advisory, ``<id>-vex.json``."""
+    return publisher.csaf_url(snapshot).removesuffix(".json") + "-vex.json"
