@@ -40,6 +40,7 @@ from herald.advisories.queries import PUBLIC_STATES
 from herald.core.errors import HeraldError
 from herald.publishing.models import Artifact, SigningKey
 from herald.publishing.render import csaf_validator
+from herald.publishing.render.csaf import vex_identifier
 from herald.publishing.render.publisher import Publisher, csaf_filename
 from herald.publishing.render.schemas import (
     cna_container_problems,
@@ -400,6 +401,7 @@ def _check_coverage(files: dict[str, bytes], publisher: Publisher, report: Repor
         expected = [
             f"osv/{publisher.osv_id(identifier)}.json",
             TLP_DIR + relative_path(identifier, published or updated),
+            TLP_DIR + relative_path(vex_identifier(identifier), published or updated),
         ]
         if publisher.can_publish_cve:
             expected += [f"cve/{cve}.json" for cve in cve_ids or []]
