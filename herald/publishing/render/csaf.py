@@ -65,9 +65,25 @@ def _row_key(row: AffectedSnapshot) -> str:
 
 
 def _described(row: AffectedSnapshot) -> dict[str, Any] | None:
-    """The product tree's description of an imported row's product (``read_csaf``)."""
+    """The product tree's description of an imported row's product (``read_csaf``),
+    with the row's purl and cpe where the description names others (the row's fields
+    win: they are what an editor changes)."""
     found = row.extra.get("csaf", {}).get("product") if isinstance(row.extra, dict) else None
-    return found if isinstance(found, dict) else None
+    if not isinstance(found, dict):
+        return None
+    return _with_ids(found, row)
+
+
+def _with_ids(described: dict[str, Any], row: AffectedSnapshot) -> dict[str, Any]:
+    helper = dict(described.get("helper") or {})
+    if "component" in described and not ({"purl", "cpe"} & set(helper)):
+        # A product on a platform: its identifiers are the component's.
+        return {**described, "component": _with_ids(described["component"], row)}
+    for name in ("purl", "cpe"):
+        value = getattr(row, name)
+        if name in helper and value and helper[name] != value:
+            helper[name] = value
+    return {**described, "helper": helper} if helper != described.get("helper", {}) else described
 
 
 @dataclass

@@ -197,6 +197,43 @@ def test_a_second_score_for_other_products_is_kept_with_its_products() -> None:
     assert [len(s["products"]) for s in scores] == [len(s["products"]) for s in original]
 
 
+def test_herald_s_own_vulnerabilities_each_render_their_own_facts() -> None:
+    import dataclasses
+    from decimal import Decimal
+
+    from herald.advisories.snapshot import AffectedSnapshot, VulnerabilitySnapshot
+
+    sdk = AffectedSnapshot("northwind-sdk", "northwind-sdk", "sdk", fixed="1.4.2")
+    agent = AffectedSnapshot("Northwind Agent", "agent", "self_hosted", status="not_affected")
+    snapshot = dataclasses.replace(
+        CASES["fixed_multi_product"],
+        vulnerabilities=(
+            VulnerabilitySnapshot(
+                cve_id="CVE-2026-11111",
+                cwe_ids=("CWE-79",),
+                cvss_v3_vector="CVSS:3.1/AV:N/AC:L/PR:L/UI:R/S:C/C:L/I:L/A:N",
+                cvss_v3_score=Decimal("5.4"),
+                affected=(sdk,),
+            ),
+            VulnerabilitySnapshot(
+                cve_id="CVE-2026-22222",
+                cwe_ids=("CWE-863",),
+                affected=(dataclasses.replace(agent, justification="component_not_present"),),
+            ),
+        ),
+    )
+    doc = render_csaf(snapshot, PUBLISHER)
+    first, second = doc["vulnerabilities"]
+    assert (first["cwe"]["id"], second["cwe"]["id"]) == ("CWE-79", "CWE-863")
+    assert "scores" in first and "scores" not in second
+    assert set(first["product_status"]) == {"known_affected", "fixed"}
+    assert set(second["product_status"]) == {"known_not_affected"}
+    assert second["flags"][0]["label"] == "component_not_present"
+    assert csaf_problems(doc) == []
+    vex = render_csaf_vex(snapshot, PUBLISHER)
+    assert vex is not None and csaf_problems(vex) == []
+
+
 # --- the VEX form ---------------------------------------------------------------------
 
 
@@ -264,3 +301,20 @@ def test_every_oasis_document_the_library_accepts_passes_herald_s_checks() -> No
     accepted = [n for n, p in csaf_validator.validate_many(documents).items() if not p]
     assert len(accepted) > 50
     assert {n: csaf_problems(documents[n]) for n in accepted if csaf_problems(documents[n])} == {}
+
+
+def test_a_row_s_edited_cpe_is_what_the_export_names() -> None:
+    import dataclasses
+
+    snapshot = _read("bsi-2022-0001.json")
+    vuln = snapshot.vulnerabilities[0]
+    with_cpe = [r for r in vuln.affected if r.cpe]
+    assert with_cpe
+    edited = dataclasses.replace(with_cpe[0], cpe="cpe:/a:csaf-tools:cvrf-csaf-converter:9.9.9")
+    rows = tuple(edited if r is with_cpe[0] else r for r in vuln.affected)
+    snapshot = dataclasses.replace(
+        snapshot, vulnerabilities=(dataclasses.replace(vuln, affected=rows),)
+    )
+    exported = json.dumps(render_csaf(snapshot, PUBLISHER))
+    assert "cpe:/a:csaf-tools:cvrf-csaf-converter:9.9.9" in exported
+    assert with_cpe[0].cpe not in exported
