@@ -48,6 +48,9 @@ class Remediation:
     url: str = ""
     version: str = ""
     date: str = ""
+    # Format fields Herald does not model, as the source gave them (CSAF
+    # ``restart_required``, ``entitlements``).
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 REMEDIATION_CATEGORIES = (

@@ -33,6 +33,7 @@ from herald.advisories.validation import CVE_RE, CWE_RE
 from herald.core.errors import ValidationError
 from herald.core.input_files import load_json
 from herald.publishing.importers.imported import Imported
+from herald.publishing.importers.read_csaf import read_csaf
 from herald.publishing.importers.read_cve import read_cve
 from herald.publishing.importers.read_osv import read_osv
 from herald.publishing.render.csaf import CREDIT_SUMMARIES
@@ -828,4 +829,5 @@ def parse_document(file: str, raw: bytes, kind: str, *, vendor_ecosystem: str) -
         if doc.get("dataType") == "CVE_RECORD":  # a bare CNA container keeps that reading
             return from_imported(file, read_cve(doc, file=file), doc)
         return parsed
-    return parse_csaf(file, doc)
+    parse_csaf(file, copy.deepcopy(doc))  # validates
+    return from_imported(file, read_csaf(doc, file=file), doc)

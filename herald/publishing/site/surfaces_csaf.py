@@ -4,7 +4,10 @@ Layout under ``/.well-known/csaf/`` (CSAF 2.0 section 7.1):
 
 - ``provider-metadata.json`` (7.1.7), naming the directory, the ROLIE feed and the
   public OpenPGP keys;
-- ``white/<year>/<id>.json`` (7.1.11; lower-case names by 5.1), each with
+- ``white/<year>/<id>.json`` (7.1.11; lower-case names by 5.1), and beside it the
+  same advisory in the VEX profile, ``white/<year>/<id>-vex.json`` (tracking id
+  ``<ID>-VEX``, so its file name follows 5.1 too; the directory, index, changes and
+  ROLIE feed list it as one more CSAF document of the TLP:WHITE distribution), each with
   ``.sha256`` and ``.sha512`` (7.1.18, ``sha256sum`` format) and a detached
   OpenPGP ``.asc`` (7.1.19);
 - ``white/index.txt`` and ``white/changes.csv`` (7.1.12, 7.1.13), paths relative
@@ -47,7 +50,7 @@ from herald.core.caches import ProcessCache
 from herald.core.dbfunctions import UtcText
 from herald.core.models import VendorProfile
 from herald.publishing.models import SigningKey
-from herald.publishing.render.csaf import render_csaf
+from herald.publishing.render.csaf import render_csaf, render_csaf_vex, vex_identifier
 from herald.publishing.render.publisher import (
     Publisher,
     csaf_filename,
@@ -107,10 +110,27 @@ def hash_line(content: bytes, filename: str, algorithm: str) -> bytes:
     return f"{digest}  {filename}\n".encode()
 
 
+def vex_path(snapshot: AdvisorySnapshot) -> str:
+    """The VEX document's path: beside the advisory's, ``<year>/<id>-vex.json``."""
+    return TLP_DIR + relative_path(
+        vex_identifier(snapshot.identifier), snapshot.published_at or snapshot.updated_at
+    )
+
+
 def render_checked(snapshot: AdvisorySnapshot, publisher: Publisher) -> bytes:
     """The CSAF bytes of ``snapshot``; ``ValidationError`` naming the field if invalid."""
     doc = render_csaf(snapshot, publisher)
     name = csaf_filename(snapshot.identifier)
+    refuse("CSAF", f"CSAF {name}", doc, csaf_problems(doc))
+    return json_bytes(doc)
+
+
+def render_vex_checked(snapshot: AdvisorySnapshot, publisher: Publisher) -> bytes | None:
+    """The CSAF VEX bytes of ``snapshot`` (None when it states nothing), checked."""
+    doc = render_csaf_vex(snapshot, publisher)
+    if doc is None:
+        return None
+    name = csaf_filename(vex_identifier(snapshot.identifier))
     refuse("CSAF", f"CSAF {name}", doc, csaf_problems(doc))
     return json_bytes(doc)
 
@@ -130,8 +150,14 @@ def signature_for(path: str, content: bytes) -> bytes | None:
 @advisory_builder("csaf")
 def build_csaf(snapshot: AdvisorySnapshot, context: BuildContext) -> Iterator[Rendered]:
     publisher = site_publisher(context.profile)
-    content = render_checked(snapshot, publisher)
-    path = document_path(snapshot)
+    yield from _document_files(document_path(snapshot), render_checked(snapshot, publisher))
+    vex = render_vex_checked(snapshot, publisher)
+    if vex is not None:
+        yield from _document_files(vex_path(snapshot), vex)
+
+
+def _document_files(path: str, content: bytes) -> Iterator[Rendered]:
+    """A CSAF document with its hashes and (with a signing key) its signature."""
     name = path.rsplit("/", 1)[1]
     signature = signature_for(path, content)
     yield Rendered(path, content, JSON)
@@ -157,7 +183,8 @@ class Entry(NamedTuple):
 
 
 def entries() -> list[Entry]:
-    """Every public advisory's CSAF document, newest change first (one query).
+    """Every public advisory's CSAF documents (the advisory and its VEX form), newest
+    change first (one query).
 
     The dates come formatted from the database: at 10,000 advisories converting
     them in Python was most of a publication's time in the provider files.
@@ -179,24 +206,32 @@ def entries() -> list[Entry]:
         .values_list("identifier", "title", "initial", "current")
     )
     known = _entries_of_rows.entries()
-    made: dict[tuple[str, str, str, str], Entry] = {}
+    made: dict[tuple[str, str, str, str], tuple[Entry, Entry]] = {}
     for row in rows:
-        entry = known.get(row)
-        if entry is None:
+        pair = known.get(row)
+        if pair is None:
             identifier, title, initial, current = row
+            vex = vex_identifier(identifier)
             # The directory is the year of the first release, as relative_path() names it.
-            path = f"{initial[:4]}/{csaf_filename(identifier)}"
-            entry = Entry(identifier, title, path, initial, current)
-        made[row] = entry
+            pair = (
+                Entry(identifier, title, f"{initial[:4]}/{csaf_filename(identifier)}",
+                      initial, current),
+                Entry(vex, f"{title} (VEX)", f"{initial[:4]}/{csaf_filename(vex)}",
+                      initial, current),
+            )  # fmt: skip
+        made[row] = pair
     _entries_of_rows.replace(made)  # only the advisories still public
-    return sorted(made.values(), key=_newest_change, reverse=True)
+    listed = [entry for pair in made.values() for entry in pair]
+    return sorted(listed, key=_newest_change, reverse=True)
 
 
 _newest_change = operator.itemgetter(4, 2)  # (current_utc, path)
 # Entry of each row of entries()' query, kept between publications (as the texts
 # of the ROLIE feed are): a row changes only with its advisory. Measured with
 # `bench/caches.py --advisories 500`: entries() 23-28 ms kept, 36-40 ms emptied.
-_entries_of_rows: ProcessCache[tuple[str, str, str, str], Entry] = ProcessCache("csaf entries")
+_entries_of_rows: ProcessCache[tuple[str, str, str, str], tuple[Entry, Entry]] = ProcessCache(
+    "csaf entries"
+)
 
 
 def key_url(publisher: Publisher, fingerprint: str) -> str:

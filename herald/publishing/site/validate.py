@@ -41,6 +41,7 @@ from herald.advisories.queries import PUBLIC_STATES, cve_ids_of
 from herald.core.errors import HeraldError
 from herald.publishing.models import Artifact, SigningKey
 from herald.publishing.render import csaf_validator
+from herald.publishing.render.csaf import vex_identifier
 from herald.publishing.render.osv import osv_id_list
 from herald.publishing.render.publisher import Publisher, csaf_filename
 from herald.publishing.render.schemas import (
@@ -406,6 +407,7 @@ def _check_coverage(files: dict[str, bytes], publisher: Publisher, report: Repor
         expected = [
             *(f"osv/{osv_id}.json" for osv_id in osv_id_list(identifier, count, publisher)),
             TLP_DIR + relative_path(identifier, published or updated),
+            TLP_DIR + relative_path(vex_identifier(identifier), published or updated),
         ]
         if publisher.can_publish_cve:
             expected += [f"cve/{cve}.json" for cve in cve_ids or []]

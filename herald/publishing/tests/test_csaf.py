@@ -195,13 +195,21 @@ def test_every_implemented_mandatory_test_has_oasis_documents() -> None:
     assert covered == set(MANDATORY_TESTS)
 
 
+# OASIS documents csaf-validator-lib judges otherwise than OASIS; Herald follows the
+# library (what consumers run), so a document they accept is never refused.
+LIBRARY_ACCEPTS = {
+    # "csafsecurityadvisory": the library strips "-", "_" and spaces, not "csaf".
+    "mandatory/oasis_csaf_tc-csaf_2_0-2021-6-1-26-04.json",
+}
+
+
 @pytest.mark.parametrize(("test_id", "name", "valid"), _oasis_cases())
 def test_oasis_test_documents_pass_or_fail_as_oasis_says(
     test_id: str, name: str, valid: bool
 ) -> None:
     doc = json.loads(shared_path(*OASIS, name).read_text("utf-8"))
     failures = run_mandatory_tests(doc, only=(test_id,))
-    if valid:
+    if valid or name in LIBRARY_ACCEPTS:
         assert failures == []
     else:
         assert failures, f"{name} should fail {test_id}"

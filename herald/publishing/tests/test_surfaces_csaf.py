@@ -83,14 +83,41 @@ class CsafProviderTests(WiredArtifacts, HeraldTestCase):
         first = self.published()
         second = self.published(title="CSRF on settings", cve_ids=[])
         index = artifact(".well-known/csaf/white/index.txt").decode().splitlines()
+        # Each advisory is two CSAF documents: the security advisory and its VEX form.
         assert index == sorted(
-            [f"2026/{first.identifier.lower()}.json", f"2026/{second.identifier.lower()}.json"]
+            f"2026/{a.identifier.lower()}{kind}.json"
+            for a in (first, second)
+            for kind in ("", "-vex")
         )
         changes = artifact(".well-known/csaf/white/changes.csv").decode().splitlines()
-        assert len(changes) == 2
-        assert changes[0].startswith(f'"2026/{second.identifier.lower()}.json","2026-')
+        assert len(changes) == 4
+        assert {c.split(",")[0] for c in changes[:2]} == {
+            f'"2026/{second.identifier.lower()}.json"',
+            f'"2026/{second.identifier.lower()}-vex.json"',
+        }
         for line in index:
             assert artifact(f".well-known/csaf/white/{line}")
+
+    def test_the_vex_form_is_published_beside_the_advisory_and_listed_in_the_feed(
+        self,
+    ) -> None:
+        signing.do_generate_signing_key(acting_user=None)
+        advisory = self.published()
+        path = self.doc_path(advisory.identifier).removesuffix(".json") + "-vex.json"
+        vex = artifact_json(path)
+        assert vex["document"]["category"] == "csaf_vex"
+        assert vex["document"]["tracking"]["id"] == f"{advisory.identifier}-VEX"
+        assert csaf_problems(vex) == []
+        assert signing.verify_detached(artifact(path), artifact(path + ".asc").decode())
+        name = path.rsplit("/", 1)[1]
+        assert artifact(path + ".sha256").decode() == (
+            f"{hashlib.sha256(artifact(path)).hexdigest()}  {name}\n"
+        )
+        feed = artifact_json(".well-known/csaf/feed-tlp-white.json")
+        sources = {e["content"]["src"].rsplit("/", 1)[1] for e in feed["feed"]["entry"]}
+        assert {name, name.replace("-vex", "")} <= sources
+        metadata = artifact_json(".well-known/csaf/provider-metadata.json")
+        assert [e.message for e in provider_validator().iter_errors(metadata)] == []
 
     def test_without_a_key_documents_go_out_unsigned_and_the_provider_is_not_trusted(
         self,
