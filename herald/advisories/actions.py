@@ -786,6 +786,8 @@ def store_vulnerabilities(advisory: Advisory) -> None:
     advisory.pending_shorthand.clear()
     advisory.__dict__.get("_prefetched_objects_cache", {}).pop("vulnerabilities", None)
     vulns = list(advisory.vulnerabilities.order_by("position", "id"))
+    if not vulns and not any(pending.values()) and advisory.sources.exists():
+        return  # an imported informational document: no vulnerability, and none made up
     cves = pending.pop("cve_ids", [v.cve_id for v in vulns if v.cve_id])
     shared: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
@@ -868,6 +870,9 @@ def store_detail(
                 position=i,
                 version=row.version[:200],
                 platform=row.platform[:300],
+                ecosystem=row.ecosystem[:64],
+                package_name=row.package_name[:200],
+                repository_url=row.repository_url[:1000],
                 purl=row.purl[:1000],
                 cpe=row.cpe[:1000],
                 ranges=row_dict["ranges"],

@@ -318,6 +318,11 @@ class Affected(models.Model):
     # Beyond the one range the editor writes: what documents say (snapshot.AffectedSnapshot).
     version = models.CharField(max_length=200, blank=True)
     platform = models.CharField(max_length=300, blank=True)
+    # The row's package, where it is not its product's (a CVE record names the package
+    # per entry: "xz" of several Red Hat products). Blank: the product's.
+    ecosystem = models.CharField(max_length=64, blank=True)
+    package_name = models.CharField(max_length=200, blank=True)
+    repository_url = models.URLField(max_length=1000, blank=True)
     purl = models.CharField(max_length=1000, blank=True)
     cpe = models.CharField(max_length=1000, blank=True)
     ranges = models.JSONField(default=list, blank=True)

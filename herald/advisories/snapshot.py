@@ -691,9 +691,9 @@ def affected_snapshot(row: Any) -> AffectedSnapshot:
         fixed=row.fixed,
         last_affected=row.last_affected,
         status=row.status,
-        ecosystem=product.ecosystem,
-        package_name=product.package_name,
-        repository_url=product.repository_url,
+        ecosystem=row.ecosystem or product.ecosystem,
+        package_name=row.package_name or product.package_name,
+        repository_url=row.repository_url or product.repository_url,
         vendor=product.vendor,
         version=row.version,
         platform=row.platform,
@@ -749,7 +749,8 @@ def vulnerabilities_of(
         if affected is not None
         else tuple(affected_snapshot(r) for r in rows if r.vulnerability_id is None)
     )
-    if advisory.pending_shorthand or not stored:
+    if advisory.pending_shorthand or (not stored and not sources_of(advisory)):
+        # (An imported informational document has no vulnerability, and says so.)
         return simple_vulnerabilities(
             cve_ids=tuple(advisory.cve_ids or ()),
             cwe_ids=tuple(advisory.cwe_ids or ()),

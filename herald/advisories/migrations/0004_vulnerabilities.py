@@ -122,4 +122,19 @@ class Migration(migrations.Migration):
             name='vulnerability',
             field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='affected', to='advisories.vulnerability'),
         ),
+        migrations.AddField(
+            model_name='affected',
+            name='ecosystem',
+            field=models.CharField(blank=True, max_length=64),
+        ),
+        migrations.AddField(
+            model_name='affected',
+            name='package_name',
+            field=models.CharField(blank=True, max_length=200),
+        ),
+        migrations.AddField(
+            model_name='affected',
+            name='repository_url',
+            field=models.URLField(blank=True, max_length=1000),
+        ),
     ]

@@ -48,6 +48,7 @@ from herald.publishing.render.schemas import (
 FORMATS = ("osv", "cve", "csaf")
 MAX_VERSION = 100  # Affected.introduced/fixed/last_affected
 DEFAULT_SEVERITY = "medium"
+MAX_SUMMARY = 500  # Advisory.summary
 URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$")
 PURL_ECOSYSTEMS = {purl_type: ecosystem for ecosystem, purl_type in PURL_TYPES.items()}
 COLLECTION_ECOSYSTEMS = {url.rstrip("/"): eco for eco, url in COLLECTION_URLS.items()}
@@ -752,6 +753,12 @@ def from_imported(file: str, imported: Imported, document: dict[str, Any]) -> Pa
     source = snap.sources[0] if snap.sources else None
     values: dict[str, Any] = {name: getattr(snap, name) for name in _IMPORTED_FIELDS}
     values["affected_regions"] = list(values["affected_regions"])
+    notes = list(imported.notes)
+    limit = MAX_SUMMARY
+    if len(values.get("summary") or "") > limit:
+        # The page's one-line summary; the document's whole text stays in its source.
+        values["summary"] = _clip(values["summary"], limit)
+        notes.append(f"summary shortened to {limit} characters for lists and feeds")
     values["cve_ids"] = list(snap.cve_ids)  # for matching; the detail stores them
     published = (
         snap.published_at
@@ -759,10 +766,28 @@ def from_imported(file: str, imported: Imported, document: dict[str, Any]) -> Pa
         or (source.modified if source else None)
         or dt.datetime.now(dt.UTC).replace(microsecond=0)
     )
-    notes = list(imported.notes)
     # Publishing needs the day it was reported; a document that gives no timeline
     # (a CVE record) is taken as reported and disclosed on its publication day. This is
     # Herald's own timeline: the source's moments stay the source's.
+    # What publishing needs that a document need not say (an informational CSAF
+    # document, a VEX statement), filled plainly and noted.
+    if not values.get("severity"):
+        values["severity"] = DEFAULT_SEVERITY
+        notes.append(f"no severity in the document: {DEFAULT_SEVERITY} assumed")
+    if not values.get("description"):
+        values["description"] = values.get("summary") or values.get("title") or ""
+        notes.append("no description in the document: its summary or title stands in")
+    if not values.get("affected_users"):
+        names = list(
+            dict.fromkeys(
+                r.product for r in snap.affected if r.status in ("affected", "under_investigation")
+            )
+        )
+        values["affected_users"] = (
+            "Users of " + ", ".join(names[:10]) + ("" if len(names) <= 10 else ", and others") + "."
+            if names
+            else "Users of the products the source document names."
+        )
     if values.get("status") in ("fixed", "resolved") and not values.get("resolution"):
         # A fixed advisory needs its resolution: the document's own solution texts.
         solutions = [

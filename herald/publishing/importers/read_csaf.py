@@ -426,7 +426,17 @@ def read_csaf(doc: Doc, *, file: str) -> Imported:
     unused = [d for pid, d in products.items() if json.dumps(d, sort_keys=True) not in reached]
 
     notes = [_dict(n) for n in _list(document.get("notes"))]
-    summary = next((n for n in notes if n.get("category") == "summary"), None)
+    # The advisory's summary is one line for lists and feeds (at most 500 characters):
+    # a longer summary note stays a note of the document, as it was.
+    summary = next(
+        (
+            n
+            for n in notes
+            if n.get("category") == "summary"
+            and len(" ".join(str(n.get("text", "")).split())) <= 500
+        ),
+        None,
+    )
     description = next((n for n in notes if n.get("category") == "description"), None)
     kept: Doc = {
         key: document[key]

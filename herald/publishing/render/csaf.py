@@ -14,11 +14,16 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from cvss import CVSS2
+from cvss.exceptions import CVSSError
+
 from herald.advisories.snapshot import (
     AdvisorySnapshot,
     AffectedSnapshot,
     Note,
+    Score,
     SourceSnapshot,
+    VersionRange,
     VulnerabilitySnapshot,
 )
 from herald.publishing.render.cve5 import cvss_v3_object
@@ -349,6 +354,59 @@ def _vers(row: AffectedSnapshot) -> str:
     return f"vers:{scheme}/" + ("|".join(constraints) or "*")
 
 
+_VERS_OPERATORS = {"introduced": ">=", "fixed": "<", "last_affected": "<=", "limit": "<"}
+
+
+def _range_vers(row: AffectedSnapshot, r: VersionRange) -> str:
+    """A range another format gave (OSV, a CVE record) in ``vers`` notation."""
+    if r.vers:
+        return r.vers
+    values = [v for e in r.events for v in e.values() if v != "0"]
+    if r.type.upper() == "SEMVER" or (values and all(is_semver(v) for v in values)):
+        scheme = "semver"
+    else:
+        scheme = PURL_TYPES.get(row.ecosystem, "generic")
+    constraints = [
+        f"{_VERS_OPERATORS[kind]}{value}"
+        for e in r.events
+        for kind, value in e.items()
+        if kind in _VERS_OPERATORS and not (kind == "introduced" and value == "0")
+    ]
+    return f"vers:{scheme}/" + ("|".join(constraints) or "*")
+
+
+def _place_ranges(
+    row: AffectedSnapshot, purl: str, bucket: str | None, tree: _Tree, status: _Status
+) -> list[str]:
+    """A row with the ranges and version lists another format gave: each range a
+    version range in the row's status (the span it names), each fixed version a
+    fixed version, each listed version a version."""
+    span = bucket or ("fixed" if row.status == "fixed" and not row.ranges else "known_affected")
+    pids: list[str] = []
+    for r in row.ranges:
+        pid = tree.leaf(row.product, "product_version_range", _range_vers(row, r), purl)
+        status.add(span, pid)
+        pids.append(pid)
+        if bucket:
+            continue
+        for e in r.events:
+            if "fixed" in e and r.type.upper() != "GIT":
+                fixed_purl = purl_for(row.ecosystem, row.package_name, e["fixed"])
+                fixed_pid = tree.leaf(row.product, "product_version", e["fixed"], fixed_purl)
+                status.add("fixed", fixed_pid)
+                pids.append(fixed_pid)
+    for version in row.versions:
+        pid = tree.leaf(
+            row.product,
+            "product_version",
+            version,
+            purl_for(row.ecosystem, row.package_name, version),
+        )
+        status.add(span, pid)
+        pids.append(pid)
+    return pids
+
+
 def _place(row: AffectedSnapshot, row_status: str, tree: _Tree, status: _Status) -> list[str]:
     """Put ``row`` in the tree; ``row_status`` is its status now (``status_of``)."""
     purl = row.purl or purl_for(row.ecosystem, row.package_name)
@@ -357,6 +415,8 @@ def _place(row: AffectedSnapshot, row_status: str, tree: _Tree, status: _Status)
         "not_affected": "known_not_affected",
         "under_investigation": "under_investigation",
     }.get(row_status)
+    if row.ranges or row.versions:
+        return _place_ranges(row, purl, bucket, tree, status)
     if not has_range:
         if row.version:
             pid = tree.leaf(row.product, "product_version", row.version, purl)
@@ -773,13 +833,34 @@ def _scores(
             kind = "cvss_v2"
         else:
             continue  # CSAF 2.0 scores only CVSS v2 and v3
-        obj = score.content or (cvss_v3_object(score.vector) if kind == "cvss_v3" else None)
+        obj = _score_object(kind, score)
         if not obj:
             continue
         products = _resolve(score.products, v, status, tree) if score.products else default
         if products:
             scores.append({kind: obj, "products": products})
     return scores
+
+
+def _score_object(kind: str, score: Score) -> dict[str, Any] | None:
+    """A kept score as CSAF's CVSS object: as a CSAF document gave it, else made from its
+    vector (a CVE record's metric or an OSV severity holds the vector, not this shape)."""
+    content = score.content
+    if content.get("vectorString") and content.get("version"):
+        return content
+    if not score.vector:
+        return None
+    try:
+        if kind == "cvss_v3":
+            return cvss_v3_object(score.vector)
+        scored = CVSS2(score.vector.removeprefix("CVSS:2.0/").removeprefix("(").rstrip(")"))
+    except CVSSError:
+        return None
+    return {
+        "version": "2.0",
+        "vectorString": scored.clean_vector(),
+        "baseScore": float(scored.base_score),
+    }
 
 
 def _remediation(snapshot: AdvisorySnapshot, status: _Status) -> dict[str, Any] | None:

@@ -75,7 +75,9 @@ class WorldValidatorTests(SignedPublicDesk, HeraldTestCase):
         result = do_import_documents(documents, "osv", acting_user=self.bob)
         # Go's database writes year 1 for "no date yet": published at the import, said so.
         notes = {d.file: d.notes for d in result.documents}
-        assert "no publication date in the document: published now" in notes["GO-2024-2687.json"]
+        assert any(
+            n.startswith("no publication date in the document") for n in notes["GO-2024-2687.json"]
+        )
         problems = check_desk_outputs()
         assert problems == [], listed(problems)
 
