@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,6 +114,13 @@ class _Tree:
         return pid
 
     def leaf(self, product: str, category: str, name: str, helper: str = "") -> str:
+        product = product or "(unnamed product)"
+        if category == "product_version" and _is_range_text(name):
+            # A version that is a range in words ("< 2.0", "all versions"): CSAF keeps
+            # ranges out of product_version (6.1.31).
+            category, helper = "product_version_range", ""
+        if category != "product_name" and not name.strip():
+            category, name = "product_name", product
         key = (product, category, name)
         if key in self.ids:
             return self.ids[key]
@@ -706,7 +714,27 @@ def _vulnerability(
     return vuln
 
 
+# CSAF's note categories; another format's texts (a CVE record's workarounds,
+# exploits, solutions) are "other" notes titled by what they are.
+NOTE_CATEGORIES = frozenset(
+    {"description", "details", "faq", "general", "legal_disclaimer", "other", "summary"}
+)
+
+
+def _is_range_text(name: str) -> bool:
+    """What csaf-validator-lib's 6.1.31 reads as a range inside a product_version."""
+    return bool(
+        re.search(r"(<|>|\b(after|all|before|earlier|later|prior|versions)\b)", name, re.IGNORECASE)
+    )
+
+
 def _note_of(note: Note) -> dict[str, Any]:
+    if note.category not in NOTE_CATEGORIES:
+        title = note.title or note.category.replace("_", " ").capitalize()
+        out = _note("other", note.text, title)
+        if note.audience:
+            out["audience"] = note.audience
+        return out
     out = _note(note.category, note.text, note.title)
     if note.audience:
         out["audience"] = note.audience

@@ -30,6 +30,7 @@ from typing import Any
 from herald.advisories.snapshot import (
     AdvisorySnapshot,
     AffectedSnapshot,
+    ReferenceSnapshot,
     SourceSnapshot,
     VersionRange,
     VulnerabilitySnapshot,
@@ -107,18 +108,17 @@ def render_osv(
         "id": ids[vulnerability],
     }
     herald_modified = _herald_modified(snapshot)
+    doc["modified"] = document_modified(snapshot, vulnerability)
     if source is not None:
-        doc["modified"] = _moment(source.modified or modified_at(snapshot))
         published = source.published or snapshot.published_at
         if published:
-            doc["published"] = _moment(published)
+            doc["published"] = document_moment(published)
         withdrawn = source.withdrawn or (
             (snapshot.withdrawn_at or herald_modified) if snapshot.is_withdrawn else None
         )
         if withdrawn:
-            doc["withdrawn"] = _moment(withdrawn)
+            doc["withdrawn"] = document_moment(withdrawn)
     else:
-        doc["modified"] = utc(modified_at(snapshot))
         if snapshot.published_at:
             doc["published"] = utc(snapshot.published_at)
         if snapshot.is_withdrawn:
@@ -149,7 +149,7 @@ def render_osv(
     ]
     if affected:
         doc["affected"] = affected
-    doc["references"] = _references(snapshot, publisher)
+    doc["references"] = _references(snapshot, publisher, vuln)
     if snapshot.credits:
         doc["credits"] = [_credit(c.name, c.type, c.contact) for c in snapshot.credits]
     doc["database_specific"] = _database_specific(snapshot, vuln, publisher, source)
@@ -160,6 +160,18 @@ def render_osv_bytes(
     snapshot: AdvisorySnapshot, publisher: Publisher, *, former_id: bool = False
 ) -> bytes:
     return json_bytes(render_osv(snapshot, publisher, former_id=former_id))
+
+
+def document_modified(snapshot: AdvisorySnapshot, vulnerability: int = 0) -> str:
+    """The ``modified`` of one document: an imported vulnerability's source's (kept as
+    the source's), else Herald's last change. ``modified_id.csv`` lists the same."""
+    vulns = snapshot.vulnerabilities or (VulnerabilitySnapshot(),)
+    source = _source_of(snapshot, vulns[vulnerability])
+    if source is not None and source.modified is not None:
+        return document_moment(source.modified)
+    if source is not None:
+        return document_moment(modified_at(snapshot))
+    return utc(modified_at(snapshot))
 
 
 def _source_of(snapshot: AdvisorySnapshot, vuln: VulnerabilitySnapshot) -> SourceSnapshot | None:
@@ -178,7 +190,7 @@ def _herald_modified(snapshot: AdvisorySnapshot) -> dt.datetime | None:
     return snapshot.updated_at or snapshot.withdrawn_at or snapshot.published_at
 
 
-def _moment(value: dt.datetime) -> str:
+def document_moment(value: dt.datetime) -> str:
     """A source's time in UTC with a ``Z``, its fraction of a second kept."""
     text = utc(value)
     micro = value.microsecond
@@ -337,10 +349,20 @@ def _range(row: AffectedSnapshot) -> dict[str, Any] | None:
     return {"type": kind, "events": events}
 
 
-def _references(snapshot: AdvisorySnapshot, publisher: Publisher) -> list[dict[str, str]]:
+def _references(
+    snapshot: AdvisorySnapshot, publisher: Publisher, vuln: VulnerabilitySnapshot
+) -> list[dict[str, str]]:
+    """Herald's page, the advisory's references and this vulnerability's own, fix
+    links, and the documents it was imported from (an OSV source's own links are its
+    references already)."""
     refs = [{"type": "ADVISORY", "url": publisher.advisory_url(snapshot.identifier)}]
     seen = {refs[0]["url"]}
-    for ref in snapshot.references:
+    sources = tuple(
+        ReferenceSnapshot(url=s.url, type="ADVISORY")
+        for s in snapshot.sources
+        if s.url and s.kind != "osv"
+    )
+    for ref in (*snapshot.references, *vuln.references, *sources):
         if ref.url not in seen:
             kind = ref.type if ref.type in REFERENCE_TYPES else "WEB"
             refs.append({"type": kind, "url": ref.url})

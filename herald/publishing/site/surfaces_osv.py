@@ -29,16 +29,21 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
 
-from herald.advisories.models import Advisory
+from herald.advisories.models import Advisory, SourceDocument
 from herald.advisories.queries import PUBLIC_STATES
 from herald.advisories.snapshot import AdvisorySnapshot
 from herald.core.caches import ProcessCache
 from herald.core.dbfunctions import UtcText
 from herald.publishing.models import Artifact
-from herald.publishing.render.osv import osv_id_list, render_osv_documents
-from herald.publishing.render.publisher import Publisher, json_bytes, utc
+from herald.publishing.render.osv import (
+    document_modified,
+    document_moment,
+    osv_id_list,
+    render_osv_documents,
+)
+from herald.publishing.render.publisher import Publisher, json_bytes
 from herald.publishing.render.schemas import osv_schema_problems
 from herald.publishing.site.surfaces import (
     CSV,
@@ -142,21 +147,31 @@ def _modified(context: BuildContext) -> dict[str, str]:
     # updated_at is never empty; formatted by the database (see UtcText).
     publisher = site_publisher(context.profile)
     out: dict[str, str] = {}
-    for identifier, count, modified in (
+    # An imported one-vulnerability advisory's document carries its source's
+    # ``modified`` (render.osv: ``document_modified``); so does its line here.
+    sources = SourceDocument.objects.filter(advisory=OuterRef("pk")).order_by("position")
+    for identifier, count, modified, source_count, source_modified in (
         Advisory.objects.filter(state__in=PUBLIC_STATES)
         .order_by()
-        .annotate(modified=UtcText("updated_at"), vulnerability_count=Count("vulnerabilities"))
-        .values_list("identifier", "vulnerability_count", "modified")
+        .annotate(
+            modified=UtcText("updated_at"),
+            vulnerability_count=Count("vulnerabilities", distinct=True),
+            source_count=Count("sources", distinct=True),
+            source_modified=Subquery(sources.values("modified")[:1]),
+        )
+        .values_list(
+            "identifier", "vulnerability_count", "modified", "source_count", "source_modified"
+        )
     ):
+        if count == 1 and source_count == 1 and source_modified is not None:
+            modified = document_moment(source_modified)
         for osv_id in osv_id_list(identifier, count, publisher):
             out[osv_id] = modified
     for snapshot in context.changed:
-        moment = snapshot.updated_at or snapshot.withdrawn_at or snapshot.published_at
-        if moment is not None:
-            for osv_id in osv_id_list(
-                snapshot.identifier, len(snapshot.vulnerabilities), publisher
-            ):
-                out[osv_id] = utc(moment)
+        for number, osv_id in enumerate(
+            osv_id_list(snapshot.identifier, len(snapshot.vulnerabilities), publisher)
+        ):
+            out[osv_id] = document_modified(snapshot, number)
     return out
 
 

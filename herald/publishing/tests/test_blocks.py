@@ -176,7 +176,8 @@ class WarmingTests(WiredArtifacts, HeraldTestCase):
         publisher = site_publisher()
         assert set(kept.entries()) == {publisher.osv_id(a.identifier) for a in published}
         assert len(caches.named("csaf entries")) == len(published)
-        assert len(caches.named("csaf rolie entry texts")) == len(published)
+        # Each advisory's CSAF document and its VEX document.
+        assert len(caches.named("csaf rolie entry texts")) == 2 * len(published)
 
     def test_warming_an_empty_desk_or_a_failing_warmer_raises_nothing(self) -> None:
         self.forget()

@@ -125,7 +125,9 @@ class PublicIndexTest(WebTestCase):
         self.client.force_login(self.alice)  # type: ignore[arg-type]  # the test cast's user
         desk = self.client.get(f"/desk/advisories/{advisory.identifier}/").content.decode()
         desk_rows = re.findall(
-            r"<tr><td>([^<]*)</td>(?:<td>[^<]*</td>){3}<td>([^<]*)</td></tr>", desk
+            # Vulnerability ("all": the row holds for each), product, ..., status.
+            r"<tr><td>all</td><td>([^<]*)</td>(?:<td>[^<]*</td>){3}<td>([^<]*)</td></tr>",
+            desk,
         )
         assert ("Northwind Cloud", "Fixed") in desk_rows, desk_rows
         assert ("Northwind Agent", "Not affected") in desk_rows
