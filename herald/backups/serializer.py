@@ -64,9 +64,11 @@ class Deserializer(django_json.Deserializer):
             then = _dump_models.get_model(model_identifier)
         except (LookupError, TypeError, ValueError) as exc:
             raise DeserializationError(f"Invalid model identifier: {model_identifier!r}") from exc
-        # Today's model while it has no column the old schema lacks: it keeps what a
-        # migration state's model does not (natural keys, USERNAME_FIELD).
+        # Today's model while its columns are the old schema's: it keeps what a
+        # migration state's model does not (natural keys, USERNAME_FIELD). A column
+        # added since, or one moved away since (the advisory's CVE ids, now on its
+        # vulnerabilities), and the dump is read with the model it was made with.
         columns = {f.column for f in then._meta.concrete_fields}
-        if all(f.column in columns for f in today._meta.concrete_fields):
+        if columns == {f.column for f in today._meta.concrete_fields}:
             return today
         return then
