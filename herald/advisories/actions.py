@@ -1332,13 +1332,13 @@ def _row_text(errors: dict[str, list[str]], where: str, name: str, value: Any, l
     return text
 
 
-def _clean_remediations(raw: Any, where: str, errors: dict[str, list[str]]) -> list[dict[str, str]]:
+def _clean_remediations(raw: Any, where: str, errors: dict[str, list[str]]) -> list[dict[str, Any]]:
     if raw in (None, ""):
         return []
     if not isinstance(raw, (list, tuple)):
         errors.setdefault("affected", []).append(f"{where}: remediations must be a list.")
         return []
-    cleaned: list[dict[str, str]] = []
+    cleaned: list[dict[str, Any]] = []
     for j, item in enumerate(raw):
         here = f"{where}, remediation {j + 1}"
         if not isinstance(item, Mapping):
@@ -1359,7 +1359,14 @@ def _clean_remediations(raw: Any, where: str, errors: dict[str, list[str]]) -> l
             errors.setdefault("affected", []).append(
                 f"{here}: say what to do (details, a url or the fixed version)."
             )
-        cleaned.append({"category": category, "details": details, "url": url, "version": version})
+        kept: dict[str, Any] = {"category": category, "details": details, "url": url,
+                                "version": version}  # fmt: skip
+        # What an imported remediation says beyond these, given back as it was.
+        if item.get("date"):
+            kept["date"] = _row_text(errors, here, "date", item.get("date"), 40)
+        if isinstance(item.get("extra"), Mapping) and item["extra"]:
+            kept["extra"] = dict(item["extra"])
+        cleaned.append(kept)
     return cleaned
 
 

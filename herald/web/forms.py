@@ -596,11 +596,26 @@ class VulnerabilityRows:
         return self.affected.is_valid()
 
     def rows(self) -> list[dict[str, Any]]:
-        return [
+        """The rows for the action. A kept row's remediations beyond the first (which the
+        form shows), and what its first says beyond the form's fields, are given back."""
+        rows = [
             form.row()
             for form in self.affected.forms
             if form.cleaned_data and not form.cleaned_data.get("DELETE") and not form.is_blank()
         ]
+        stored = {
+            r.pk: list(r.remediations or ())
+            for r in Affected.objects.filter(pk__in=[row["id"] for row in rows if "id" in row])
+        }
+        for row in rows:
+            before = stored.get(row.get("id", 0), [])
+            if not before:
+                continue
+            given = row["remediations"]
+            if given and given[0]["category"] == before[0].get("category"):
+                given[0] = {**before[0], **given[0]}
+            row["remediations"] = [*given, *before[1:]]
+        return rows
 
 
 class VulnerabilityRemoveForm(VersionedForm):
