@@ -103,6 +103,9 @@ ROUTE_PERMISSIONS: dict[str, str] = {
     "web:advisory_fix": "advisory.write",
     "web:advisory_resolve": "advisory.write",
     "web:advisory_schedule": "advisory.write",
+    "web:advisory_vulnerability_add": "advisory.write",
+    "web:advisory_vulnerability_edit": "advisory.write",
+    "web:advisory_vulnerability_remove": "advisory.write",
     "accounts:home": "",  # any signed-in person: their items, second factors, tokens
     "accounts:token_create": "token.create",
     "accounts:token_revoke": "",  # own tokens; an admin's revoking of others' is checked inside

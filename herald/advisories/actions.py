@@ -53,6 +53,8 @@ from herald.advisories.rules import (
     publish_values,
 )
 from herald.advisories.snapshot import (
+    REMEDIATION_CATEGORIES,
+    VEX_JUSTIFICATIONS,
     AdvisorySnapshot,
     AffectedSnapshot,
     SourceSnapshot,
@@ -803,12 +805,23 @@ def store_vulnerabilities(advisory: Advisory) -> None:
                 ]
     if errors:
         raise ValidationError(errors)
-    by_cve = {v.cve_id: v for v in vulns}
+    if vulns and cves == [v.cve_id for v in vulns if v.cve_id]:
+        # The same CVEs: each vulnerability stays as it is, in its place (those without
+        # a CVE too, which the shorthand does not list), given the shared values.
+        for each in vulns:
+            changed = [n for n, value in shared.items() if getattr(each, n) != value]
+            for name in changed:
+                setattr(each, name, shared[name])
+            if changed:
+                each.save(update_fields=changed)
+        return
+    by_cve = {v.cve_id: v for v in vulns if v.cve_id}
+    blank = [v for v in vulns if not v.cve_id]
     kept: list[Vulnerability] = []
     for position, cve in enumerate(cves or [""]):
         vuln = by_cve.pop(cve, None)
-        if vuln is None and "" in by_cve:  # the CVE given to a vulnerability that had none
-            vuln = by_cve.pop("")
+        if vuln is None and blank:  # the CVE given to a vulnerability that had none
+            vuln = blank.pop(0)
         if vuln is None:
             template = vulns[0] if vulns else None
             vuln = Vulnerability(advisory=advisory)
@@ -821,6 +834,12 @@ def store_vulnerabilities(advisory: Advisory) -> None:
             setattr(vuln, name, value)
         vuln.save()
         kept.append(vuln)
+    # Vulnerabilities without a CVE are not the shorthand's to drop: they stay, after.
+    for position, vuln in enumerate(blank, start=len(kept)):
+        vuln.position = position
+        for name, value in shared.items():
+            setattr(vuln, name, value)
+        vuln.save()
     Vulnerability.objects.filter(pk__in=[v.pk for v in by_cve.values()]).delete()
 
 
@@ -1268,3 +1287,383 @@ def write_schedule(
             after={"scheduled_publish_at": when},
         )
     return advisory
+
+
+# ---------------------------------------------------------------- one vulnerability
+
+VULNERABILITY_FIELDS = (
+    "cve_id",
+    "ids",
+    "title",
+    "cwe_ids",
+    "cvss_v3_vector",
+    "cvss_v4_vector",
+    "notes",
+)
+# What a product row of one vulnerability says (the editor's and the API's words).
+VULNERABILITY_ROW_FIELDS = (
+    "id",
+    "product",
+    "deployment",
+    "region",
+    "version",
+    "introduced",
+    "fixed",
+    "last_affected",
+    "status",
+    "justification",
+    "impact_statement",
+    "remediations",
+)
+VULN_ID_ROLES = ("alias", "upstream", "related")
+NOTE_CATEGORIES = (
+    "description", "summary", "details", "general", "faq", "other",
+    "workaround", "exploit", "solution", "configuration",
+)  # fmt: skip
+
+
+def _row_text(errors: dict[str, list[str]], where: str, name: str, value: Any, limit: int) -> str:
+    text = _collect(errors, check_text, value, "affected") or ""
+    text = text.strip()
+    if len(text) > limit:
+        errors.setdefault("affected", []).append(
+            f"{where}: {name} is too long ({len(text)} characters, at most {limit})."
+        )
+    return text
+
+
+def _clean_remediations(raw: Any, where: str, errors: dict[str, list[str]]) -> list[dict[str, Any]]:
+    if raw in (None, ""):
+        return []
+    if not isinstance(raw, (list, tuple)):
+        errors.setdefault("affected", []).append(f"{where}: remediations must be a list.")
+        return []
+    cleaned: list[dict[str, Any]] = []
+    for j, item in enumerate(raw):
+        here = f"{where}, remediation {j + 1}"
+        if not isinstance(item, Mapping):
+            errors.setdefault("affected", []).append(f"{here}: give category and details.")
+            continue
+        category = str(item.get("category") or "").strip().lower()
+        if category not in REMEDIATION_CATEGORIES:
+            errors.setdefault("affected", []).append(
+                f"{here}: category {category[:40]!r} is not one of "
+                f"{', '.join(REMEDIATION_CATEGORIES)}."
+            )
+        details = _row_text(errors, here, "details", item.get("details"), 5000)
+        url = uri(_row_text(errors, here, "url", item.get("url"), 1000))
+        if url and not re.match(r"^https?://[^\s/$.?#][^\s]*$", url):
+            errors.setdefault("affected", []).append(f"{here}: url {url[:80]!r} is not http(s).")
+        version = _row_text(errors, here, "version", item.get("version"), 100)
+        if not (details or url or version):
+            errors.setdefault("affected", []).append(
+                f"{here}: say what to do (details, a url or the fixed version)."
+            )
+        kept: dict[str, Any] = {"category": category, "details": details, "url": url,
+                                "version": version}  # fmt: skip
+        # What an imported remediation says beyond these, given back as it was.
+        if item.get("date"):
+            kept["date"] = _row_text(errors, here, "date", item.get("date"), 40)
+        if isinstance(item.get("extra"), Mapping) and item["extra"]:
+            kept["extra"] = dict(item["extra"])
+        cleaned.append(kept)
+    return cleaned
+
+
+def _clean_vulnerability_rows(
+    rows: Iterable[Mapping[str, Any]], own: Mapping[int, Affected], errors: dict[str, list[str]]
+) -> list[Affected]:
+    """One vulnerability's product rows; an ``id`` names a row it has, whose other fields
+    (an imported row's package, ranges, ...) are kept."""
+    regions = VendorProfile.get().regions or []
+    cleaned: list[Affected] = []
+    for i, row in enumerate(rows):
+        where = f"Row {i + 1}"
+        if not isinstance(row, Mapping):
+            errors.setdefault("affected", []).append(f"{where}: not a product row.")
+            continue
+        for name in sorted(set(row) - set(VULNERABILITY_ROW_FIELDS)):
+            errors.setdefault("affected", []).append(f"{where}: {name} is not a field of a row.")
+        row_id = row.get("id")
+        item: Affected
+        if row_id not in (None, ""):
+            found = own.get(int(row_id)) if str(row_id).isdigit() else None
+            if found is None:
+                errors.setdefault("affected", []).append(
+                    f"{where}: id {str(row_id)[:20]!r} is not a row of this vulnerability."
+                )
+                continue
+            item = found
+        else:
+            item = Affected()
+        product = _product(row.get("product")) if row.get("product") else None
+        if product is None and row.get("product") in (None, "") and item.pk:
+            product = item.product
+        if product is None:
+            errors.setdefault("affected", []).append(
+                f"{where}: product: unknown product {str(row.get('product'))[:80]!r}; "
+                + _known_products()
+            )
+            continue
+        item.product = product
+        item.position = i
+        item.deployment = str(row.get("deployment") or item.deployment or "cloud")
+        if item.deployment not in Affected.Deployment.values:
+            errors.setdefault("affected", []).append(
+                f"{where}: deployment {item.deployment[:40]!r} is not one of "
+                f"{', '.join(Affected.Deployment.values)}."
+            )
+        item.region = str(row.get("region") or "").strip().upper()
+        if item.region and regions and item.region not in regions:
+            errors.setdefault("affected", []).append(
+                f"{where}: region {item.region!r} is not one of {', '.join(regions)}."
+            )
+        for name, limit in (("version", 200), ("introduced", 100), ("fixed", 100),
+                            ("last_affected", 100)):  # fmt: skip
+            setattr(item, name, _row_text(errors, where, name, row.get(name), limit))
+        if item.fixed and item.last_affected:
+            errors.setdefault("affected", []).append(
+                f"{where}: give the fixed version or the last affected one, not both."
+            )
+        item.status = str(row.get("status") or Affected.Status.AFFECTED).strip().lower()
+        if item.status not in Affected.Status.values:
+            errors.setdefault("affected", []).append(
+                f"{where}: status {item.status[:40]!r} is not one of "
+                f"{', '.join(Affected.Status.values)}."
+            )
+        item.justification = str(row.get("justification") or "").strip().lower()
+        item.impact_statement = _row_text(
+            errors, where, "impact_statement", row.get("impact_statement"), 5000
+        )
+        if item.justification and item.justification not in VEX_JUSTIFICATIONS:
+            errors.setdefault("affected", []).append(
+                f"{where}: justification {item.justification[:60]!r} is not one of "
+                f"{', '.join(VEX_JUSTIFICATIONS)}."
+            )
+        if item.status == Affected.Status.NOT_AFFECTED:
+            if not (item.justification or item.impact_statement):
+                errors.setdefault("affected", []).append(
+                    f"{where}: justification: a product not affected needs a justification "
+                    "or an impact statement (VEX requires one)."
+                )
+        elif item.justification or item.impact_statement:
+            errors.setdefault("affected", []).append(
+                f"{where}: justification: only a product not affected has a justification "
+                "or an impact statement."
+            )
+        if item.status == Affected.Status.FIXED and not (item.fixed or item.version):
+            errors.setdefault("affected", []).append(
+                f"{where}: fixed: say which version fixes it (fixed, or the version)."
+            )
+        item.remediations = _clean_remediations(row.get("remediations"), where, errors)
+        cleaned.append(item)
+    return cleaned
+
+
+def _clean_vulnerability(values: Mapping[str, Any], errors: dict[str, list[str]]) -> dict[str, Any]:
+    """The given fields of one vulnerability, normalised; every problem to ``errors``."""
+    for name in sorted(set(values) - set(VULNERABILITY_FIELDS)):
+        errors.setdefault(name, []).append("Not a field of a vulnerability.")
+    cleaned: dict[str, Any] = {}
+    if "cve_id" in values:
+        found: dict[str, list[str]] = {}
+        cves = _collect(found, check_cve_ids, values["cve_id"]) or []
+        for messages in found.values():  # check_cve_ids names the advisory's list
+            errors.setdefault("cve_id", []).extend(messages)
+        if len(cves) > 1:
+            errors.setdefault("cve_id", []).append(
+                "One CVE per vulnerability; add another vulnerability for the next."
+            )
+        cleaned["cve_id"] = cves[0] if cves else ""
+    if "cwe_ids" in values:
+        cleaned["cwe_ids"] = _collect(errors, check_cwe_ids, values["cwe_ids"]) or []
+    if "title" in values:
+        title = _collect(errors, check_text, values["title"], "title") or ""
+        if len(title) > 500:
+            errors.setdefault("title", []).append(
+                f"Too long: {len(title)} characters, at most 500."
+            )
+        cleaned["title"] = title.strip()
+    for field in ("cvss_v3_vector", "cvss_v4_vector"):
+        if field in values:
+            scored = _collect(errors, check_cvss, values[field] or "", field)
+            cleaned[field] = scored.vector if scored else ""
+            cleaned[field.replace("vector", "score")] = scored.score if scored else None
+    if "ids" in values:
+        raw = values["ids"] or []
+        if isinstance(raw, str):
+            raw = [r for r in re.split(r"[\s,]+", raw) if r]
+        ids: list[dict[str, str]] = []
+        for item in raw if isinstance(raw, (list, tuple)) else [raw]:
+            given = item if isinstance(item, Mapping) else {"id": item}
+            vid = str(given.get("id") or "").strip()
+            role = str(given.get("role") or "alias").strip().lower()
+            if not vid or len(vid) > 200 or re.search(r"\s", vid):
+                errors.setdefault("ids", []).append(f"{vid[:40]!r} is not an id.")
+            elif role not in VULN_ID_ROLES:
+                errors.setdefault("ids", []).append(
+                    f"{vid}: role {role[:20]!r} is not one of {', '.join(VULN_ID_ROLES)}."
+                )
+            elif vid.upper().startswith("CVE-"):
+                errors.setdefault("ids", []).append(
+                    f"{vid}: a CVE is the vulnerability's CVE id, not another id."
+                )
+            else:
+                ids.append({"id": vid, "role": role})
+        cleaned["ids"] = ids
+    if "notes" in values:
+        notes: list[dict[str, str]] = []
+        raw_notes = values["notes"] or []
+        if not isinstance(raw_notes, (list, tuple)):
+            errors.setdefault("notes", []).append("Give a list of notes {category, text}.")
+            raw_notes = []
+        for j, note in enumerate(raw_notes):
+            if not isinstance(note, Mapping):
+                errors.setdefault("notes", []).append(f"Note {j + 1}: give category and text.")
+                continue
+            category = str(note.get("category") or "description").strip().lower()
+            text = (_collect(errors, check_text, note.get("text"), "notes", kind="markdown")
+                    or "").strip()  # fmt: skip
+            if category not in NOTE_CATEGORIES:
+                errors.setdefault("notes", []).append(
+                    f"Note {j + 1}: category {category[:30]!r} is not one of "
+                    f"{', '.join(NOTE_CATEGORIES)}."
+                )
+            if not text:
+                errors.setdefault("notes", []).append(f"Note {j + 1}: needs a text.")
+            notes.append({"category": category, "text": text})
+        cleaned["notes"] = notes
+    return cleaned
+
+
+def _vulnerability_at(advisory: Advisory, position: int) -> Vulnerability:
+    vulns = list(advisory.vulnerabilities.order_by("position", "id"))
+    if not 0 <= position < len(vulns):
+        raise ValidationError(
+            {
+                "position": f"{advisory.identifier} has {len(vulns)} "
+                f"{'vulnerability' if len(vulns) == 1 else 'vulnerabilities'}; "
+                f"there is no number {position + 1}."
+            }
+        )
+    return vulns[position]
+
+
+def write_vulnerability(
+    advisory: Advisory,
+    *,
+    acting_user: AbstractBaseUser | None,
+    expected_version: int | None = None,
+    change_summary: str = "",
+    incident: Incident | None = None,
+    position: int | None = None,
+    rows: Iterable[Mapping[str, Any]] | None = None,
+    **values: Any,
+) -> Written:
+    """Add a vulnerability (``position`` None) or change the one at ``position`` (0-based):
+    its ids, weaknesses, scores, notes and, when ``rows`` is given, its own product rows
+    (each with its status, versions, VEX justification and remediations). Rows shared by
+    every vulnerability (the one form's) stay as they are. On a public advisory this is a
+    revision (rule 5)."""
+    errors: dict[str, list[str]] = {}
+    cleaned = _clean_vulnerability(values, errors)
+    if position is None and not (cleaned.get("cve_id") or cleaned.get("title")):
+        errors.setdefault("cve_id", []).append(
+            "Give the new vulnerability its CVE id, or a title when it has none."
+        )
+    if position is not None:
+        _collect(errors, _vulnerability_at, advisory, position)
+    if cleaned.get("cve_id"):
+        taken = Vulnerability.objects.filter(cve_id=cleaned["cve_id"]).exclude(
+            advisory_id=advisory.pk
+        )
+        other = Advisory.objects.filter(pk__in=taken.values("advisory_id")).first()
+        if other is not None:
+            errors.setdefault("cve_id", []).append(
+                f"{cleaned['cve_id']} is already the CVE of {other.identifier} "
+                f"({other.title[:80]}); one advisory per CVE."
+            )
+    own: dict[int, Affected] = {}
+    if position is not None and "position" not in errors:
+        vuln = _vulnerability_at(advisory, position)
+        own = {r.pk: r for r in vuln.affected.select_related("product")}
+    cleaned_rows = None if rows is None else _clean_vulnerability_rows(list(rows), own, errors)
+    if errors:
+        raise ValidationError(errors)
+
+    def apply(a: Advisory) -> None:
+        vulns = list(a.vulnerabilities.order_by("position", "id"))
+        if position is None:
+            vuln = Vulnerability(advisory=a, position=len(vulns))
+        else:
+            vuln = _vulnerability_at(a, position)
+        cve = cleaned.get("cve_id", vuln.cve_id)
+        if cve and any(v.cve_id == cve and v.pk != vuln.pk for v in vulns):
+            raise ValidationError(
+                {"cve_id": f"{cve} is already a vulnerability of {a.identifier}."}
+            )
+        for name, value in cleaned.items():
+            setattr(vuln, name, value)
+        vuln.save()
+        if cleaned_rows is not None:
+            keep = [r.pk for r in cleaned_rows if r.pk]
+            vuln.affected.exclude(pk__in=keep).delete()
+            for row in cleaned_rows:
+                row.advisory, row.vulnerability = a, vuln
+                row.save()
+        a.__dict__.get("_prefetched_objects_cache", {}).pop("vulnerabilities", None)
+
+    label = cleaned.get("cve_id") or cleaned.get("title") or ""
+    return _change(
+        advisory,
+        acting_user=acting_user,
+        expected_version=expected_version,
+        incident=incident,
+        action="advisory.vulnerability",
+        doing="add a vulnerability to" if position is None else "change a vulnerability of",
+        done=f"given vulnerability {label}".rstrip()
+        if position is None
+        else f"changed in vulnerability {position + 1}",
+        change_summary=change_summary,
+        apply=apply,
+    )
+
+
+def write_vulnerability_removal(
+    advisory: Advisory,
+    *,
+    acting_user: AbstractBaseUser | None,
+    position: int,
+    expected_version: int | None = None,
+    change_summary: str = "",
+    incident: Incident | None = None,
+) -> Written:
+    """Remove the vulnerability at ``position`` with its own product rows. The last one
+    stays: an advisory is about at least one vulnerability."""
+    vuln = _vulnerability_at(advisory, position)
+    if advisory.vulnerabilities.count() < 2:
+        raise ValidationError(
+            {
+                "position": f"{vuln} is the only vulnerability of {advisory.identifier}; "
+                "an advisory keeps at least one (change it instead)."
+            }
+        )
+
+    def apply(a: Advisory) -> None:
+        _vulnerability_at(a, position).delete()
+        for i, v in enumerate(a.vulnerabilities.order_by("position", "id")):
+            if v.position != i:
+                v.position = i
+                v.save(update_fields=["position"])
+
+    return _change(
+        advisory,
+        acting_user=acting_user,
+        expected_version=expected_version,
+        incident=incident,
+        action="advisory.vulnerability_remove",
+        doing="remove a vulnerability of",
+        done=f"no longer lists vulnerability {vuln}",
+        change_summary=change_summary,
+        apply=apply,
+    )

@@ -35,7 +35,13 @@ from herald.core.errors import ConflictError, HeraldError
 from herald.core.errors import ValidationError as ActionError
 from herald.core.models import Product
 from herald.incidents.models import Incident
-from herald.publication.actions import do_create_advisory, do_publish_advisory, do_update_advisory
+from herald.publication.actions import (
+    do_create_advisory,
+    do_publish_advisory,
+    do_remove_vulnerability,
+    do_update_advisory,
+    do_write_vulnerability,
+)
 
 
 class HeraldAPI(NinjaAPI):
@@ -533,6 +539,110 @@ def desk_publish_advisory(
             expected_version=payload.expected_version,
             lift_embargo_reason=payload.lift_embargo_reason,
             outreach_waiver_reason=payload.outreach_waiver_reason,
+        )
+    except (HeraldError, ActionError) as exc:
+        return _action_error(request, exc)
+    return desk_advisory_to_dict(advisory)
+
+
+def _vulnerability_values(payload: schemas.VulnerabilityIn) -> dict[str, Any]:
+    return {
+        k: v
+        for k, v in payload.model_dump(
+            exclude_unset=True, exclude={"expected_version", "change_summary"}
+        ).items()
+        if v is not None
+    }
+
+
+VulnerabilityNumber = PathEx[int, P(ge=1, le=1000, description="1 for its first vulnerability.")]
+
+
+@api.post(
+    "/desk/advisories/{identifier}/vulnerabilities",
+    response={201: schemas.DeskAdvisoryDetail, **WRITE_ERRORS},
+    auth=token_write,
+    summary="Add a vulnerability",
+    description="Scope write. Its CVE id (or a title when it has none), weaknesses, "
+    "scores and its own product rows. A published advisory gets a new revision, which "
+    "needs change_summary.",
+    operation_id="desk_add_vulnerability",
+    tags=["desk"],
+)
+def desk_add_vulnerability(
+    request: HttpRequest, identifier: str, payload: schemas.VulnerabilityIn
+) -> Status | HttpResponse:
+    advisory = _desk_advisory(request, identifier)
+    token = _require(request, "advisory.write", advisory)
+    try:
+        advisory = do_write_vulnerability(
+            advisory,
+            acting_user=token.user,
+            expected_version=payload.expected_version,
+            change_summary=payload.change_summary,
+            **_vulnerability_values(payload),
+        )
+    except (HeraldError, ActionError) as exc:
+        return _action_error(request, exc)
+    return Status(201, desk_advisory_to_dict(advisory))
+
+
+@api.patch(
+    "/desk/advisories/{identifier}/vulnerabilities/{number}",
+    response={200: schemas.DeskAdvisoryDetail, **WRITE_ERRORS},
+    auth=token_write,
+    summary="Change one vulnerability",
+    description="Scope write. Only the fields given change; rows, when given, replace its "
+    "own product rows.",
+    operation_id="desk_update_vulnerability",
+    tags=["desk"],
+)
+def desk_update_vulnerability(
+    request: HttpRequest,
+    identifier: str,
+    number: VulnerabilityNumber,
+    payload: schemas.VulnerabilityIn,
+) -> dict[str, Any] | HttpResponse:
+    advisory = _desk_advisory(request, identifier)
+    token = _require(request, "advisory.write", advisory)
+    try:
+        advisory = do_write_vulnerability(
+            advisory,
+            acting_user=token.user,
+            expected_version=payload.expected_version,
+            change_summary=payload.change_summary,
+            position=number - 1,
+            **_vulnerability_values(payload),
+        )
+    except (HeraldError, ActionError) as exc:
+        return _action_error(request, exc)
+    return desk_advisory_to_dict(advisory)
+
+
+@api.post(
+    "/desk/advisories/{identifier}/vulnerabilities/{number}/remove",
+    response={200: schemas.DeskAdvisoryDetail, **WRITE_ERRORS},
+    auth=token_write,
+    summary="Remove one vulnerability",
+    description="Scope write. With its own product rows; an advisory keeps at least one.",
+    operation_id="desk_remove_vulnerability",
+    tags=["desk"],
+)
+def desk_remove_vulnerability(
+    request: HttpRequest,
+    identifier: str,
+    number: VulnerabilityNumber,
+    payload: schemas.VulnerabilityRemoveIn,
+) -> dict[str, Any] | HttpResponse:
+    advisory = _desk_advisory(request, identifier)
+    token = _require(request, "advisory.write", advisory)
+    try:
+        advisory = do_remove_vulnerability(
+            advisory,
+            acting_user=token.user,
+            expected_version=payload.expected_version,
+            change_summary=payload.change_summary,
+            position=number - 1,
         )
     except (HeraldError, ActionError) as exc:
         return _action_error(request, exc)

@@ -353,6 +353,83 @@ class AdvisoryUpdate(AdvisoryFields):
     )
 
 
+JustificationName = Literal[
+    "component_not_present",
+    "vulnerable_code_not_present",
+    "vulnerable_code_not_in_execute_path",
+    "vulnerable_code_cannot_be_controlled_by_adversary",
+    "inline_mitigations_already_exist",
+]
+RemediationCategoryName = Literal[
+    "vendor_fix",
+    "workaround",
+    "mitigation",
+    "no_fix_planned",
+    "none_available",
+    "fix_planned",
+    "optional_patch",
+]
+
+
+class RemediationIn(Schema):
+    category: RemediationCategoryName
+    details: str = Field("", max_length=5000)
+    url: str = Field("", max_length=1000)
+    version: str = Field("", max_length=100)
+
+
+class VulnerabilityRowIn(Schema):
+    """A product row of one vulnerability: what it does to that product."""
+
+    id: int | None = Field(
+        None, ge=1, le=MAX_VERSION, description="A row it has, to keep what it says beyond these."
+    )
+    product: str = Field(max_length=100, description="Product slug or name.")
+    deployment: DeploymentName = "cloud"
+    region: str = Field("", max_length=20)
+    version: str = Field("", max_length=200)
+    introduced: str = Field("", max_length=100)
+    fixed: str = Field("", max_length=100)
+    last_affected: str = Field("", max_length=100)
+    status: AffectedStatusName = "affected"
+    justification: JustificationName | Literal[""] = Field(
+        "", description="VEX: why a product is not affected (or give impact_statement)."
+    )
+    impact_statement: str = Field("", max_length=5000)
+    remediations: list[RemediationIn] = Field(default_factory=list, max_length=20)
+
+
+class VulnIdIn(Schema):
+    id: str = Field(max_length=200)
+    role: Literal["alias", "upstream", "related"] = "alias"
+
+
+class VulnerabilityIn(Schema):
+    """One vulnerability; fields left out keep their value. ``rows``, when given,
+    replace its own product rows (rows that hold for every vulnerability stay)."""
+
+    expected_version: int = Field(
+        ge=1,
+        le=MAX_VERSION,
+        description="The version you read; a change made since is refused (409).",
+    )
+    change_summary: str = Field(
+        "", max_length=MAX_SHORT, description="Required once published: what changed."
+    )
+    cve_id: str | None = Field(None, max_length=32)
+    title: str | None = Field(None, max_length=500)
+    ids: list[VulnIdIn] | None = Field(None, max_length=MAX_ITEMS)
+    cwe_ids: list[str] | None = Field(None, max_length=MAX_ITEMS)
+    cvss_v3_vector: str | None = Field(None, max_length=200)
+    cvss_v4_vector: str | None = Field(None, max_length=400)
+    rows: list[VulnerabilityRowIn] | None = Field(None, max_length=200)
+
+
+class VulnerabilityRemoveIn(Schema):
+    expected_version: int = Field(ge=1, le=MAX_VERSION)
+    change_summary: str = Field("", max_length=MAX_SHORT)
+
+
 class PublishIn(Schema):
     expected_version: int = Field(ge=1, le=MAX_VERSION)
     lift_embargo_reason: str = Field("", max_length=MAX_LONG)

@@ -168,6 +168,57 @@ def do_update_advisory(
     return written.advisory
 
 
+def do_write_vulnerability(
+    advisory: Advisory,
+    *,
+    acting_user: AbstractBaseUser | None,
+    expected_version: int | None = None,
+    change_summary: str = "",
+    incident: Incident | None = None,
+    position: int | None = None,
+    rows: Iterable[Mapping[str, Any]] | None = None,
+    **values: Any,
+) -> Advisory:
+    """Add a vulnerability (``position`` None) or change one, with its own product rows;
+    on a public advisory a new revision, published like any change."""
+    with transaction.atomic():
+        written = record.write_vulnerability(
+            advisory,
+            acting_user=acting_user,
+            expected_version=expected_version,
+            change_summary=change_summary,
+            incident=incident,
+            position=position,
+            rows=rows,
+            **values,
+        )
+        _publish([written])
+    return written.advisory
+
+
+def do_remove_vulnerability(
+    advisory: Advisory,
+    *,
+    acting_user: AbstractBaseUser | None,
+    position: int,
+    expected_version: int | None = None,
+    change_summary: str = "",
+    incident: Incident | None = None,
+) -> Advisory:
+    """Remove one vulnerability (never the last); published like any change."""
+    with transaction.atomic():
+        written = record.write_vulnerability_removal(
+            advisory,
+            acting_user=acting_user,
+            position=position,
+            expected_version=expected_version,
+            change_summary=change_summary,
+            incident=incident,
+        )
+        _publish([written])
+    return written.advisory
+
+
 def do_mark_fixed(
     advisory: Advisory,
     *,

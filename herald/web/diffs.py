@@ -96,8 +96,14 @@ def field_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[
             for line in difflib.ndiff(_lines(before.get(key)), _lines(after.get(key)))
             if not line.startswith("?")  # ndiff's intraline hints; the lines say enough
         )
-        changes.append(FieldChange(key, label_for(key), lines))
+        changes.append(FieldChange(key, _label(key), lines))
     return tuple(changes)
+
+
+def _label(key: str) -> str:
+    """A vulnerability's field reads "CVE-2026-1234: CWE ids" (its name kept as it is)."""
+    name, sep, field = key.rpartition(": ")
+    return f"{name}: {label_for(field)}" if sep else label_for(key)
 
 
 def revision_changes(revisions: Iterable[Revision]) -> list[RevisionChanges]:

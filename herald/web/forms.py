@@ -258,6 +258,27 @@ CreditFormSet = formset_factory(CreditRowForm, extra=EXTRA_ROWS, can_delete=True
 ReferenceFormSet = formset_factory(ReferenceRowForm, extra=EXTRA_ROWS, can_delete=True)
 
 
+def rows_with_errors(
+    sections: tuple[str, ...],
+    formsets: list[BaseFormSet],
+    errors: dict[str, list[str]],
+    legends: dict[str, str],
+) -> list[tuple[str, str, list[str]]]:
+    """(anchor, legend, messages) of each table with a problem, for the banner over the
+    form; a row's field errors are summed up as "row N: field: message"."""
+    found = []
+    for name, formset in zip(sections, formsets, strict=True):
+        problems = list(errors[name]) + [str(e) for e in formset.non_form_errors()]
+        if formset.is_bound:
+            for number, row in enumerate(formset.forms, start=1):
+                for field, messages in row.errors.items():
+                    label = row[field].label if field in row.fields else field
+                    problems += [f"row {number}, {label.lower()}: {m}" for m in messages]
+        if problems:
+            found.append((f"{name}-rows", legends[name], problems))
+    return found
+
+
 class AdvisoryRows:
     """The three row formsets of an advisory, parsed together."""
 
@@ -311,19 +332,7 @@ class AdvisoryRows:
         return [self.affected, self.credits, self.references]
 
     def with_errors(self) -> list[tuple[str, str, list[str]]]:
-        """(anchor, legend, messages) of each table with a problem, for the banner over the
-        form; a row's field errors are summed up as "row N: field: message"."""
-        found = []
-        for name, formset in zip(self.SECTIONS, self.formsets(), strict=True):
-            problems = list(self.errors[name]) + [str(e) for e in formset.non_form_errors()]
-            if formset.is_bound:
-                for number, row in enumerate(formset.forms, start=1):
-                    for field, messages in row.errors.items():
-                        label = row[field].label if field in row.fields else field
-                        problems += [f"row {number}, {label.lower()}: {m}" for m in messages]
-            if problems:
-                found.append((f"{name}-rows", self.LEGENDS[name], problems))
-        return found
+        return rows_with_errors(self.SECTIONS, self.formsets(), self.errors, self.LEGENDS)
 
     def is_valid(self) -> bool:
         return all([formset.is_valid() for formset in self.formsets()])
@@ -397,3 +406,221 @@ class WithdrawForm(VersionedForm):
 
 class ScheduleForm(VersionedForm):
     scheduled_publish_at = forms.DateTimeField(label="Publish at (UTC)", widget=DATETIME_WIDGET)
+
+
+# ---------------------------------------------------------------- one vulnerability
+
+
+class VulnerabilityForm(VersionedForm):
+    """One vulnerability of an advisory: its ids, weaknesses and scores. Its product rows
+    are ``VulnerabilityRows``."""
+
+    cve_id = forms.CharField(
+        label="CVE id", required=False, max_length=32, help_text="CVE-YYYY-NNNN; one."
+    )
+    title = forms.CharField(
+        required=False, max_length=500, help_text="Needed when it has no CVE id yet."
+    )
+    ids = forms.CharField(
+        label="Other ids",
+        required=False,
+        max_length=2000,
+        help_text="Aliases in other databases (GHSA-..., a vendor's id), separated by spaces.",
+    )
+    cwe_ids = forms.CharField(
+        label="CWE ids", required=False, max_length=500, help_text="CWE-79 CWE-89 ..."
+    )
+    cvss_v3_vector = forms.CharField(label="CVSS v3.1 vector", required=False, max_length=200)
+    cvss_v4_vector = forms.CharField(label="CVSS v4.0 vector", required=False, max_length=400)
+    change_summary = forms.CharField(
+        required=False,
+        max_length=500,
+        help_text="What changed, in a sentence: it goes into the public revision history.",
+    )
+
+    @staticmethod
+    def initial_for(advisory: Advisory, vulnerability: Any = None) -> dict[str, Any]:
+        initial: dict[str, Any] = {"version": advisory.version}
+        if vulnerability is not None:
+            initial.update(
+                cve_id=vulnerability.cve_id,
+                title=vulnerability.title,
+                ids=" ".join(i["id"] for i in vulnerability.ids or () if i.get("role") == "alias"),
+                cwe_ids=" ".join(vulnerability.cwe_ids or ()),
+                cvss_v3_vector=vulnerability.cvss_v3_vector,
+                cvss_v4_vector=vulnerability.cvss_v4_vector,
+            )
+        return initial
+
+    def action_values(self, vulnerability: Any = None) -> dict[str, Any]:
+        data = self.cleaned_data
+        kept = [i for i in (vulnerability.ids if vulnerability else None) or ()
+                if i.get("role") != "alias"]  # fmt: skip
+        return {
+            "cve_id": data["cve_id"],
+            "title": data["title"],
+            "ids": [*({"id": i, "role": "alias"} for i in data["ids"].split()), *kept],
+            "cwe_ids": data["cwe_ids"],
+            "cvss_v3_vector": data["cvss_v3_vector"],
+            "cvss_v4_vector": data["cvss_v4_vector"],
+        }
+
+
+JUSTIFICATION_CHOICES = [
+    ("", "—"),
+    ("component_not_present", "Component not present"),
+    ("vulnerable_code_not_present", "Vulnerable code not present"),
+    ("vulnerable_code_not_in_execute_path", "Vulnerable code not in execute path"),
+    (
+        "vulnerable_code_cannot_be_controlled_by_adversary",
+        "Vulnerable code cannot be controlled by adversary",
+    ),
+    ("inline_mitigations_already_exist", "Inline mitigations already exist"),
+]
+REMEDIATION_CHOICES = [
+    ("", "—"),
+    ("vendor_fix", "Vendor fix"),
+    ("workaround", "Workaround"),
+    ("mitigation", "Mitigation"),
+    ("fix_planned", "Fix planned"),
+    ("no_fix_planned", "No fix planned"),
+    ("none_available", "None available"),
+    ("optional_patch", "Optional patch"),
+]
+
+
+class VulnerabilityRowForm(AffectedRowForm):
+    """A product row of one vulnerability: the one form's row, with the version it names,
+    the VEX justification of a product not affected, and what to do (one remediation)."""
+
+    id = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = forms.CharField(
+        required=False, max_length=200, help_text="One version, when not a range."
+    )
+    justification = forms.ChoiceField(
+        choices=JUSTIFICATION_CHOICES, required=False, help_text="Why not affected (VEX)."
+    )
+    impact_statement = forms.CharField(
+        required=False, max_length=5000, widget=_textarea(2), help_text="Or say why, in words."
+    )
+    remediation = forms.ChoiceField(
+        choices=REMEDIATION_CHOICES, required=False, help_text="What to do."
+    )
+    remediation_details = forms.CharField(required=False, max_length=5000, widget=_textarea(2))
+    remediation_url = forms.CharField(label="Remediation URL", required=False, max_length=1000)
+    remediation_version = forms.CharField(required=False, max_length=100)
+
+    def is_blank(self) -> bool:
+        return super().is_blank() and not any(
+            self.cleaned_data.get(f)
+            for f in ("version", "justification", "impact_statement", "remediation")
+        )
+
+    def row(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data.pop("DELETE", None)
+        row = {k: data.get(k) or "" for k in (
+            "deployment", "region", "version", "introduced", "fixed", "last_affected",
+            "status", "justification", "impact_statement",
+        )}  # fmt: skip
+        product = data.get("product")
+        row["product"] = product.slug if product else ""
+        if data.get("id"):
+            row["id"] = data["id"]
+        if data.get("remediation"):
+            row["remediations"] = [
+                {
+                    "category": data["remediation"],
+                    "details": data.get("remediation_details") or "",
+                    "url": data.get("remediation_url") or "",
+                    "version": data.get("remediation_version") or "",
+                }
+            ]
+        else:
+            row["remediations"] = []
+        return row
+
+    @staticmethod
+    def initial_of(row: Affected) -> dict[str, Any]:
+        first = (row.remediations or [{}])[0]
+        return {
+            "id": row.pk,
+            "product": row.product_id,
+            "deployment": row.deployment,
+            "region": row.region,
+            "version": row.version,
+            "introduced": row.introduced,
+            "fixed": row.fixed,
+            "last_affected": row.last_affected,
+            "status": row.status,
+            "justification": row.justification,
+            "impact_statement": row.impact_statement,
+            "remediation": first.get("category", ""),
+            "remediation_details": first.get("details", ""),
+            "remediation_url": first.get("url", ""),
+            "remediation_version": first.get("version", ""),
+        }
+
+
+VulnerabilityRowFormSet = formset_factory(VulnerabilityRowForm, extra=EXTRA_ROWS, can_delete=True)
+
+
+class VulnerabilityRows:
+    """The product rows of one vulnerability, with the page's row API (``formsets``,
+    ``with_errors``, ``values``) so the editor's helpers and tests read it alike."""
+
+    SECTIONS = ("affected",)
+    LEGENDS = {"affected": "Products: status, versions, justification, remediation"}
+
+    def __init__(
+        self, data: Any = None, *, vulnerability: Any = None, regions: list[str] | None = None
+    ) -> None:
+        initial = []
+        if vulnerability is not None:
+            initial = [
+                VulnerabilityRowForm.initial_of(r)
+                for r in vulnerability.affected.order_by("position", "id")
+            ]
+        self.affected = VulnerabilityRowFormSet(
+            data, prefix="affected", initial=initial, form_kwargs={"regions": regions or []}
+        )
+        self.errors: dict[str, list[str]] = {"affected": []}
+
+    def formsets(self) -> list[BaseFormSet]:
+        return [self.affected]
+
+    def with_errors(self) -> list[tuple[str, str, list[str]]]:
+        return rows_with_errors(self.SECTIONS, self.formsets(), self.errors, self.LEGENDS)
+
+    def is_valid(self) -> bool:
+        return self.affected.is_valid()
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The rows for the action. A kept row's remediations beyond the first (which the
+        form shows), and what its first says beyond the form's fields, are given back."""
+        rows = [
+            form.row()
+            for form in self.affected.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE") and not form.is_blank()
+        ]
+        stored = {
+            r.pk: list(r.remediations or ())
+            for r in Affected.objects.filter(pk__in=[row["id"] for row in rows if "id" in row])
+        }
+        for row in rows:
+            before = stored.get(row.get("id", 0), [])
+            if not before:
+                continue
+            given = row["remediations"]
+            if given and given[0]["category"] == before[0].get("category"):
+                given[0] = {**before[0], **given[0]}
+            row["remediations"] = [*given, *before[1:]]
+        return rows
+
+
+class VulnerabilityRemoveForm(VersionedForm):
+    change_summary = forms.CharField(
+        required=False,
+        max_length=500,
+        help_text="What changed, in a sentence: it goes into the public revision history.",
+    )

@@ -53,4 +53,19 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path(ADVISORY + "withdraw/", advisories.advisory_withdraw, name="advisory_withdraw"),
     path(ADVISORY + "schedule/", advisories.advisory_schedule, name="advisory_schedule"),
     path(ADVISORY + "revisions/", advisories.advisory_revisions, name="advisory_revisions"),
+    path(
+        ADVISORY + "vulnerabilities/new/",
+        advisories.vulnerability_add,
+        name="advisory_vulnerability_add",
+    ),
+    path(
+        ADVISORY + "vulnerabilities/<int:number>/",
+        advisories.vulnerability_edit,
+        name="advisory_vulnerability_edit",
+    ),
+    path(
+        ADVISORY + "vulnerabilities/<int:number>/remove/",
+        advisories.vulnerability_remove,
+        name="advisory_vulnerability_remove",
+    ),
 ]

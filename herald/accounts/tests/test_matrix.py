@@ -100,6 +100,9 @@ PAGES: dict[str, frozenset[str] | str] = {
     "web:advisory_resolve": FULL_DESK,
     "web:advisory_withdraw": FULL_DESK,
     "web:advisory_schedule": FULL_DESK,
+    "web:advisory_vulnerability_add": FULL_DESK,
+    "web:advisory_vulnerability_edit": FULL_DESK,
+    "web:advisory_vulnerability_remove": FULL_DESK,
     "accounts:invite": FULL_DESK,
     "accounts:collaborators": FULL_DESK,
     "accounts:collaborator_remove": FULL_DESK,
@@ -141,6 +144,12 @@ API: dict[str, frozenset[str] | str] = {
     "POST /api/v1/desk/advisories": "write:" + ",".join(sorted(FULL_DESK)),
     "PATCH /api/v1/desk/advisories/{identifier}": "write:" + ",".join(sorted(FULL_DESK)),
     "POST /api/v1/desk/advisories/{identifier}/publish": "publish:" + ",".join(sorted(FULL_DESK)),
+    "POST /api/v1/desk/advisories/{identifier}/vulnerabilities": "write:"
+    + ",".join(sorted(FULL_DESK)),
+    "PATCH /api/v1/desk/advisories/{identifier}/vulnerabilities/{number}": "write:"
+    + ",".join(sorted(FULL_DESK)),
+    "POST /api/v1/desk/advisories/{identifier}/vulnerabilities/{number}/remove": "write:"
+    + ",".join(sorted(FULL_DESK)),
     # The intake's reports: anyone reports; the desk's reads need a full-desk session.
     "POST /api/v1/reports": EVERYONE,
     "GET /api/v1/reports/thread/{token}": EVERYONE,

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET
 
 from herald.accounts.access import visible_advisories
 from herald.accounts.guard import acting_user, staff_required
-from herald.advisories.models import Advisory
+from herald.advisories.models import Advisory, Vulnerability
 from herald.advisories.queries import access_advisory_by_identifier, declared_for_change
 from herald.advisories.rules import embargo_in_force, outreach_required
 from herald.advisories.snapshot import snapshot_of
@@ -28,10 +28,12 @@ from herald.publication.actions import (
     do_create_advisory,
     do_mark_fixed,
     do_publish_advisory,
+    do_remove_vulnerability,
     do_resolve_advisory,
     do_schedule_publication,
     do_update_advisory,
     do_withdraw_advisory,
+    do_write_vulnerability,
 )
 from herald.web import cvss, queries
 from herald.web.diffs import revision_changes
@@ -46,6 +48,9 @@ from herald.web.forms import (
     ResolveForm,
     ScheduleForm,
     VersionedForm,
+    VulnerabilityForm,
+    VulnerabilityRemoveForm,
+    VulnerabilityRows,
     WithdrawForm,
 )
 from herald.web.preview import preview_of
@@ -433,4 +438,111 @@ def advisory_schedule(request: HttpRequest, identifier: str) -> HttpResponse:
             at=data["scheduled_publish_at"],
         ),
         done="{identifier} scheduled.",
+    )
+
+
+# ---------------------------------------------------------------- one vulnerability
+
+
+def _vulnerability_or_404(advisory: Advisory, number: int) -> Vulnerability:
+    found = advisory.vulnerabilities.order_by("position", "id")[number - 1 : number]
+    if number < 1 or not found:
+        raise Http404
+    return found[0]
+
+
+def _vulnerability_page(
+    request: HttpRequest,
+    advisory: Advisory,
+    *,
+    number: int | None,
+    vulnerability: Vulnerability | None,
+) -> HttpResponse:
+    """Add (``number`` None) or edit one vulnerability: its ids, CWE, CVSS and its own
+    product rows, in one write (``do_write_vulnerability``)."""
+    regions = _regions()
+    status = 200
+    if request.method == "POST":
+        form = VulnerabilityForm(request.POST)
+        rows = VulnerabilityRows(request.POST, regions=regions)
+        status = 400
+        if form.is_valid() and rows.is_valid():
+            data = form.cleaned_data
+            outcome = attempt(
+                form,
+                lambda: do_write_vulnerability(
+                    advisory,
+                    acting_user=acting_user(request),
+                    expected_version=data["version"],
+                    change_summary=data["change_summary"],
+                    position=None if number is None else number - 1,
+                    rows=rows.rows(),
+                    **form.action_values(vulnerability),
+                ),
+                sections=rows.errors,
+            )
+            if outcome.value is not None:
+                messages.success(request, f"{advisory.identifier} saved.")
+                _announce(request, outcome.value, advisory.incident_id)
+                return redirect("web:advisory_detail", identifier=advisory.identifier)
+            status = outcome.status
+    else:
+        form = VulnerabilityForm(initial=VulnerabilityForm.initial_for(advisory, vulnerability))
+        rows = VulnerabilityRows(vulnerability=vulnerability, regions=regions)
+    title = (
+        f"Add a vulnerability to {advisory.identifier}"
+        if number is None
+        else f"Vulnerability {number} of {advisory.identifier}"
+        + (f": {vulnerability.cve_id}" if vulnerability and vulnerability.cve_id else "")
+    )
+    return render(
+        request,
+        "web/desk/vulnerability_form.html",
+        {
+            "a": advisory,
+            "form": form,
+            "rows": rows,
+            "rows_with_errors": rows.with_errors(),
+            "title": title,
+            "number": number,
+            "conflict": status == 409,
+            "cvss_spec": cvss.calculator_spec(),
+        },
+        status=status,
+    )
+
+
+@staff_required
+def vulnerability_add(request: HttpRequest, identifier: str) -> HttpResponse:
+    advisory = _advisory_or_404(identifier)
+    return _vulnerability_page(request, advisory, number=None, vulnerability=None)
+
+
+@staff_required
+def vulnerability_edit(request: HttpRequest, identifier: str, number: int) -> HttpResponse:
+    advisory = _advisory_or_404(identifier)
+    vulnerability = _vulnerability_or_404(advisory, number)
+    return _vulnerability_page(request, advisory, number=number, vulnerability=vulnerability)
+
+
+@staff_required
+def vulnerability_remove(request: HttpRequest, identifier: str, number: int) -> HttpResponse:
+    advisory = _advisory_or_404(identifier)
+    vulnerability = _vulnerability_or_404(advisory, number)
+    form = _bound(request, VulnerabilityRemoveForm, advisory)
+    return _step(
+        request,
+        advisory,
+        form,
+        title=f"Remove vulnerability {number} ({vulnerability}) from {advisory.identifier}",
+        button="Remove",
+        intro="Its own product rows go with it; rows that hold for every vulnerability stay.",
+        run=lambda data: do_remove_vulnerability(
+            advisory,
+            acting_user=acting_user(request),
+            position=number - 1,
+            expected_version=data["version"],
+            change_summary=data["change_summary"],
+        ),
+        done="{identifier} saved.",
     )
