@@ -40,6 +40,15 @@ from herald.publishing.render.publisher import (
 PRODUCT_PAGE = "security/products/{slug}/vex/"
 VEX_DIR = "vex/"
 
+JUSTIFICATION_WORDS = {
+    "component_not_present": "The vulnerable component is not present.",
+    "vulnerable_code_not_present": "The vulnerable code is not present.",
+    "vulnerable_code_not_in_execute_path": "The vulnerable code is never executed.",
+    "vulnerable_code_cannot_be_controlled_by_adversary": (
+        "The vulnerable code cannot be controlled by an attacker."
+    ),
+    "inline_mitigations_already_exist": "Built-in mitigations prevent exploitation.",
+}
 REMEDIATION_WORDS = {
     "vendor_fix": "Fix",
     "workaround": "Workaround",

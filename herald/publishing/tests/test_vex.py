@@ -12,14 +12,12 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
-import functools
 import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
 
 from herald.advisories.snapshot import (
     AdvisorySnapshot,
@@ -38,20 +36,13 @@ from herald.publishing.render.cyclonedx_vex import (
 from herald.publishing.render.openvex import render_openvex, render_openvex_bytes
 from herald.publishing.render.vex import has_vex, vex_statements
 from herald.publishing.tests.test_osv import CASES, PUBLISHER
-
-SCHEMA = Path(__file__).parent / "validators" / "openvex" / "openvex_json_schema.json"
-
-
-@functools.cache
-def _openvex_validator() -> Draft202012Validator:
-    schema = json.loads(SCHEMA.read_text("utf-8"))
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+from herald.publishing.tests.world import openvex_validator
 
 
 def openvex_errors(doc: Any) -> list[str]:
     return [
         f"/{'/'.join(map(str, e.absolute_path))}: {e.message[:200]}"
-        for e in _openvex_validator().iter_errors(doc)
+        for e in openvex_validator().iter_errors(doc)
     ]
 
 
