@@ -19,7 +19,8 @@ A withdrawn advisory no longer asserts anything: its statements are published as
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import astuple, dataclass, replace
+from typing import Any
 from urllib.parse import quote
 
 from herald.advisories.snapshot import (
@@ -215,14 +216,17 @@ def remediation_words(r: Remediation) -> str:
 def vex_statements(snapshot: AdvisorySnapshot, publisher: Publisher) -> list[Statement]:
     """Every statement of ``snapshot``, in the order of its vulnerabilities and rows."""
     out: list[Statement] = []
-    seen: set[Statement] = set()
+    seen: set[tuple[Any, ...]] = set()
     for index, v in enumerate(snapshot.vulnerabilities):
         name = vulnerability_name(snapshot, index)
         aliases = vulnerability_aliases(snapshot, v, name)
         for row in v.affected:
             for statement in _row_statements(snapshot, publisher, v, row, name, aliases):
-                if statement not in seen:
-                    seen.add(statement)
+                # Rows differing only in what VEX does not say (region, deployment) state
+                # the same; remediations may hold dicts, so they are not part of the key.
+                key = astuple(replace(statement, remediations=()))
+                if key not in seen:
+                    seen.add(key)
                     out.append(statement)
     return out
 
