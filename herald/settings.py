@@ -357,6 +357,7 @@ HERALD_ARTIFACT_BUILDERS: list[str] = [
     "herald.publishing.site.surfaces_osv",
     "herald.publishing.site.surfaces_csaf",
     "herald.publishing.site.surfaces_cve",
+    "herald.publishing.site.surfaces_vex",
 ]
 
 # The served copy of the artifacts on this machine (herald.publishing.store.serving).

@@ -21,6 +21,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="public_archive",
     ),
     path("security/advisories/<str:identifier>/", public.advisory_page, name="public_advisory"),
+    path("security/products/<slug:slug>/vex/", public.product_vex, name="public_product_vex"),
     # The desk.
     # allauth's views: rate limits, lockout, the second-factor step, passkeys.
     path("desk/login/", account_views.login, name="login"),

@@ -30,17 +30,25 @@ from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString, mark_safe
 
 from herald.advisories import queries
-from herald.advisories.models import Advisory
+from herald.advisories.models import Advisory, Affected
 from herald.advisories.snapshot import AdvisorySnapshot, snapshot_of
 from herald.core.dbfunctions import UtcYear
-from herald.core.models import VendorProfile
+from herald.core.models import Product, VendorProfile
 from herald.incidents.models import Severity
+from herald.publishing.render.publisher import publisher_from_profile
+from herald.publishing.render.vex import (
+    JUSTIFICATION_WORDS,
+    cyclonedx_path,
+    openvex_path,
+    vex_statements,
+)
 
 DEFAULT_TITLE = "Security advisories"
 RECENT_PAST = 20
 INDEX_TEMPLATE = "web/public/index.html"
 DETAIL_TEMPLATE = "web/public/detail.html"
 ARCHIVE_TEMPLATE = "web/public/archive.html"
+PRODUCT_VEX_TEMPLATE = "web/public/product_vex.html"
 
 
 def page_title(profile: VendorProfile) -> str:
@@ -180,3 +188,47 @@ def render_advisory(profile: VendorProfile, advisory: AdvisorySnapshot) -> str:
 
 def years_of(advisories: Sequence[AdvisorySnapshot]) -> set[int]:
     return {a.published_at.year for a in advisories if a.published_at is not None}
+
+
+# ---------------------------------------------------------------- one product's VEX page
+
+
+def product_advisories(product: Product) -> list[AdvisorySnapshot]:
+    """The published (not withdrawn) advisories with a row for ``product``, newest first.
+
+    A withdrawn advisory states nothing any more, so its rows leave the page."""
+    rows = Affected.objects.filter(product=product).values("advisory_id")
+    advisories = queries.public_advisories().filter(pk__in=rows, state=Advisory.State.PUBLISHED)
+    return [snapshot_of(a, with_history=False) for a in advisories]
+
+
+def product_vex_context(
+    profile: VendorProfile, product: Product, snapshots: Sequence[AdvisorySnapshot]
+) -> dict[str, Any]:
+    """Every vulnerability of ``snapshots`` with its status for ``product``: the same
+    statements as the advisories' OpenVEX and CycloneDX documents (``vex_statements``)."""
+    publisher = publisher_from_profile(profile)
+    rows = []
+    for snapshot in snapshots:
+        for s in vex_statements(snapshot, publisher):
+            if s.product.slug != product.slug:
+                continue
+            reason = [JUSTIFICATION_WORDS.get(s.justification, "")]
+            reason += [s.impact_statement, s.action_statement, s.notes]
+            rows.append(
+                {
+                    "advisory": snapshot,
+                    "vulnerability": s.vulnerability,
+                    "versions": s.versions,
+                    "status": s.status,
+                    "reason": " ".join(r for r in reason if r),
+                    "openvex": "/" + openvex_path(snapshot.identifier),
+                    "cyclonedx": "/" + cyclonedx_path(snapshot.identifier),
+                }
+            )
+    return {"vendor": profile, "profile": profile, "product": product, "rows": rows}
+
+
+def render_product_vex(profile: VendorProfile, product: Product) -> str:
+    context = product_vex_context(profile, product, product_advisories(product))
+    return render_to_string(PRODUCT_VEX_TEMPLATE, context)

@@ -116,6 +116,16 @@ RULES: dict[str, list[FieldRule]] = {
         (re.compile(r"^/document/notes"), "summary"),
         (re.compile(r"^/document/references"), "references"),
     ],
+    "OpenVEX": [
+        (re.compile(r"^/statements/\d+"), "affected"),
+    ],
+    "CycloneDX": [
+        (re.compile(r"^/vulnerabilities/\d+/ratings"), "cvss_v3_vector"),
+        (re.compile(r"^/vulnerabilities/\d+/cwes"), "cwe_ids"),
+        (re.compile(r"^/vulnerabilities/\d+/(description|detail)"), "description"),
+        (re.compile(r"^/vulnerabilities/\d+/(advisories|references)"), "references"),
+        (re.compile(r"^/(vulnerabilities|components)"), "affected"),
+    ],
     "CVE": [
         (re.compile(r"^/containers/cna/metrics"), _cve_metric_field),
         (re.compile(r"^/containers/cna/affected"), "affected"),

@@ -2,7 +2,8 @@
 
 Publication validates each document as it is rendered; this checks the whole
 stored surface afterwards, as a consumer would see it: each OSV, CSAF and CVE
-document against its validator (the CSAF mandatory tests included), the CSAF
+document against its validator (the CSAF mandatory tests included; OpenVEX by the
+statement rules, CycloneDX VEX by cyclonedx-python-lib's strict validator), the CSAF
 hashes and signatures against the documents, the indexes and feeds against the
 files they list, the provider metadata against its schema's rules, security.txt's
 fields, and that every public advisory has its documents.
@@ -27,7 +28,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,6 +43,7 @@ from herald.core.errors import HeraldError
 from herald.publishing.models import Artifact, SigningKey
 from herald.publishing.render import csaf_validator
 from herald.publishing.render.csaf import vex_identifier
+from herald.publishing.render.cyclonedx_vex import cyclonedx_problems
 from herald.publishing.render.osv import osv_id_list
 from herald.publishing.render.publisher import Publisher, csaf_filename
 from herald.publishing.render.schemas import (
@@ -62,6 +64,7 @@ from herald.publishing.site.surfaces_csaf import (
     provider_metadata_problems,
     relative_path,
 )
+from herald.publishing.site.surfaces_vex import openvex_problems
 from herald.publishing.store import signing
 from herald.publishing.store.artifacts import read_many
 
@@ -70,6 +73,8 @@ CSAF_DOC = re.compile(r"^\.well-known/csaf/white/\d{4}/[^/]+\.json$")
 CVE_RECORD = re.compile(r"^cve/(CVE-\d{4}-\d{4,19})\.json$")
 CVE_CONTAINER = re.compile(r"^cve/(CVE-\d{4}-\d{4,19})\.cna\.json$")
 SECURITY_TXT = ".well-known/security.txt"
+OPENVEX_DOC = re.compile(r"^vex/[^/]+\.openvex\.json$")
+CYCLONEDX_DOC = re.compile(r"^vex/[^/]+\.cdx\.json$")
 ATOM_OR_RSS = re.compile(r"^security/advisories/(products/[^/]+/)?feed\.(atom|rss)$")
 
 
@@ -177,6 +182,19 @@ def _check(
         yield from _check_security_txt(content, files, publisher)
     elif ATOM_OR_RSS.match(path):
         yield from _check_xml(content)
+    elif OPENVEX_DOC.match(path):
+        yield from _check_json(content, openvex_problems)
+    elif CYCLONEDX_DOC.match(path):
+        yield from _check_json(content, cyclonedx_problems)
+
+
+def _check_json(content: bytes, problems: Callable[[dict[str, Any]], list[str]]) -> Iterator[str]:
+    doc, errors = _problems_of(content)
+    yield from errors
+    if isinstance(doc, dict):
+        yield from problems(doc)
+    elif doc is not None:
+        yield "not a JSON object"
 
 
 def _check_xml(content: bytes) -> Iterator[str]:

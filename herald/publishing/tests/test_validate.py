@@ -82,6 +82,26 @@ class ValidateTests(SignedPublicDesk, HeraldTestCase):
         assert f"{path}: /cveMetadata/assignerOrgId" in out
         assert f"osv/x_{self.second.identifier}.json: missing" in out
 
+    def test_broken_vex_documents_are_reported(self) -> None:
+        advisory = self.published(
+            title="Path traversal in exports",
+            cve_ids=["CVE-2026-20001"],
+            affected=[{"product": "cloud", "deployment": "cloud", "status": "not_affected"}],
+        )
+        assert run()[0] == 0
+        openvex = f"vex/{advisory.identifier}.openvex.json"
+        doc = json.loads(artifact(openvex))
+        del doc["statements"][0]["impact_statement"]
+        tamper(openvex, json.dumps(doc).encode())
+        cdx = f"vex/{advisory.identifier}.cdx.json"
+        bom = json.loads(artifact(cdx))
+        bom["vulnerabilities"][0]["analysis"]["state"] = "exploited"
+        tamper(cdx, json.dumps(bom).encode())
+        code, out, _ = run()
+        assert code == 1
+        assert "not_affected needs a justification or an impact statement" in out, out
+        assert "/vulnerabilities/0/analysis/state" in out, out
+
     def test_problems_of_one_kind_are_one_entry_naming_the_files(self) -> None:
         more = [self.published(title=f"Issue {i}", cve_ids=[]) for i in range(5)]
         gone = sorted(f"osv/x_{a.identifier}.json" for a in (self.first, *more))

@@ -11,7 +11,9 @@ serves) and hands each file to the tool a consumer would use on it:
   (``../shared/schemas/osv``), ``format`` checked by jsonschema's format checker;
 - CVE records and CNA containers: the CVE 5 schemas cvelib ships;
 - security.txt: ``sectxt``, the parser behind internet.nl's check;
-- Atom and RSS feeds: a raw XML parse, then ``feedparser``.
+- Atom and RSS feeds: a raw XML parse, then ``feedparser``;
+- OpenVEX documents: the official OpenVEX JSON schema (``validators/openvex``);
+- CycloneDX VEX documents: cyclonedx-python-lib's strict 1.6 validator.
 
 Each failure is a ``Problem`` (validator, artifact path, message); a test calls it
 after building any data set and asserts the list is empty. Without node or the
@@ -28,6 +30,7 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import feedparser
@@ -38,6 +41,7 @@ from jsonschema.exceptions import ValidationError as SchemaError
 
 from herald.publishing.models import Artifact
 from herald.publishing.render import csaf_validator
+from herald.publishing.render.cyclonedx_vex import cyclonedx_problems
 from herald.publishing.store.artifacts import read_many
 from herald.test import shared_path
 
@@ -48,6 +52,9 @@ CVE_RECORD = re.compile(r"^cve/CVE-\d{4}-\d+\.json$")
 CVE_CONTAINER = re.compile(r"^cve/CVE-\d{4}-\d+\.cna\.json$")
 SECURITY_TXT = ".well-known/security.txt"
 FEED = re.compile(r"^security/advisories/(products/[^/]+/)?feed\.(atom|rss)$")
+OPENVEX = re.compile(r"^vex/[^/]+\.openvex\.json$")
+CYCLONEDX = re.compile(r"^vex/[^/]+\.cdx\.json$")
+OPENVEX_SCHEMA = Path(__file__).parent / "validators" / "openvex" / "openvex_json_schema.json"
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,8 @@ def kinds_checked(files: dict[str, bytes]) -> dict[str, int]:
         "CVE records (cvelib's schemas)": CVE_RECORD,
         "CVE CNA containers (cvelib's schemas)": CVE_CONTAINER,
         "Atom and RSS (XML, feedparser)": FEED,
+        "OpenVEX (official schema)": OPENVEX,
+        "CycloneDX VEX (cyclonedx-python-lib)": CYCLONEDX,
     }
     counts = {name: sum(1 for p in files if rx.match(p)) for name, rx in kinds.items()}
     counts["security.txt (sectxt)"] = int(SECURITY_TXT in files)
@@ -110,6 +119,10 @@ def check_files(files: dict[str, bytes]) -> list[Problem]:
             problems += _security_txt(content)
         elif FEED.match(path):
             problems += _feed(path, content)
+        elif OPENVEX.match(path):
+            problems += _schema("openvex-schema", path, content, openvex_validator())
+        elif CYCLONEDX.match(path):
+            problems += _cyclonedx(path, content)
     problems += _csaf(csaf_documents)
     return problems
 
@@ -156,6 +169,20 @@ def _provider_validator() -> Draft202012Validator:
     return Draft202012Validator(
         schema, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER
     )
+
+
+@functools.cache
+def openvex_validator() -> Draft202012Validator:
+    schema = json.loads(OPENVEX_SCHEMA.read_text("utf-8"))
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def _cyclonedx(path: str, content: bytes) -> list[Problem]:
+    problems: list[Problem] = []
+    doc = _json(path, content, problems)
+    if doc is None:
+        return problems
+    return [Problem("cyclonedx-python-lib", path, p) for p in cyclonedx_problems(doc)]
 
 
 @functools.cache

@@ -64,6 +64,14 @@ def product_status(row: Any, advisory: Any) -> str:
 
 
 @register.filter
+def product_pages(advisory: Any) -> list[tuple[str, str]]:
+    """(slug, name) of each product the advisory names, once: their VEX pages' links."""
+    return list(
+        {row.product_slug: row.product for row in advisory.affected if row.product_slug}.items()
+    )
+
+
+@register.filter
 def product_regions(row: Any, advisory: Any) -> str:
     """A product row's regions: its own, else the advisory's (``AdvisorySnapshot.regions_of``)."""
     return str(advisory.regions_of(row))

@@ -20,7 +20,7 @@ from django.shortcuts import redirect, render
 from herald.advisories import queries
 from herald.advisories.snapshot import snapshot_of
 from herald.core.errors import HeraldError
-from herald.core.models import VendorProfile
+from herald.core.models import Product, VendorProfile
 from herald.publishing.render import pages
 
 
@@ -51,3 +51,14 @@ def advisory_page(request: HttpRequest, identifier: str) -> HttpResponse:
         pages.DETAIL_TEMPLATE,
         pages.advisory_context(VendorProfile.get(), snapshot_of(advisory)),
     )
+
+
+def product_vex(request: HttpRequest, slug: str) -> HttpResponse:
+    """One product's vulnerabilities and their status (``pages.product_vex_context``)."""
+    product = Product.objects.filter(slug=slug).first()
+    if product is None:
+        raise Http404
+    context = pages.product_vex_context(
+        VendorProfile.get(), product, pages.product_advisories(product)
+    )
+    return render(request, pages.PRODUCT_VEX_TEMPLATE, context)

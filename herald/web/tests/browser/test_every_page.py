@@ -155,6 +155,7 @@ class EveryPageTest(StyledPageCase):
             ("public-index", "/security/advisories/"),
             ("public-advisory", f"/security/advisories/{ids['current']}/"),
             ("public-archive", f"/security/advisories/archive/{ids['year']}/"),
+            ("public-product-vex", "/security/products/cloud/vex/"),
             ("report-form", "/security/report/"),
             ("report-thread", f"/security/reports/{ids['report_token']}/"),
             ("subscribe", "/security/subscribe/"),
