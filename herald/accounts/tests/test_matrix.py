@@ -54,6 +54,7 @@ PAGES: dict[str, frozenset[str] | str] = {
     "web:public_index": EVERYONE,
     "web:public_archive": EVERYONE,
     "web:public_advisory": EVERYONE,
+    "web:public_product_vex": EVERYONE,
     "web:login": EVERYONE,
     "web:logout": EVERYONE,
     "accounts:accept": EVERYONE,
@@ -185,7 +186,7 @@ class MatrixTest(AccountsTestCase):
     def values_for(self, key: str) -> dict[str, str]:
         if key.startswith("web:incident_"):
             return {"identifier": self.incident.identifier}
-        return {"identifier": self.advisory.identifier, "year": "2026"}
+        return {"identifier": self.advisory.identifier, "year": "2026", "slug": "cloud"}
 
     def test_every_route_has_an_entry(self) -> None:
         missing = []
