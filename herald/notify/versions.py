@@ -54,3 +54,13 @@ def version_in_range(
     if fixed and _cmp(version, fixed) >= 0:
         return False
     return not (last_affected and _cmp(version, last_affected) > 0)
+
+
+def is_version(version: str) -> bool:
+    """Whether ``version`` can be compared at all (it has a number or a word)."""
+    return bool(version.strip()) and bool(_PIECE.search(version.lower()))
+
+
+def compare_versions(a: str, b: str) -> int:
+    """-1, 0 or 1 as ``a`` is before, the same as, or after ``b``."""
+    return _cmp(a, b)
