@@ -22,7 +22,12 @@ from django.utils import timezone
 
 from herald.accounts import access
 from herald.advisories.models import Advisory, Affected, Revision
-from herald.advisories.snapshot import AdvisorySnapshot, row_regions, snapshot_of
+from herald.advisories.snapshot import (
+    AdvisorySnapshot,
+    affected_snapshot,
+    row_regions,
+    snapshot_of,
+)
 from herald.audit.actions import actor_label, is_service_account, record
 from herald.core.errors import HeraldError, ValidationError
 from herald.core.models import Product, VendorProfile
@@ -44,7 +49,7 @@ from herald.notify.models import (
     Subscriber,
 )
 from herald.notify.outbox import Target, _kick, write_message
-from herald.notify.versions import version_in_range
+from herald.notify.scope import verdict
 
 # ---------------------------------------------------------------- links and outbox
 
@@ -567,18 +572,16 @@ def _region_rule(row: Affected, advisory_regions: Sequence[str]) -> list[str]:
 def affected_customers(advisory: Advisory) -> list[Match]:
     """The customers the advisory's scope selects, each with the reasons why.
 
-    A deployment matches an affected row on product and deployment kind, then on
-    region (the row's, else the advisory's regions) and version range. An unknown
-    region or version matches: better told than missed.
+    The one selection rule (the campaign, the desk's publish plan): for each
+    vulnerability, its own product rows and the shared ones (no vulnerability) of the
+    deployment's product and kind whose region takes the deployment's (the row's, else
+    the advisory's regions) decide by status and version (``herald.notify.scope``):
+    not affected or fixed for the customer's version is not told. An unknown region or
+    version matches: better told than missed. Each reason names the vulnerability.
     """
-    rows = [
-        r
-        for r in advisory.affected.select_related("product").all()
-        if r.status != Affected.Status.NOT_AFFECTED
-    ]
+    rows = list(advisory.affected.select_related("product").all())
+    vulns = list(advisory.vulnerabilities.all())
     regions = list(advisory.affected_regions or [])
-    reasons: dict[int, list[str]] = {}
-    customers: dict[int, Customer] = {}
     deployments = Deployment.objects.select_related("customer", "product")
     if rows:
         deployments = deployments.filter(product__in={r.product_id for r in rows})
@@ -587,6 +590,19 @@ def affected_customers(advisory: Advisory) -> list[Match]:
         deployments = deployments.filter(region__in=regions)
     else:
         return []
+    shared = [r for r in rows if r.vulnerability_id is None]
+    own: dict[int, list[Affected]] = {}
+    for r in rows:
+        if r.vulnerability_id is not None:
+            own.setdefault(r.vulnerability_id, []).append(r)
+    # (label, rows) per vulnerability; an advisory without any has its shared rows.
+    scopes: list[tuple[str, list[Affected]]] = [
+        (v.cve_id or v.title or f"vulnerability {i}", own.get(v.pk, []) + shared)
+        for i, v in enumerate(vulns, start=1)
+    ] or [("", shared)]
+    snaps = {r.pk: affected_snapshot(r) for r in rows}
+    reasons: dict[int, list[str]] = {}
+    customers: dict[int, Customer] = {}
     for dep in deployments.order_by("customer__name", "id"):
         where = " ".join(
             x
@@ -597,32 +613,39 @@ def affected_customers(advisory: Advisory) -> list[Match]:
             )
             if x
         )
-        found = ""
+        found: list[str] = []
         if not rows:
-            found = f"{dep.product.name} {where}: the advisory names region {dep.region}"
-        for i, row in enumerate(rows, start=1):
-            if row.product_id != dep.product_id or row.deployment != dep.kind:
+            found.append(f"{dep.product.name} {where}: the advisory names region {dep.region}")
+        for label, scope in scopes:
+            mine = [
+                r
+                for r in scope
+                if r.product_id == dep.product_id
+                and r.deployment == dep.kind
+                and not (
+                    dep.region
+                    and _region_rule(r, regions)
+                    and dep.region not in _region_rule(r, regions)
+                )
+            ]
+            hit = verdict([snaps[r.pk] for r in mine], dep.version)
+            if hit is None:
                 continue
+            row = next(r for r in mine if snaps[r.pk] is hit.row)
+            status = row.get_status_display().lower()
+            notes = [f"{label + ' ' if label else ''}{status}: "
+                     f"{row.get_deployment_display()} {row.version_range}"]  # fmt: skip
             rule = _region_rule(row, regions)
-            if rule and dep.region and dep.region not in rule:
-                continue
-            if dep.version and not version_in_range(
-                dep.version, introduced=row.introduced, fixed=row.fixed,
-                last_affected=row.last_affected,
-            ):  # fmt: skip
-                continue
-            notes = [f"affected row {i}: {row.get_deployment_display()} {row.version_range}"]
             if rule:
                 notes.append(f"regions {', '.join(rule)}")
             if rule and not dep.region:
                 notes.append("customer's region not recorded")
-            if not dep.version and (row.introduced or row.fixed or row.last_affected):
-                notes.append("customer's version not recorded")
-            found = f"{dep.product.name} {where} matches " + "; ".join(notes)
-            break
+            if hit.note:
+                notes.append(hit.note)
+            found.append(f"{dep.product.name} {where} matches " + "; ".join(notes))
         if found:
             customers[dep.customer_id] = dep.customer
-            reasons.setdefault(dep.customer_id, []).append(found)
+            reasons.setdefault(dep.customer_id, []).extend(found)
     return [Match(customers[pk], tuple(reasons[pk])) for pk in customers]
 
 

@@ -2,9 +2,9 @@
 
 Products use dotted numeric versions with an optional suffix (``1.4.2``,
 ``2024.06``, ``v3.1.0-rc1``); this compares them piece by piece, numbers as
-numbers, and a pre-release suffix before the release it precedes. A version
-that does not parse is treated as matching: an unknown version is better told
-than missed.
+numbers, and a pre-release suffix before the release it precedes. Which rows
+cover a version, and what a version that does not parse means, is
+``herald.notify.scope``.
 """
 
 from __future__ import annotations
@@ -43,14 +43,11 @@ def _cmp(a: str, b: str) -> int:
     return 0
 
 
-def version_in_range(
-    version: str, *, introduced: str = "", fixed: str = "", last_affected: str = ""
-) -> bool:
-    """``introduced <= version < fixed`` (or ``<= last_affected``); empty bounds are open."""
-    if not version.strip() or not _PIECE.search(version.lower()):
-        return True
-    if introduced and introduced not in ("0", "*") and _cmp(version, introduced) < 0:
-        return False
-    if fixed and _cmp(version, fixed) >= 0:
-        return False
-    return not (last_affected and _cmp(version, last_affected) > 0)
+def is_version(version: str) -> bool:
+    """Whether ``version`` can be compared at all (it has a number or a word)."""
+    return bool(version.strip()) and bool(_PIECE.search(version.lower()))
+
+
+def compare_versions(a: str, b: str) -> int:
+    """-1, 0 or 1 as ``a`` is before, the same as, or after ``b``."""
+    return _cmp(a, b)
