@@ -82,6 +82,18 @@ class Verdict:
     note: str  # "" or what was not known ("customer's version not recorded", ...)
 
 
+# A product fixed with no version named (a service, fixed in place): every customer of
+# it ran the vulnerable service until the fix, so they are told (an exposure advisory
+# must reach them), as before vulnerabilities had statuses.
+FIXED_IN_PLACE = "fixed in place: its users ran it before the fix"
+
+
+def _clears(row: AffectedSnapshot) -> bool:
+    """A row that says versions it covers are not hit: not affected, or fixed in
+    versions it names."""
+    return row.status == "not_affected" or row.has_versions
+
+
 def verdict(rows: Sequence[AffectedSnapshot], version: str) -> Verdict | None:
     """The rule for one vulnerability's rows of the deployment's product (and kind and
     region), its own and the shared ones; ``None``: the deployment is not hit."""
@@ -89,13 +101,16 @@ def verdict(rows: Sequence[AffectedSnapshot], version: str) -> Verdict | None:
         return None
     if not _parses(version):
         for row in rows:
-            if row.status in HIT or (row.status == "fixed" and row.has_versions):
+            if row.status in HIT or row.status == "fixed":
                 note = "customer's version not recorded" if row.has_versions else ""
                 return Verdict(row, note)
         return None
     told = {id(row): covers(row, version) for row in rows}
-    if any(told[id(r)] is True for r in rows if r.status in CLEAR):
+    if any(told[id(r)] is True for r in rows if r.status in CLEAR and _clears(r)):
         return None
+    for row in rows:
+        if row.status == "fixed" and not row.has_versions:
+            return Verdict(row, FIXED_IN_PLACE)
     for row in rows:
         if row.status in HIT and told[id(row)] is True:
             return Verdict(row, "")

@@ -120,7 +120,11 @@ def test_fixed_or_not_affected_for_the_version_wins_and_unknown_versions_are_tol
     assert verdict([everything, row(status="fixed", version="1.5")], "1.5") is None
     assert verdict([everything, row(status="fixed", version="1.5")], "1.6") is not None
     assert verdict([row(status="not_affected")], "") is None
-    assert verdict([row(status="fixed")], "") is None  # fixed for every version
+    # Fixed with no version named (a service fixed in place): its users ran it before
+    # the fix, so they are told, whatever their version.
+    assert verdict([row(status="fixed")], "") is not None
+    assert verdict([row(status="fixed")], "1.5") is not None
+    assert verdict([row(status="not_affected")], "") is None
     assert verdict([row(status="under_investigation", fixed="2.0")], "") is not None
     cve_default = row(status="not_affected", versions=("1.0",), default_status="affected")
     assert verdict([cve_default], "1.0") is None
