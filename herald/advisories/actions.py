@@ -733,22 +733,7 @@ def write_source(
     the advisory's own author states."""
 
     def add(a: Advisory) -> None:
-        SourceDocument.objects.create(
-            advisory=a,
-            position=a.sources.count(),
-            kind=source.kind,
-            source_id=source.id[:200],
-            url=source.url[:1000],
-            publisher=source.publisher[:300],
-            published=source.published,
-            modified=source.modified,
-            withdrawn=source.withdrawn,
-            revision_history=snapshot_json(list(source.revision_history)),
-            schema_version=source.schema_version[:32],
-            extra=snapshot_json(source.extra),
-            document=document,
-            imported_at=timezone.now(),
-        )
+        _source_row(a, a.sources.count(), source, document, timezone.now()).save()
 
     return _change(
         advisory,
@@ -906,23 +891,34 @@ def store_detail(
         )
     now = timezone.now()
     SourceDocument.objects.bulk_create(
-        SourceDocument(
-            advisory=advisory,
-            position=position,
-            kind=source.kind,
-            source_id=source.id[:200],
-            url=source.url[:1000],
-            publisher=source.publisher[:300],
-            published=source.published,
-            modified=source.modified,
-            withdrawn=source.withdrawn,
-            revision_history=snapshot_json(list(source.revision_history)),
-            schema_version=source.schema_version[:32],
-            extra=snapshot_json(source.extra),
-            document=document,
-            imported_at=now,
-        )
+        _source_row(advisory, position, source, document, now)
         for position, (source, document) in enumerate(detail.sources)
+    )
+
+
+def _source_row(
+    advisory: Advisory,
+    position: int,
+    source: SourceSnapshot,
+    document: dict[str, Any],
+    imported_at: dt.datetime,
+) -> SourceDocument:
+    """A source document as stored, unsaved: the snapshot's source and the document."""
+    return SourceDocument(
+        advisory=advisory,
+        position=position,
+        kind=source.kind,
+        source_id=source.id[:200],
+        url=source.url[:1000],
+        publisher=source.publisher[:300],
+        published=source.published,
+        modified=source.modified,
+        withdrawn=source.withdrawn,
+        revision_history=snapshot_json(list(source.revision_history)),
+        schema_version=source.schema_version[:32],
+        extra=snapshot_json(source.extra),
+        document=document,
+        imported_at=imported_at,
     )
 
 
