@@ -88,10 +88,10 @@ def publish_one(i: int) -> dict[str, float]:
 
 def hugo_site(root: Path) -> Path:
     """A Hugo site with one page per public advisory, its text the advisory's Markdown."""
-    from herald.advisories.queries import public_advisories
-    from herald.advisories.snapshot import AdvisorySnapshot
+    from herald.advisories.queries import cve_ids_of, public_advisories
+    from herald.advisories.snapshot import AdvisorySnapshot, simple_vulnerabilities
     from herald.publishing.render.markdown import advisory_blocks
-    from herald.publishing.site.builders import _MARKDOWN_FIELDS
+    from herald.publishing.site.builders import _MARKDOWN_COLUMNS, _MARKDOWN_LISTS
 
     site = root / "hugo"
     (site / "content" / "advisories").mkdir(parents=True)
@@ -115,8 +115,14 @@ def hugo_site(root: Path) -> Path:
         "{{ .Title }}</a></li>{{ end }}</ul>{{ end }}\n"
     )
     rows = public_advisories().select_related(None).prefetch_related(None)
-    for row in rows.values(*_MARKDOWN_FIELDS):
-        snapshot = AdvisorySnapshot(**{**row, "cve_ids": tuple(row["cve_ids"] or ())})
+    # The CVE ids live on the vulnerabilities (issue 15): read as the handbook page does.
+    values = list(rows.values("pk", *_MARKDOWN_COLUMNS))
+    cves = cve_ids_of(row["pk"] for row in values)
+    for row in values:
+        pk = row.pop("pk")
+        lists = {name: tuple(row.pop(name) or ()) for name in _MARKDOWN_LISTS}
+        vulnerabilities = simple_vulnerabilities(cve_ids=cves[pk])
+        snapshot = AdvisorySnapshot(**row, **lists, vulnerabilities=vulnerabilities)
         body = "\n\n".join(advisory_blocks(snapshot)[1:])
         title = snapshot.title.replace('"', "'")
         (site / "content" / "advisories" / f"{snapshot.identifier.lower()}.md").write_text(
