@@ -207,6 +207,9 @@ class EveryPageTest(StyledPageCase):
             # CVSS v4.0, credits and references fold away while empty.
             assert page.get_by_label("CVSS v4.0 vector").is_hidden()
             page.get_by_text("CVSS v4.0 (optional)").click()
+            # is_visible() does not wait: the open <details> may paint a moment later
+            # (a CI run under load saw it still hidden).
+            page.get_by_label("CVSS v4.0 vector").wait_for(state="visible", timeout=5000)
             assert page.get_by_label("CVSS v4.0 vector").is_visible()
             self.assert_accessible(page)
         page.screenshot(path=str(PAGE_SHOTS / "desk-editor-full.png"), full_page=True)
