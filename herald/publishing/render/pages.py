@@ -17,12 +17,14 @@ with every new entry).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
 import yaml
-from django.db.models import Count, TextChoices
+from django.db.models import CharField, Count, QuerySet, TextChoices
+from django.db.models.functions import Cast
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import escape
@@ -32,6 +34,7 @@ from django.utils.safestring import SafeString, mark_safe
 from herald.advisories import queries
 from herald.advisories.models import Advisory, Affected
 from herald.advisories.snapshot import AdvisorySnapshot, snapshot_of
+from herald.core.caches import ProcessCache
 from herald.core.dbfunctions import UtcYear
 from herald.core.models import Product, VendorProfile
 from herald.incidents.models import Severity
@@ -49,6 +52,7 @@ INDEX_TEMPLATE = "web/public/index.html"
 DETAIL_TEMPLATE = "web/public/detail.html"
 ARCHIVE_TEMPLATE = "web/public/archive.html"
 PRODUCT_VEX_TEMPLATE = "web/public/product_vex.html"
+PRODUCT_VEX_ROW = "web/public/_product_vex_row.html"
 
 
 def page_title(profile: VendorProfile) -> str:
@@ -197,38 +201,116 @@ def product_advisories(product: Product) -> list[AdvisorySnapshot]:
     """The published (not withdrawn) advisories with a row for ``product``, newest first.
 
     A withdrawn advisory states nothing any more, so its rows leave the page."""
+    return [snapshot_of(a, with_history=False) for a in _product_rows_query(product)]
+
+
+def _product_rows_query(product: Product) -> QuerySet[Advisory]:
     rows = Affected.objects.filter(product=product).values("advisory_id")
-    advisories = queries.public_advisories().filter(pk__in=rows, state=Advisory.State.PUBLISHED)
-    return [snapshot_of(a, with_history=False) for a in advisories]
+    return queries.public_advisories().filter(pk__in=rows, state=Advisory.State.PUBLISHED)
+
+
+def _advisory_rows(profile: VendorProfile, snapshot: AdvisorySnapshot) -> dict[str, str]:
+    """The table rows ``snapshot`` puts on each of its products' pages, by product slug:
+    the same statements as the advisory's OpenVEX and CycloneDX documents."""
+    publisher = publisher_from_profile(profile)
+    rows: dict[str, list[str]] = {}
+    for s in vex_statements(snapshot, publisher):
+        reason = [JUSTIFICATION_WORDS.get(s.justification, "")]
+        reason += [s.impact_statement, s.action_statement, s.notes]
+        row = {
+            "identifier": snapshot.identifier,
+            "vulnerability": s.vulnerability,
+            "versions": s.versions,
+            "status": s.status,
+            "reason": " ".join(r for r in reason if r),
+            "openvex": "/" + openvex_path(snapshot.identifier),
+            "cyclonedx": "/" + cyclonedx_path(snapshot.identifier),
+        }
+        rows.setdefault(s.product.slug, []).append(render_to_string(PRODUCT_VEX_ROW, row))
+    return {slug: "".join(html) for slug, html in rows.items()}
 
 
 def product_vex_context(
     profile: VendorProfile, product: Product, snapshots: Sequence[AdvisorySnapshot]
 ) -> dict[str, Any]:
-    """Every vulnerability of ``snapshots`` with its status for ``product``: the same
-    statements as the advisories' OpenVEX and CycloneDX documents (``vex_statements``)."""
-    publisher = publisher_from_profile(profile)
-    rows = []
-    for snapshot in snapshots:
-        for s in vex_statements(snapshot, publisher):
-            if s.product.slug != product.slug:
-                continue
-            reason = [JUSTIFICATION_WORDS.get(s.justification, "")]
-            reason += [s.impact_statement, s.action_statement, s.notes]
-            rows.append(
-                {
-                    "advisory": snapshot,
-                    "vulnerability": s.vulnerability,
-                    "versions": s.versions,
-                    "status": s.status,
-                    "reason": " ".join(r for r in reason if r),
-                    "openvex": "/" + openvex_path(snapshot.identifier),
-                    "cyclonedx": "/" + cyclonedx_path(snapshot.identifier),
-                }
-            )
-    return {"vendor": profile, "profile": profile, "product": product, "rows": rows}
+    """Every vulnerability of ``snapshots`` with its status for ``product``, built from
+    nothing. Publication and the view use ``product_page_context``, which keeps each
+    advisory's rows; ``test_caches`` holds the two equal."""
+    rows = "".join(_advisory_rows(profile, s).get(product.slug, "") for s in snapshots)
+    return _page_context(profile, product, rows)
+
+
+def _page_context(profile: VendorProfile, product: Product, rows: str) -> dict[str, Any]:
+    # Each row was rendered (and escaped) by PRODUCT_VEX_ROW.
+    return {"vendor": profile, "profile": profile, "product": product, "rows": mark_safe(rows)}
+
+
+class _ProductRows:
+    """Each published advisory's rows on its products' pages, kept between publications.
+
+    A product's page lists every published advisory that names it: at 10,000
+    advisories that is thousands of snapshots per publication if built from nothing.
+    The rows are a function of the advisory (every change an action makes moves
+    ``updated_at``) and of the publisher: keyed by (updated_at, state, status) per
+    advisory and tagged with the publisher, a publication renders the changed
+    advisories' rows and joins the rest. A full rebuild (``forget``) starts from
+    nothing, so a product renamed outside an advisory's actions shows after it.
+    Measured with ``bench/publish_export.py --advisories 10000 --publish-only``: see
+    docs/publishing.md (issue 15's benchmarks).
+    """
+
+    def __init__(self) -> None:
+        self.rows: ProcessCache[int, tuple[tuple[str, str, str], dict[str, str]]] = ProcessCache(
+            "product vex rows"
+        )
+        self.lock = threading.Lock()
+
+    def page_rows(self, profile: VendorProfile, product: Product) -> str:
+        tag = repr(publisher_from_profile(profile))
+        query = _product_rows_query(product)
+        # updated_at as the database's own text: a key, never shown.
+        keys = list(
+            query.select_related(None)
+            .prefetch_related(None)
+            .annotate(changed=Cast("updated_at", CharField()))
+            .values_list("pk", "changed", "state", "status")
+        )
+        with self.lock:  # web threads render the page too (the view)
+            if self.rows.tag != tag:
+                self.rows.replace({}, tag=tag)
+            known = self.rows.entries()
+            missing = [pk for pk, *key in keys if pk not in known or known[pk][0] != tuple(key)]
+            fresh: dict[int, dict[str, str]] = {}
+            for start in range(0, len(missing), 900):  # SQLite's bound-parameter limit
+                for advisory in query.filter(pk__in=missing[start : start + 900]):
+                    fresh[advisory.pk] = _advisory_rows(
+                        profile, snapshot_of(advisory, with_history=False)
+                    )
+            # Stored under the key read first: if the advisory changed in between, the
+            # rows are newer than their key and are built again next time, never older.
+            entries = dict(known)
+            for pk, changed, state, status in keys:
+                if pk in fresh:
+                    entries[pk] = ((changed, state, status), fresh[pk])
+            self.rows.replace(entries, tag=tag)
+            return "".join(entries[pk][1].get(product.slug, "") for pk, *_ in keys)
+
+    def forget(self) -> None:
+        self.rows.clear()
+
+
+_product_rows = _ProductRows()
+
+
+def product_page_context(profile: VendorProfile, product: Product) -> dict[str, Any]:
+    """``product_vex_context`` of ``product``'s published advisories, from kept rows."""
+    return _page_context(profile, product, _product_rows.page_rows(profile, product))
+
+
+def forget_product_rows() -> None:
+    """Build the product pages' rows again from nothing (a full rebuild does)."""
+    _product_rows.forget()
 
 
 def render_product_vex(profile: VendorProfile, product: Product) -> str:
-    context = product_vex_context(profile, product, product_advisories(product))
-    return render_to_string(PRODUCT_VEX_TEMPLATE, context)
+    return render_to_string(PRODUCT_VEX_TEMPLATE, product_page_context(profile, product))

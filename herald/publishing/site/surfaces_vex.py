@@ -4,7 +4,8 @@ not affected included, in the two VEX formats and on one page per product.
 - ``vex/<identifier>.openvex.json``: OpenVEX 0.2.0 (``render.openvex``);
 - ``vex/<identifier>.cdx.json``: CycloneDX 1.6 VEX (``render.cyclonedx_vex``);
 - ``security/products/<slug>/vex/``: every vulnerability of the published advisories
-  with its status for that product (``render.pages.product_vex_context``).
+  with its status for that product (``render.pages.product_page_context``,
+  which keeps each advisory's rows between publications).
 
 An advisory without product rows states nothing per product and gets no VEX file (an
 OpenVEX document needs a statement). Both documents are validated before they are
@@ -22,8 +23,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from django.template.loader import render_to_string
-
 from herald.advisories.models import Advisory
 from herald.advisories.snapshot import VEX_JUSTIFICATIONS, AdvisorySnapshot
 from herald.core.models import Product
@@ -33,7 +32,13 @@ from herald.publishing.render.openvex import render_openvex
 from herald.publishing.render.publisher import json_bytes
 from herald.publishing.render.vex import cyclonedx_path, has_vex, openvex_path, product_page_path
 from herald.publishing.site.surfaces import JSON, refuse, site_publisher
-from herald.publishing.store.artifacts import BuildContext, Rendered, advisory_builder, site_builder
+from herald.publishing.store.artifacts import (
+    BuildContext,
+    Rendered,
+    advisory_builder,
+    site_builder,
+    warmer,
+)
 
 HTML = "text/html; charset=utf-8"
 STATUSES = {"affected", "fixed", "not_affected", "under_investigation"}
@@ -92,9 +97,16 @@ def _products(context: BuildContext) -> Iterable[Product]:
 @site_builder("vex-products")
 def product_pages(context: BuildContext) -> Iterator[Rendered]:
     """The pages of the changed advisories' products (of every product on a full rebuild)."""
+    if context.everything:
+        pages.forget_product_rows()  # a full rebuild trusts nothing kept
     for product in _products(context):
-        html = render_to_string(
-            pages.PRODUCT_VEX_TEMPLATE,
-            pages.product_vex_context(context.profile, product, pages.product_advisories(product)),
-        )
+        html = pages.render_product_vex(context.profile, product)
         yield Rendered(product_page_path(product.slug) + "index.html", html.encode(), HTML)
+
+
+@warmer("vex-products")
+def _warm_product_rows(profile: Any) -> None:
+    # Renders every product's rows (storing nothing): a process's first publication
+    # then renders only its own advisory's rows.
+    for product in _products(BuildContext(profile=profile, everything=True)):
+        pages.product_page_context(profile, product)

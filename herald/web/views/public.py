@@ -54,11 +54,9 @@ def advisory_page(request: HttpRequest, identifier: str) -> HttpResponse:
 
 
 def product_vex(request: HttpRequest, slug: str) -> HttpResponse:
-    """One product's vulnerabilities and their status (``pages.product_vex_context``)."""
+    """One product's vulnerabilities and their status (``pages.product_page_context``)."""
     product = Product.objects.filter(slug=slug).first()
     if product is None:
         raise Http404
-    context = pages.product_vex_context(
-        VendorProfile.get(), product, pages.product_advisories(product)
-    )
+    context = pages.product_page_context(VendorProfile.get(), product)
     return render(request, pages.PRODUCT_VEX_TEMPLATE, context)
