@@ -14,7 +14,7 @@ import datetime as dt
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -35,13 +35,23 @@ PASSWORD = "correct-horse-battery-staple-42"  # noqa: S105  (test accounts only)
 SHARED = Path(os.environ.get("HERALD_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 
 
+def must_run() -> bool:
+    """CI (``CI`` or ``HERALD_REQUIRE_SERVICES=1``): every test runs, none skips."""
+    return bool(os.environ.get("CI")) or os.environ.get("HERALD_REQUIRE_SERVICES") == "1"
+
+
+def unavailable(problem: str) -> NoReturn:
+    """A test's peer, tool or file is missing: skip saying why, but fail in CI."""
+    if must_run():
+        pytest.fail(f"{problem}; CI must run this test (HERALD_REQUIRE_SERVICES=1)", pytrace=False)
+    pytest.skip(problem)
+
+
 def shared_path(*parts: str) -> Path:
     """A file under ../shared; skips the test without it, except in CI where it must exist."""
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        if os.environ.get("CI") or os.environ.get("HERALD_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{path} is missing, and CI must have ../shared", pytrace=False)
-        pytest.skip(f"{path} not found: ../shared exists only in development and CI")
+        unavailable(f"{path} not found: ../shared exists only in development and CI")
     return path
 
 

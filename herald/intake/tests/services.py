@@ -25,8 +25,9 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import pytest
 from aiosmtpd.controller import Controller
+
+from herald.test import unavailable
 
 
 def require_program(name: str, package: str) -> str:
@@ -35,10 +36,7 @@ def require_program(name: str, package: str) -> str:
     )
     if path:
         return path
-    problem = f"{name} is not installed (Debian package {package})"
-    if os.environ.get("HERALD_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{problem}; HERALD_REQUIRE_SERVICES=1 makes this a failure", pytrace=False)
-    pytest.skip(problem)
+    unavailable(f"{name} is not installed (Debian package {package})")
 
 
 def free_port() -> int:

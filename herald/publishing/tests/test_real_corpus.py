@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -27,23 +26,14 @@ from typing import Any
 import pytest
 from jsonschema import Draft7Validator, Draft202012Validator
 
+from herald.test import SHARED, unavailable
+
 REAL = Path(__file__).parent / "real"
 KINDS = ("osv", "cve", "csaf")
 CHECKOUT = Path(__file__).resolve().parents[3]
-SHARED = Path(os.environ.get("HERALD_SHARED", CHECKOUT.parent / "shared"))
 CSAF_SCRIPT = CHECKOUT / "herald" / "publishing" / "render" / "csaf_validator.mjs"
 CSAF_DIR = Path(__file__).parent / "validators"
 CSAF_LIBRARY = CSAF_DIR / "node_modules" / "@secvisogram" / "csaf-validator-lib"
-
-
-def in_ci() -> bool:
-    return bool(os.environ.get("CI")) or os.environ.get("HERALD_REQUIRE_SERVICES") == "1"
-
-
-def missing(why: str) -> None:
-    if in_ci():
-        pytest.fail(f"{why}; CI must run it", pytrace=False)
-    pytest.skip(why)
 
 
 def documents(kind: str) -> dict[str, Any]:
@@ -54,7 +44,7 @@ def documents(kind: str) -> dict[str, Any]:
 def osv_validator() -> Draft202012Validator:
     path = SHARED / "schemas" / "osv" / "schema.json"
     if not path.is_file():
-        missing(f"{path} not found: ../shared exists only in development and CI")
+        unavailable(f"{path} not found: ../shared exists only in development and CI")
     schema = json.loads(path.read_text("utf-8"))
     return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
@@ -80,7 +70,7 @@ def csaf_problems(docs: dict[str, Any]) -> dict[str, list[str]]:
     """name -> problems from csaf-validator-lib's validateStrict, in one node process."""
     node = shutil.which("node")
     if node is None or not (CSAF_LIBRARY / "validateStrict.js").is_file():
-        missing(
+        unavailable(
             "csaf-validator-lib is not installed: "
             "`npm ci --prefix herald/publishing/tests/validators`"
         )

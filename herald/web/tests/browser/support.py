@@ -19,12 +19,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import pytest
 from django.conf import settings
 from django.contrib.staticfiles.testing import StaticLiveServerTestCase
 from django.test import Client
 
-from herald.test import CastMixin
+from herald.test import CastMixin, unavailable
 
 HERE = Path(__file__).resolve().parent
 AXE = HERE / "node_modules" / "axe-core" / "axe.min.js"
@@ -60,10 +59,7 @@ def browser_problem() -> str | None:
 
 
 def _skip_or_fail(problem: str) -> None:
-    if os.environ.get("HERALD_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{problem}; HERALD_REQUIRE_SERVICES=1 makes this a failure ({INSTALL_HINT})",
-                    pytrace=False)  # fmt: skip
-    pytest.skip(f"{problem}: browser tests skipped ({INSTALL_HINT})")
+    unavailable(f"{problem}: browser tests skipped ({INSTALL_HINT})")
 
 
 class BrowserTestCase(CastMixin, StaticLiveServerTestCase):
