@@ -54,6 +54,7 @@ from herald.publishing.render.schemas import (
     rejected_container_problems,
 )
 from herald.publishing.render.securitytxt import parse_security_txt
+from herald.publishing.render.vex import cyclonedx_path, openvex_path
 from herald.publishing.site.surfaces import site_publisher
 from herald.publishing.site.surfaces_csaf import (
     CHANGES,
@@ -413,20 +414,28 @@ def _check_security_txt(
 
 
 def _check_coverage(files: dict[str, bytes], publisher: Publisher, report: Report) -> None:
-    """Every public advisory has its OSV and CSAF documents (and CVE records for a CNA)."""
+    """Every public advisory has its OSV and CSAF documents, its OpenVEX and CycloneDX
+    documents when it has product rows (``has_vex``), and CVE records for a CNA."""
     rows = list(
         Advisory.objects.filter(state__in=PUBLIC_STATES)
-        .annotate(vulnerability_count=Count("vulnerabilities"))
-        .values_list("pk", "identifier", "published_at", "updated_at", "vulnerability_count")
+        .annotate(
+            vulnerability_count=Count("vulnerabilities", distinct=True),
+            row_count=Count("affected", distinct=True),
+        )
+        .values_list(
+            "pk", "identifier", "published_at", "updated_at", "vulnerability_count", "row_count"
+        )
     )
     cves = cve_ids_of(row[0] for row in rows)
-    for pk, identifier, published, updated, count in rows:
+    for pk, identifier, published, updated, count, product_rows in rows:
         cve_ids = cves[pk]
         expected = [
             *(f"osv/{osv_id}.json" for osv_id in osv_id_list(identifier, count, publisher)),
             TLP_DIR + relative_path(identifier, published or updated),
             TLP_DIR + relative_path(vex_identifier(identifier), published or updated),
         ]
+        if product_rows and count:  # has_vex: a row holds for some vulnerability
+            expected += [openvex_path(identifier), cyclonedx_path(identifier)]
         if publisher.can_publish_cve:
             expected += [f"cve/{cve}.json" for cve in cve_ids or []]
         for path in expected:

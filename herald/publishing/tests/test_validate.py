@@ -102,6 +102,19 @@ class ValidateTests(SignedPublicDesk, HeraldTestCase):
         assert "not_affected needs a justification or an impact statement" in out, out
         assert "/vulnerabilities/0/analysis/state" in out, out
 
+    def test_a_missing_vex_document_is_reported(self) -> None:
+        advisory = self.published(
+            title="Path traversal in exports",
+            cve_ids=["CVE-2026-20002"],
+            affected=[{"product": "cloud", "deployment": "cloud", "status": "not_affected"}],
+        )
+        assert run()[0] == 0  # every file is there
+        cdx = f"vex/{advisory.identifier}.cdx.json"
+        Artifact.objects.filter(path=cdx).delete()
+        code, out, _ = run()
+        assert code == 1
+        assert f"{cdx}: missing: {advisory.identifier} is public but this file is not" in out
+
     def test_problems_of_one_kind_are_one_entry_naming_the_files(self) -> None:
         more = [self.published(title=f"Issue {i}", cve_ids=[]) for i in range(5)]
         gone = sorted(f"osv/x_{a.identifier}.json" for a in (self.first, *more))
