@@ -35,6 +35,10 @@ answer for good and several give a sequence (503 with Retry-After, then 200).
 ``body`` may be a callable of the recorded request. Without an answer, the
 operation's documented example for its first 2xx response is sent, else ``{}``.
 
+Not checked: ``security`` requirements (a test asserts the credentials it expects
+through ``requests``), cookie parameters, and non-JSON bodies beyond their
+Content-Type.
+
 This is a test helper beside ``herald/test.py``: it imports no app and no Django.
 """
 
