@@ -251,7 +251,7 @@ class CveServicesTests(HeraldTestCase):
         peer.assert_clean()
         assert len(peer.requests_to("cveCnaCreateSingle")) == 2
 
-    def test_429_is_retried_with_backoff(self) -> None:
+    def test_429_is_retried_when_the_rate_limit_resets(self) -> None:
         cve = "CVE-2026-50030"
         with cve_services() as peer, cna_settings(peer.url):
             self.reserve(peer, cve)
@@ -259,6 +259,8 @@ class CveServicesTests(HeraldTestCase):
             peer.respond(
                 "cveCnaCreateSingle", status=429,
                 body={"error": "TOO_MANY_REQUESTS", "message": "Rate limit exceeded."},
+                headers={"RateLimit-Limit": "1000", "RateLimit-Remaining": "0",
+                         "RateLimit-Reset": "240"},
             )  # fmt: skip
             before = timezone.now()
             assert drain()["failed"] == 1
@@ -267,7 +269,9 @@ class CveServicesTests(HeraldTestCase):
         assert row.status == "failed"
         assert "limiting requests (HTTP 429" in row.last_error
         assert "Rate limit exceeded." in row.last_error
-        assert dt.timedelta(seconds=55) < row.next_attempt_at - before < dt.timedelta(seconds=65)
+        # When CVE Services' RateLimit-Reset says (240 s), not the backoff's first step (60 s).
+        wait = row.next_attempt_at - before
+        assert dt.timedelta(seconds=235) < wait < dt.timedelta(seconds=245)
 
     def test_401_is_dead_with_plain_words_and_the_key_is_nowhere(self) -> None:
         cve = "CVE-2026-50040"
