@@ -10,7 +10,9 @@ in one transaction
      writes the advisory, its ``Revision``, the audit row and the incident event,
      and declares an incident when none is open (DESIGN.md rule 1);
   2. ``_publish``: the incident it declared is announced to the internal channels;
-     the artifacts are rendered (``herald.publishing.store.artifacts.regenerate``); the
+     a linked GitHub repository's advisory is queued to follow (``herald.github
+     .actions.queue_after_write``: an outbox row, sent by the worker); the
+     artifacts are rendered (``herald.publishing.store.artifacts.regenerate``); the
      outbox rows are written (``herald.notify.actions.fanout_revision``: channels
      and subscribers; the outreach campaign when rule 4 requires it);
 after the commit (``transaction.on_commit``, called right there)
@@ -47,6 +49,7 @@ from herald.advisories.models import Advisory, Revision
 from herald.core import baseurl
 from herald.core.actions import BaseURL, write_vendor_profile
 from herald.core.models import VendorProfile
+from herald.github import actions as github
 from herald.incidents.actions import add_event, write_declaration
 from herald.incidents.models import Incident, IncidentEvent, Severity
 from herald.intake.actions import do_tell_reporters_published, write_acceptance
@@ -66,6 +69,10 @@ def _publish(writes: Sequence[Written]) -> None:
     for written in writes:
         if written.declared is not None:
             fanout_incident(written.declared)
+    # GitHub: a linked repository's security advisory follows the record (an outbox
+    # row: kept in sync while a draft, published with the first publication).
+    for written in writes:
+        github.queue_after_write(written)
     public = [w for w in writes if w.revision is not None]
     if not public:
         return  # drafts: nothing public changed

@@ -1,0 +1,50 @@
+"""An advisory's link to a GitHub repository, and what GitHub last said of its advisory.
+
+``RepositoryLink`` is the one home of "this advisory is kept on that
+repository": which repository (``owner``/``name``), and once the outbox has
+created it there, the repository advisory's GHSA id, its state on GitHub, the
+CVE id GitHub's CNA assigned and GitHub's last answer. Only
+``herald.github.actions`` writes it; the answers come from the worker sending
+the ``github`` deliveries (``herald.github.channel``).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from herald.advisories.models import Advisory
+
+
+class RepositoryLink(models.Model):
+    class State(models.TextChoices):
+        """The repository advisory's state on GitHub ("" until it is created there)."""
+
+        NONE = "", "Not created yet"
+        TRIAGE = "triage", "Triage"
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        CLOSED = "closed", "Closed"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    advisory = models.OneToOneField(Advisory, on_delete=models.PROTECT, related_name="github")
+    owner = models.CharField(max_length=100)
+    name = models.CharField(max_length=100)
+    ghsa_id = models.CharField(max_length=40, blank=True)
+    html_url = models.URLField(max_length=500, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, blank=True)
+    cve_id = models.CharField(max_length=40, blank=True, help_text="As GitHub last said it.")
+    cve_requested_at = models.DateTimeField(null=True, blank=True)
+    synced_version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The advisory version GitHub last accepted."
+    )
+    last_answer = models.CharField(max_length=500, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    linked_at = models.DateTimeField()
+    linked_by = models.CharField(max_length=200)
+
+    def __str__(self) -> str:
+        return f"{self.advisory.identifier} on {self.repository}"
+
+    @property
+    def repository(self) -> str:
+        return f"{self.owner}/{self.name}"
