@@ -319,6 +319,33 @@ def do_create_advisory(
     return written.advisory
 
 
+def do_take_github_cve(
+    advisory: Advisory, *, acting_user: AbstractBaseUser | None
+) -> tuple[Advisory, str]:
+    """Ask GitHub for the linked repository advisory now; when GitHub's CNA has assigned
+    it a CVE id the record lacks, write it into the advisory's first vulnerability that
+    has none (on a public advisory a revision, published like any change).
+
+    Returns the advisory and the CVE id taken back ("" when there was none to take).
+    """
+    link = github.do_refresh(advisory)
+    cve = link.cve_id
+    if not cve:
+        return advisory, ""
+    vulns = list(advisory.vulnerabilities.order_by("position", "id"))
+    if any(v.cve_id == cve for v in vulns):
+        return advisory, ""
+    position = next((i for i, v in enumerate(vulns) if not v.cve_id), None)
+    advisory = do_write_vulnerability(
+        advisory,
+        acting_user=acting_user,
+        position=position,
+        cve_id=cve,
+        change_summary=f"{cve} assigned by GitHub's CNA to {link.ghsa_id}",
+    )
+    return advisory, cve
+
+
 def do_schedule_publication(
     advisory: Advisory,
     *,
