@@ -46,15 +46,7 @@ from herald.notify.models import Message
 
 
 class TransientError(Exception):
-    """Worth trying again later: network trouble, 4xx SMTP, 5xx/429 HTTP.
-
-    ``retry_after`` (seconds) is the peer's own word on when to come back (an HTTP
-    ``Retry-After``, a rate limit's reset): the next try is no sooner than that.
-    """
-
-    def __init__(self, *args: object, retry_after: float | None = None) -> None:
-        super().__init__(*args)
-        self.retry_after = retry_after
+    """Worth trying again later: network trouble, 4xx SMTP, 5xx/429 HTTP."""
 
 
 class PermanentError(Exception):

@@ -243,34 +243,16 @@ def _write_sent(done: list[tuple[Claimed, str]], token: str) -> int:
         return int(cursor.rowcount)
 
 
-def _record_failure(
-    delivery: Claimed,
-    token: str,
-    error: str,
-    *,
-    permanent: bool,
-    retry_after: float | None = None,
-) -> str:
-    return _patiently(
-        lambda: _write_failure(delivery, token, error, permanent=permanent, retry_after=retry_after)
-    )
+def _record_failure(delivery: Claimed, token: str, error: str, *, permanent: bool) -> str:
+    return _patiently(lambda: _write_failure(delivery, token, error, permanent=permanent))
 
 
-def _write_failure(
-    delivery: Claimed,
-    token: str,
-    error: str,
-    *,
-    permanent: bool,
-    retry_after: float | None = None,
-) -> str:
+def _write_failure(delivery: Claimed, token: str, error: str, *, permanent: bool) -> str:
     delays = conf.retry_delays()
     now = timezone.now()
     dead = permanent or delivery.attempts > len(delays)
     status = Delivery.Status.DEAD if dead else Delivery.Status.FAILED
-    # The schedule's delay, or the peer's Retry-After when it asks for longer.
-    wait = 0.0 if dead else max(float(delays[delivery.attempts - 1]), retry_after or 0.0)
-    next_at = now + timedelta(seconds=wait)
+    next_at = now if dead else now + timedelta(seconds=delays[delivery.attempts - 1])
     with transaction.atomic():
         changed = Delivery.objects.filter(
             pk=delivery.pk, claimed_by=token, status=Delivery.Status.SENDING
@@ -394,8 +376,7 @@ def _fail(delivery: Claimed, token: str, exc: Exception, stats: DrainStats) -> N
         # A bug in a plug-in must end in the record, not stop the whole drain.
         logger.error("sending delivery %s failed unexpectedly", delivery.pk, exc_info=exc)
     error = str(exc) if isinstance(exc, TransientError) else f"{type(exc).__name__}: {exc}"
-    retry_after = exc.retry_after if isinstance(exc, TransientError) else None
-    status = _record_failure(delivery, token, error, permanent=False, retry_after=retry_after)
+    status = _record_failure(delivery, token, error, permanent=False)
     stats.add(**({"dead": 1} if status == Delivery.Status.DEAD else {"failed": 1}))
 
 
