@@ -29,6 +29,7 @@ HERALD_COMMANDS = (
     ("customers", "Import and sync affected customers (CSV or JSON), list them"),
     ("campaign", "Outreach campaigns: show who will be told, approve, send, follow"),
     ("deliveries", "Messages to people and systems: pending, failed, dead; re-drive"),
+    ("cve", "CVE Services, for a CNA: reserve ids; each record's state there (status)"),
     ("channel", "Internal channels and subscribers' webhooks: e-mail, Slack, webhook"),
     ("audit", "Verify the tamper-evident audit chain against its signed anchor"),
     ("backup", "Write one archive of the whole desk (database, keys, attachments, anchor)"),

@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "herald.api",
     "herald.notify",
     "herald.intake",
+    "herald.cna",
     "herald.github",
     "herald.publication",
     "herald.web",
@@ -370,6 +371,18 @@ HERALD_ARTIFACT_BUILDERS: list[str] = [
 # OSV ids are this prefix then the advisory's identifier: "x_" (a local database, as
 # the OSV schema admits) unless the vendor registered its own prefix with OSV ("").
 HERALD_OSV_ID_PREFIX = os.environ.get("HERALD_OSV_ID_PREFIX", "x_").strip()
+# CVE Services, for a vendor that is a CNA (herald.cna, docs/cve-services.md).
+# The organisation's identity in CVE records: its UUID and short name there.
+HERALD_CNA_ORG_ID = os.environ.get("HERALD_CNA_ORG_ID", "").strip()
+HERALD_CNA_SHORT_NAME = os.environ.get("HERALD_CNA_SHORT_NAME", "").strip()
+# The API and the account Herald uses. Production by default; CVE Services' test
+# environment is https://cveawg-test.mitre.org/api. The key is a secret: it is
+# sent in the CVE-API-KEY header and nowhere else (no log, row or error text).
+HERALD_CVE_API_URL = (
+    os.environ.get("HERALD_CVE_API_URL", "").strip() or "https://cveawg.mitre.org/api"
+)
+HERALD_CVE_API_USER = os.environ.get("HERALD_CVE_API_USER", "").strip()
+HERALD_CVE_API_KEY = os.environ.get("HERALD_CVE_API_KEY", "").strip()
 # Where `npm ci` installed @secvisogram/csaf-validator-lib (node_modules inside it),
 # for `herald validate`: the checkout's test validators unless set.
 HERALD_CSAF_VALIDATOR_DIR = os.environ.get("HERALD_CSAF_VALIDATOR_DIR", "").strip()

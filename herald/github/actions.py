@@ -34,10 +34,11 @@ from herald.github import client
 from herald.github.models import RepositoryLink
 from herald.incidents.actions import add_event
 from herald.incidents.models import IncidentEvent
+from herald.notify.models import Channel, Message
 from herald.notify.outbox import Target, write_message
 from herald.notify.render import Rendered
 
-KIND = "github"
+KIND = Channel.Kind.GITHUB
 # GitHub's rules for account and repository names.
 _OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})")
 _REPO = re.compile(r"[A-Za-z0-9._-]{1,100}")
@@ -156,7 +157,7 @@ def _queue(
     cause = {"sync": f"v{advisory.version}", "publish": "once", "request_cve": "once"}[op]
     key = f"github:{link.pk}:{op}:{cause}"
     write_message(
-        source=KIND,
+        source=Message.Source.GITHUB,
         key=key,
         rendered=Rendered(
             subject=f"GitHub {link.repository}: {OPS[op]} ({advisory.identifier})",

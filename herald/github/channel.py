@@ -22,6 +22,7 @@ from herald.advisories.snapshot import snapshot_of
 from herald.github import actions, client, mapping
 from herald.github.models import RepositoryLink
 from herald.notify.channels import Envelope, PermanentError, TransientError
+from herald.notify.models import Channel
 
 _DRAFT_STATES = ("", "triage", "draft")
 
@@ -96,7 +97,7 @@ class GitHubSession:
 class GitHubKind:
     """No channel row: the token and URL are settings; the recipient is OWNER/NAME."""
 
-    kind: ClassVar[str] = "github"
+    kind: ClassVar[str] = Channel.Kind.GITHUB
     overlapping: ClassVar[bool] = False
 
     def recipients(self, config: dict[str, Any], key: str) -> list[tuple[str, str]]:

@@ -36,6 +36,7 @@ from herald.incidents.models import Incident, Severity
 from herald.notify import conf, render
 from herald.notify.channels import check_email, kind_of
 from herald.notify.models import (
+    SERVICE_KINDS,
     Campaign,
     CampaignRecipient,
     Channel,
@@ -173,6 +174,8 @@ def do_create_channel(
     acting_user: AbstractBaseUser | None,
 ) -> Channel:
     """Add a channel; ``internal`` also names it in the vendor's internal channels."""
+    if kind in SERVICE_KINDS:
+        raise ValidationError({"kind": f"{kind!r} is a service Herald sends to, not a channel."})
     plugin = kind_of(kind)
     plugin.parse_config(config)
     unknown = [e for e in events if e not in Event.values]

@@ -46,7 +46,15 @@ from herald.notify.models import Message
 
 
 class TransientError(Exception):
-    """Worth trying again later: network trouble, 4xx SMTP, 5xx/429 HTTP."""
+    """Worth trying again later: network trouble, 4xx SMTP, 5xx/429 HTTP.
+
+    ``retry_after``: seconds the peer asked to be left alone (HTTP Retry-After);
+    the next try is then, instead of the next step of the backoff.
+    """
+
+    def __init__(self, message: str = "", *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class PermanentError(Exception):

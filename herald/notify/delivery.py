@@ -243,16 +243,40 @@ def _write_sent(done: list[tuple[Claimed, str]], token: str) -> int:
         return int(cursor.rowcount)
 
 
-def _record_failure(delivery: Claimed, token: str, error: str, *, permanent: bool) -> str:
-    return _patiently(lambda: _write_failure(delivery, token, error, permanent=permanent))
+# The longest wait a peer's Retry-After may impose on one delivery.
+MAX_RETRY_AFTER = 24 * 3600
 
 
-def _write_failure(delivery: Claimed, token: str, error: str, *, permanent: bool) -> str:
+def _record_failure(
+    delivery: Claimed,
+    token: str,
+    error: str,
+    *,
+    permanent: bool,
+    retry_after: float | None = None,
+) -> str:
+    return _patiently(
+        lambda: _write_failure(delivery, token, error, permanent=permanent, retry_after=retry_after)
+    )
+
+
+def _write_failure(
+    delivery: Claimed,
+    token: str,
+    error: str,
+    *,
+    permanent: bool,
+    retry_after: float | None = None,
+) -> str:
     delays = conf.retry_delays()
     now = timezone.now()
     dead = permanent or delivery.attempts > len(delays)
     status = Delivery.Status.DEAD if dead else Delivery.Status.FAILED
-    next_at = now if dead else now + timedelta(seconds=delays[delivery.attempts - 1])
+    # The peer's Retry-After, when it gave one, rather than the backoff's next step.
+    wait = delays[delivery.attempts - 1] if not dead else 0
+    if retry_after is not None and not dead:
+        wait = min(max(0.0, retry_after), MAX_RETRY_AFTER)
+    next_at = now if dead else now + timedelta(seconds=wait)
     with transaction.atomic():
         changed = Delivery.objects.filter(
             pk=delivery.pk, claimed_by=token, status=Delivery.Status.SENDING
@@ -376,7 +400,8 @@ def _fail(delivery: Claimed, token: str, exc: Exception, stats: DrainStats) -> N
         # A bug in a plug-in must end in the record, not stop the whole drain.
         logger.error("sending delivery %s failed unexpectedly", delivery.pk, exc_info=exc)
     error = str(exc) if isinstance(exc, TransientError) else f"{type(exc).__name__}: {exc}"
-    status = _record_failure(delivery, token, error, permanent=False)
+    retry_after = exc.retry_after if isinstance(exc, TransientError) else None
+    status = _record_failure(delivery, token, error, permanent=False, retry_after=retry_after)
     stats.add(**({"dead": 1} if status == Delivery.Status.DEAD else {"failed": 1}))
 
 

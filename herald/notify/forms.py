@@ -16,7 +16,7 @@ from herald.core.models import Product
 from herald.incidents.models import Severity
 from herald.notify import queries
 from herald.notify.channels import SMTPConfig
-from herald.notify.models import Channel, Event
+from herald.notify.models import SERVICE_KINDS, Channel, Event
 
 
 class SubscribeForm(forms.Form):
@@ -45,7 +45,10 @@ class ChannelForm(forms.Form):
     name = forms.CharField(
         max_length=100, help_text="Letters, digits, - and _, for example security-team."
     )
-    kind = forms.ChoiceField(choices=Channel.Kind.choices, widget=forms.RadioSelect)
+    kind = forms.ChoiceField(
+        choices=[(k.value, k.label) for k in Channel.Kind if k not in SERVICE_KINDS],
+        widget=forms.RadioSelect,
+    )
     to = forms.CharField(
         required=False,
         label="E-mail addresses",

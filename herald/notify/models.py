@@ -44,6 +44,10 @@ class Channel(models.Model):
         EMAIL = "email", "E-mail"
         SLACK = "slack", "Slack"
         WEBHOOK = "webhook", "Webhook"
+        # Deliveries to a service rather than channels a person configures: each
+        # is sent by the app that registers its kind (herald.cna: CVE Services).
+        CVE = "cve", "CVE Services"
+        GITHUB = "github", "GitHub"
 
     name = models.SlugField(max_length=100, unique=True)
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -62,6 +66,11 @@ class Channel(models.Model):
 
     def hears(self, event: str) -> bool:
         return not self.events or event in self.events
+
+
+# Deliveries to a service, written by the app that owns them; never a channel a
+# person adds (desk form, `herald channel add`).
+SERVICE_KINDS = (Channel.Kind.CVE, Channel.Kind.GITHUB)
 
 
 class Subscriber(models.Model):
@@ -212,6 +221,8 @@ class Message(models.Model):
         CONFIRMATION = "confirmation", "Subscription confirmation"
         TEST = "test", "Test"
         REPORT = "report", "Mail to a reporter"
+        CVE = "cve", "CVE record"
+        GITHUB = "github", "GitHub"
 
     source = models.CharField(max_length=16, choices=Source.choices)
     key = models.CharField(max_length=200, unique=True, help_text="What caused it, stable.")

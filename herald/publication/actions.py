@@ -14,7 +14,8 @@ in one transaction
      .actions.queue_after_write``: an outbox row, sent by the worker); the
      artifacts are rendered (``herald.publishing.store.artifacts.regenerate``); the
      outbox rows are written (``herald.notify.actions.fanout_revision``: channels
-     and subscribers; the outreach campaign when rule 4 requires it);
+     and subscribers; ``herald.cna.actions.fanout_cve_records``: the CVE records
+     at CVE Services, for a CNA; the outreach campaign when rule 4 requires it);
 after the commit (``transaction.on_commit``, called right there)
   3. the served copy is updated (``herald.publishing.store.serving.sync_after_commit``)
      and the publish hook queued; on a first publication the reporters are told
@@ -46,6 +47,7 @@ from django.db import transaction
 from herald.advisories import actions as record
 from herald.advisories.actions import Written
 from herald.advisories.models import Advisory, Revision
+from herald.cna.actions import fanout_cve_records
 from herald.core import baseurl
 from herald.core.actions import BaseURL, write_vendor_profile
 from herald.core.models import VendorProfile
@@ -78,10 +80,12 @@ def _publish(writes: Sequence[Written]) -> None:
         return  # drafts: nothing public changed
     # The artifacts, in this transaction: they commit with the revision, or neither does.
     artifacts.regenerate(_unique(w.advisory for w in public))
-    # The outbox rows: internal channels and subscribers, then the outreach campaign.
+    # The outbox rows: internal channels and subscribers, the CVE records at CVE
+    # Services (from the containers just rendered), then the outreach campaign.
     for written in public:
         assert written.revision is not None
         fanout_revision(written.revision)
+        fanout_cve_records(written.revision)
         if written.outreach:
             _create_campaign(written.advisory, written.revision)
     # After the commit: the served copy, the publish hook, and the reporters told.

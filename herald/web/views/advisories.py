@@ -22,6 +22,7 @@ from herald.advisories.models import Advisory, Vulnerability
 from herald.advisories.queries import access_advisory_by_identifier, declared_for_change
 from herald.advisories.rules import embargo_in_force, outreach_required
 from herald.advisories.snapshot import snapshot_of
+from herald.cna.queries import cve_services_used, cve_status, unused_reserved_ids
 from herald.core.errors import HeraldError
 from herald.core.models import VendorProfile
 from herald.publication.actions import (
@@ -97,6 +98,8 @@ def advisory_detail(request: HttpRequest, identifier: str) -> HttpResponse:
             "a": advisory,
             "revisions": advisory.revisions.order_by("number"),
             "now": timezone.now(),
+            # Each CVE's record at CVE Services, when this vendor is a CNA using it.
+            "cve_services": cve_status(advisory) if cve_services_used() else [],
         },
     )
 
@@ -190,7 +193,11 @@ def _editor(
         "conflict": status == 409,
         "rows_with_errors": rows.with_errors(),
         "cvss_spec": cvss.calculator_spec(),
+        "reserved_cve_ids": unused_reserved_ids(),
     }
+    if context["reserved_cve_ids"]:
+        # The browser offers the reserved ids as the field's suggestions.
+        form.fields["cve_ids"].widget.attrs["list"] = "reserved-cve-ids"
     if preview:
         # Parsing fills cleaned_data with whatever is valid; field errors show as usual.
         form.is_valid()
