@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.db import models
 
 from herald.advisories.models import Advisory
+from herald.intake.models import Report
 
 
 class RepositoryLink(models.Model):
@@ -48,3 +49,22 @@ class RepositoryLink(models.Model):
     @property
     def repository(self) -> str:
         return f"{self.owner}/{self.name}"
+
+
+class ImportedAdvisory(models.Model):
+    """A repository advisory or private vulnerability report read into intake, once.
+
+    The GHSA id is the source key: a second import of the same repository adds nothing.
+    """
+
+    ghsa_id = models.CharField(max_length=40, unique=True)
+    owner = models.CharField(max_length=100)
+    name = models.CharField(max_length=100)
+    state = models.CharField(max_length=16, help_text="Its state on GitHub when imported.")
+    html_url = models.URLField(max_length=500, blank=True)
+    report = models.OneToOneField(Report, on_delete=models.PROTECT, related_name="github")
+    imported_at = models.DateTimeField()
+    imported_by = models.CharField(max_length=200)
+
+    def __str__(self) -> str:
+        return f"{self.ghsa_id} ({self.owner}/{self.name})"

@@ -17,6 +17,7 @@ from herald.advisories.queries import access_advisory_by_identifier
 from herald.core.cli_support import HeraldCommand
 from herald.github import actions as github
 from herald.github import queries
+from herald.github.imports import do_import_repository
 from herald.publication.actions import do_take_github_cve
 
 EPILOG = """\
@@ -25,6 +26,7 @@ examples:
   herald github request-cve NW-2026-DRAFT-K7Q2MX --as bob
   herald github refresh NW-2026-DRAFT-K7Q2MX     # takes GitHub's CVE id back
   herald github status NW-2026-DRAFT-K7Q2MX --json
+  herald github import northwind/sdk --as bob     # its advisories and reports into intake
 
 Needs HERALD_GITHUB_TOKEN (docs/github.md lists its permissions).
 """
@@ -61,6 +63,15 @@ class Command(HeraldCommand):
             write=True,
         )
         refresh.add_argument("advisory", metavar="ADVISORY")
+        imported = self.add_subcommand(
+            subparsers,
+            "import",
+            help="read a repository's advisories and private vulnerability reports into intake",
+            write=True,
+            epilog="example:\n  herald github import northwind/sdk --as bob\n\n"
+            "Each GHSA id is imported once; running it again adds only new ones.\n",
+        )
+        imported.add_argument("repository", metavar="OWNER/REPO")
         status = self.add_subcommand(
             subparsers, "status", help="what GitHub last said, and what is pending"
         )
@@ -74,6 +85,7 @@ class Command(HeraldCommand):
                 "request-cve": self.cmd_request_cve,
                 "refresh": self.cmd_refresh,
                 "status": self.cmd_status,
+                "import": self.cmd_import,
             },
         )
 
@@ -107,3 +119,24 @@ class Command(HeraldCommand):
 
     def cmd_status(self, **options: Any) -> None:
         self._show(options["advisory"], options)
+
+    def cmd_import(self, **options: Any) -> None:
+        result = do_import_repository(options["repository"], acting_user=self.acting_user(options))
+        if options.get("json"):
+            self.write_json(
+                {
+                    "repository": result.repository,
+                    "added": [
+                        {"ghsa_id": ghsa, "report": report.tracking_id}
+                        for ghsa, report in result.added
+                    ],
+                    "already_imported": result.known,
+                }
+            )
+            return
+        for ghsa, report in result.added:
+            self.stdout.write(f"{ghsa} -> report {report.tracking_id}: {report.title}")
+        self.stdout.write(
+            f"{result.repository}: {len(result.added)} imported, "
+            f"{len(result.known)} already imported"
+        )
