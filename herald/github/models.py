@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.db import models
 
 from herald.advisories.models import Advisory
+from herald.incidents.models import Incident
 from herald.intake.models import Report
 
 
@@ -68,3 +69,38 @@ class ImportedAdvisory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ghsa_id} ({self.owner}/{self.name})"
+
+
+class HandbookPullRequest(models.Model):
+    """The handbook page's pull request on GitHub, opened for an incident.
+
+    ``number`` is empty until GitHub opened it (the branch is pushed first); the
+    state is GitHub's as last read (open, closed; ``merged`` once merged).
+    """
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="pull_requests")
+    owner = models.CharField(max_length=100)
+    name = models.CharField(max_length=100)
+    branch = models.CharField(max_length=255)
+    base = models.CharField(max_length=255)
+    number = models.PositiveIntegerField(null=True, blank=True)
+    html_url = models.URLField(max_length=500, blank=True)
+    state = models.CharField(max_length=16, blank=True)
+    merged = models.BooleanField(default=False)
+    last_answer = models.CharField(max_length=500, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.owner}/{self.name}#{self.number or '?'} ({self.branch})"
+
+    @property
+    def shown_state(self) -> str:
+        if self.merged:
+            return "merged"
+        return self.state or "not opened yet"

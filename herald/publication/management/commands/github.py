@@ -15,9 +15,14 @@ from django.core.management.base import CommandParser
 
 from herald.advisories.queries import access_advisory_by_identifier
 from herald.core.cli_support import HeraldCommand
+from herald.core.errors import HeraldError
 from herald.github import actions as github
 from herald.github import queries
 from herald.github.imports import do_import_repository
+from herald.github.models import HandbookPullRequest
+from herald.github.pulls import do_open_handbook_pull_request, do_refresh_pull_requests
+from herald.incidents.models import Incident
+from herald.incidents.queries import access_incident_by_identifier, open_incidents
 from herald.publication.actions import do_take_github_cve
 
 EPILOG = """\
@@ -72,6 +77,38 @@ class Command(HeraldCommand):
             "Each GHSA id is imported once; running it again adds only new ones.\n",
         )
         imported.add_argument("repository", metavar="OWNER/REPO")
+        handbook = self.add_subcommand(
+            subparsers,
+            "handbook",
+            help="commit the handbook page on a branch, push it, open its pull request",
+            write=True,
+            epilog="example:\n  herald github handbook northwind/website --git-repo ../website "
+            "\\\n      --path security/advisories.md --incident INC-2026-0003 --as bob\n",
+        )
+        handbook.add_argument("repository", metavar="OWNER/REPO", help="where the PR is opened")
+        handbook.add_argument(
+            "--git-repo",
+            required=True,
+            metavar="DIR",
+            help="a git checkout of the website; its remote is pushed to",
+        )
+        handbook.add_argument(
+            "--path", required=True, metavar="FILE", help="the page's path inside the repository"
+        )
+        handbook.add_argument(
+            "--incident", metavar="ID", help="the incident it belongs to (default: the open one)"
+        )
+        handbook.add_argument("--remote", default="origin", help="the remote to push to")
+        handbook.add_argument(
+            "--base", default="", help="the PR's base branch (default: the branch checked out)"
+        )
+        refresh_pr = self.add_subcommand(
+            subparsers,
+            "handbook-refresh",
+            help="read the incident's handbook pull requests again (open any not opened)",
+            write=True,
+        )
+        refresh_pr.add_argument("incident", metavar="INCIDENT")
         status = self.add_subcommand(
             subparsers, "status", help="what GitHub last said, and what is pending"
         )
@@ -86,6 +123,8 @@ class Command(HeraldCommand):
                 "refresh": self.cmd_refresh,
                 "status": self.cmd_status,
                 "import": self.cmd_import,
+                "handbook": self.cmd_handbook,
+                "handbook-refresh": self.cmd_handbook_refresh,
             },
         )
 
@@ -140,3 +179,48 @@ class Command(HeraldCommand):
             f"{result.repository}: {len(result.added)} imported, "
             f"{len(result.known)} already imported"
         )
+
+    def cmd_handbook(self, **options: Any) -> None:
+        incident = _incident(options["incident"])
+        pull = do_open_handbook_pull_request(
+            repo_dir=options["git_repo"],
+            rel_path=options["path"],
+            incident=incident,
+            repository=options["repository"],
+            remote=options["remote"],
+            base=options["base"],
+            acting_user=self.acting_user(options),
+        )
+        self._pulls([pull], options)
+
+    def cmd_handbook_refresh(self, **options: Any) -> None:
+        incident = access_incident_by_identifier(options["incident"])
+        pulls = do_refresh_pull_requests(incident, acting_user=self.acting_user(options))
+        self._pulls(pulls, options)
+
+    def _pulls(self, pulls: list[HandbookPullRequest], options: dict[str, Any]) -> None:
+        if options.get("json"):
+            self.write_json(
+                [
+                    {"incident": p.incident.identifier, "url": p.html_url, "number": p.number,
+                     "state": p.shown_state, "branch": p.branch}
+                    for p in pulls
+                ]
+            )  # fmt: skip
+            return
+        for p in pulls:
+            self.stdout.write(
+                f"{p.incident.identifier}: {p.html_url or p.branch} ({p.shown_state})"
+            )
+        if not pulls:
+            self.stdout.write("no handbook pull request for this incident")
+
+
+def _incident(identifier: str | None) -> Incident:
+    if identifier:
+        return access_incident_by_identifier(identifier)
+    found = list(open_incidents()[:2])
+    if len(found) != 1:
+        raise HeraldError("Name the incident (--incident ID): " + (
+            "none is open." if not found else "more than one is open."))  # fmt: skip
+    return found[0]
