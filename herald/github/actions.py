@@ -4,8 +4,9 @@
   queues the creation of the repository's draft security advisory.
 - ``queue_after_write``: called by the publication function (``herald.publication
   .actions._publish``) after each write of a linked advisory: a ``sync`` row
-  (PATCH the draft on GitHub to the record as it then is) or, on its first
-  publication, a ``publish`` row (PATCH state=published).
+  (PATCH the draft on GitHub to the record as it then is), on its first
+  publication a ``publish`` row (PATCH state=published), on its withdrawal a
+  ``close`` row (PATCH state=closed, while GitHub's is not published).
 - ``do_request_cve``: a ``request_cve`` row (POST .../cve), once per link.
 - ``write_answer``: what GitHub answered (GHSA id, state, CVE id), written by the
   worker sending those rows (``herald.github.channel``) or by ``do_refresh``.
@@ -47,6 +48,7 @@ OPS = {
     "sync": "keep the draft in sync",
     "publish": "publish",
     "request_cve": "request a CVE",
+    "close": "close",
 }
 
 
@@ -106,8 +108,9 @@ def do_link_repository(
             f"Advisory {advisory.identifier} linked to GitHub repository {link.repository}",
             actor=who,
         )
-        # The draft on GitHub is created (and later kept in sync) by the worker.
-        _queue(link, advisory, "sync")
+        # The draft on GitHub is created (and later kept in sync) by the worker; an
+        # advisory Herald has published already is published there too.
+        _queue(link, advisory, "publish" if advisory.state == Advisory.State.PUBLISHED else "sync")
     return link
 
 
@@ -123,7 +126,9 @@ def queue_after_write(written: Written) -> None:
     revision = written.revision
     if revision is not None and revision.kind == Revision.Kind.PUBLISHED:
         _queue(link, written.advisory, "publish", revision=revision)
-    elif revision is None or revision.kind != Revision.Kind.WITHDRAWN:
+    elif revision is not None and revision.kind == Revision.Kind.WITHDRAWN:
+        _queue(link, written.advisory, "close", revision=revision)
+    else:
         _queue(link, written.advisory, "sync", revision=revision)
 
 
@@ -154,7 +159,8 @@ def _queue(
     link: RepositoryLink, advisory: Advisory, op: str, *, revision: Revision | None = None
 ) -> None:
     """One outbox row for ``op``: keyed, so queueing the same cause twice adds nothing."""
-    cause = {"sync": f"v{advisory.version}", "publish": "once", "request_cve": "once"}[op]
+    # A sync per version of the record; the other operations happen once.
+    cause = f"v{advisory.version}" if op == "sync" else "once"
     key = f"github:{link.pk}:{op}:{cause}"
     write_message(
         source=Message.Source.GITHUB,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from herald.advisories.models import Advisory
 from herald.advisories.snapshot import snapshot_of
 from herald.github import actions, client, mapping
 from herald.github.models import RepositoryLink
@@ -52,6 +53,11 @@ class GitHubSession:
     def _run(self, op: str, link: RepositoryLink) -> str:
         advisories = self._gh().rest.security_advisories
         advisory = link.advisory
+        if op == "close":
+            return self._close(advisories, link)
+        if op == "publish" and advisory.state != Advisory.State.PUBLISHED:
+            # Withdrawn in Herald while this row waited: GitHub's stays unpublished.
+            return f"{advisory.identifier} is {advisory.state} in Herald: not published on GitHub"
         snapshot = snapshot_of(advisory, with_history=False)
         version = advisory.version
         if not link.ghsa_id:
@@ -89,6 +95,28 @@ class GitHubSession:
             )
             return ", ".join(x for x in (done, f"CVE requested for {link.ghsa_id}") if x)
         raise PermanentError(f"unknown GitHub operation {op!r}")
+
+    def _close(self, advisories: Any, link: RepositoryLink) -> str:
+        """Herald withdrew the advisory: close GitHub's draft (nothing to do if none)."""
+        if not link.ghsa_id:
+            return "nothing was created on GitHub: nothing to close"
+        if link.state in ("closed", "withdrawn"):
+            return f"{link.ghsa_id} is already {link.state} on GitHub"
+        if link.state not in _DRAFT_STATES:
+            raise PermanentError(
+                f"{link.ghsa_id} is published on GitHub, and GitHub's API cannot withdraw a "
+                "published repository advisory: ask GitHub to withdraw it "
+                "(https://support.github.com)."
+            )
+        answer = client.call(
+            advisories.update_repository_advisory,
+            link.owner,
+            link.name,
+            link.ghsa_id,
+            data={"state": "closed"},
+        )
+        actions.write_answer(link, dict(answer.json()), version=None)
+        return f"closed {link.ghsa_id}"
 
     def close(self) -> None:
         self._api = None

@@ -30,6 +30,7 @@ from herald.publication.actions import (
     do_publish_advisory,
     do_take_github_cve,
     do_update_advisory,
+    do_withdraw_advisory,
 )
 from herald.test import HeraldTestCase
 
@@ -287,3 +288,62 @@ class CommandTests(HeraldTestCase):
             self.run_command("link", advisory.identifier, "not a repo")
         assert caught.value.returncode == 2
         assert "repository" in str(caught.value)
+
+
+class WithdrawalTests(HeraldTestCase):
+    def setUp(self) -> None:
+        self.peer = github_peer()
+        overridden = override_settings(**settings_for(self.peer))
+        overridden.enable()
+        self.addCleanup(overridden.disable)
+        answer_now(self.peer, CREATE, status=201, body=advisory_answer(state="draft", cve_id=None))
+
+    def test_a_withdrawal_closes_githubs_draft(self) -> None:
+        advisory = self.draft()
+        actions.do_link_repository(advisory, "northwind/sdk", acting_user=self.bob)
+        drain()
+        # GitHub refuses to publish it: its advisory stays a draft.
+        answer_now(self.peer, UPDATE, status=404, body={"message": "Not Found"})
+        advisory = do_publish_advisory(advisory, acting_user=self.bob)
+        assert drain()["dead"] == 1
+        answer_now(self.peer, UPDATE, status=200, body=advisory_answer(state="closed"))
+        do_withdraw_advisory(advisory, acting_user=self.bob, reason="Not a vulnerability.")
+        assert drain()["sent"] == 1
+        self.peer.assert_clean()
+        patch = self.peer.requests_to(UPDATE)[-1]
+        assert patch.json == {"state": "closed"}
+        assert RepositoryLink.objects.get(advisory=advisory).state == "closed"
+
+    def test_linking_a_published_advisory_publishes_it_on_github(self) -> None:
+        advisory = self.published()
+        answer_now(self.peer, UPDATE, status=200, body=advisory_answer(state="published"))
+        actions.do_link_repository(advisory, "northwind/sdk", acting_user=self.bob)
+        assert drain()["sent"] == 1
+        self.peer.assert_clean()
+        assert len(self.peer.requests_to(CREATE)) == 1
+        assert self.peer.requests_to(UPDATE)[0].json["state"] == "published"
+
+    def test_a_withdrawal_of_a_published_github_advisory_is_dead_with_the_way_out(self) -> None:
+        advisory = self.published()
+        answer_now(self.peer, UPDATE, status=200, body=advisory_answer(state="published"))
+        actions.do_link_repository(advisory, "northwind/sdk", acting_user=self.bob)
+        drain()
+        do_withdraw_advisory(advisory, acting_user=self.bob, reason="Not a vulnerability.")
+        assert drain()["dead"] == 1
+        assert "ask GitHub to withdraw it" in github_rows()[-1].last_error
+        self.peer.assert_clean()
+
+    def test_a_publication_waiting_for_github_is_not_sent_after_a_withdrawal(self) -> None:
+        advisory = self.draft()
+        actions.do_link_repository(advisory, "northwind/sdk", acting_user=self.bob)
+        drain()
+        answer_now(self.peer, UPDATE, status=503, body={"message": "unavailable"})
+        advisory = do_publish_advisory(advisory, acting_user=self.bob)
+        drain()  # failed, to be tried again
+        answer_now(self.peer, UPDATE, status=200, body=advisory_answer(state="closed"))
+        do_withdraw_advisory(advisory, acting_user=self.bob, reason="Not a vulnerability.")
+        Delivery.objects.filter(status="failed").update(next_attempt_at=timezone.now())
+        drain()
+        sent = [r.json.get("state") for r in self.peer.requests_to(UPDATE)]
+        assert sent[-1] == "closed" and sent.count("published") == 1  # only the 503 try
+        self.peer.assert_clean()
