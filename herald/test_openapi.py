@@ -30,10 +30,15 @@ for some are opted in by name with ``gateway_statuses``.
 
 Answers: ``respond(operation, status=..., body=..., headers=..., delay=...)``
 queues an answer for an operation (its ``operationId`` or ``(method, template)``).
-Queued answers are used in order and the last one stays, so one call sets the
-answer for good and several give a sequence (503 with Retry-After, then 200).
+Queued answers are used in order and the last one stays until a new one is
+queued, so one call sets the answer from then on and several give a sequence
+(503 with Retry-After, then 200).
 ``body`` may be a callable of the recorded request. Without an answer, the
 operation's documented example for its first 2xx response is sent, else ``{}``.
+
+Not checked: ``security`` requirements (a test asserts the credentials it expects
+through ``requests``), cookie parameters, and non-JSON bodies beyond their
+Content-Type.
 
 This is a test helper beside ``herald/test.py``: it imports no app and no Django.
 """
@@ -90,6 +95,7 @@ class Answer:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    used: bool = False
 
 
 @dataclass
@@ -309,18 +315,21 @@ class OpenAPIPeer:
         headers: Mapping[str, str] | None = None,
         delay: float = 0.0,
     ) -> None:
-        """Queue an answer; queued answers are used in order, the last one stays."""
+        """Queue an answer: used in order; the last one stays until another is queued."""
         op = self.operation(operation)
         with self._lock:
-            self._answers.setdefault(op.name, []).append(
-                Answer(status=status, body=body, headers=dict(headers or {}), delay=delay)
-            )
+            queue = self._answers.setdefault(op.name, [])
+            if len(queue) == 1 and queue[0].used:
+                queue.clear()  # the answer that stayed gives way to the new one
+            queue.append(Answer(status=status, body=body, headers=dict(headers or {}), delay=delay))
 
     def _next_answer(self, op: _Operation) -> Answer:
         with self._lock:
             queue = self._answers.get(op.name)
             if queue:
-                return queue.pop(0) if len(queue) > 1 else queue[0]
+                answer = queue.pop(0) if len(queue) > 1 else queue[0]
+                answer.used = True
+                return answer
         for status, response in op.spec.get("responses", {}).items():
             if str(status).startswith("2"):
                 example = self._example(self._deref(response))

@@ -207,7 +207,10 @@ def explain(response: requests.Response) -> CveServicesError:
                 + ")"
             )
     said = f" CVE Services said: {said}" if said else ""
+    # Retry-After, else CVE Services' own RateLimit-Reset (seconds until the quota resets).
     retry_after = _retry_after(response.headers.get("Retry-After"))
+    if retry_after is None and status == 429:
+        retry_after = _retry_after(response.headers.get("RateLimit-Reset"))
     if status in (401, 403):
         text = (
             "CVE Services refused Herald's credentials (HTTP "

@@ -83,6 +83,9 @@ class CveSession:
                 else:
                     raise
                 answer = call(cve_id, container)
+        except ValueError:
+            # A success whose body is not JSON: the record was taken; nothing to read.
+            return f"{method} {path}: accepted (the answer was not JSON)"
         except cve_client.CveRecordValidationError as exc:
             first = str(exc).splitlines()[1:2] or [""]
             raise PermanentError(

@@ -251,7 +251,7 @@ class CveServicesTests(HeraldTestCase):
         peer.assert_clean()
         assert len(peer.requests_to("cveCnaCreateSingle")) == 2
 
-    def test_429_is_retried_with_backoff(self) -> None:
+    def test_429_is_retried_when_the_rate_limit_resets(self) -> None:
         cve = "CVE-2026-50030"
         with cve_services() as peer, cna_settings(peer.url):
             self.reserve(peer, cve)
@@ -259,6 +259,8 @@ class CveServicesTests(HeraldTestCase):
             peer.respond(
                 "cveCnaCreateSingle", status=429,
                 body={"error": "TOO_MANY_REQUESTS", "message": "Rate limit exceeded."},
+                headers={"RateLimit-Limit": "1000", "RateLimit-Remaining": "0",
+                         "RateLimit-Reset": "240"},
             )  # fmt: skip
             before = timezone.now()
             assert drain()["failed"] == 1
@@ -267,7 +269,9 @@ class CveServicesTests(HeraldTestCase):
         assert row.status == "failed"
         assert "limiting requests (HTTP 429" in row.last_error
         assert "Rate limit exceeded." in row.last_error
-        assert dt.timedelta(seconds=55) < row.next_attempt_at - before < dt.timedelta(seconds=65)
+        # When CVE Services' RateLimit-Reset says (240 s), not the backoff's first step (60 s).
+        wait = row.next_attempt_at - before
+        assert dt.timedelta(seconds=235) < wait < dt.timedelta(seconds=245)
 
     def test_401_is_dead_with_plain_words_and_the_key_is_nowhere(self) -> None:
         cve = "CVE-2026-50040"
@@ -343,6 +347,67 @@ class CveServicesTests(HeraldTestCase):
         peer.assert_clean()
         assert [r.operation_id for r in peer.requests] == ["cveCnaCreateSingle"]
         assert Delivery.objects.get(kind="cve").attempts == 2
+
+    def test_rows_for_one_record_go_in_order_after_an_outage(self) -> None:
+        cve = "CVE-2026-50080"
+        with cve_services() as peer, cna_settings(peer.url):
+            self.reserve(peer, cve)
+        closed = f"http://127.0.0.1:{free_port()}/api"
+        with cna_settings(closed):
+            advisory = self.published(cve_ids=[cve])
+            assert drain()["failed"] == 1
+            do_update_advisory(
+                Advisory.objects.get(pk=advisory.pk), acting_user=self.bob,
+                change_summary="Clarified the impact.", summary="Scripts ran for viewers.",
+            )  # fmt: skip
+        with cve_services() as peer, cna_settings(peer.url):
+            peer.respond("cveCnaCreateSingle", body=record_answer(cve, "PUBLISHED"))
+            peer.respond("cveCnaUpdateSingle", body=record_answer(cve, "PUBLISHED", "updated"))
+            make_due()
+            assert drain()["sent"] == 2
+        peer.assert_clean()
+        assert [(r.method, r.json["cnaContainer"].get("title")) for r in peer.requests] == [
+            ("POST", "Stored XSS in dashboard names"),
+            ("PUT", "Stored XSS in dashboard names"),
+        ]
+
+    def test_a_later_row_waits_for_an_earlier_one_still_to_be_sent(self) -> None:
+        cve = "CVE-2026-50085"
+        with cve_services() as peer, cna_settings(peer.url):
+            self.reserve(peer, cve)
+            advisory = self.published(cve_ids=[cve])
+            peer.respond("cveCnaCreateSingle", status=503, headers={"Retry-After": "900"})
+            assert drain()["failed"] == 1
+            do_update_advisory(
+                Advisory.objects.get(pk=advisory.pk), acting_user=self.bob,
+                change_summary="Clarified the impact.", summary="Scripts ran for viewers.",
+            )  # fmt: skip
+            assert drain()["failed"] == 1  # the update's row: not before the first one
+            first, second = Delivery.objects.filter(kind="cve").order_by("id")
+            assert second.last_error == (
+                f"Waits for the earlier request for {cve} (delivery {first.pk}) to be sent first."
+            )
+            peer.respond("cveCnaCreateSingle", body=record_answer(cve, "PUBLISHED"))
+            peer.respond("cveCnaUpdateSingle", body=record_answer(cve, "PUBLISHED", "updated"))
+            make_due()
+            assert drain()["sent"] == 2
+        peer.assert_clean()
+        assert [r.method for r in peer.requests[1:]] == ["POST", "POST", "PUT"]
+
+    def test_a_record_published_with_another_tool_is_updated_instead(self) -> None:
+        cve = "CVE-2026-50090"
+        with cve_services() as peer, cna_settings(peer.url):
+            self.reserve(peer, cve)
+            self.published(cve_ids=[cve])
+            peer.respond(
+                "cveCnaCreateSingle", status=403,
+                body={"error": "CVE_RECORD_EXISTS", "message": "The CVE Record already exists."},
+            )  # fmt: skip
+            peer.respond("cveCnaUpdateSingle", body=record_answer(cve, "PUBLISHED", "updated"))
+            assert drain()["sent"] == 1
+        peer.assert_clean()
+        assert [r.method for r in peer.requests[1:]] == ["POST", "PUT"]
+        assert Delivery.objects.get(kind="cve").response.startswith(f"PUT /cve/{cve}/cna")
 
     def test_status_refresh_asks_cve_services(self) -> None:
         cve = "CVE-2026-50070"

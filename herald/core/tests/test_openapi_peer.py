@@ -154,8 +154,11 @@ def test_answers_are_used_in_order_and_the_last_one_stays() -> None:
         assert (status, headers["Retry-After"]) == (503, "7")
         assert send(url, "POST", {"name": "b"}, key)[:2] == (200, {"name": "b"})
         assert send(url, "POST", {"name": "c"}, key)[:2] == (200, {"name": "c"})
+        # An answer that stayed gives way to the next one queued.
+        peer.respond("thingCreate", status=503)
+        assert send(url, "POST", {"name": "d"}, key)[0] == 503
     peer.assert_clean()
-    assert [r.json["name"] for r in peer.requests_to("thingCreate")] == ["a", "b", "c"]
+    assert [r.json["name"] for r in peer.requests_to("thingCreate")] == ["a", "b", "c", "d"]
 
 
 def test_the_peer_never_answers_what_the_service_cannot() -> None:
