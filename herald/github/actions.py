@@ -20,11 +20,13 @@ GitHub. Reads a person asks for (``do_refresh``) are made at once.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from herald.advisories.actions import Written
@@ -188,11 +190,18 @@ def write_answer(link: RepositoryLink, answer: dict[str, Any], *, version: int |
     if version is not None:
         link.synced_version = version
     link.answered_at = timezone.now()
+    link.creating_since = None
     link.last_answer = f"{link.ghsa_id} {link.state}".strip() + (
         f", {link.cve_id}" if link.cve_id else ""
     )
     with transaction.atomic():
-        link.save()
+        # Only what GitHub said: a person may have changed the rest meanwhile.
+        link.save(
+            update_fields=[
+                "ghsa_id", "html_url", "state", "cve_id", "synced_version", "answered_at",
+                "creating_since", "last_answer",
+            ]
+        )  # fmt: skip
         if created:
             record(
                 acting_user=None,
@@ -200,6 +209,25 @@ def write_answer(link: RepositoryLink, answer: dict[str, Any], *, version: int |
                 obj=link.advisory,
                 after={"repository": link.repository, "ghsa_id": link.ghsa_id},
             )
+
+
+CREATE_LEASE = dt.timedelta(minutes=5)
+
+
+def claim_creation(link: RepositoryLink) -> bool:
+    """Whether this worker may create the repository advisory now: one at a time, so two
+    workers sending rows of one new link never create it twice. A worker that died
+    while creating it lets another try after ``CREATE_LEASE``."""
+    now = timezone.now()
+    return bool(
+        RepositoryLink.objects.filter(pk=link.pk, ghsa_id="")
+        .filter(Q(creating_since__isnull=True) | Q(creating_since__lt=now - CREATE_LEASE))
+        .update(creating_since=now)
+    )
+
+
+def release_creation(link: RepositoryLink) -> None:
+    RepositoryLink.objects.filter(pk=link.pk).update(creating_since=None)
 
 
 def write_problem(link: RepositoryLink, problem: str) -> None:

@@ -61,12 +61,21 @@ class GitHubSession:
         snapshot = snapshot_of(advisory, with_history=False)
         version = advisory.version
         if not link.ghsa_id:
-            answer = client.call(
-                advisories.create_repository_advisory,
-                link.owner,
-                link.name,
-                data=mapping.create_body(snapshot),
-            )
+            if not actions.claim_creation(link):
+                raise TransientError(
+                    f"another worker is creating the advisory on {link.repository}",
+                    retry_after=60,
+                )
+            try:
+                answer = client.call(
+                    advisories.create_repository_advisory,
+                    link.owner,
+                    link.name,
+                    data=mapping.create_body(snapshot),
+                )
+            except client.GitHubError:
+                actions.release_creation(link)
+                raise
             actions.write_answer(link, dict(answer.json()), version=version)
             done = f"created {link.ghsa_id} on {link.repository}"
             if op == "sync":

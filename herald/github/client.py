@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from githubkit import GitHub
 from githubkit.exception import GitHubException, RateLimitExceeded, RequestError, RequestFailed
+from pydantic import ValidationError as PydanticValidationError
 
 from herald.core.http import USER_AGENT
 from herald.github.transport import HeraldTransport
@@ -118,5 +119,10 @@ def call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         raise GitHubError(base + (f": {said}" if said else ""), status=status) from None
     except RequestError as exc:
         raise GitHubError(f"GitHub could not be reached: {exc.exc}", transient=True) from None
+    except PydanticValidationError as exc:
+        # githubkit checks a body against GitHub's schema before sending it.
+        raise GitHubError(
+            f"Herald's record does not fit GitHub's form: {exc.errors()[:3]}"
+        ) from None
     except GitHubException as exc:
         raise GitHubError(f"GitHub: {type(exc).__name__}: {exc}", transient=True) from None

@@ -41,6 +41,9 @@ class RepositoryLink(models.Model):
     )
     last_answer = models.CharField(max_length=500, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
+    creating_since = models.DateTimeField(
+        null=True, blank=True, help_text="A worker is creating it on GitHub (a lease)."
+    )
     linked_at = models.DateTimeField()
     linked_by = models.CharField(max_length=200)
 

@@ -347,3 +347,26 @@ class WithdrawalTests(HeraldTestCase):
         sent = [r.json.get("state") for r in self.peer.requests_to(UPDATE)]
         assert sent[-1] == "closed" and sent.count("published") == 1  # only the 503 try
         self.peer.assert_clean()
+
+
+class CreationLeaseTests(HeraldTestCase):
+    def setUp(self) -> None:
+        self.peer = github_peer()
+        overridden = override_settings(**settings_for(self.peer))
+        overridden.enable()
+        self.addCleanup(overridden.disable)
+
+    def test_a_second_worker_does_not_create_it_twice(self) -> None:
+        advisory = self.draft()
+        link = actions.do_link_repository(advisory, "northwind/sdk", acting_user=self.bob)
+        assert actions.claim_creation(link)  # another worker is creating it
+        assert drain()["failed"] == 1
+        assert self.peer.requests == []
+        assert "another worker is creating" in github_rows()[0].last_error
+        # Its lease ends: the next try creates it.
+        RepositoryLink.objects.update(creating_since=timezone.now() - dt.timedelta(minutes=6))
+        answer_now(self.peer, CREATE, status=201, body=advisory_answer(state="draft", cve_id=None))
+        Delivery.objects.update(next_attempt_at=timezone.now())
+        assert drain()["sent"] == 1
+        self.peer.assert_clean()
+        assert RepositoryLink.objects.get().creating_since is None
