@@ -21,6 +21,8 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	-command -v npm >/dev/null && npm ci --prefix herald/web/tests/browser --no-audit --no-fund --loglevel=error
 	@# csaf-validator-lib, the CSAF validator consumers run (tests skip without it; CI fails).
 	-command -v npm >/dev/null && npm ci --prefix herald/publishing/tests/validators --no-audit --no-fund --loglevel=error
+	@# GitHub's OpenAPI description (@octokit/openapi): the contract of every GitHub request in the tests.
+	-command -v npm >/dev/null && npm ci --prefix herald/github/tests/openapi --no-audit --no-fund --loglevel=error
 	touch $@ $(VENV)/.installed-run
 
 install: $(VENV)/.installed-run

@@ -23,6 +23,7 @@ HERALD_COMMANDS = (
     ("product", "List the products advisories can name as affected, and add one"),
     ("export", "Write the public page as Markdown, or the whole public site for a static host"),
     ("import", "Read a Markdown handbook page, or OSV, CVE and CSAF documents, into advisories"),
+    ("github", "Keep advisories on GitHub repositories: link, request a CVE, refresh, status"),
     ("validate", "Check every published file (OSV, CSAF, CVE, security.txt); non-zero on problems"),
     ("mail", "Reports by e-mail (ingest, poll, flagged); outbox: mail kept when no SMTP is set"),
     ("customers", "Import and sync affected customers (CSV or JSON), list them"),

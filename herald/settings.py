@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "herald.notify",
     "herald.intake",
     "herald.cna",
+    "herald.github",
     "herald.publication",
     "herald.web",
     "herald.backups",
@@ -403,6 +404,24 @@ HERALD_CACHE_CONTROL = os.environ.get(
 HERALD_PUBLISH_HOOK = os.environ.get("HERALD_PUBLISH_HOOK", "")
 HERALD_PUBLISH_HOOK_TIMEOUT = int(os.environ.get("HERALD_PUBLISH_HOOK_TIMEOUT", "600"))
 HERALD_EXPORT_DIR = Path(os.environ.get("HERALD_EXPORT_DIR") or HERALD_HOME / "export").resolve()
+
+# GitHub (herald.github, docs/github.md): a fine-grained token of the repositories
+# Herald links advisories to, and the REST API's base URL (GitHub Enterprise Server:
+# https://HOST/api/v3; the tests point it at a loopback peer). The token is a secret:
+# it goes in the Authorization header and nowhere else (no log, row or audit event).
+HERALD_GITHUB_TOKEN = os.environ.get("HERALD_GITHUB_TOKEN", "").strip()
+HERALD_GITHUB_API_URL = (
+    os.environ.get("HERALD_GITHUB_API_URL", "").strip() or "https://api.github.com"
+).rstrip("/")
+if not HERALD_GITHUB_API_URL.startswith(("https://", "http://")):
+    CONFIG_ERRORS.append(
+        (
+            "herald.E050",
+            f"HERALD_GITHUB_API_URL={HERALD_GITHUB_API_URL[:100]!r} is not an http(s) URL",
+            "Leave it unset for api.github.com, or give https://HOST/api/v3 for GitHub "
+            "Enterprise Server.",
+        )
+    )
 
 # Backups (herald.backups): the logical dump's format keeps times to the microsecond.
 SERIALIZATION_MODULES = {"heraldjson": "herald.backups.serializer"}

@@ -106,6 +106,10 @@ ROUTE_PERMISSIONS: dict[str, str] = {
     "web:advisory_vulnerability_add": "advisory.write",
     "web:advisory_vulnerability_edit": "advisory.write",
     "web:advisory_vulnerability_remove": "advisory.write",
+    # GitHub: a link leads to a publication there, as does a CVE request.
+    "web:advisory_github_link": "advisory.publish",
+    "web:advisory_github_cve": "advisory.publish",
+    "web:advisory_github_refresh": "advisory.write",
     "accounts:home": "",  # any signed-in person: their items, second factors, tokens
     "accounts:token_create": "token.create",
     "accounts:token_revoke": "",  # own tokens; an admin's revoking of others' is checked inside

@@ -124,8 +124,12 @@ def request(
     headers: Mapping[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     max_redirects: int = MAX_REDIRECTS,
+    max_body: int = MAX_BODY,
 ) -> Response:
-    """Send one request, following up to ``max_redirects`` redirects. Raises HTTPError."""
+    """Send one request, following up to ``max_redirects`` redirects. Raises HTTPError.
+
+    At most ``max_body`` bytes of the answer are read (a peer cannot fill memory).
+    """
     deadline = time.monotonic() + timeout
     redirects: list[str] = []
     current = url
@@ -143,7 +147,7 @@ def request(
         try:
             conn.request(method, path, body=body, headers=sent_headers)
             raw = conn.getresponse()
-            data = raw.read(MAX_BODY)
+            data = raw.read(max_body)
             status, response_headers = raw.status, {k.lower(): v for k, v in raw.getheaders()}
         except HTTPError:
             raise

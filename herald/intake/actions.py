@@ -377,20 +377,23 @@ def do_submit_report(
     acknowledge: bool = True,
     encrypted: bool = False,
     acting_user: AbstractBaseUser | None = None,
+    rate_limited: bool = True,
 ) -> Report:
     """A new report from the form, the API or e-mail, acknowledged with its private link.
 
     ``strict`` (form and API) refuses input over the limits with field errors, so
     the sender can fix it; e-mail cannot be sent back, so it keeps what it can
-    and notes the rest for the desk.
+    and notes the rest for the desk. ``rate_limited=False`` is for a staff import
+    (a repository's reports on GitHub), which the per-sender limits must not cut short.
     """
     check_honeypot(honeypot)
     if source not in Report.Source.values:
         raise ValidationError({"source": f"Unknown source {source!r}."})
     address = _clean_email(email)
-    if ip:
+    if ip and rate_limited:
         check_rate("ip", ip, conf.setting("HERALD_INTAKE_RATE_PER_IP"), what="reports")
-    check_rate("email", address, conf.setting("HERALD_INTAKE_RATE_PER_EMAIL"), what="reports")
+    if rate_limited:
+        check_rate("email", address, conf.setting("HERALD_INTAKE_RATE_PER_EMAIL"), what="reports")
     notes = list(problems)
     if strict:
         _check_lines({"title": title, "name": name, "handle": handle,

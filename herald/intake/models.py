@@ -41,6 +41,7 @@ class Report(models.Model):
         WEB = "web", "Web form"
         EMAIL = "email", "E-mail"
         API = "api", "API"
+        GITHUB = "github", "GitHub"  # imported by staff: herald.github.imports
 
     class State(models.TextChoices):
         NEW = "new", "New"

@@ -10,7 +10,9 @@ in one transaction
      writes the advisory, its ``Revision``, the audit row and the incident event,
      and declares an incident when none is open (DESIGN.md rule 1);
   2. ``_publish``: the incident it declared is announced to the internal channels;
-     the artifacts are rendered (``herald.publishing.store.artifacts.regenerate``); the
+     a linked GitHub repository's advisory is queued to follow (``herald.github
+     .actions.queue_after_write``: an outbox row, sent by the worker); the
+     artifacts are rendered (``herald.publishing.store.artifacts.regenerate``); the
      outbox rows are written (``herald.notify.actions.fanout_revision``: channels
      and subscribers; ``herald.cna.actions.fanout_cve_records``: the CVE records
      at CVE Services, for a CNA; the outreach campaign when rule 4 requires it);
@@ -49,6 +51,7 @@ from herald.cna.actions import fanout_cve_records
 from herald.core import baseurl
 from herald.core.actions import BaseURL, write_vendor_profile
 from herald.core.models import VendorProfile
+from herald.github import actions as github
 from herald.incidents.actions import add_event, write_declaration
 from herald.incidents.models import Incident, IncidentEvent, Severity
 from herald.intake.actions import do_tell_reporters_published, write_acceptance
@@ -68,6 +71,10 @@ def _publish(writes: Sequence[Written]) -> None:
     for written in writes:
         if written.declared is not None:
             fanout_incident(written.declared)
+    # GitHub: a linked repository's security advisory follows the record (an outbox
+    # row: kept in sync while a draft, published with the first publication).
+    for written in writes:
+        github.queue_after_write(written)
     public = [w for w in writes if w.revision is not None]
     if not public:
         return  # drafts: nothing public changed
@@ -314,6 +321,33 @@ def do_create_advisory(
         )
         _publish([written])
     return written.advisory
+
+
+def do_take_github_cve(
+    advisory: Advisory, *, acting_user: AbstractBaseUser | None
+) -> tuple[Advisory, str]:
+    """Ask GitHub for the linked repository advisory now; when GitHub's CNA has assigned
+    it a CVE id the record lacks, write it into the advisory's first vulnerability that
+    has none (on a public advisory a revision, published like any change).
+
+    Returns the advisory and the CVE id taken back ("" when there was none to take).
+    """
+    link = github.do_refresh(advisory)
+    cve = link.cve_id
+    if not cve:
+        return advisory, ""
+    vulns = list(advisory.vulnerabilities.order_by("position", "id"))
+    if any(v.cve_id == cve for v in vulns):
+        return advisory, ""
+    position = next((i for i, v in enumerate(vulns) if not v.cve_id), None)
+    advisory = do_write_vulnerability(
+        advisory,
+        acting_user=acting_user,
+        position=position,
+        cve_id=cve,
+        change_summary=f"{cve} assigned by GitHub's CNA to {link.ghsa_id}",
+    )
+    return advisory, cve
 
 
 def do_schedule_publication(

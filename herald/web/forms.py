@@ -398,6 +398,15 @@ class ResolveForm(VersionedForm):
     change_summary = forms.CharField(required=False, max_length=500, initial="Resolved.")
 
 
+class GitHubLinkForm(VersionedForm):
+    repository = forms.CharField(
+        max_length=200,
+        label="GitHub repository",
+        help_text="OWNER/NAME, e.g. northwind/sdk. Its draft security advisory is created "
+        "there, kept in sync and published with this advisory.",
+    )
+
+
 class WithdrawForm(VersionedForm):
     reason = forms.CharField(
         widget=_textarea(3), help_text="Shown on the public page and in every feed."

@@ -52,6 +52,13 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path(ADVISORY + "fix/", advisories.advisory_fix, name="advisory_fix"),
     path(ADVISORY + "resolve/", advisories.advisory_resolve, name="advisory_resolve"),
     path(ADVISORY + "withdraw/", advisories.advisory_withdraw, name="advisory_withdraw"),
+    path(ADVISORY + "github/", advisories.advisory_github_link, name="advisory_github_link"),
+    path(ADVISORY + "github/cve/", advisories.advisory_github_cve, name="advisory_github_cve"),
+    path(
+        ADVISORY + "github/refresh/",
+        advisories.advisory_github_refresh,
+        name="advisory_github_refresh",
+    ),
     path(ADVISORY + "schedule/", advisories.advisory_schedule, name="advisory_schedule"),
     path(ADVISORY + "revisions/", advisories.advisory_revisions, name="advisory_revisions"),
     path(

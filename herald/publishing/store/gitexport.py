@@ -2,7 +2,8 @@
 
 The seed page's rule is that changes to it happen as part of an incident, so the
 commit goes on a new branch named after the incident, for the usual review (a pull
-request); Herald never pushes.
+request); Herald pushes only when asked to (``push_branch``, for
+``herald github handbook``, which then opens the pull request).
 
 The commit is built with git's plumbing (a temporary index, ``commit-tree``), so
 nothing in the checkout changes until the branch exists and is complete; only then
@@ -171,3 +172,18 @@ def export_to_git(
 def head_commit(repo_dir: str | Path) -> str:
     """The commit HEAD names, for the audit record of an export."""
     return _out(_git(Path(repo_dir).expanduser().resolve(), "rev-parse", "HEAD"))
+
+
+def current_branch(repo_dir: str | Path) -> str:
+    """The branch checked out ("" on a detached HEAD): the pull request's base."""
+    result = _git(Path(repo_dir).expanduser().resolve(), "symbolic-ref", "--quiet", "--short",
+                  "HEAD", check=False)  # fmt: skip
+    return _out(result) if result.returncode == 0 else ""
+
+
+def push_branch(repo_dir: str | Path, remote: str, branch: str) -> None:
+    """Push ``branch`` to ``remote`` (a remote's name), setting it as the upstream."""
+    if not remote or remote.startswith("-") or not branch or branch.startswith("-"):
+        raise GitExportError(f"{remote!r} {branch!r}: not a remote and a branch to push.")
+    _git(Path(repo_dir).expanduser().resolve(), "push", "--quiet", "-u", remote,
+         f"refs/heads/{branch}:refs/heads/{branch}")  # fmt: skip

@@ -25,6 +25,8 @@ from herald.advisories.snapshot import snapshot_of
 from herald.cna.queries import cve_services_used, cve_status, unused_reserved_ids
 from herald.core.errors import HeraldError
 from herald.core.models import VendorProfile
+from herald.github import actions as github_actions
+from herald.github.queries import github_status
 from herald.publication.actions import (
     do_create_advisory,
     do_mark_fixed,
@@ -32,6 +34,7 @@ from herald.publication.actions import (
     do_remove_vulnerability,
     do_resolve_advisory,
     do_schedule_publication,
+    do_take_github_cve,
     do_update_advisory,
     do_withdraw_advisory,
     do_write_vulnerability,
@@ -44,6 +47,7 @@ from herald.web.forms import (
     AdvisoryFilterForm,
     AdvisoryForm,
     AdvisoryRows,
+    GitHubLinkForm,
     MarkFixedForm,
     PublishForm,
     ResolveForm,
@@ -100,6 +104,8 @@ def advisory_detail(request: HttpRequest, identifier: str) -> HttpResponse:
             "now": timezone.now(),
             # Each CVE's record at CVE Services, when this vendor is a CNA using it.
             "cve_services": cve_status(advisory) if cve_services_used() else [],
+            # The linked GitHub repository's advisory: GitHub's last answer, pending rows.
+            "github": github_status(advisory),
         },
     )
 
@@ -395,6 +401,69 @@ def advisory_resolve(request: HttpRequest, identifier: str) -> HttpResponse:
             fixed_at=data["fixed_at"],
         ),
         done="{identifier} resolved.",
+    )
+
+
+@staff_required
+def advisory_github_link(request: HttpRequest, identifier: str) -> HttpResponse:
+    advisory = _advisory_or_404(identifier)
+    form = _bound(request, GitHubLinkForm, advisory)
+
+    def run(data: dict[str, Any]) -> Advisory:
+        github_actions.do_link_repository(
+            advisory, data["repository"], acting_user=acting_user(request)
+        )
+        return advisory
+
+    return _step(
+        request,
+        advisory,
+        form,
+        title=f"Keep {advisory.identifier} on GitHub",
+        button="Link",
+        intro="Herald creates the repository's draft security advisory from this record, "
+        "keeps it in sync while it is a draft and publishes it when you publish here.",
+        run=run,
+        done="{identifier} linked to GitHub; the worker creates its draft there.",
+    )
+
+
+@staff_required
+def advisory_github_cve(request: HttpRequest, identifier: str) -> HttpResponse:
+    advisory = _advisory_or_404(identifier)
+    form = _bound(request, VersionedForm, advisory)
+
+    def run(data: dict[str, Any]) -> Advisory:
+        github_actions.do_request_cve(advisory, acting_user=acting_user(request))
+        return advisory
+
+    return _step(
+        request,
+        advisory,
+        form,
+        title=f"Request a CVE from GitHub for {advisory.identifier}",
+        button="Request a CVE",
+        intro="GitHub's CNA reviews the request; once it assigns an id, "
+        "“Ask GitHub now” takes it into this advisory.",
+        run=run,
+        done="CVE request for {identifier} queued.",
+    )
+
+
+@staff_required
+def advisory_github_refresh(request: HttpRequest, identifier: str) -> HttpResponse:
+    advisory = _advisory_or_404(identifier)
+    form = _bound(request, VersionedForm, advisory)
+    return _step(
+        request,
+        advisory,
+        form,
+        title=f"Ask GitHub about {advisory.identifier}",
+        button="Ask GitHub now",
+        intro="Reads the repository advisory's state; a CVE id GitHub assigned is written "
+        "into the advisory (a revision when it is public).",
+        run=lambda data: do_take_github_cve(advisory, acting_user=acting_user(request))[0],
+        done="{identifier}: GitHub's answer kept.",
     )
 
 

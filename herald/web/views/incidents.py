@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from herald.accounts.access import can, visible_advisories, visible_events, visible_incidents
 from herald.accounts.guard import acting_user, staff_required
 from herald.core.errors import HeraldError
+from herald.github.models import HandbookPullRequest
 from herald.incidents.actions import do_add_incident_note, do_resolve_incident
 from herald.incidents.models import Incident
 from herald.incidents.queries import access_incident_by_identifier, drafts_left_warning
@@ -67,6 +68,8 @@ def _detail(
             "advisories": visible_advisories(
                 request.user, incident.advisories.order_by("identifier")
             ),
+            # The handbook page's pull requests on GitHub (herald github handbook).
+            "pull_requests": HandbookPullRequest.objects.filter(incident=incident),
             "note_form": note_form or IncidentNoteForm(),
             "resolve_form": resolve_form or IncidentResolveForm(),
             # Said before resolving, and again after (a message): warned, not refused.

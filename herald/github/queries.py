@@ -1,0 +1,65 @@
+"""Reads of the GitHub app: an advisory's link, GitHub's last answer, pending outbox rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from herald.advisories.models import Advisory
+from herald.github.models import RepositoryLink
+from herald.notify.models import Delivery
+
+UNFINISHED = (Delivery.Status.PENDING, Delivery.Status.SENDING, Delivery.Status.FAILED)
+
+
+def github_status(advisory: Advisory) -> dict[str, Any]:
+    """What a responder needs to see: the repository, GitHub's answer, what is pending and why."""
+    link = RepositoryLink.objects.filter(advisory=advisory).first()
+    if link is None:
+        return {"advisory": advisory.identifier, "repository": None}
+    rows = Delivery.objects.filter(kind="github", idempotency_key__startswith=f"github:{link.pk}:")
+    return {
+        "advisory": advisory.identifier,
+        "repository": link.repository,
+        "ghsa_id": link.ghsa_id,
+        "url": link.html_url,
+        "state": link.state,
+        "cve_id": link.cve_id,
+        "cve_requested_at": link.cve_requested_at,
+        "last_answer": link.last_answer,
+        "answered_at": link.answered_at,
+        "deliveries": [
+            {
+                "id": d.pk,
+                "operation": d.message.data.get("op", ""),
+                "status": d.status,
+                "attempts": d.attempts,
+                "next_attempt_at": d.next_attempt_at if d.status in UNFINISHED else None,
+                "last_error": d.last_error,
+                "response": d.response,
+            }
+            for d in rows.select_related("message").order_by("-id")[:20]
+        ],
+    }
+
+
+def status_text(data: dict[str, Any]) -> str:
+    if not data.get("repository"):
+        return f"{data['advisory']}: not linked to a GitHub repository"
+    lines = [
+        f"{data['advisory']} on {data['repository']}: "
+        + (f"{data['ghsa_id']} ({data['state']})" if data["ghsa_id"] else "not created yet"),
+    ]
+    if data["cve_id"]:
+        lines.append(f"  CVE: {data['cve_id']}")
+    elif data["cve_requested_at"]:
+        lines.append("  CVE: requested, not assigned yet")
+    if data["last_answer"]:
+        lines.append(f"  GitHub last said: {data['last_answer']}")
+    for d in data["deliveries"]:
+        line = f"  {d['operation']}: {d['status']} after {d['attempts']} attempt(s)"
+        if d["next_attempt_at"]:
+            line += f", next try {d['next_attempt_at']:%Y-%m-%d %H:%M:%S} UTC"
+        if d["last_error"] and d["status"] != "sent":
+            line += f" ({d['last_error'][:200]})"
+        lines.append(line)
+    return "\n".join(lines)

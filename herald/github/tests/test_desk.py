@@ -1,0 +1,61 @@
+"""The advisory's desk page: link a repository, see what GitHub said and what is pending."""
+
+from __future__ import annotations
+
+from django.test import override_settings
+
+from herald.github.models import RepositoryLink
+from herald.github.tests.peer import advisory_answer, answer_now, github_peer, settings_for
+from herald.github.tests.test_repository_advisory import CREATE, drain
+from herald.web.tests.base import WebTestCase, section
+
+
+class DeskTests(WebTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.peer = github_peer()
+        overridden = override_settings(**settings_for(self.peer))
+        overridden.enable()
+        self.addCleanup(overridden.disable)
+
+    def test_a_responder_links_a_repository_and_sees_githubs_answer(self) -> None:
+        advisory = self.draft()
+        page = f"/desk/advisories/{advisory.identifier}/"
+        assert "Link a repository" in section(self.client.get(page).content.decode(), "github")
+        response = self.client.post(
+            page + "github/", {"version": advisory.version, "repository": "northwind/sdk"}
+        )
+        assert response.status_code == 302
+        html = section(self.client.get(page).content.decode(), "github")
+        assert "northwind/sdk" in html and "not created there yet" in html
+        assert "pending" in html
+        answer_now(self.peer, CREATE, status=201, body=advisory_answer(state="draft", cve_id=None))
+        drain()
+        self.peer.assert_clean()
+        html = section(self.client.get(page).content.decode(), "github")
+        assert "GHSA-abcd-1234-efgh" in html and "(draft)" in html
+        assert "Request a CVE from GitHub" in html
+
+    def test_a_bad_repository_is_named_on_the_form(self) -> None:
+        advisory = self.draft()
+        response = self.client.post(
+            f"/desk/advisories/{advisory.identifier}/github/",
+            {"version": advisory.version, "repository": "not a repository"},
+        )
+        assert response.status_code == 400
+        assert "is not a GitHub repository" in response.content.decode()
+        assert not RepositoryLink.objects.exists()
+
+    def test_a_failed_call_shows_why_and_when_it_is_tried_again(self) -> None:
+        advisory = self.draft()
+        self.client.post(
+            f"/desk/advisories/{advisory.identifier}/github/",
+            {"version": advisory.version, "repository": "northwind/sdk"},
+        )
+        answer_now(self.peer, CREATE, status=503, body={"message": "unavailable"})
+        drain()
+        html = section(
+            self.client.get(f"/desk/advisories/{advisory.identifier}/").content.decode(), "github"
+        )
+        assert "failed" in html and "HTTP 503" in html
+        self.peer.assert_clean()
