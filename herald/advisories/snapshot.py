@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from decimal import Decimal
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 from herald.advisories.fields import AdvisoryField, fields_of_kind, public_fields
@@ -498,9 +499,12 @@ class AdvisorySnapshot:
     def cvss_v4_score(self) -> Decimal | None:
         return self.headline.cvss_v4_score
 
-    @property
+    @cached_property
     def affected(self) -> tuple[AffectedSnapshot, ...]:
-        """Every product row of every vulnerability, each distinct row once, in order."""
+        """Every product row of every vulnerability, each distinct row once, in order.
+
+        Kept on the (frozen) snapshot once computed: the feeds, pages and documents
+        ask for it several times per advisory, and each time serialised every row."""
         rows: dict[str, AffectedSnapshot] = {}
         for v in self.vulnerabilities:
             for row in v.affected:
