@@ -106,8 +106,8 @@ def thread(request: HttpRequest, token: str) -> HttpResponse:
         initial={
             "credit_as": report.credit_as,
             "credit_type": report.credit_type,
-            "name": report.reporter.name,
-            "handle": report.reporter.handle,
+            "name": report.credit_name,
+            "handle": report.credit_handle,
         }
     )
     status = 200

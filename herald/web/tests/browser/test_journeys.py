@@ -209,7 +209,7 @@ class ReporterJourneyTest(BrowserTestCase):
         expect(page.get_by_text("Your credit preference was saved.")).to_be_visible()
         expect(page.locator("#credit")).to_have_text("Ada King")
         report.refresh_from_db()
-        assert report.reporter.name == "Ada King"
+        assert report.credit_name == "Ada King"
         # The address is the key: no other origin may learn it from a Referer.
         response = page.request.get(page.url)
         assert response.headers["referrer-policy"] == "same-origin", response.headers
