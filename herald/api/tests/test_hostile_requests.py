@@ -4,8 +4,9 @@ clear 4xx in the documented shape, never a server error, on SQLite and PostgreSQ
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
+from django.contrib.auth.models import User
 from django.test import Client
 
 from herald.accounts.actions import do_create_token
@@ -141,7 +142,7 @@ class NulCharacterTests(HostileRequestTestCase):
 
     def test_a_refused_desk_post_keeps_the_desk_layout_and_a_way_back(self) -> None:
         client = Client(raise_request_exception=False)
-        client.force_login(self.bob)
+        client.force_login(cast(User, self.bob))
         too_big = {"title": "x" * 2_700_000}
         for response in (
             client.post("/desk/incidents/new/", {"title": "\x00"}),
