@@ -55,6 +55,14 @@ STYLES = """() => {
   };
 }"""
 
+# The outermost elements that reach past the window, to say what makes a page too wide.
+WIDEST = """() => [...document.querySelectorAll('body *')]
+  .filter((e) => e.getBoundingClientRect().right > innerWidth + 1
+    && !(e.parentElement && e.parentElement.getBoundingClientRect().right > innerWidth + 1))
+  .slice(0, 3)
+  .map((e) => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '')
+    + ' ' + Math.round(e.getBoundingClientRect().right))"""
+
 CUSTOMERS = (
     "customer_id,organisation,region,contact_email,contact_name,contact_role,product,"
     "deployment,version\nacme,Acme Corp,EU,sec@acme.example,Ana,CISO,cloud,cloud,\n"
@@ -196,6 +204,51 @@ class EveryPageTest(StyledPageCase):
             self.assert_accessible(page)
             PAGE_SHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(PAGE_SHOTS / f"public-index-{device}.png"))
+
+    def test_no_page_is_wider_than_a_phone_or_a_laptop(self) -> None:
+        # A page wider than the window scrolls sideways as a whole: the header's menu
+        # must wrap, wide tables scroll in their own box, and selects stay in bounds.
+        ids = self.seed()
+        public = [
+            "/security/advisories/",
+            f"/security/advisories/{ids['current']}/",
+            f"/security/advisories/archive/{ids['year']}/",
+            "/security/products/cloud/vex/",
+            "/security/report/",
+            f"/security/reports/{ids['report_token']}/",
+            "/security/subscribe/",
+        ]
+        desk = [
+            "/desk/",
+            "/desk/advisories/",
+            f"/desk/advisories/{ids['current']}/",
+            "/desk/advisories/new/",
+            f"/desk/advisories/{ids['draft']}/edit/",
+            f"/desk/advisories/{ids['draft']}/vulnerabilities/new/",
+            "/desk/reports/",
+            f"/desk/reports/{ids['report']}/",
+            "/desk/notify/deliveries/",
+            "/desk/outbox/",
+            reverse("accounts:audit"),
+        ]
+        too_wide = []
+        for width in (390, 1280):
+            for user, paths in ((None, public), (self.alice, desk)):
+                page = self.signed_in(user) if user is not None else self.new_page()
+                page.set_viewport_size({"width": width, "height": 900})
+                for path in paths:
+                    response = page.goto(self.url(path))
+                    assert response is not None and response.status == 200, path
+                    wide = page.evaluate("() => document.documentElement.scrollWidth")
+                    if wide > width:
+                        too_wide.append((width, path, wide, page.evaluate(WIDEST)))
+                    name = path
+                    for key in ("report_token", "draft", "current", "report"):
+                        name = name.replace(ids[key], key)  # stable names: no random ids
+                    name = "wide-" + re.sub(r"[^a-z0-9]+", "-", name).strip("-")
+                    PAGE_SHOTS.mkdir(parents=True, exist_ok=True)
+                    page.screenshot(path=str(PAGE_SHOTS / f"{name}-{width}.png"))
+        assert too_wide == [], "\n".join(map(str, too_wide))
 
     def test_the_editor_is_compact_and_folds_what_is_optional(self) -> None:
         ids = self.seed()
