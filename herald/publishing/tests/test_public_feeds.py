@@ -51,7 +51,9 @@ class Feeds(HeraldTestCase):
         item = rss.find("channel/item")
         assert item is not None
         assert (item.findtext("title") or "").startswith("[Withdrawn]")
-        assert "Duplicate of NW-1." in (item.findtext("description") or "")
+        description = item.findtext("description") or ""
+        assert "Withdrawn: Duplicate of NW-1.</p>" in description, description
+        assert ".." not in description
 
     def test_a_product_feed_has_only_that_products_advisories(self) -> None:
         Product.objects.create(name="Other", slug="other")
