@@ -33,6 +33,17 @@ class SubscriptionTests(HeraldTestCase):
         self.published(title="A second advisory")
         assert Delivery.objects.filter(recipient="ana@example.org").count() == 2
 
+    def test_the_confirmation_names_a_vendor_ending_in_s_without_a_possessive(self) -> None:
+        from herald.core.models import VendorProfile
+
+        VendorProfile.objects.update(name="Northwind Analytics")
+        subscriber = self.sign_up("ana@example.org")
+        text = Delivery.objects.get(recipient="ana@example.org").message.text
+        page = self.client.get(f"/security/subscribe/confirm/{subscriber.token}/")
+        for said in (text, page.content.decode()):
+            assert "Analytics's" not in said and "Analytics'" not in said
+            assert "security advisories from Northwind Analytics" in said
+
     def test_the_sign_up_page_tells_a_visitor_nothing_about_the_desks_mail(self) -> None:
         # Whether the desk has a mail server, and where staff read what it keeps,
         # is the desk's business: the public page is the same either way.
