@@ -358,6 +358,14 @@ class SecondFactorSetUpTest(StyledPageCase):
             page.get_by_role("button", name="Activate").click()
         page.wait_for_url(re.compile(r"/desk/account/2fa/recovery-codes/$"))
         self.visit(page, "/desk/account/2fa/recovery-codes/", "desk-recovery-codes")
+        # Two ways on, read as two: not one underlined run "Download codes Generate new codes".
+        download = page.get_by_role("link", name="Download codes").bounding_box()
+        generate = page.get_by_role("link", name="Generate new codes").bounding_box()
+        assert download is not None and generate is not None
+        assert download["x"] + download["width"] + 8 <= generate["x"], (download, generate)
+        assert page.get_by_role("link", name="Download codes").evaluate(
+            "(e) => getComputedStyle(e).borderTopStyle"
+        ) == "solid"
         page.get_by_role("link", name="Continue to the desk").click()
         page.wait_for_url(re.compile(r"/desk/$"))
         assert page.get_by_role("heading", name="Dashboard").is_visible()
