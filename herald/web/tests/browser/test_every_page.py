@@ -363,9 +363,12 @@ class SecondFactorSetUpTest(StyledPageCase):
         generate = page.get_by_role("link", name="Generate new codes").bounding_box()
         assert download is not None and generate is not None
         assert download["x"] + download["width"] + 8 <= generate["x"], (download, generate)
-        assert page.get_by_role("link", name="Download codes").evaluate(
-            "(e) => getComputedStyle(e).borderTopStyle"
-        ) == "solid"
+        assert (
+            page.get_by_role("link", name="Download codes").evaluate(
+                "(e) => getComputedStyle(e).borderTopStyle"
+            )
+            == "solid"
+        )
         page.get_by_role("link", name="Continue to the desk").click()
         page.wait_for_url(re.compile(r"/desk/$"))
         assert page.get_by_role("heading", name="Dashboard").is_visible()
