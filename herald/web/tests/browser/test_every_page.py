@@ -63,6 +63,14 @@ WIDEST = """() => [...document.querySelectorAll('body *')]
   .map((e) => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '')
     + ' ' + Math.round(e.getBoundingClientRect().right))"""
 
+PLACEHOLDER_FITS = """(e) => {
+  const s = getComputedStyle(e);
+  const ctx = document.createElement('canvas').getContext('2d');
+  ctx.font = s.font;
+  return {placeholder: e.placeholder, text: ctx.measureText(e.placeholder).width,
+          box: e.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight)};
+}"""
+
 CUSTOMERS = (
     "customer_id,organisation,region,contact_email,contact_name,contact_role,product,"
     "deployment,version\nacme,Acme Corp,EU,sec@acme.example,Ana,CISO,cloud,cloud,\n"
@@ -317,6 +325,9 @@ class EveryPageTest(StyledPageCase):
                     page.set_viewport_size({"width": 1280, "height": 900})
                     row = page.locator("header.site-header .wrap").bounding_box()
                     assert row is not None and row["height"] < 70, row
+                    # The search box's hint is read whole, not cut at "Search: id, CVE,".
+                    fits = page.locator("#desk-q").evaluate(PLACEHOLDER_FITS)
+                    assert fits["text"] <= fits["box"], fits
                     self.screenshot(page, "dashboard")
                 if name == "desk-advisory-preview":
                     continue  # the public page as it will look, under a preview banner
