@@ -1,8 +1,9 @@
-"""Where a desk lives, computed without touching the disk.
+"""Where a desk lives, computed without touching the disk, and keeping it private.
 
 The settings and the ``herald`` entry point both read it: the entry point must
 know whether a desk exists before the settings are imported, because importing
 them creates ``HERALD_HOME`` (the secret key, the static directory).
+``make_private`` is the one function here that writes: ``herald setup`` calls it.
 """
 
 from __future__ import annotations
@@ -41,3 +42,28 @@ def missing_desk() -> Path | None:
     if url or os.environ.get("HERALD_TEST_DB") == "postgres":
         return None
     return None if (home / SQLITE_NAME).is_file() else home
+
+
+def make_private(home: Path, sqlite: Path | None) -> None:
+    """``home`` readable by its owner only (0700); the secret key and the SQLite files 0600.
+
+    They hold embargoed drafts, TOTP secrets and sessions, as private as the secret
+    key. A new database file is made 0600 before SQLite first opens it: SQLite
+    gives its -wal and -shm files the database file's mode. An existing desk's
+    modes are tightened too, so running ``herald setup`` again fixes an old one.
+    """
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    home.chmod(0o700)
+    if (home / "secret_key").exists():
+        (home / "secret_key").chmod(0o600)
+    if sqlite is None:
+        return
+    sqlite.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.close(os.open(sqlite, os.O_WRONLY | os.O_CREAT, 0o600))
+    for path in (
+        sqlite,
+        sqlite.with_name(sqlite.name + "-wal"),
+        sqlite.with_name(sqlite.name + "-shm"),
+    ):
+        if path.exists():
+            path.chmod(0o600)

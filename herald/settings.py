@@ -61,7 +61,8 @@ def _secret_key() -> str:
     except FileNotFoundError:
         pass
     try:
-        HERALD_HOME.mkdir(parents=True, exist_ok=True)
+        # 0700: the database, sessions and keys live here (herald.home.make_private).
+        HERALD_HOME.mkdir(parents=True, exist_ok=True, mode=0o700)
         key = secrets.token_urlsafe(50)
         # O_EXCL: two processes starting at once must not each write their own key.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -189,5 +189,8 @@ def refuse(request: HttpRequest, status: int, message: str) -> HttpResponse:
             status=status,
             content_type="application/json",
         )
-    page = render_to_string("refused.html", {"message": message, "status": status})
+    # With the request: the page's layout shows the vendor's name and contact, and a
+    # desk address keeps the desk's layout, with its way back.
+    template = "refused_desk.html" if request.path_info.startswith("/desk/") else "refused.html"
+    page = render_to_string(template, {"message": message, "status": status}, request=request)
     return HttpResponse(page, status=status)

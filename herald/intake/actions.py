@@ -416,11 +416,9 @@ def do_submit_report(
     with transaction.atomic():
         reporter, _ = Reporter.objects.get_or_create(email=address, defaults={"created_at": now})
         # Fill in, never overwrite: anyone can type any address into the form.
+        given_name, given_handle = _clean_line(name, 200), _clean_line(handle, 100)
         changed = []
-        for field_name, value in (
-            ("name", _clean_line(name, 200)),
-            ("handle", _clean_line(handle, 100)),
-        ):
+        for field_name, value in (("name", given_name), ("handle", given_handle)):
             if value and not getattr(reporter, field_name):
                 setattr(reporter, field_name, value)
                 changed.append(field_name)
@@ -439,6 +437,8 @@ def do_submit_report(
             submitted_ip=ip or None,
             credit_as=credit_as,
             credit_type=credit_type,
+            credit_name=given_name,
+            credit_handle=given_handle,
             created_at=now,
             updated_at=now,
             first_response_due=now
@@ -963,12 +963,15 @@ def do_assess_report(report: Report, cvss_vector: str, *, acting_user: AbstractB
 
 
 def credit_for(report: Report) -> dict[str, str]:
-    """The advisory credit the reporter chose. Their e-mail address is never published."""
-    reporter = report.reporter
+    """The advisory credit the reporter chose. Their e-mail address is never published.
+
+    Only the name and handle given with this report count, never those stored from
+    another report of the same address: its sender need not own the mailbox.
+    """
     if report.credit_as == Report.CreditAs.HANDLE:
-        name = reporter.handle or reporter.name
+        name = report.credit_handle or report.credit_name
     elif report.credit_as == Report.CreditAs.NAME:
-        name = reporter.name or reporter.handle
+        name = report.credit_name or report.credit_handle
     else:
         name = ""
     return {"name": visible(name) or ANONYMOUS_CREDIT, "type": report.credit_type, "contact": ""}
@@ -1175,11 +1178,11 @@ def do_set_credit(
     credit_as, credit_type = _check_credit(credit_as, credit_type)
     with transaction.atomic():
         report = _lock(report)
-        reporter = report.reporter
         before = {"credit": credit_for(report)}
-        reporter.name = _clean_line(name, 200) or reporter.name
-        reporter.handle = _clean_line(handle, 100) or reporter.handle
-        reporter.save(update_fields=["name", "handle"])
+        # This report's credit only: the page's holder may not own the address, so
+        # the stored Reporter (and the address's other reports) stay as they are.
+        report.credit_name = _clean_line(name, 200) or report.credit_name
+        report.credit_handle = _clean_line(handle, 100) or report.credit_handle
         report.credit_as, report.credit_type = credit_as, credit_type
         credit = credit_for(report)
         _event(
@@ -1187,7 +1190,7 @@ def do_set_credit(
             f"Credit preference: {credit['name']} ({Credit.Type(credit['type']).label.lower()}).",
             actor="the reporter",
         )
-        _touch(report, ["credit_as", "credit_type"])
+        _touch(report, ["credit_as", "credit_type", "credit_name", "credit_handle"])
         _audit(
             None, "report.credit", report, actor="reporter", before=before, after={"credit": credit}
         )

@@ -95,6 +95,11 @@ class Report(models.Model):
     severity = models.CharField(max_length=16, choices=Severity.choices, blank=True)
 
     credit_as = models.CharField(max_length=16, choices=CreditAs.choices, default=CreditAs.NAME)
+    # The name and handle given with this report (or later on its page). Not the
+    # Reporter's: anyone can type a known address, so a report shows and credits
+    # only what its own sender gave.
+    credit_name = models.CharField(max_length=200, blank=True)
+    credit_handle = models.CharField(max_length=100, blank=True)
     credit_type = models.CharField(
         max_length=32, choices=Credit.Type.choices, default=Credit.Type.FINDER
     )

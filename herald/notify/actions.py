@@ -310,7 +310,7 @@ def _confirmation(subscriber: Subscriber) -> None:
     rendered = render.Rendered(
         subject=f"Confirm your subscription to {vendor} security advisories",
         text=(
-            f"Someone, probably you, asked to receive {vendor}'s security advisories at "
+            f"Someone, probably you, asked to receive security advisories from {vendor} at "
             f"this address.\n\nConfirm it here: {link}\n\n"
             "If it was not you, ignore this message: nothing will be sent without "
             "confirmation."

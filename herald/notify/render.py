@@ -120,7 +120,7 @@ def campaign_default(snapshot: AdvisorySnapshot, *, vendor: str, link: str) -> t
     lines = [
         "Hello,",
         "",
-        f"We are contacting you about a security issue in {vendor}'s products that affects "
+        f"We are contacting you about a security issue in products from {vendor} that affects "
         f"your organisation: {' and '.join(what) or 'it may affect you'}.",
         "",
         f"{snapshot.identifier}: {snapshot.title}",

@@ -10,6 +10,7 @@ app_name = "publishing"
 
 urlpatterns = [
     path(".well-known/security.txt", views.security_txt, name="security-txt"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("security/pgp-key.asc", views.pgp_key, name="pgp-key"),
     path("security/advisories.md", views.markdown_page, name="markdown"),
     path("security/advisories/feed.atom", views.atom_feed, name="atom"),

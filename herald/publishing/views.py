@@ -48,6 +48,16 @@ def security_txt(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    icon = builders.favicon_bytes()
+    if icon is None:
+        raise Http404("No icon.")
+    response = HttpResponse(icon, content_type=builders.STATIC_FILES[builders.FAVICON_SOURCE])
+    response["Cache-Control"] = f"public, max-age={int(dt.timedelta(days=1).total_seconds())}"
+    return response
+
+
+@require_safe
 def pgp_key(request: HttpRequest) -> HttpResponse:
     keys = signing.public_keys_armored()
     if not keys:

@@ -98,6 +98,15 @@ class AuditTest(AccountsTestCase):
         page = client_for(self.alice).get("/desk/admin/audit/?verify=1")
         self.assertContains(page, "The chain is broken")
 
+    def test_verify_again_keeps_the_filter_and_adds_verify_once(self) -> None:
+        admin = client_for(self.alice)
+        page = admin.get("/desk/admin/audit/?actor=alice&verify=1&verify=1&page=1")
+        assert page.context["problems"] is not None  # verified
+        self.assertContains(page, 'href="?actor=alice&amp;verify=1">Verify the chain</a>')
+        assert page.context["query"] == "actor=alice"
+        page = admin.get("/desk/admin/audit/?verify=1")
+        self.assertContains(page, 'href="?verify=1">Verify the chain</a>')
+
     def test_the_audit_view_filters_by_object_and_actor_and_exports(self) -> None:
         advisory = self.published()
         self.token_for(self.alice, ["read"])

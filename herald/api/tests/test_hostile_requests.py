@@ -4,8 +4,9 @@ clear 4xx in the documented shape, never a server error, on SQLite and PostgreSQ
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
+from django.contrib.auth.models import User
 from django.test import Client
 
 from herald.accounts.actions import do_create_token
@@ -138,6 +139,32 @@ class NulCharacterTests(HostileRequestTestCase):
             with self.subTest(url=response.request["PATH_INFO"]):
                 assert response.status_code == 400
                 assert "NUL character" in response.content.decode()
+
+    def test_a_refused_desk_post_keeps_the_desk_layout_and_a_way_back(self) -> None:
+        client = Client(raise_request_exception=False)
+        client.force_login(cast(User, self.bob))
+        too_big = {"title": "x" * 2_700_000}
+        for response in (
+            client.post("/desk/incidents/new/", {"title": "\x00"}),
+            client.post("/desk/incidents/new/", too_big),
+            client.get("/desk/search/?q=%00"),  # refused before the session is read
+        ):
+            with self.subTest(status=response.status_code):
+                assert response.status_code in (400, 413)
+                page = response.content.decode()
+                assert "Herald desk" in page and 'href="/desk/"' in page
+                assert "Security contact:" not in page
+
+    def test_a_refused_public_post_names_the_vendor_and_its_contact(self) -> None:
+        from herald.core.models import VendorProfile
+
+        vendor = VendorProfile.get()
+        client = Client(raise_request_exception=False)
+        response = client.post("/security/subscribe/", {"email": "a\x00@example.com"})
+        assert response.status_code == 400
+        page = response.content.decode()
+        assert f"{vendor.name} · Security contact: <a" in page
+        assert f"mailto:{vendor.security_contact}" in page
 
     def test_a_nul_in_an_osv_query_is_answered_in_osv_shape(self) -> None:
         response = Client(raise_request_exception=False).post(

@@ -109,6 +109,39 @@ class Configuration(TestCase):
         assert key_file.read_text() == first and len(first) >= 50
         assert key_file.stat().st_mode & 0o077 == 0
 
+    def test_the_desk_and_its_database_are_private_to_their_owner(self) -> None:
+        # Embargoed drafts, TOTP secrets and sessions: as private as the secret key,
+        # whatever the umask. An existing desk made looser is tightened by setup.
+        home = self.tmp / "desk"
+        umask = os.umask(0o022)
+        try:
+            for _ in range(2):
+                result = run_herald("setup", home=home)
+                assert result.returncode == 0, result.stderr
+                assert home.stat().st_mode & 0o777 == 0o700
+                files = [home / "herald.sqlite3", home / "secret_key"] + [
+                    p for p in home.glob("herald.sqlite3-*")
+                ]
+                modes = {p.name: oct(p.stat().st_mode & 0o777) for p in files}
+                assert set(modes.values()) == {"0o600"}, modes
+                home.chmod(0o755)
+                for path in files:
+                    path.chmod(0o644)
+        finally:
+            os.umask(umask)
+        # SQLite gives the write-ahead log the database file's mode.
+        import sqlite3
+
+        db = sqlite3.connect(home / "herald.sqlite3")
+        (home / "herald.sqlite3").chmod(0o600)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("CREATE TABLE IF NOT EXISTS t (x)")
+        db.execute("INSERT INTO t VALUES (1)")
+        db.commit()
+        wal = home / "herald.sqlite3-wal"
+        assert wal.exists() and wal.stat().st_mode & 0o777 == 0o600
+        db.close()
+
 
 class ScheduledPublication(HeraldTransactionTestCase):
     def test_the_worker_publishes_an_advisory_when_its_embargo_ends(self) -> None:

@@ -40,6 +40,35 @@ class PublicForm(IntakeTestCase):
         assert response.status_code == 302 and report.source == "web"
         assert len(self.mail_to_reporter()) == 1
 
+    def test_a_new_report_from_a_known_address_shows_only_what_its_sender_gave(self) -> None:
+        # Anyone can type a known reporter's address: the page the form leads to
+        # must not tell them the name or handle stored from the earlier report.
+        self.post(form(name="Ada Lovelace", handle="ada_l"))
+        response = self.post(form(name="Mallory", handle=""))
+        assert response.status_code == 302
+        page = self.client.get(response["Location"])
+        assert page.status_code == 200
+        assert b"Ada Lovelace" not in page.content and b"ada_l" not in page.content
+        assert b'<strong id="credit">Mallory</strong>' in page.content
+        nameless = self.client.get(self.post(form(name="", handle=""))["Location"])
+        assert b"Ada Lovelace" not in nameless.content and b"ada_l" not in nameless.content
+        first, second, third = Report.objects.order_by("pk")
+        assert actions.credit_for(first)["name"] == "Ada Lovelace"
+        assert actions.credit_for(second)["name"] == "Mallory"
+        assert actions.credit_for(third)["name"] == "Anonymous researcher"
+        # The stored reporter keeps what the first report gave.
+        assert (first.reporter.name, first.reporter.handle) == ("Ada Lovelace", "ada_l")
+        # Changing the credit on the second report's page changes that report only.
+        self.client.post(
+            response["Location"],
+            {"action": "credit", "credit_as": "name", "name": "M. Allory", "handle": "",
+             "credit_type": "FINDER"},
+        )  # fmt: skip
+        first.refresh_from_db()
+        second.refresh_from_db()
+        assert actions.credit_for(first)["name"] == "Ada Lovelace"
+        assert actions.credit_for(second)["name"] == "M. Allory"
+
     def test_a_filled_honeypot_looks_like_success_but_creates_and_sends_nothing(self) -> None:
         response = self.post(form(website="http://spam.example"))
         assert response.status_code == 200 and b"Thank you" in response.content

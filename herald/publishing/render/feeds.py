@@ -35,17 +35,23 @@ def _entry_title(s: AdvisorySnapshot) -> str:
     return f"{prefix}{s.identifier}: {s.title}{cves}"
 
 
+def _sentence(text: str) -> str:
+    """``text`` ending with one full stop: a reason may bring its own."""
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 def _entry_summary(s: AdvisorySnapshot) -> str:
     """The entry's summary as HTML (Atom ``type="html"``, RSS ``description``): every
     piece of text escaped, so that a reader that does not sanitise shows the text of
     a ``<script>`` rather than running it. XML escaping then wraps the HTML once more."""
     facts = [f"Severity: {s.severity.capitalize()}", f"Status: {s.status.capitalize()}"]
     if s.is_withdrawn:
-        facts.append(f"Withdrawn: {s.withdrawn_reason}")
+        reason = s.withdrawn_reason.strip()
+        facts.append(f"Withdrawn: {reason}" if reason else "Withdrawn")
     if s.products:
         facts.append(f"Products: {', '.join(s.products)}")
     text = s.summary or s.description.split("\n\n", 1)[0]
-    paragraphs = [f"{'. '.join(facts)}.", text.strip()]
+    paragraphs = [" ".join(_sentence(fact) for fact in facts), text.strip()]
     return "".join(f"<p>{escape(p)}</p>" for p in paragraphs if p)
 
 

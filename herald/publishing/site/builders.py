@@ -69,6 +69,10 @@ STATIC_FILES = {
     "herald/web.css": "text/css; charset=utf-8",
     "herald/favicon.svg": "image/svg+xml",
 }
+# Browsers ask for /favicon.ico where a page names no icon (feeds, JSON, text files);
+# the SVG icon answers there too, as image/svg+xml, which they show.
+FAVICON_PATH = "favicon.ico"
+FAVICON_SOURCE = "herald/favicon.svg"
 logger = logging.getLogger(__name__)
 FEED_TYPES = {
     "atom": "application/atom+xml; charset=utf-8",
@@ -374,3 +378,11 @@ def static_files(context: BuildContext) -> Iterator[Rendered]:
         found = finders.find(name)
         if isinstance(found, str):
             yield Rendered(f"static/{name}", Path(found).read_bytes(), content_type)
+    icon = favicon_bytes()
+    if icon is not None:
+        yield Rendered(FAVICON_PATH, icon, STATIC_FILES[FAVICON_SOURCE])
+
+
+def favicon_bytes() -> bytes | None:
+    found = finders.find(FAVICON_SOURCE)
+    return Path(found).read_bytes() if isinstance(found, str) else None

@@ -45,13 +45,26 @@ class Feeds(HeraldTestCase):
         assert updated.findtext(f"{ATOM}id") == entry.findtext(f"{ATOM}id")
         assert (updated.findtext(f"{ATOM}updated") or "") > (entry.findtext(f"{ATOM}updated") or "")
 
+    def test_the_site_icon_is_at_the_address_browsers_ask_for_first(self) -> None:
+        from django.contrib.staticfiles import finders
+
+        response = self.client.get("/favicon.ico")
+        assert response.status_code == 200 and response["Content-Type"] == "image/svg+xml"
+        found = finders.find("herald/favicon.svg")
+        assert isinstance(found, str)
+        assert response.content == Path(found).read_bytes()
+        # The CSP lets a page show it: img-src takes 'self'.
+        assert "img-src 'self'" in response["Content-Security-Policy"]
+
     def test_withdrawn_advisories_say_so_in_the_feed(self) -> None:
         do_withdraw_advisory(self.published(), acting_user=self.bob, reason="Duplicate of NW-1.")
         rss = ET.fromstring(self.client.get("/security/advisories/feed.rss").content)
         item = rss.find("channel/item")
         assert item is not None
         assert (item.findtext("title") or "").startswith("[Withdrawn]")
-        assert "Duplicate of NW-1." in (item.findtext("description") or "")
+        description = item.findtext("description") or ""
+        assert "Withdrawn: Duplicate of NW-1.</p>" in description, description
+        assert ".." not in description
 
     def test_a_product_feed_has_only_that_products_advisories(self) -> None:
         Product.objects.create(name="Other", slug="other")

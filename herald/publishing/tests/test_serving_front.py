@@ -118,6 +118,7 @@ class ServingTest(FrontTestCase):
             "/.well-known/security.txt": "text/plain; charset=utf-8",
             "/static/herald/web.css": "text/css; charset=utf-8",
             "/static/herald/favicon.svg": "image/svg+xml",  # linked by every page: no 404
+            "/favicon.ico": "image/svg+xml",  # asked for by browsers, feed readers, JSON views
         }
         for path, content_type in expected.items():
             response = self.get(path)

@@ -353,6 +353,8 @@ def audit(request: HttpRequest) -> HttpResponse:
     problems = audit_problems()[0] if request.GET.get("verify") else None
     query = request.GET.copy()
     query.pop("page", None)
+    # The verify link adds it back once; left in, each click appended another.
+    query.pop("verify", None)
     return render(
         request,
         "accounts/audit.html",

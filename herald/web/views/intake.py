@@ -106,8 +106,8 @@ def thread(request: HttpRequest, token: str) -> HttpResponse:
         initial={
             "credit_as": report.credit_as,
             "credit_type": report.credit_type,
-            "name": report.reporter.name,
-            "handle": report.reporter.handle,
+            "name": report.credit_name,
+            "handle": report.credit_handle,
         }
     )
     status = 200
@@ -169,8 +169,10 @@ def thread(request: HttpRequest, token: str) -> HttpResponse:
         "credit": actions.credit_for(report),
     }
     response = render(request, "intake/thread.html", context, status=status)
-    # The address is the key to the page: keep it out of Referer headers and search engines.
-    response["Referrer-Policy"] = "no-referrer"
+    # The address is the key to the page: keep it out of other origins' Referer headers
+    # and out of search engines. Not "no-referrer": under it Chromium posts the page's
+    # own forms with "Origin: null", which Django's CSRF check refuses (403).
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 

@@ -59,10 +59,9 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, _error_text(exc))
         else:
-            from herald.core.mail import smtp_config
-
-            kept_locally = smtp_config() is None
-            return render(request, "notify/public/check_inbox.html", {"kept_locally": kept_locally})
+            # The same page with or without a mail server: how the desk sends its mail
+            # is not the visitor's business (the desk's own pages say where it is kept).
+            return render(request, "notify/public/check_inbox.html")
     return render(request, "notify/public/subscribe.html", {"form": form}, status=status)
 
 

@@ -8,17 +8,21 @@ advisories yet.
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Any
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import connection
 
 from herald.audit.actions import service_account
 from herald.core import baseurl, schema
 from herald.core.mail import where_mail_goes
 from herald.core.models import VendorProfile
+from herald.home import make_private
 from herald.publication.actions import do_apply_base_url
 
 
@@ -43,6 +47,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        database = connection.settings_dict
+        name = str(database["NAME"])
+        sqlite = database["ENGINE"].endswith("sqlite3") and not (
+            name == ":memory:" or name.startswith("file:")
+        )
+        # Before the migration creates the database: its file is born 0600.
+        make_private(settings.HERALD_HOME, Path(name) if sqlite else None)
         before = len(schema.applied_migrations())
         due = schema.due_migrations()
         call_command("migrate", interactive=False, verbosity=0)

@@ -55,6 +55,22 @@ STYLES = """() => {
   };
 }"""
 
+# The outermost elements that reach past the window, to say what makes a page too wide.
+WIDEST = """() => [...document.querySelectorAll('body *')]
+  .filter((e) => e.getBoundingClientRect().right > innerWidth + 1
+    && !(e.parentElement && e.parentElement.getBoundingClientRect().right > innerWidth + 1))
+  .slice(0, 3)
+  .map((e) => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '')
+    + ' ' + Math.round(e.getBoundingClientRect().right))"""
+
+PLACEHOLDER_FITS = """(e) => {
+  const s = getComputedStyle(e);
+  const ctx = document.createElement('canvas').getContext('2d');
+  ctx.font = s.font;
+  return {placeholder: e.placeholder, text: ctx.measureText(e.placeholder).width,
+          box: e.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight)};
+}"""
+
 CUSTOMERS = (
     "customer_id,organisation,region,contact_email,contact_name,contact_role,product,"
     "deployment,version\nacme,Acme Corp,EU,sec@acme.example,Ana,CISO,cloud,cloud,\n"
@@ -197,6 +213,51 @@ class EveryPageTest(StyledPageCase):
             PAGE_SHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(PAGE_SHOTS / f"public-index-{device}.png"))
 
+    def test_no_page_is_wider_than_a_phone_or_a_laptop(self) -> None:
+        # A page wider than the window scrolls sideways as a whole: the header's menu
+        # must wrap, wide tables scroll in their own box, and selects stay in bounds.
+        ids = self.seed()
+        public = [
+            "/security/advisories/",
+            f"/security/advisories/{ids['current']}/",
+            f"/security/advisories/archive/{ids['year']}/",
+            "/security/products/cloud/vex/",
+            "/security/report/",
+            f"/security/reports/{ids['report_token']}/",
+            "/security/subscribe/",
+        ]
+        desk = [
+            "/desk/",
+            "/desk/advisories/",
+            f"/desk/advisories/{ids['current']}/",
+            "/desk/advisories/new/",
+            f"/desk/advisories/{ids['draft']}/edit/",
+            f"/desk/advisories/{ids['draft']}/vulnerabilities/new/",
+            "/desk/reports/",
+            f"/desk/reports/{ids['report']}/",
+            "/desk/notify/deliveries/",
+            "/desk/outbox/",
+            reverse("accounts:audit"),
+        ]
+        too_wide = []
+        for width in (390, 1280):
+            for user, paths in ((None, public), (self.alice, desk)):
+                page = self.signed_in(user) if user is not None else self.new_page()
+                page.set_viewport_size({"width": width, "height": 900})
+                for path in paths:
+                    response = page.goto(self.url(path))
+                    assert response is not None and response.status == 200, path
+                    wide = page.evaluate("() => document.documentElement.scrollWidth")
+                    if wide > width:
+                        too_wide.append((width, path, wide, page.evaluate(WIDEST)))
+                    name = path
+                    for key in ("report_token", "draft", "current", "report"):
+                        name = name.replace(ids[key], key)  # stable names: no random ids
+                    name = "wide-" + re.sub(r"[^a-z0-9]+", "-", name).strip("-")
+                    PAGE_SHOTS.mkdir(parents=True, exist_ok=True)
+                    page.screenshot(path=str(PAGE_SHOTS / f"{name}-{width}.png"))
+        assert too_wide == [], "\n".join(map(str, too_wide))
+
     def test_the_editor_is_compact_and_folds_what_is_optional(self) -> None:
         ids = self.seed()
         page = self.page_with_csp_watch(self.alice)
@@ -264,6 +325,9 @@ class EveryPageTest(StyledPageCase):
                     page.set_viewport_size({"width": 1280, "height": 900})
                     row = page.locator("header.site-header .wrap").bounding_box()
                     assert row is not None and row["height"] < 70, row
+                    # The search box's hint is read whole, not cut at "Search: id, CVE,".
+                    fits = page.locator("#desk-q").evaluate(PLACEHOLDER_FITS)
+                    assert fits["text"] <= fits["box"], fits
                     self.screenshot(page, "dashboard")
                 if name == "desk-advisory-preview":
                     continue  # the public page as it will look, under a preview banner
@@ -305,6 +369,17 @@ class SecondFactorSetUpTest(StyledPageCase):
             page.get_by_role("button", name="Activate").click()
         page.wait_for_url(re.compile(r"/desk/account/2fa/recovery-codes/$"))
         self.visit(page, "/desk/account/2fa/recovery-codes/", "desk-recovery-codes")
+        # Two ways on, read as two: not one underlined run "Download codes Generate new codes".
+        download = page.get_by_role("link", name="Download codes").bounding_box()
+        generate = page.get_by_role("link", name="Generate new codes").bounding_box()
+        assert download is not None and generate is not None
+        assert download["x"] + download["width"] + 8 <= generate["x"], (download, generate)
+        assert (
+            page.get_by_role("link", name="Download codes").evaluate(
+                "(e) => getComputedStyle(e).borderTopStyle"
+            )
+            == "solid"
+        )
         page.get_by_role("link", name="Continue to the desk").click()
         page.wait_for_url(re.compile(r"/desk/$"))
         assert page.get_by_role("heading", name="Dashboard").is_visible()

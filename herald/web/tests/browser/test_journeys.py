@@ -172,3 +172,44 @@ class JourneyTest(BrowserTestCase):
                 page.locator("form button[type=submit]").last.click()
         page.wait_for_url(re.compile(r"/desk/$"))
         expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+
+class ReporterJourneyTest(BrowserTestCase):
+    """The reporter's side, unsigned: send a report, then use the private page's forms.
+
+    Every form on the page is posted by Chromium itself: the browser decides which
+    Origin and Referer a POST carries from the page's Referrer-Policy, and Django's
+    CSRF check refuses ``Origin: null``, which a test client never sends.
+    """
+
+    def test_a_reporter_sends_a_report_replies_and_changes_the_credit(self) -> None:
+        page = self.new_page()
+        page.goto(self.url("/security/report/"))
+        page.get_by_label("Your e-mail address").fill("ada@researcher.example")
+        page.get_by_label("Title").fill("SSRF through webhook URLs")
+        page.get_by_label("Description").fill("The webhook URL can reach the metadata service.")
+        page.get_by_label("Your name").fill("Ada Lovelace")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Send report").click()
+        page.wait_for_url(re.compile(r"/security/reports/[^/]+/$"))
+        report = Report.objects.get()
+        assert page.url == self.url(f"/security/reports/{report.token}/")
+
+        page.get_by_label("Your message").fill("It also works against the IPv6 address.")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Send", exact=True).click()
+        expect(page.get_by_text("Your message was added.")).to_be_visible()
+        assert "CSRF" not in page.content()
+        expect(page.get_by_text("It also works against the IPv6 address.")).to_be_visible()
+
+        credit = page.locator("form", has=page.get_by_role("button", name="Save"))
+        credit.get_by_label("Name").fill("Ada King")
+        with page.expect_navigation():
+            credit.get_by_role("button", name="Save").click()
+        expect(page.get_by_text("Your credit preference was saved.")).to_be_visible()
+        expect(page.locator("#credit")).to_have_text("Ada King")
+        report.refresh_from_db()
+        assert report.credit_name == "Ada King"
+        # The address is the key: no other origin may learn it from a Referer.
+        response = page.request.get(page.url)
+        assert response.headers["referrer-policy"] == "same-origin", response.headers
