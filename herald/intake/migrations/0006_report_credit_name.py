@@ -22,7 +22,7 @@ def copy_from_reporter(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("intake", "0004_throttle_moves_to_core"),
+        ("intake", "0005_github_import"),
     ]
 
     operations = [
