@@ -36,6 +36,7 @@ PAGES: dict[str, frozenset[str] | str] = {
     # Public surfaces.
     "publishing:security-txt": EVERYONE,
     "publishing:pgp-key": EVERYONE,
+    "publishing:favicon": EVERYONE,
     "publishing:markdown": EVERYONE,
     "publishing:atom": EVERYONE,
     "publishing:rss": EVERYONE,
