@@ -43,6 +43,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
 
 from herald.advisories import actions as record
 from herald.advisories.actions import Written
@@ -321,6 +322,22 @@ def do_create_advisory(
         )
         _publish([written])
     return written.advisory
+
+
+def do_request_github_cve(advisory: Advisory, *, acting_user: AbstractBaseUser | None) -> None:
+    """Ask GitHub's CNA for a CVE (a ``request_cve`` row of the outbox), then let the
+    worker ask GitHub, patiently, until it assigns one and take it into the advisory
+    (``tasks.take_github_cve``): nobody has to come back and press "Ask GitHub now"."""
+    from herald.publication.tasks import GITHUB_CVE_FIRST_LOOK, take_github_cve
+
+    with transaction.atomic():
+        github.do_request_cve(advisory, acting_user=acting_user)
+        advisory_id = advisory.pk
+        transaction.on_commit(
+            lambda: take_github_cve.using(run_after=timezone.now() + GITHUB_CVE_FIRST_LOOK).enqueue(
+                advisory_id, 1
+            )
+        )
 
 
 def do_take_github_cve(

@@ -12,7 +12,8 @@ from herald.advisories.models import Advisory
 from herald.advisories.rules import check_no_blockers, publish_blockers
 from herald.audit.actions import service_account
 from herald.core.errors import HeraldError, ValidationError
-from herald.publication.actions import do_publish_advisory
+from herald.github.actions import link_of
+from herald.publication.actions import do_publish_advisory, do_take_github_cve
 
 logger = logging.getLogger(__name__)
 
@@ -47,3 +48,48 @@ def publish_scheduled(advisory_id: int, at: str) -> str:
         logger.error("Scheduled publication of %s failed: %s", advisory.identifier, exc)
         raise
     return "published"
+
+
+# GitHub's CNA answers a CVE request in hours or days (a person reviews it). The
+# worker looks 10 minutes after the request, then twice as long after each look, at
+# most every 6 hours, for about two weeks; "Ask GitHub now" on the desk looks at once.
+GITHUB_CVE_FIRST_LOOK = dt.timedelta(minutes=10)
+GITHUB_CVE_LONGEST_WAIT = dt.timedelta(hours=6)
+GITHUB_CVE_LOOKS = 64
+
+
+def next_github_cve_look(attempt: int) -> dt.timedelta:
+    """The wait before look ``attempt + 1``."""
+    return min(GITHUB_CVE_FIRST_LOOK * 2 ** min(attempt, 16), GITHUB_CVE_LONGEST_WAIT)
+
+
+@task()
+def take_github_cve(advisory_id: int, attempt: int) -> str:
+    """Ask GitHub whether its CNA assigned the requested CVE; take it when it has
+    (``do_take_github_cve``: a revision when the advisory is public), else look again
+    later. GitHub down or slow is one more look later, never a lost request."""
+    advisory = Advisory.objects.filter(pk=advisory_id).first()
+    link = None if advisory is None else link_of(advisory)
+    if advisory is None or link is None:
+        return "no longer linked to GitHub"
+    try:
+        _, cve = do_take_github_cve(advisory, acting_user=service_account())
+    except HeraldError as exc:
+        cve, why = "", str(exc)
+    else:
+        why = "no CVE assigned yet"
+    if cve:
+        return f"took {cve}"
+    link.refresh_from_db()
+    if link.cve_id:
+        return f"{link.cve_id} is already in the advisory"
+    if attempt >= GITHUB_CVE_LOOKS:
+        logger.warning(
+            "GitHub assigned no CVE to %s after %s looks; ask GitHub now from the desk",
+            advisory.identifier,
+            attempt,
+        )
+        return f"gave up after {attempt} looks: {why}"
+    wait = next_github_cve_look(attempt)
+    take_github_cve.using(run_after=timezone.now() + wait).enqueue(advisory_id, attempt + 1)
+    return f"{why}; looking again in {wait}"

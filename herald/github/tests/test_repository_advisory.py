@@ -11,6 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from herald.audit.models import AuditEvent
 from herald.core.errors import HeraldError, ValidationError
@@ -28,10 +29,12 @@ from herald.notify import delivery
 from herald.notify.models import Delivery
 from herald.publication.actions import (
     do_publish_advisory,
+    do_request_github_cve,
     do_take_github_cve,
     do_update_advisory,
     do_withdraw_advisory,
 )
+from herald.publication.tasks import take_github_cve
 from herald.test import HeraldTestCase
 
 CREATE = "security-advisories/create-repository-advisory"
@@ -39,6 +42,8 @@ UPDATE = "security-advisories/update-repository-advisory"
 GET = "security-advisories/get-repository-advisory"
 CVE = "security-advisories/create-repository-advisory-cve-request"
 DOCS = "https://docs.github.com/rest"
+TAKE = "herald.publication.tasks.take_github_cve"
+SECOND = dt.timedelta(seconds=1)
 
 
 def drain() -> dict[str, int]:
@@ -236,6 +241,38 @@ class RepositoryAdvisoryTests(HeraldTestCase):
         assert advisory.revisions.count() == revisions + 1
         # Asking again takes nothing twice.
         assert do_take_github_cve(advisory, acting_user=self.bob)[1] == ""
+
+    def test_the_worker_looks_until_github_assigns_the_cve_and_takes_it(self) -> None:
+        advisory = self.advisory(cve_ids=[])
+        actions.do_link_repository(advisory, "northwind/sdk", acting_user=self.bob)
+        drain()
+        with self.captureOnCommitCallbacks(execute=True):
+            do_request_github_cve(advisory, acting_user=self.bob)
+        answer_now(self.peer, CVE, status=202, body={})
+        assert drain()["sent"] == 1
+
+        def looks() -> list[tuple[list[Any], dt.timedelta]]:
+            rows = DBTaskResult.objects.filter(task_path=TAKE).order_by("enqueued_at")
+            return [(row.args_kwargs["args"], row.run_after - row.enqueued_at) for row in rows]
+
+        # The first look is queued 10 minutes after the request.
+        ((args, wait),) = looks()
+        assert args == [advisory.pk, 1] and abs(wait - dt.timedelta(minutes=10)) < SECOND
+        # Not assigned yet: one more look, twice as late.
+        answer_now(self.peer, GET, status=200, body=advisory_answer(cve_id=None))
+        assert take_github_cve.call(advisory.pk, 1).startswith("no CVE assigned yet")
+        assert looks()[-1][0] == [advisory.pk, 2]
+        assert abs(looks()[-1][1] - dt.timedelta(minutes=20)) < SECOND
+        # GitHub down: not lost, looked at again later.
+        answer_now(self.peer, GET, status=503, body={"message": "Service unavailable"})
+        assert "looking again" in take_github_cve.call(advisory.pk, 2)
+        assert looks()[-1][0] == [advisory.pk, 3]
+        # Assigned: taken into the advisory, and no more looks.
+        answer_now(self.peer, GET, status=200, body=advisory_answer(cve_id="CVE-2050-00001"))
+        assert take_github_cve.call(advisory.pk, 3) == "took CVE-2050-00001"
+        assert [v.cve_id for v in advisory.vulnerabilities.all()] == ["CVE-2050-00001"]
+        assert len(looks()) == 3
+        self.peer.assert_clean()
 
     def test_a_created_advisory_does_not_move_to_another_repository(self) -> None:
         advisory = self.advisory()

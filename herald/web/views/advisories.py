@@ -32,6 +32,7 @@ from herald.publication.actions import (
     do_mark_fixed,
     do_publish_advisory,
     do_remove_vulnerability,
+    do_request_github_cve,
     do_resolve_advisory,
     do_schedule_publication,
     do_take_github_cve,
@@ -434,7 +435,7 @@ def advisory_github_cve(request: HttpRequest, identifier: str) -> HttpResponse:
     form = _bound(request, VersionedForm, advisory)
 
     def run(data: dict[str, Any]) -> Advisory:
-        github_actions.do_request_cve(advisory, acting_user=acting_user(request))
+        do_request_github_cve(advisory, acting_user=acting_user(request))
         return advisory
 
     return _step(
@@ -443,8 +444,8 @@ def advisory_github_cve(request: HttpRequest, identifier: str) -> HttpResponse:
         form,
         title=f"Request a CVE from GitHub for {advisory.identifier}",
         button="Request a CVE",
-        intro="GitHub's CNA reviews the request; once it assigns an id, "
-        "“Ask GitHub now” takes it into this advisory.",
+        intro="GitHub's CNA reviews the request; Herald looks for the assigned id and "
+        "takes it into this advisory (“Ask GitHub now” looks at once).",
         run=run,
         done="CVE request for {identifier} queued.",
     )

@@ -23,7 +23,7 @@ from herald.github.models import HandbookPullRequest
 from herald.github.pulls import do_open_handbook_pull_request, do_refresh_pull_requests
 from herald.incidents.models import Incident
 from herald.incidents.queries import access_incident_by_identifier, open_incidents
-from herald.publication.actions import do_take_github_cve
+from herald.publication.actions import do_request_github_cve, do_take_github_cve
 
 EPILOG = """\
 examples:
@@ -147,7 +147,7 @@ class Command(HeraldCommand):
 
     def cmd_request_cve(self, **options: Any) -> None:
         advisory = access_advisory_by_identifier(options["advisory"])
-        github.do_request_cve(advisory, acting_user=self.acting_user(options))
+        do_request_github_cve(advisory, acting_user=self.acting_user(options))
         self._show(advisory.identifier, options, "CVE request queued")
 
     def cmd_refresh(self, **options: Any) -> None:
