@@ -33,6 +33,18 @@ def record_exists(cve_id: str, *, before: int) -> bool:
     ).exists()
 
 
+def later_sent(cve_id: str, *, after: int) -> Delivery | None:
+    """A later row for the same record already sent: CVE Services holds a newer record
+    than row ``after`` carries (an old dead row re-driven must not overwrite it)."""
+    return (
+        Delivery.objects.filter(
+            kind=Channel.Kind.CVE, recipient=cve_id, status=Delivery.Status.SENT, id__gt=after
+        )
+        .order_by("-id")
+        .first()
+    )
+
+
 def earlier_unfinished(cve_id: str, *, before: int) -> Delivery | None:
     """An earlier row for the same record still to be sent: it must go first."""
     return (

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from herald.cna import client as cve_client
-from herald.cna.queries import earlier_unfinished, record_exists
+from herald.cna.queries import earlier_unfinished, later_sent, record_exists
 from herald.notify.channels import Envelope, PermanentError, TransientError, register
 
 # CVE Services' error codes (cvelib's CveApi.Errors).
@@ -53,6 +53,14 @@ class CveSession:
         cve_id = str(data.get("cve_id") or envelope.recipient)
         action = str(data.get("action") or "publish")
         container: dict[str, Any] = dict(data.get("container") or {})
+        newer = later_sent(cve_id, after=envelope.delivery_id)
+        if newer is not None:
+            # Re-driven after a later revision went out: sending would put the older
+            # record back. Nothing is sent; the row says why.
+            return (
+                f"not sent: CVE Services already holds the newer record of {cve_id} "
+                f"(delivery {newer.pk})"
+            )
         earlier = earlier_unfinished(cve_id, before=envelope.delivery_id)
         if earlier is not None:
             raise TransientError(

@@ -25,6 +25,7 @@ from herald.audit.models import AuditEvent
 from herald.cna.models import CveId
 from herald.cna.queries import cve_status, unused_reserved_ids
 from herald.notify import delivery
+from herald.notify.actions import do_redrive
 from herald.notify.models import Delivery
 from herald.notify.tests.peers import free_port
 from herald.publication.actions import do_update_advisory, do_withdraw_advisory
@@ -302,6 +303,36 @@ class CveServicesTests(HeraldTestCase):
         assert "refused Herald&#x27;s credentials" in page
         assert KEY not in stored_text()
         assert KEY not in "\n".join(logs.output)
+
+    def test_an_old_row_re_driven_after_a_newer_one_went_out_sends_nothing(self) -> None:
+        cve = "CVE-2026-50045"
+        with cve_services() as peer, cna_settings(peer.url):
+            self.reserve(peer, cve)
+            advisory = self.published(cve_ids=[cve])
+            peer.respond(
+                "cveCnaCreateSingle", status=401,
+                body={"error": "UNAUTHORIZED", "message": "Unauthorized"},
+            )  # fmt: skip
+            assert drain()["dead"] == 1
+            do_update_advisory(
+                Advisory.objects.get(pk=advisory.pk), acting_user=self.bob,
+                change_summary="Clarified the impact.", summary="Scripts in names ran.",
+            )  # fmt: skip
+            peer.respond("cveCnaCreateSingle", body=record_answer(cve, "PUBLISHED"))
+            assert drain()["sent"] == 1
+            old, new = Delivery.objects.filter(kind="cve").order_by("id")
+            sent = len(peer.requests)
+            # The old revision's row, re-driven: CVE Services keeps the newer record.
+            do_redrive([old], acting_user=self.bob)
+            assert drain()["sent"] == 1
+            assert len(peer.requests) == sent
+            [status] = cve_status(advisory)
+        peer.assert_clean()
+        old.refresh_from_db()
+        assert old.response == (
+            f"not sent: CVE Services already holds the newer record of {cve} (delivery {new.pk})"
+        )
+        assert status.last_answer.startswith(f"POST /cve/{cve}/cna: accepted")
 
     def test_an_invalid_container_is_dead_naming_the_problem(self) -> None:
         cve = "CVE-2026-50050"
