@@ -56,6 +56,23 @@ def earlier_unfinished(cve_id: str, *, before: int) -> Delivery | None:
     )
 
 
+def sent_states(cve_ids: list[str]) -> dict[str, str]:
+    """Each record's state at CVE Services as its last sent row left it (PUBLISHED or
+    REJECTED); ids no row has sent yet are absent. The one reading of that state: the
+    desk, ``herald cve status`` and ``herald cve list`` all use it."""
+    last: dict[str, str] = {}
+    rows = (
+        Delivery.objects.filter(
+            kind=Channel.Kind.CVE, recipient__in=cve_ids, status=Delivery.Status.SENT
+        )
+        .order_by("id")
+        .values_list("recipient", "message__data")
+    )
+    for cve_id, data in rows:
+        last[cve_id] = "REJECTED" if (data or {}).get("action") == "reject" else "PUBLISHED"
+    return last
+
+
 def cve_services_used() -> bool:
     """Whether this desk talks to CVE Services: configured, or ids reserved already."""
     return config().configured or CveId.objects.exists()
@@ -92,15 +109,14 @@ def cve_status(advisory: Advisory) -> list[CveStatus]:
     cfg = config()
     ids = list(dict.fromkeys(advisory.cve_ids))
     reserved = {r.cve_id: r for r in CveId.objects.filter(cve_id__in=ids)}
+    states = sent_states(ids)
     out = []
     for cve_id in ids:
         row = reserved.get(cve_id)
         ours = row is not None and (not cfg.org or row.owning_cna.lower() == cfg.org.lower())
         rows = cve_deliveries(cve_id)
         sent = [d for d in rows if d.status == Delivery.Status.SENT]
-        state = row.state if row is not None else ""
-        if sent:
-            state = "REJECTED" if sent[-1].message.data.get("action") == "reject" else "PUBLISHED"
+        state = states.get(cve_id) or (row.state if row is not None else "")
         last = rows[-1] if rows else None
         pending = last is not None and last.status in UNFINISHED
         if not ours:

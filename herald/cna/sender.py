@@ -9,8 +9,9 @@ id and the CNA container of one revision; sending it is one request:
 - reject: ``POST /cve/{id}/reject`` for an id never published, else
   ``PUT /cve/{id}/reject``.
 
-Rows for one record go in order: a row waits (retried later) while an earlier
-row for the same id is still to be sent; a dead earlier row no longer holds it
+Rows for one record go in order: a row waits (looked at again when the earlier
+row is due, the wait not counted as a try) while an earlier row for the same id
+is still to be sent; a dead earlier row no longer holds it
 back, and the next row sends the whole container again.
 
 Answers: 2xx is sent (the row keeps the method, path and the record's state);
@@ -27,9 +28,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from django.utils import timezone
+
 from herald.cna import client as cve_client
 from herald.cna.queries import earlier_unfinished, later_sent, record_exists
-from herald.notify.channels import Envelope, PermanentError, TransientError, register
+from herald.notify.channels import (
+    Envelope,
+    PermanentError,
+    TransientError,
+    Waiting,
+    register,
+)
 
 # CVE Services' error codes (cvelib's CveApi.Errors).
 RECORD_EXISTS = str(cve_client.HeraldCveApi.Errors.RECORD_EXISTS)
@@ -63,9 +72,12 @@ class CveSession:
             )
         earlier = earlier_unfinished(cve_id, before=envelope.delivery_id)
         if earlier is not None:
-            raise TransientError(
+            # Not a try: it is not counted, so waiting never makes this row dead.
+            due = (earlier.next_attempt_at - timezone.now()).total_seconds()
+            raise Waiting(
                 f"Waits for the earlier request for {cve_id} (delivery {earlier.pk}) to be sent "
-                "first."
+                "first.",
+                retry_after=max(due, 0.0) + 1,
             )
         exists = record_exists(cve_id, before=envelope.delivery_id)
         api = cve_client.HeraldCveApi(cfg)

@@ -57,6 +57,12 @@ class TransientError(Exception):
         self.retry_after = retry_after
 
 
+class Waiting(TransientError):
+    """Not tried: the row must wait for another to go first (one record's revisions go
+    in order). The try is not counted against the row's limit, so a row queued behind
+    a slow one is never dead for waiting; ``retry_after`` is when to look again."""
+
+
 class PermanentError(Exception):
     """Trying again will not help: a refused address, a 5xx SMTP reply, a 4xx HTTP reply."""
 

@@ -47,6 +47,7 @@ from herald.notify.channels import (
     PermanentError,
     Session,
     TransientError,
+    Waiting,
     kind_of,
     overlaps,
 )
@@ -254,9 +255,17 @@ def _record_failure(
     *,
     permanent: bool,
     retry_after: float | None = None,
+    counted: bool = True,
 ) -> str:
     return _patiently(
-        lambda: _write_failure(delivery, token, error, permanent=permanent, retry_after=retry_after)
+        lambda: _write_failure(
+            delivery,
+            token,
+            error,
+            permanent=permanent,
+            retry_after=retry_after,
+            counted=counted,
+        )
     )
 
 
@@ -267,25 +276,29 @@ def _write_failure(
     *,
     permanent: bool,
     retry_after: float | None = None,
+    counted: bool = True,
 ) -> str:
+    """``counted=False``: the row was not tried (``Waiting``); the claim's attempt is
+    given back and the row can never die of it."""
     delays = conf.retry_delays()
     now = timezone.now()
-    dead = permanent or delivery.attempts > len(delays)
+    dead = counted and (permanent or delivery.attempts > len(delays))
     status = Delivery.Status.DEAD if dead else Delivery.Status.FAILED
     # The peer's Retry-After, when it gave one, rather than the backoff's next step.
-    wait = delays[delivery.attempts - 1] if not dead else 0
+    wait = delays[min(delivery.attempts, len(delays)) - 1] if not dead else 0
     if retry_after is not None and not dead:
         wait = min(max(0.0, retry_after), MAX_RETRY_AFTER)
     next_at = now if dead else now + timedelta(seconds=wait)
+    uncount = {} if counted else {"attempts": F("attempts") - 1}
     with transaction.atomic():
         changed = Delivery.objects.filter(
             pk=delivery.pk, claimed_by=token, status=Delivery.Status.SENDING
-        ).update(status=status, next_attempt_at=next_at, last_error=error[:2000])
+        ).update(status=status, next_attempt_at=next_at, last_error=error[:2000], **uncount)
         if changed:
             DeliveryAttempt.objects.create(
                 delivery_id=delivery.pk,
                 at=now,
-                outcome="dead" if dead else "failed",
+                outcome="dead" if dead else ("failed" if counted else "waiting"),
                 detail=error[:2000]
                 + ("" if dead else f" Next try at {next_at:%Y-%m-%d %H:%M:%S} UTC."),
             )
@@ -401,7 +414,14 @@ def _fail(delivery: Claimed, token: str, exc: Exception, stats: DrainStats) -> N
         logger.error("sending delivery %s failed unexpectedly", delivery.pk, exc_info=exc)
     error = str(exc) if isinstance(exc, TransientError) else f"{type(exc).__name__}: {exc}"
     retry_after = exc.retry_after if isinstance(exc, TransientError) else None
-    status = _record_failure(delivery, token, error, permanent=False, retry_after=retry_after)
+    status = _record_failure(
+        delivery,
+        token,
+        error,
+        permanent=False,
+        retry_after=retry_after,
+        counted=not isinstance(exc, Waiting),
+    )
     stats.add(**({"dead": 1} if status == Delivery.Status.DEAD else {"failed": 1}))
 
 

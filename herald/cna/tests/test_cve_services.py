@@ -184,6 +184,9 @@ class CveServicesTests(HeraldTestCase):
             assert (row.recipient, row.status) == (cve, "pending")
             peer.respond("cveCnaCreateSingle", body=record_answer(cve, "PUBLISHED"))
             assert drain()["sent"] == 1
+            listed = io.StringIO()
+            call_command("cve", "list", stdout=listed)
+            assert listed.getvalue().split("\t")[:2] == [cve, "PUBLISHED"]
             advisory = Advisory.objects.get(pk=advisory.pk)
             do_update_advisory(
                 advisory, acting_user=self.bob, change_summary="Clarified the impact.",
@@ -219,6 +222,11 @@ class CveServicesTests(HeraldTestCase):
             "updated.",
         ]
         assert out.getvalue().splitlines()[0] == f"{cve}\tREJECTED\tRejected at CVE Services."
+        listed = io.StringIO()
+        call_command("cve", "list", "--json", stdout=listed)
+        assert [(r["cve_id"], r["state"]) for r in json.loads(listed.getvalue())] == [
+            (cve, "REJECTED")
+        ]
 
     def test_an_id_another_cna_assigned_is_not_sent(self) -> None:
         with cve_services() as peer, cna_settings(peer.url):
@@ -418,6 +426,11 @@ class CveServicesTests(HeraldTestCase):
             assert second.last_error == (
                 f"Waits for the earlier request for {cve} (delivery {first.pk}) to be sent first."
             )
+            # Waiting is not a try: however long the first row takes, the second is never
+            # dead for it, and it is looked at again when the first is due, not before.
+            assert second.attempts == 0 and second.status == Delivery.Status.FAILED
+            assert second.next_attempt_at > first.next_attempt_at
+            assert [a.outcome for a in second.history.all()] == ["waiting"]
             peer.respond("cveCnaCreateSingle", body=record_answer(cve, "PUBLISHED"))
             peer.respond("cveCnaUpdateSingle", body=record_answer(cve, "PUBLISHED", "updated"))
             make_due()

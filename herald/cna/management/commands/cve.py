@@ -59,11 +59,13 @@ HERALD_CNA_SHORT_NAME, HERALD_CNA_ORG_ID (docs/cve-services.md)."""
 
     def do_list(self, **options: Any) -> None:
         unused = set(queries.unused_reserved_ids())
+        reserved = list(CveId.objects.all())
+        states = queries.sent_states([r.cve_id for r in reserved])
         rows = [
-            {"cve_id": r.cve_id, "state": r.state, "owning_cna": r.owning_cna,
+            {"cve_id": r.cve_id, "state": states.get(r.cve_id, r.state), "owning_cna": r.owning_cna,
              "reserved_at": r.reserved_at, "reserved_by": r.reserved_by,
              "unused": r.cve_id in unused}
-            for r in CveId.objects.all()
+            for r in reserved
         ]  # fmt: skip
         if options.get("json"):
             self.write_json(rows)
