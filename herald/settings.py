@@ -351,6 +351,10 @@ LOGGING = {
         "django.request": {"filters": ["outage"]},
         # One line per audited commit: only to syslog, when HERALD_AUDIT_SYSLOG asks.
         "herald.audit.anchor": {"level": "WARNING"},
+        # httpx/httpcore (githubkit's transport) log each request at INFO: a CLI run
+        # would print GitHub's URLs on stderr. Herald's own rows say what was sent.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }
 

@@ -35,6 +35,7 @@ from herald.audit.actions import actor_label, record
 from herald.core.errors import HeraldError, ValidationError
 from herald.github import client
 from herald.github.models import RepositoryLink
+from herald.github.queries import cves_held
 from herald.incidents.actions import add_event
 from herald.incidents.models import IncidentEvent
 from herald.notify.models import Channel, Message
@@ -144,6 +145,12 @@ def do_request_cve(advisory: Advisory, *, acting_user: AbstractBaseUser | None) 
         )
     if link.cve_id:
         raise HeraldError(f"GitHub already assigned {link.cve_id} to {advisory.identifier}.")
+    held = cves_held(advisory)
+    if held:
+        raise HeraldError(
+            f"{advisory.identifier} already has {', '.join(held)}: GitHub's CNA assigns a CVE "
+            "only to a vulnerability that has none."
+        )
     with transaction.atomic():
         RepositoryLink.objects.filter(pk=link.pk).update(cve_requested_at=timezone.now())
         link.refresh_from_db()

@@ -22,10 +22,12 @@ from herald.advisories.models import Advisory
 from herald.advisories.snapshot import snapshot_of
 from herald.github import actions, client, mapping
 from herald.github.models import RepositoryLink
-from herald.notify.channels import Envelope, PermanentError, TransientError
+from herald.github.queries import cves_held
+from herald.notify.channels import Envelope, PermanentError, TransientError, Waiting
 from herald.notify.models import Channel
 
 _DRAFT_STATES = ("", "triage", "draft")
+_CLOSED_STATES = ("closed", "withdrawn")
 
 
 class GitHubSession:
@@ -62,7 +64,7 @@ class GitHubSession:
         version = advisory.version
         if not link.ghsa_id:
             if not actions.claim_creation(link):
-                raise TransientError(
+                raise Waiting(
                     f"another worker is creating the advisory on {link.repository}",
                     retry_after=60,
                 )
@@ -83,18 +85,25 @@ class GitHubSession:
         else:
             done = ""
         if op in ("sync", "publish"):
-            if link.state not in _DRAFT_STATES:
+            if link.state in _CLOSED_STATES:
                 return f"{link.ghsa_id} is {link.state} on GitHub: not changed"
+            # A published repository advisory is still edited (GitHub: "Editing a
+            # repository security advisory"): Herald's later revisions reach it too.
+            publish = op == "publish" and link.state in _DRAFT_STATES
             answer = client.call(
                 advisories.update_repository_advisory,
                 link.owner,
                 link.name,
                 link.ghsa_id,
-                data=mapping.update_body(snapshot, publish=op == "publish"),
+                data=mapping.update_body(snapshot, publish=publish),
             )
             actions.write_answer(link, dict(answer.json()), version=version)
-            verb = "published" if op == "publish" else "updated"
+            verb = "published" if publish else "updated"
             return ", ".join(x for x in (done, f"{verb} {link.ghsa_id}") if x)
+        held = cves_held(advisory) if op == "request_cve" else []
+        if held:
+            # A CVE came from elsewhere (CVE Services, typed in) while the row waited.
+            return f"not requested: {advisory.identifier} already has {', '.join(held)}"
         if op == "request_cve":
             client.call(
                 advisories.create_repository_advisory_cve_request,

@@ -11,6 +11,14 @@ from herald.notify.models import Delivery
 UNFINISHED = (Delivery.Status.PENDING, Delivery.Status.SENDING, Delivery.Status.FAILED)
 
 
+def cves_held(advisory: Advisory) -> list[str]:
+    """The CVE ids of ``advisory`` when every one of its vulnerabilities has one: then
+    there is nothing to ask GitHub's CNA for (GitHub: request a CVE only if you do not
+    already have one). Empty when some vulnerability, or the advisory, has none."""
+    ids = list(advisory.vulnerabilities.values_list("cve_id", flat=True))
+    return ids if ids and all(ids) else []
+
+
 def github_status(advisory: Advisory) -> dict[str, Any]:
     """What a responder needs to see: the repository, GitHub's answer, what is pending and why."""
     link = RepositoryLink.objects.filter(advisory=advisory).first()
@@ -25,6 +33,7 @@ def github_status(advisory: Advisory) -> dict[str, Any]:
         "state": link.state,
         "cve_id": link.cve_id,
         "cve_requested_at": link.cve_requested_at,
+        "cves_held": cves_held(advisory),
         "last_answer": link.last_answer,
         "answered_at": link.answered_at,
         "deliveries": [

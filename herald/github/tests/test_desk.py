@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django.test import override_settings
 
+from herald.advisories.models import Advisory
 from herald.github.models import RepositoryLink
 from herald.github.tests.peer import advisory_answer, answer_now, github_peer, settings_for
 from herald.github.tests.test_repository_advisory import CREATE, drain
+from herald.publication.actions import do_update_advisory
 from herald.web.tests.base import WebTestCase, section
 
 
@@ -19,7 +21,7 @@ class DeskTests(WebTestCase):
         self.addCleanup(overridden.disable)
 
     def test_a_responder_links_a_repository_and_sees_githubs_answer(self) -> None:
-        advisory = self.draft()
+        advisory = self.draft(cve_ids=[])
         page = f"/desk/advisories/{advisory.identifier}/"
         assert "Link a repository" in section(self.client.get(page).content.decode(), "github")
         response = self.client.post(
@@ -35,6 +37,12 @@ class DeskTests(WebTestCase):
         html = section(self.client.get(page).content.decode(), "github")
         assert "GHSA-abcd-1234-efgh" in html and "(draft)" in html
         assert "Request a CVE from GitHub" in html
+        # Once the advisory has its CVE (from CVE Services, say), GitHub's CNA is not offered.
+        do_update_advisory(
+            Advisory.objects.get(pk=advisory.pk), acting_user=self.bob, cve_ids=["CVE-2050-12345"]
+        )
+        html = section(self.client.get(page).content.decode(), "github")
+        assert "Request a CVE from GitHub" not in html
 
     def test_a_bad_repository_is_named_on_the_form(self) -> None:
         advisory = self.draft()

@@ -142,6 +142,18 @@ class RepositoryAdvisoryTests(HeraldTestCase):
         last = self.peer.requests_to(UPDATE)[-1]
         assert last.json["state"] == "published"
         assert RepositoryLink.objects.get(advisory=advisory).state == "published"
+        # A later revision reaches GitHub's published advisory too, as an edit.
+        do_update_advisory(
+            published, acting_user=self.bob, change_summary="Fixed in 1.4.3 too.",
+            description="Scripts in dashboard names ran for viewers.",
+        )  # fmt: skip
+        assert drain()["sent"] == 1
+        (revision_row,) = [r for r in github_rows() if r.message.data["op"] == "sync"][-1:]
+        assert revision_row.response == "updated GHSA-abcd-1234-efgh"
+        edit = self.peer.requests_to(UPDATE)[-1]
+        assert "state" not in edit.json
+        assert edit.json["description"] == "Scripts in dashboard names ran for viewers."
+        self.peer.assert_clean()
 
     def test_a_rate_limit_is_retried_no_sooner_than_github_asks(self) -> None:
         advisory = self.advisory()
@@ -272,6 +284,28 @@ class RepositoryAdvisoryTests(HeraldTestCase):
         assert take_github_cve.call(advisory.pk, 3) == "took CVE-2050-00001"
         assert [v.cve_id for v in advisory.vulnerabilities.all()] == ["CVE-2050-00001"]
         assert len(looks()) == 3
+        self.peer.assert_clean()
+
+    def test_no_cve_is_asked_of_github_for_an_advisory_that_has_one(self) -> None:
+        advisory = self.advisory()
+        (held,) = [v.cve_id for v in advisory.vulnerabilities.all()]
+        actions.do_link_repository(advisory, "northwind/sdk", acting_user=self.bob)
+        drain()
+        with pytest.raises(HeraldError, match=held):
+            actions.do_request_cve(advisory, acting_user=self.bob)
+        assert not RepositoryLink.objects.get(advisory=advisory).cve_requested_at
+        # Asked while it had none, then given one (CVE Services, typed in) before the
+        # worker sent the request: the row goes out as nothing asked.
+        bare = self.advisory(cve_ids=[])
+        actions.do_link_repository(bare, "northwind/sdk", acting_user=self.bob)
+        drain()
+        actions.do_request_cve(bare, acting_user=self.bob)
+        do_update_advisory(bare, acting_user=self.bob, cve_ids=["CVE-2050-12345"])
+        drain()
+        (row,) = [r for r in github_rows() if r.message.data.get("op") == "request_cve"]
+        assert row.status == Delivery.Status.SENT
+        assert row.response.startswith("not requested") and "CVE-2050-12345" in row.response
+        assert self.peer.requests_to(CVE) == []
         self.peer.assert_clean()
 
     def test_a_created_advisory_does_not_move_to_another_repository(self) -> None:
