@@ -25,7 +25,7 @@ from herald.audit.actions import actor_label, record
 from herald.cna import client as cve_client
 from herald.cna.models import CveId
 from herald.core.errors import HeraldError, ValidationError
-from herald.notify.models import Channel, Message
+from herald.notify.models import Channel, Delivery, Message
 from herald.notify.outbox import Target, write_message
 from herald.notify.render import Rendered
 from herald.publishing.site.surfaces_cve import container_path
@@ -103,6 +103,16 @@ def owned_ids(cve_ids: list[str], org: str) -> list[str]:
     return [c for c in cve_ids if c in mine]
 
 
+def ids_to_send(advisory: Advisory) -> list[str]:
+    """The CVE ids whose records Herald sends to CVE Services for ``advisory``: none
+    unless CVE Services is configured, and only ids this CNA reserved. The publication
+    (``fanout_cve_records``) and the desk's "what will happen" both ask this."""
+    cfg = cve_client.config()
+    if not cfg.configured:
+        return []
+    return owned_ids(sorted(set(advisory.cve_ids)), cfg.org)
+
+
 def fanout_cve_records(revision: Revision) -> list[str]:
     """Outbox rows publishing (or rejecting) the revision's CVE records; the keys written.
 
@@ -112,18 +122,16 @@ def fanout_cve_records(revision: Revision) -> list[str]:
     transaction rendered and validated, so CVE Services gets what the public site
     serves.
     """
-    cfg = cve_client.config()
-    if not cfg.configured:
-        return []
     advisory: Advisory = revision.advisory
     action = REJECT if revision.kind == Revision.Kind.WITHDRAWN else PUBLISH
     keys = []
-    for cve_id in owned_ids(sorted(set(advisory.cve_ids)), cfg.org):
+    for cve_id in ids_to_send(advisory):
         stored = read_one(container_path(cve_id))
         if stored is None:  # not rendered: the CNA's org id is missing
             continue
         key = f"cve:{cve_id}:{advisory.pk}:r{revision.number}"
-        verb = "Reject" if action == REJECT else "Publish"
+        earlier = Delivery.objects.filter(kind=Channel.Kind.CVE, recipient=cve_id).exists()
+        verb = "Reject" if action == REJECT else ("Update" if earlier else "Publish")
         rendered = Rendered(
             subject=f"{verb} {cve_id} ({advisory.identifier}, revision {revision.number})",
             text=f"{verb} the CVE record {cve_id} at CVE Services from advisory "

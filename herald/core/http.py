@@ -101,7 +101,8 @@ def _connect(host: str, port: int, timeout: float) -> socket.socket:
         except OSError as exc:
             sock.close()
             last = exc
-    raise HTTPError(f"cannot connect to {host}:{port}: {last}")
+    why = (getattr(last, "strerror", None) or str(last) or "no answer").lower()
+    raise HTTPError(f"cannot connect to {host}:{port}: {why}")  # not "[Errno 111] ..."
 
 
 class _CheckedHTTPConnection(http.client.HTTPConnection):

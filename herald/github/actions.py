@@ -35,7 +35,7 @@ from herald.audit.actions import actor_label, record
 from herald.core.errors import HeraldError, ValidationError
 from herald.github import client
 from herald.github.models import RepositoryLink
-from herald.github.queries import cves_held
+from herald.github.queries import OPS, cves_held
 from herald.incidents.actions import add_event
 from herald.incidents.models import IncidentEvent
 from herald.notify.models import Channel, Message
@@ -46,13 +46,6 @@ KIND = Channel.Kind.GITHUB
 # GitHub's rules for account and repository names.
 _OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})")
 _REPO = re.compile(r"[A-Za-z0-9._-]{1,100}")
-
-OPS = {
-    "sync": "keep the draft in sync",
-    "publish": "publish",
-    "request_cve": "request a CVE",
-    "close": "close",
-}
 
 
 def check_repository(text: str, field: str = "repository") -> tuple[str, str]:

@@ -8,6 +8,13 @@ from herald.advisories.models import Advisory
 from herald.github.models import RepositoryLink
 from herald.notify.models import Delivery
 
+# What each outbox operation does, in words (the rows' subjects, the desk, the CLI).
+OPS = {
+    "sync": "keep in sync",
+    "publish": "publish",
+    "request_cve": "request a CVE",
+    "close": "close",
+}
 UNFINISHED = (Delivery.Status.PENDING, Delivery.Status.SENDING, Delivery.Status.FAILED)
 
 
@@ -17,6 +24,14 @@ def cves_held(advisory: Advisory) -> list[str]:
     already have one). Empty when some vulnerability, or the advisory, has none."""
     ids = list(advisory.vulnerabilities.values_list("cve_id", flat=True))
     return ids if ids and all(ids) else []
+
+
+def operation_label(row: Delivery) -> str:
+    """What a row does, in words: the first sync creates the advisory on GitHub."""
+    op = str(row.message.data.get("op", ""))
+    if op == "sync" and row.response.startswith("created "):
+        return "create the draft"
+    return OPS.get(op, op)
 
 
 def github_status(advisory: Advisory) -> dict[str, Any]:
@@ -39,7 +54,7 @@ def github_status(advisory: Advisory) -> dict[str, Any]:
         "deliveries": [
             {
                 "id": d.pk,
-                "operation": d.message.data.get("op", ""),
+                "operation": operation_label(d),
                 "status": d.status,
                 "attempts": d.attempts,
                 "next_attempt_at": d.next_attempt_at if d.status in UNFINISHED else None,
@@ -61,7 +76,9 @@ def status_text(data: dict[str, Any]) -> str:
     if data["cve_id"]:
         lines.append(f"  CVE: {data['cve_id']}")
     elif data["cve_requested_at"]:
-        lines.append("  CVE: requested, not assigned yet")
+        look = data.get("next_look_at")
+        when = f"; GitHub is asked again at {look:%Y-%m-%d %H:%M} UTC" if look else ""
+        lines.append(f"  CVE: requested, not assigned yet{when}")
     if data["last_answer"]:
         lines.append(f"  GitHub last said: {data['last_answer']}")
     for d in data["deliveries"]:

@@ -299,10 +299,16 @@ def _write_failure(
                 delivery_id=delivery.pk,
                 at=now,
                 outcome="dead" if dead else ("failed" if counted else "waiting"),
-                detail=error[:2000]
+                detail=_sentence(error[:2000])
                 + ("" if dead else f" Next try at {next_at:%Y-%m-%d %H:%M:%S} UTC."),
             )
     return status
+
+
+def _sentence(text: str) -> str:
+    """``text`` ending as a sentence, so the next one does not run on into it."""
+    text = text.rstrip()
+    return text if not text or text[-1] in ".!?)" else text + "."
 
 
 def _release(deliveries: Iterable[Claimed], token: str) -> None:

@@ -42,6 +42,20 @@ def progress(deliveries: QuerySet[Delivery]) -> Progress:
     return Progress(**{status: counts.get(status, 0) for status in Delivery.Status.values})
 
 
+def needs_a_person() -> QuerySet[Delivery]:
+    """Dead deliveries someone must look at, newest first: CVE Services, GitHub and the
+    internal channels. Campaign rows show on their campaign, and a subscriber's dead
+    mail (a bounced address) is the subscriber's to fix, so neither is here. A row
+    leaves when it is re-driven."""
+    return (
+        Delivery.objects.filter(
+            status=Delivery.Status.DEAD, campaign__isnull=True, subscriber__isnull=True
+        )
+        .select_related("message")
+        .order_by("-id")
+    )
+
+
 def access_campaign_by_id(pk: int | str) -> Campaign:
     try:
         return Campaign.objects.select_related("advisory").get(pk=int(pk))

@@ -93,3 +93,18 @@ def take_github_cve(advisory_id: int, attempt: int) -> str:
     wait = next_github_cve_look(attempt)
     take_github_cve.using(run_after=timezone.now() + wait).enqueue(advisory_id, attempt + 1)
     return f"{why}; looking again in {wait}"
+
+
+def next_github_cve_look_at(advisory: Advisory) -> dt.datetime | None:
+    """When the worker next asks GitHub for ``advisory``'s requested CVE; None when no
+    look is queued (none requested, taken already, or given up)."""
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    waiting = DBTaskResult.objects.filter(
+        task_path=take_github_cve.module_path, status=TaskResultStatus.READY
+    ).order_by("run_after")
+    for row in waiting.only("args_kwargs", "run_after"):
+        if (row.args_kwargs.get("args") or [None])[0] == advisory.pk:
+            return row.run_after
+    return None

@@ -62,6 +62,8 @@ class Dashboard:
     reports: list[WaitingReport] | None = None  # None: intake is not installed
     campaigns: list[CampaignProgress] | None = None  # None: notify is not installed
     deadlines: list[Deadline] = field(default_factory=list)
+    given_up: list[Any] | None = None  # None: notify is not installed
+    given_up_count: int = 0
 
 
 def _drafts() -> QuerySet[Advisory]:
@@ -192,8 +194,19 @@ def _report_url(tracking_id: str) -> str:
         return ""
 
 
+def given_up() -> tuple[list[Any] | None, int]:
+    """Dead deliveries waiting for a person (``herald.notify.queries.needs_a_person``)."""
+    if optional_model("delivery") is None:
+        return None, 0
+    from herald.notify.queries import needs_a_person
+
+    rows = needs_a_person()
+    return list(rows[:PANEL_LIMIT]), rows.count()
+
+
 def dashboard(now: dt.datetime) -> Dashboard:
     drafts = list(_drafts().order_by("embargo_until", "-updated_at"))
+    dead, dead_count = given_up()
     return Dashboard(
         now=now,
         incidents=list(open_incidents().order_by("declared_at", "id")),
@@ -202,4 +215,6 @@ def dashboard(now: dt.datetime) -> Dashboard:
         reports=waiting_reports(now),
         campaigns=campaigns_in_flight(),
         deadlines=upcoming_deadlines(now),
+        given_up=dead,
+        given_up_count=dead_count,
     )

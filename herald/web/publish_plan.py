@@ -18,6 +18,9 @@ from django.apps import apps
 
 from herald.advisories.models import Advisory
 from herald.advisories.rules import embargo_in_force, outreach_required, publish_blockers
+from herald.cna.actions import ids_to_send
+from herald.cna.queries import cve_services_used
+from herald.github.actions import link_of
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class PublishPlan:
     outreach_contacts: int | None = None
     embargo_left: dt.timedelta | None = None
     problems: list[str] = field(default_factory=list)
+    outside: list[str] = field(default_factory=list)
 
 
 def surfaces_for(advisory: Advisory) -> list[Surface]:
@@ -56,6 +60,43 @@ def surfaces_for(advisory: Advisory) -> list[Surface]:
     ]
 
 
+def outside_herald(advisory: Advisory, *, withdraw: bool = False) -> list[str]:
+    """What the worker then does at CVE Services and on GitHub, from the same functions
+    the publication queues its rows with; empty for a desk that uses neither."""
+    lines = []
+    if cve_services_used():
+        sent = ids_to_send(advisory)
+        verb = "rejected" if withdraw else "published"
+        for cve_id in sorted(set(advisory.cve_ids)):
+            if cve_id in sent:
+                lines.append(
+                    f"CVE Services: the record of {cve_id} is {verb} by the worker, "
+                    "retried until CVE Services takes it."
+                )
+            else:
+                lines.append(
+                    f"CVE Services: nothing is sent for {cve_id} (not reserved by this CNA "
+                    "through Herald, or CVE Services is not configured)."
+                )
+    link = link_of(advisory)
+    if link is not None:
+        name = f"{link.ghsa_id} on {link.repository}" if link.ghsa_id else link.repository
+        if not withdraw:
+            lines.append(
+                f"GitHub: the repository advisory {name} is published by the worker."
+                if link.state in ("", "triage", "draft")
+                else f"GitHub: the repository advisory {name} ({link.state}) is updated."
+            )
+        elif link.state == "published":
+            lines.append(
+                f"GitHub: {name} is published there, and GitHub's API cannot withdraw it: "
+                "ask GitHub to (https://support.github.com)."
+            )
+        elif link.ghsa_id and link.state not in ("closed", "withdrawn"):
+            lines.append(f"GitHub: the draft {name} is closed by the worker.")
+    return lines
+
+
 def _notify() -> Any | None:
     if not apps.is_installed("herald.notify"):
         return None
@@ -66,7 +107,7 @@ def _notify() -> Any | None:
 
 
 def publish_plan(advisory: Advisory, *, now: dt.datetime) -> PublishPlan:
-    plan = PublishPlan(surfaces=surfaces_for(advisory))
+    plan = PublishPlan(surfaces=surfaces_for(advisory), outside=outside_herald(advisory))
     plan.needs_outreach = outreach_required(advisory)
     if embargo_in_force(advisory, now):
         assert advisory.embargo_until is not None

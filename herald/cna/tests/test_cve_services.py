@@ -158,6 +158,19 @@ class CveServicesTests(HeraldTestCase):
         assert '<option value="CVE-2026-50001">' not in page
         assert KEY not in stored_text()
 
+    def test_the_publish_and_withdraw_pages_say_what_goes_to_cve_services(self) -> None:
+        client = Client()
+        client.force_login(self.bob)  # type: ignore[arg-type]
+        with cve_services() as peer, cna_settings(peer.url):
+            self.reserve(peer, "CVE-2026-50003", "CVE-2026-50005")
+            draft = self.draft(cve_ids=["CVE-2026-50003", "CVE-2026-50004"])
+            page = client.get(f"/desk/advisories/{draft.identifier}/publish/").content.decode()
+            assert "CVE Services: the record of CVE-2026-50003 is published by the worker" in page
+            assert "CVE Services: nothing is sent for CVE-2026-50004" in page
+            published = self.published(cve_ids=["CVE-2026-50005"])
+            page = client.get(f"/desk/advisories/{published.identifier}/withdraw/").content.decode()
+            assert "the record of CVE-2026-50005 is rejected by the worker" in page
+
     def test_unconfigured_says_so_in_plain_words(self) -> None:
         err = io.StringIO()
         with override_settings(HERALD_CVE_API_USER="", HERALD_CVE_API_KEY=""):
@@ -213,6 +226,7 @@ class CveServicesTests(HeraldTestCase):
         assert second.json["cnaContainer"]["descriptions"] == container["descriptions"]
         assert third.json["cnaContainer"]["rejectedReasons"][0]["value"] == ("Not a vulnerability.")
         rows = Delivery.objects.filter(kind="cve").order_by("id")
+        assert [r.message.subject.split()[0] for r in rows] == ["Publish", "Update", "Reject"]
         assert [r.response for r in rows] == [
             f"POST /cve/{cve}/cna: accepted; record PUBLISHED; {cve} record was successfully "
             "created.",
@@ -311,6 +325,18 @@ class CveServicesTests(HeraldTestCase):
         assert "refused Herald&#x27;s credentials" in page
         assert KEY not in stored_text()
         assert KEY not in "\n".join(logs.output)
+        # A person sees it without opening the advisory: the dashboard and `herald status`.
+        client = Client()
+        client.force_login(self.bob)  # type: ignore[arg-type]
+        dashboard = client.get("/desk/").content.decode()
+        assert "Given up, waiting for a person" in dashboard
+        assert f'href="/desk/notify/deliveries/{row.pk}/"' in dashboard
+        out = io.StringIO()
+        with pytest.raises(SystemExit):  # no worker runs here: not ready, said as before
+            call_command("status", stdout=out)
+        assert "Needs a person: 1 delivery(ies) given up (1 CVE Services)." in out.getvalue()
+        Delivery.objects.filter(pk=row.pk).update(status=Delivery.Status.PENDING)
+        assert "Given up" not in client.get("/desk/").content.decode()
 
     def test_an_old_row_re_driven_after_a_newer_one_went_out_sends_nothing(self) -> None:
         cve = "CVE-2026-50045"

@@ -43,6 +43,9 @@ class DeskTests(WebTestCase):
         )
         html = section(self.client.get(page).content.decode(), "github")
         assert "Request a CVE from GitHub" not in html
+        # The publish page says what the worker does on GitHub.
+        publish = self.client.get(page + "publish/").content.decode()
+        assert "GitHub: the repository advisory GHSA-abcd-1234-efgh on northwind/sdk is " in publish
 
     def test_a_bad_repository_is_named_on_the_form(self) -> None:
         advisory = self.draft()

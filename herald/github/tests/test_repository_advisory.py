@@ -18,6 +18,7 @@ from herald.core.errors import HeraldError, ValidationError
 from herald.core.models import Product
 from herald.github import actions
 from herald.github.models import RepositoryLink
+from herald.github.queries import github_status, status_text
 from herald.github.tests.peer import (
     TOKEN,
     advisory_answer,
@@ -34,7 +35,7 @@ from herald.publication.actions import (
     do_update_advisory,
     do_withdraw_advisory,
 )
-from herald.publication.tasks import take_github_cve
+from herald.publication.tasks import next_github_cve_look_at, take_github_cve
 from herald.test import HeraldTestCase
 
 CREATE = "security-advisories/create-repository-advisory"
@@ -270,6 +271,11 @@ class RepositoryAdvisoryTests(HeraldTestCase):
         # The first look is queued 10 minutes after the request.
         ((args, wait),) = looks()
         assert args == [advisory.pk, 1] and abs(wait - dt.timedelta(minutes=10)) < SECOND
+        # The responder sees when Herald asks next, on the desk and in `herald github status`.
+        (look,) = DBTaskResult.objects.filter(task_path=TAKE)
+        assert next_github_cve_look_at(advisory) == look.run_after
+        text = status_text({**github_status(advisory), "next_look_at": look.run_after})
+        assert f"GitHub is asked again at {look.run_after:%Y-%m-%d %H:%M} UTC" in text
         # Not assigned yet: one more look, twice as late.
         answer_now(self.peer, GET, status=200, body=advisory_answer(cve_id=None))
         assert take_github_cve.call(advisory.pk, 1).startswith("no CVE assigned yet")
@@ -282,6 +288,7 @@ class RepositoryAdvisoryTests(HeraldTestCase):
         # Assigned: taken into the advisory, and no more looks.
         answer_now(self.peer, GET, status=200, body=advisory_answer(cve_id="CVE-2050-00001"))
         assert take_github_cve.call(advisory.pk, 3) == "took CVE-2050-00001"
+        assert "  CVE: CVE-2050-00001" in status_text(github_status(advisory))
         assert [v.cve_id for v in advisory.vulnerabilities.all()] == ["CVE-2050-00001"]
         assert len(looks()) == 3
         self.peer.assert_clean()

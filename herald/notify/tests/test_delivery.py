@@ -251,6 +251,10 @@ class FailureTests(HeraldTestCase):
         assert stats["failed"] == 1
         row = Delivery.objects.get(kind="webhook")
         assert row.status == "failed" and "connect" in row.last_error
+        # Plain words a person can act on, each a sentence in the row's history.
+        assert "connection refused" in row.last_error and "Errno" not in row.last_error
+        (attempt,) = row.history.all()
+        assert ": connection refused. Next try at " in attempt.detail
 
     def test_a_webhook_answering_404_is_dead_at_once_and_500_is_retried(self) -> None:
         for status, outcome in ((404, "dead"), (503, "failed")):

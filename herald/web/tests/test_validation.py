@@ -116,6 +116,16 @@ class StepValidationTest(WebTestCase):
     def test_publishing_with_missing_fields_lists_each_and_keeps_the_draft(self) -> None:
         advisory = self.draft(description="", affected_users="")
         url = f"/desk/advisories/{advisory.identifier}/publish/"
+        # Refused: the page offers the way to fix it, not a button that cannot work.
+        page = self.client.get(url).content.decode()
+        assert "Publishing is refused until these are fixed" in page
+        assert "Publish now" not in page and f"Edit {advisory.identifier} first" in page
+        assert (
+            "Publish now"
+            in self.client.get(
+                f"/desk/advisories/{self.draft().identifier}/publish/"
+            ).content.decode()
+        )
         response = self.client.post(url, form_data(self.client.get(url)))
         assert response.status_code == 400
         errors = response.context["form"].non_field_errors()

@@ -40,6 +40,7 @@ from herald.publication.actions import (
     do_withdraw_advisory,
     do_write_vulnerability,
 )
+from herald.publication.tasks import next_github_cve_look_at
 from herald.web import cvss, queries
 from herald.web.diffs import revision_changes
 from herald.web.errors import attempt
@@ -60,7 +61,7 @@ from herald.web.forms import (
     WithdrawForm,
 )
 from herald.web.preview import preview_of
-from herald.web.publish_plan import publish_plan
+from herald.web.publish_plan import outside_herald, publish_plan
 
 # The editor's "Preview" button; the script sends it too, asking for the fragment only.
 PREVIEW = "_preview"
@@ -106,7 +107,10 @@ def advisory_detail(request: HttpRequest, identifier: str) -> HttpResponse:
             # Each CVE's record at CVE Services, when this vendor is a CNA using it.
             "cve_services": cve_status(advisory) if cve_services_used() else [],
             # The linked GitHub repository's advisory: GitHub's last answer, pending rows.
-            "github": github_status(advisory),
+            "github": {
+                **github_status(advisory),
+                "next_look_at": next_github_cve_look_at(advisory),
+            },
         },
     )
 
@@ -284,6 +288,7 @@ def _step(
     aliases: dict[str, str] | None = None,
     intro: str = "",
     plan: Any = None,
+    outside: list[str] | None = None,
 ) -> HttpResponse:
     """GET shows the step's form; POST runs its action once and goes back to the advisory."""
     incident_before = advisory.incident_id
@@ -309,6 +314,7 @@ def _step(
             "button": button,
             "intro": intro,
             "plan": plan,
+            "outside": outside,
             "conflict": status == 409,
         },
         status=status,
@@ -479,6 +485,7 @@ def advisory_withdraw(request: HttpRequest, identifier: str) -> HttpResponse:
         title=f"Withdraw {advisory.identifier}",
         button="Withdraw",
         intro="A withdrawn advisory stays public, marked withdrawn with your reason.",
+        outside=outside_herald(advisory, withdraw=True),
         run=lambda data: do_withdraw_advisory(
             advisory,
             acting_user=acting_user(request),

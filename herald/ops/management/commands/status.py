@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from importlib.metadata import version
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from herald.notify.models import Channel
+from herald.notify.queries import needs_a_person
 from herald.ops import health
 
 
@@ -33,5 +36,22 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {mark} {name:<{width}}  {check.detail}")
             failing = ", ".join(result.failing)
             self.stdout.write("Ready." if result.ready else f"Not ready: {failing}")
+            if result.checks[0].ok:
+                self._given_up()
         if not result.ready:
             raise SystemExit(1)
+
+    def _given_up(self) -> None:
+        """Dead deliveries a person must look at: not a readiness failure (Herald still
+        serves and sends), but said here so nobody has to open the desk to learn it."""
+        rows = needs_a_person()
+        count = rows.count()
+        if not count:
+            return
+        kinds = dict(Channel.Kind.choices)
+        by_kind = Counter(kinds.get(k, k) for k in rows.values_list("kind", flat=True))
+        detail = ", ".join(f"{n} {k}" for k, n in sorted(by_kind.items()))
+        self.stdout.write(
+            f"Needs a person: {count} delivery(ies) given up ({detail}). "
+            "See `herald deliveries list`, fix the cause, then `herald deliveries redrive ID`."
+        )

@@ -24,6 +24,7 @@ from herald.github.pulls import do_open_handbook_pull_request, do_refresh_pull_r
 from herald.incidents.models import Incident
 from herald.incidents.queries import access_incident_by_identifier, open_incidents
 from herald.publication.actions import do_request_github_cve, do_take_github_cve
+from herald.publication.tasks import next_github_cve_look_at
 
 EPILOG = """\
 examples:
@@ -130,7 +131,10 @@ class Command(HeraldCommand):
 
     def _show(self, advisory_id: str, options: dict[str, Any], line: str = "") -> None:
         advisory = access_advisory_by_identifier(advisory_id)
-        data = queries.github_status(advisory)
+        data = {
+            **queries.github_status(advisory),
+            "next_look_at": next_github_cve_look_at(advisory),
+        }
         if options.get("json"):
             self.write_json(data)
             return
@@ -143,7 +147,8 @@ class Command(HeraldCommand):
         link = github.do_link_repository(
             advisory, options["repository"], acting_user=self.acting_user(options)
         )
-        self._show(advisory.identifier, options, f"{advisory.identifier}: linked to {link}")
+        line = f"{advisory.identifier}: linked to {link.repository}"
+        self._show(advisory.identifier, options, line)
 
     def cmd_request_cve(self, **options: Any) -> None:
         advisory = access_advisory_by_identifier(options["advisory"])
