@@ -258,6 +258,22 @@ class EveryPageTest(StyledPageCase):
                     page.screenshot(path=str(PAGE_SHOTS / f"{name}-{width}.png"))
         assert too_wide == [], "\n".join(map(str, too_wide))
 
+    def test_the_product_rows_fit_the_editor_on_a_laptop(self) -> None:
+        # Every column of a product row, its status last, in view at 1280 px: the table
+        # scrolled inside its fieldset and hid the status and the delete box.
+        ids = self.seed()
+        page = self.signed_in(self.alice)
+        page.set_viewport_size({"width": 1280, "height": 900})
+        for path in ("/desk/advisories/new/", f"/desk/advisories/{ids['draft']}/edit/"):
+            page.goto(self.url(path))
+            box = page.evaluate(
+                """() => { const f = document.querySelector('#affected-rows');
+                  return [f.scrollWidth, f.clientWidth]; }"""
+            )
+            assert box[0] <= box[1], (path, box)
+            status = page.locator('#affected-rows select[name$="-status"]').first
+            assert status.evaluate("s => s.scrollWidth <= s.clientWidth + 24"), path
+
     def test_the_editor_is_compact_and_folds_what_is_optional(self) -> None:
         ids = self.seed()
         page = self.page_with_csp_watch(self.alice)
