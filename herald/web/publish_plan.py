@@ -53,6 +53,10 @@ def surfaces_for(advisory: Advisory) -> list[Surface]:
         Surface("OSV", "an OSV 1.7 record, also in all.zip and the query API"),
         Surface("CSAF 2.0", "a signed csaf_security_advisory document and the ROLIE feed"),
         Surface(
+            "VEX",
+            "a csaf_vex document, OpenVEX and CycloneDX VEX, and each product's VEX page",
+        ),
+        Surface(
             "CVE JSON 5",
             f"{len(cves)} CNA container{'s' if len(cves) != 1 else ''}"
             + (f" ({', '.join(cves)})" if cves else ": no CVE id, none written"),

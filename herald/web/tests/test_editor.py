@@ -119,7 +119,8 @@ class EditorTest(WebTestCase):
         advisory = self.draft(cve_ids=["CVE-2026-12345"], user_action_required=True)
         html = self.client.get(f"/desk/advisories/{advisory.identifier}/publish/").content.decode()
         assert "What will happen" in html
-        for surface in ("Public page", "Atom and RSS feeds", "OSV", "CSAF 2.0", "CVE JSON 5"):
+        surfaces = ("Public page", "Atom and RSS feeds", "OSV", "CSAF 2.0", "CVE JSON 5", "VEX")
+        for surface in surfaces:
             assert surface in html
         assert "1 CNA container (CVE-2026-12345)" in html
         assert "Subscribers told: <strong>0</strong>" in html
