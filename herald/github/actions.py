@@ -183,7 +183,7 @@ def write_answer(link: RepositoryLink, answer: dict[str, Any], *, version: int |
     """Keep what GitHub said of the repository advisory: GHSA id, state, CVE id, URL."""
     created = not link.ghsa_id and bool(answer.get("ghsa_id"))
     link.ghsa_id = str(answer.get("ghsa_id") or link.ghsa_id)
-    link.html_url = str(answer.get("html_url") or link.html_url)[:500]
+    link.html_url = client.web_url(answer, link.html_url)
     state = str(answer.get("state") or link.state)
     link.state = state if state in RepositoryLink.State.values else link.state
     link.cve_id = str(answer.get("cve_id") or link.cve_id)

@@ -45,6 +45,13 @@ class GitHubError(Exception):
         self.retry_after = retry_after
 
 
+def web_url(answer: dict[str, Any], old: str = "") -> str:
+    """``html_url`` of an answer when it is an http(s) address, else ``old``: the desk
+    renders it as a link, and a ``javascript:`` URL must never become one."""
+    value = str(answer.get("html_url") or "")
+    return value[:500] if value.startswith(("https://", "http://")) else old
+
+
 def configured() -> bool:
     return bool(settings.HERALD_GITHUB_TOKEN)
 

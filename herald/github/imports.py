@@ -54,7 +54,7 @@ def _body(advisory: dict[str, Any], repository: str) -> str:
     lines = [
         f"Imported from GitHub: {advisory.get('ghsa_id')} on {repository} "
         f"({advisory.get('state')}).",
-        str(advisory.get("html_url") or ""),
+        client.web_url(advisory),
     ]
     if advisory.get("cve_id"):
         lines.append(f"CVE: {advisory['cve_id']}")
@@ -134,7 +134,7 @@ def do_import_repository(repository: str, *, acting_user: AbstractBaseUser | Non
                 owner=owner,
                 name=name,
                 state=str(advisory.get("state") or "")[:16],
-                html_url=str(advisory.get("html_url") or "")[:500],
+                html_url=client.web_url(advisory),
                 report=report,
                 imported_at=timezone.now(),
                 imported_by=who,

@@ -137,7 +137,7 @@ def _open(
 
 def _keep(pull: HandbookPullRequest, answer: dict[str, Any]) -> None:
     pull.number = int(answer.get("number") or 0) or pull.number
-    pull.html_url = str(answer.get("html_url") or pull.html_url)[:500]
+    pull.html_url = client.web_url(answer, pull.html_url)
     pull.state = str(answer.get("state") or pull.state)[:16]
     pull.merged = bool(answer.get("merged")) or bool(answer.get("merged_at"))
     pull.last_answer = f"#{pull.number} {pull.shown_state}"

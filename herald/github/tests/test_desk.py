@@ -70,3 +70,16 @@ class DeskTests(WebTestCase):
         )
         assert "failed" in html and "HTTP 503" in html
         self.peer.assert_clean()
+
+    def test_an_answers_link_that_is_not_http_never_becomes_a_link(self) -> None:
+        advisory = self.draft()
+        self.client.post(
+            f"/desk/advisories/{advisory.identifier}/github/",
+            {"version": advisory.version, "repository": "northwind/sdk"},
+        )
+        hostile = advisory_answer(state="draft", cve_id=None, html_url="javascript:alert(1)")
+        answer_now(self.peer, CREATE, status=201, body=hostile)
+        drain()
+        assert RepositoryLink.objects.get().html_url == ""
+        html = self.client.get(f"/desk/advisories/{advisory.identifier}/").content.decode()
+        assert "javascript:" not in html and "GHSA-abcd-1234-efgh" in html
