@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.utils.dateparse import parse_datetime
+
 from herald.advisories.models import Advisory
 from herald.advisories.snapshot import snapshot_of
 from herald.github import actions, client, mapping
@@ -63,25 +65,38 @@ class GitHubSession:
         snapshot = snapshot_of(advisory, with_history=False)
         version = advisory.version
         if not link.ghsa_id:
+            # A lease still set here means a try died between GitHub's answer and
+            # keeping it (kill -9): that try may have created it. Look before creating.
+            interrupted = link.creating_since is not None
             if not actions.claim_creation(link):
                 raise Waiting(
                     f"another worker is creating the advisory on {link.repository}",
                     retry_after=60,
                 )
             try:
-                answer = client.call(
-                    advisories.create_repository_advisory,
-                    link.owner,
-                    link.name,
-                    data=mapping.create_body(snapshot),
+                found = (
+                    self._created_by_an_interrupted_try(advisories, link, snapshot.title)
+                    if interrupted
+                    else None
                 )
+                if found is not None:
+                    actions.write_answer(link, found, version=None)
+                    done = f"found {link.ghsa_id} on {link.repository}, created by a try that died"
+                else:
+                    answer = client.call(
+                        advisories.create_repository_advisory,
+                        link.owner,
+                        link.name,
+                        data=mapping.create_body(snapshot),
+                    )
             except client.GitHubError:
                 actions.release_creation(link)
                 raise
-            actions.write_answer(link, dict(answer.json()), version=version)
-            done = f"created {link.ghsa_id} on {link.repository}"
-            if op == "sync":
-                return done
+            if found is None:
+                actions.write_answer(link, dict(answer.json()), version=version)
+                done = f"created {link.ghsa_id} on {link.repository}"
+                if op == "sync":
+                    return done
         else:
             done = ""
         if op in ("sync", "publish"):
@@ -113,6 +128,26 @@ class GitHubSession:
             )
             return ", ".join(x for x in (done, f"CVE requested for {link.ghsa_id}") if x)
         raise PermanentError(f"unknown GitHub operation {op!r}")
+
+    def _created_by_an_interrupted_try(
+        self, advisories: Any, link: RepositoryLink, title: str
+    ) -> dict[str, Any] | None:
+        """The repository's draft with this advisory's title, created since the link: what
+        a try that died before keeping GitHub's answer made. None when there is none."""
+        answer = client.call(
+            advisories.list_repository_advisories,
+            link.owner,
+            link.name,
+            state="draft",
+            sort="created",
+            direction="desc",
+            per_page=100,
+        )
+        for item in answer.json():
+            created = parse_datetime(str(item.get("created_at") or ""))
+            if item.get("summary") == title[:1024] and created and created >= link.linked_at:
+                return dict(item)
+        return None
 
     def _close(self, advisories: Any, link: RepositoryLink) -> str:
         """Herald withdrew the advisory: close GitHub's draft (nothing to do if none)."""

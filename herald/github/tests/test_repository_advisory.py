@@ -41,6 +41,7 @@ from herald.test import HeraldTestCase
 CREATE = "security-advisories/create-repository-advisory"
 UPDATE = "security-advisories/update-repository-advisory"
 GET = "security-advisories/get-repository-advisory"
+LIST = "security-advisories/list-repository-advisories"
 CVE = "security-advisories/create-repository-advisory-cve-request"
 DOCS = "https://docs.github.com/rest"
 TAKE = "herald.publication.tasks.take_github_cve"
@@ -441,10 +442,41 @@ class CreationLeaseTests(HeraldTestCase):
         assert drain()["failed"] == 1
         assert self.peer.requests == []
         assert "another worker is creating" in github_rows()[0].last_error
-        # Its lease ends: the next try creates it.
+        # Waiting for it is not a try: the row is never dead for it.
+        assert github_rows()[0].attempts == 0
+        # Its lease ends: the next try looks for what that worker made, finds nothing,
+        # and creates it.
         RepositoryLink.objects.update(creating_since=timezone.now() - dt.timedelta(minutes=6))
+        answer_now(self.peer, LIST, status=200, body=[])
         answer_now(self.peer, CREATE, status=201, body=advisory_answer(state="draft", cve_id=None))
         Delivery.objects.update(next_attempt_at=timezone.now())
         assert drain()["sent"] == 1
         self.peer.assert_clean()
+        assert [r.operation_id for r in self.peer.requests] == [LIST, CREATE]
         assert RepositoryLink.objects.get().creating_since is None
+
+    def test_a_worker_killed_after_github_created_it_does_not_make_a_second(self) -> None:
+        advisory = self.draft()
+        link = actions.do_link_repository(advisory, "northwind/sdk", acting_user=self.bob)
+        # A worker claimed the creation, GitHub created GHSA-abcd-1234-efgh, and the worker
+        # died (kill -9) before keeping the answer: the row is back, the id unknown.
+        RepositoryLink.objects.filter(pk=link.pk).update(
+            creating_since=timezone.now() - dt.timedelta(minutes=6)
+        )
+        made = advisory_answer(
+            state="draft", cve_id=None, summary=advisory.title,
+            created_at=(timezone.now() + SECOND).isoformat().replace("+00:00", "Z"),
+        )  # fmt: skip
+        other = advisory_answer(state="draft", cve_id=None, summary="Another issue",
+                                ghsa_id="GHSA-zzzz-zzzz-zzzz")  # fmt: skip
+        answer_now(self.peer, LIST, status=200, body=[other, made])
+        answer_now(self.peer, UPDATE, status=200, body=advisory_answer(state="draft", cve_id=None))
+        drain()
+        self.peer.assert_clean()
+        assert [r.operation_id for r in self.peer.requests] == [LIST, UPDATE]
+        (listed,) = self.peer.requests_to(LIST)
+        assert listed.query["state"] == ["draft"]
+        link.refresh_from_db()
+        assert (link.ghsa_id, link.creating_since) == ("GHSA-abcd-1234-efgh", None)
+        (row,) = github_rows()
+        assert row.status == "sent" and row.response.startswith("found GHSA-abcd-1234-efgh")
