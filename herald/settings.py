@@ -428,6 +428,14 @@ if not HERALD_GITHUB_API_URL.startswith(("https://", "http://")):
         )
     )
 
+# The handbook page as a pull request from the desk (herald.github.pulls): a git
+# checkout of the website on this machine, the page's path in it, and the GitHub
+# repository the pull request is opened on. All three, or the desk offers no button
+# (`herald github handbook` takes them as options too).
+HERALD_HANDBOOK_GIT_REPO = os.environ.get("HERALD_HANDBOOK_GIT_REPO", "").strip()
+HERALD_HANDBOOK_PAGE = os.environ.get("HERALD_HANDBOOK_PAGE", "").strip()
+HERALD_HANDBOOK_REPOSITORY = os.environ.get("HERALD_HANDBOOK_REPOSITORY", "").strip()
+
 # Backups (herald.backups): the logical dump's format keeps times to the microsecond.
 SERIALIZATION_MODULES = {"heraldjson": "herald.backups.serializer"}
 

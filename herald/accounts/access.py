@@ -92,6 +92,8 @@ ROUTE_PERMISSIONS: dict[str, str] = {
     "web:incident_detail": "incident.read",
     "web:incident_note": "incident.write",
     "web:incident_resolve": "incident.write",
+    "web:incident_handbook_pull_request": "incident.write",
+    "web:incident_handbook_refresh": "incident.write",
     "web:advisory_list": "desk.view",
     "web:advisory_create": "advisory.write",
     "web:advisory_detail": "advisory.read",

@@ -15,9 +15,11 @@ the outbox; a failure keeps the pushed branch and says how to try again.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -31,6 +33,24 @@ from herald.incidents.actions import add_event
 from herald.incidents.models import Incident, IncidentEvent
 from herald.publishing.actions import do_export_markdown_to_git
 from herald.publishing.store.gitexport import current_branch, push_branch
+
+
+@dataclass(frozen=True)
+class HandbookTarget:
+    repo_dir: str
+    rel_path: str
+    repository: str
+
+
+def configured_handbook() -> HandbookTarget | None:
+    """Where the desk opens the handbook pull request: the three HERALD_HANDBOOK_*
+    settings, or None when one is missing (the desk then offers no button)."""
+    target = HandbookTarget(
+        repo_dir=settings.HERALD_HANDBOOK_GIT_REPO,
+        rel_path=settings.HERALD_HANDBOOK_PAGE,
+        repository=settings.HERALD_HANDBOOK_REPOSITORY,
+    )
+    return target if target.repo_dir and target.rel_path and target.repository else None
 
 
 def title_of(incident: Incident) -> str:

@@ -43,6 +43,16 @@ urlpatterns: list[URLPattern | URLResolver] = [
         incidents.incident_resolve,
         name="incident_resolve",
     ),
+    path(
+        "desk/incidents/<str:identifier>/handbook-pull-request/",
+        incidents.incident_handbook_pull_request,
+        name="incident_handbook_pull_request",
+    ),
+    path(
+        "desk/incidents/<str:identifier>/handbook-pull-request/refresh/",
+        incidents.incident_handbook_refresh,
+        name="incident_handbook_refresh",
+    ),
     path("desk/advisories/", advisories.advisory_list, name="advisory_list"),
     path("desk/advisories/new/", advisories.advisory_create, name="advisory_create"),
     path(ADVISORY, advisories.advisory_detail, name="advisory_detail"),

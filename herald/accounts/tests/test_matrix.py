@@ -95,6 +95,8 @@ PAGES: dict[str, frozenset[str] | str] = {
     "web:incident_declare": FULL_DESK,
     "web:incident_note": FULL_DESK,
     "web:incident_resolve": FULL_DESK,
+    "web:incident_handbook_pull_request": FULL_DESK,
+    "web:incident_handbook_refresh": FULL_DESK,
     "web:advisory_create": FULL_DESK,
     "web:advisory_edit": FULL_DESK,
     "web:advisory_publish": FULL_DESK,

@@ -121,3 +121,63 @@ class HandbookPullRequestTests(WebTestCase):
         )  # fmt: skip
         assert "(open)" in out.getvalue() and "github.com" in out.getvalue()
         self.peer.assert_clean()
+
+    def handbook_settings(self) -> Any:
+        return override_settings(
+            HERALD_HANDBOOK_GIT_REPO=str(self.site),
+            HERALD_HANDBOOK_PAGE=PAGE,
+            HERALD_HANDBOOK_REPOSITORY="northwind/website",
+        )
+
+    def test_the_desk_opens_it_and_reads_its_state_without_leaving_herald(self) -> None:
+        page = f"/desk/incidents/{self.incident.identifier}/"
+        # Not configured: no button, and the endpoint says which settings to give.
+        assert "Open the handbook pull request" not in self.client.get(page).content.decode()
+        response = self.client.post(page + "handbook-pull-request/", follow=True)
+        assert "Set HERALD_HANDBOOK_GIT_REPO" in response.content.decode()
+        with self.handbook_settings():
+            html = section(self.client.get(page).content.decode(), "pull-requests")
+            assert "Open the handbook pull request" in html and "northwind/website" in html
+            answer_now(self.peer, CREATE, status=201, body=pull_answer(number=42, state="open"))
+            response = self.client.post(page + "handbook-pull-request/", follow=True)
+            pull = HandbookPullRequest.objects.get()
+            assert f"Pull request opened: {pull.html_url}" in response.content.decode()
+            assert git(self.remote, "rev-parse", pull.branch) == git(self.site, "rev-parse", "HEAD")
+            answer_now(self.peer, GET, status=200, body=pull_answer(number=42, state="closed",
+                                                                    merged=True))  # fmt: skip
+            response = self.client.post(page + "handbook-pull-request/refresh/", follow=True)
+            assert "#42 merged" in response.content.decode()
+        self.peer.assert_clean()
+        assert HandbookPullRequest.objects.get().shown_state == "merged"
+
+    def test_github_refusing_it_is_said_on_the_desk_in_plain_words(self) -> None:
+        answer_now(self.peer, CREATE, status=503, body={"message": "Service unavailable"})
+        with self.handbook_settings():
+            response = self.client.post(
+                f"/desk/incidents/{self.incident.identifier}/handbook-pull-request/", follow=True
+            )
+        html = response.content.decode()
+        assert response.status_code == 200 and "handbook-refresh" in html
+        assert "Traceback" not in html
+        self.peer.assert_clean()
+
+    def test_the_command_takes_what_the_settings_give_and_names_what_is_missing(self) -> None:
+        from django.core.management.base import CommandError
+
+        with pytest.raises(CommandError) as caught:
+            call_command("github", "handbook", "--incident", self.incident.identifier,
+                         "--as", "bob")  # fmt: skip
+        message = str(caught.value)
+        for setting in (
+            "HERALD_HANDBOOK_REPOSITORY",
+            "HERALD_HANDBOOK_GIT_REPO",
+            "HERALD_HANDBOOK_PAGE",
+        ):
+            assert setting in message
+        answer_now(self.peer, CREATE, status=201, body=pull_answer(number=42, state="open"))
+        out = StringIO()
+        with self.handbook_settings():
+            call_command("github", "handbook", "--incident", self.incident.identifier,
+                         "--as", "bob", stdout=out)  # fmt: skip
+        assert "(open)" in out.getvalue()
+        self.peer.assert_clean()

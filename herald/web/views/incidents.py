@@ -11,6 +11,11 @@ from herald.accounts.access import can, visible_advisories, visible_events, visi
 from herald.accounts.guard import acting_user, staff_required
 from herald.core.errors import HeraldError
 from herald.github.models import HandbookPullRequest
+from herald.github.pulls import (
+    configured_handbook,
+    do_open_handbook_pull_request,
+    do_refresh_pull_requests,
+)
 from herald.incidents.actions import do_add_incident_note, do_resolve_incident
 from herald.incidents.models import Incident
 from herald.incidents.queries import access_incident_by_identifier, drafts_left_warning
@@ -70,6 +75,7 @@ def _detail(
             ),
             # The handbook page's pull requests on GitHub (herald github handbook).
             "pull_requests": HandbookPullRequest.objects.filter(incident=incident),
+            "handbook": configured_handbook(),
             "note_form": note_form or IncidentNoteForm(),
             "resolve_form": resolve_form or IncidentResolveForm(),
             # Said before resolving, and again after (a message): warned, not refused.
@@ -123,3 +129,47 @@ def incident_resolve(request: HttpRequest, identifier: str) -> HttpResponse:
                 messages.warning(request, warning)
             return redirect("web:incident_detail", identifier=incident.identifier)
     return _detail(request, incident, resolve_form=form, status=400)
+
+
+@staff_required
+@require_POST
+def incident_handbook_pull_request(request: HttpRequest, identifier: str) -> HttpResponse:
+    """Commit the handbook page on a branch, push it and open its pull request on GitHub
+    (as `herald github handbook` does), where the HERALD_HANDBOOK_* settings say."""
+    incident = _incident_or_404(identifier)
+    target = configured_handbook()
+    if target is None:
+        messages.error(
+            request,
+            "Set HERALD_HANDBOOK_GIT_REPO, HERALD_HANDBOOK_PAGE and HERALD_HANDBOOK_REPOSITORY "
+            "to open the handbook pull request from the desk.",
+        )
+    else:
+        try:
+            pull = do_open_handbook_pull_request(
+                repo_dir=target.repo_dir,
+                rel_path=target.rel_path,
+                incident=incident,
+                repository=target.repository,
+                acting_user=acting_user(request),
+            )
+        except HeraldError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Pull request opened: {pull.html_url}")
+    return redirect("web:incident_detail", identifier=incident.identifier)
+
+
+@staff_required
+@require_POST
+def incident_handbook_refresh(request: HttpRequest, identifier: str) -> HttpResponse:
+    """Read the incident's handbook pull requests' state again; open any not opened."""
+    incident = _incident_or_404(identifier)
+    try:
+        pulls = do_refresh_pull_requests(incident, acting_user=acting_user(request))
+    except HeraldError as exc:
+        messages.error(request, str(exc))
+    else:
+        states = ", ".join(f"#{p.number or '?'} {p.shown_state}" for p in pulls)
+        messages.success(request, f"GitHub's answer kept: {states or 'no pull request'}.")
+    return redirect("web:incident_detail", identifier=incident.identifier)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import CommandParser
 
 from herald.advisories.queries import access_advisory_by_identifier
 from herald.core.cli_support import HeraldCommand
-from herald.core.errors import HeraldError
+from herald.core.errors import HeraldError, ValidationError
 from herald.github import actions as github
 from herald.github import queries
 from herald.github.imports import do_import_repository
@@ -86,15 +87,25 @@ class Command(HeraldCommand):
             epilog="example:\n  herald github handbook northwind/website --git-repo ../website "
             "\\\n      --path security/advisories.md --incident INC-2026-0003 --as bob\n",
         )
-        handbook.add_argument("repository", metavar="OWNER/REPO", help="where the PR is opened")
         handbook.add_argument(
-            "--git-repo",
-            required=True,
-            metavar="DIR",
-            help="a git checkout of the website; its remote is pushed to",
+            "repository",
+            nargs="?",
+            default="",
+            metavar="OWNER/REPO",
+            help="where the PR is opened (default: HERALD_HANDBOOK_REPOSITORY)",
         )
         handbook.add_argument(
-            "--path", required=True, metavar="FILE", help="the page's path inside the repository"
+            "--git-repo",
+            default="",
+            metavar="DIR",
+            help="a git checkout of the website; its remote is pushed to "
+            "(default: HERALD_HANDBOOK_GIT_REPO)",
+        )
+        handbook.add_argument(
+            "--path",
+            default="",
+            metavar="FILE",
+            help="the page's path inside the repository (default: HERALD_HANDBOOK_PAGE)",
         )
         handbook.add_argument(
             "--incident", metavar="ID", help="the incident it belongs to (default: the open one)"
@@ -187,11 +198,20 @@ class Command(HeraldCommand):
 
     def cmd_handbook(self, **options: Any) -> None:
         incident = _incident(options["incident"])
+        given = {
+            "repository": (options["repository"], "HERALD_HANDBOOK_REPOSITORY"),
+            "git_repo": (options["git_repo"], "HERALD_HANDBOOK_GIT_REPO"),
+            "path": (options["path"], "HERALD_HANDBOOK_PAGE"),
+        }
+        values = {k: option or getattr(settings, name) for k, (option, name) in given.items()}
+        missing = {k: f"Give it, or set {name}." for k, (_, name) in given.items() if not values[k]}
+        if missing:
+            raise ValidationError(missing)
         pull = do_open_handbook_pull_request(
-            repo_dir=options["git_repo"],
-            rel_path=options["path"],
+            repo_dir=values["git_repo"],
+            rel_path=values["path"],
             incident=incident,
-            repository=options["repository"],
+            repository=values["repository"],
             remote=options["remote"],
             base=options["base"],
             acting_user=self.acting_user(options),
