@@ -83,3 +83,22 @@ class DeskTests(WebTestCase):
         assert RepositoryLink.objects.get().html_url == ""
         html = self.client.get(f"/desk/advisories/{advisory.identifier}/").content.decode()
         assert "javascript:" not in html and "GHSA-abcd-1234-efgh" in html
+
+    def test_a_cve_request_shows_when_github_is_asked_next_or_that_it_is_not(self) -> None:
+        from django_tasks_db.models import DBTaskResult
+
+        from herald.publication.actions import do_request_github_cve
+
+        advisory = self.draft(cve_ids=[])
+        page = f"/desk/advisories/{advisory.identifier}/"
+        self.client.post(page + "github/", {"version": advisory.version, "repository": "o/r"})
+        answer_now(self.peer, CREATE, status=201, body=advisory_answer(state="draft", cve_id=None))
+        drain()
+        with self.captureOnCommitCallbacks(execute=True):
+            do_request_github_cve(Advisory.objects.get(pk=advisory.pk), acting_user=self.bob)
+        (look,) = DBTaskResult.objects.filter(task_path__endswith="take_github_cve")
+        html = section(self.client.get(page).content.decode(), "github")
+        assert f"Herald asks GitHub again at {look.run_after:%Y-%m-%d %H:%M} UTC" in html
+        DBTaskResult.objects.filter(pk=look.pk).delete()  # the looks ran out
+        html = section(self.client.get(page).content.decode(), "github")
+        assert "Herald no longer asks by itself; press Ask GitHub now" in html
