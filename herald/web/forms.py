@@ -7,6 +7,7 @@ rule about advisories and incidents belongs to the actions, whose errors
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from django import forms
@@ -21,6 +22,7 @@ from herald.advisories.fields import (
     fields_of_kind,
 )
 from herald.advisories.models import Advisory, Affected, Credit, Reference
+from herald.advisories.snapshot import REMEDIATION_CATEGORIES, VEX_JUSTIFICATIONS
 from herald.core.models import Product
 from herald.incidents.models import Incident, Severity
 from herald.incidents.queries import open_incidents
@@ -475,32 +477,21 @@ class VulnerabilityForm(VersionedForm):
         }
 
 
-JUSTIFICATION_CHOICES = [
-    ("", "—"),
-    ("component_not_present", "Component not present"),
-    ("vulnerable_code_not_present", "Vulnerable code not present"),
-    ("vulnerable_code_not_in_execute_path", "Vulnerable code not in execute path"),
-    (
-        "vulnerable_code_cannot_be_controlled_by_adversary",
-        "Vulnerable code cannot be controlled by adversary",
-    ),
-    ("inline_mitigations_already_exist", "Inline mitigations already exist"),
-]
-REMEDIATION_CHOICES = [
-    ("", "—"),
-    ("vendor_fix", "Vendor fix"),
-    ("workaround", "Workaround"),
-    ("mitigation", "Mitigation"),
-    ("fix_planned", "Fix planned"),
-    ("no_fix_planned", "No fix planned"),
-    ("none_available", "None available"),
-    ("optional_patch", "Optional patch"),
-]
+def _words(value: str) -> str:
+    return value.replace("_", " ").capitalize()
+
+
+# The declared vocabularies (``herald.advisories.snapshot``), as the form's choices.
+JUSTIFICATION_CHOICES = [("", "—"), *((j, _words(j)) for j in VEX_JUSTIFICATIONS)]
+REMEDIATION_CHOICES = [("", "—"), *((c, _words(c)) for c in REMEDIATION_CATEGORIES)]
+# What a remediation says that the form shows; anything else it holds is given back.
+REMEDIATION_FIELDS = ("category", "details", "url", "version")
 
 
 class VulnerabilityRowForm(AffectedRowForm):
-    """A product row of one vulnerability: the one form's row, with the version it names,
-    the VEX justification of a product not affected, and what to do (one remediation)."""
+    """A product row of one vulnerability: the one form's row, with the version it names
+    and the VEX justification of a product not affected. What to do about it is the
+    remediation rows (``RemediationRowForm``), each naming its product row."""
 
     id = forms.IntegerField(widget=forms.HiddenInput, required=False)
     version = forms.CharField(
@@ -512,17 +503,10 @@ class VulnerabilityRowForm(AffectedRowForm):
     impact_statement = forms.CharField(
         required=False, max_length=5000, widget=_textarea(2), help_text="Or say why, in words."
     )
-    remediation = forms.ChoiceField(
-        choices=REMEDIATION_CHOICES, required=False, help_text="What to do."
-    )
-    remediation_details = forms.CharField(required=False, max_length=5000, widget=_textarea(2))
-    remediation_url = forms.CharField(label="Remediation URL", required=False, max_length=1000)
-    remediation_version = forms.CharField(required=False, max_length=100)
 
     def is_blank(self) -> bool:
         return super().is_blank() and not any(
-            self.cleaned_data.get(f)
-            for f in ("version", "justification", "impact_statement", "remediation")
+            self.cleaned_data.get(f) for f in ("version", "justification", "impact_statement")
         )
 
     def row(self) -> dict[str, Any]:
@@ -536,22 +520,11 @@ class VulnerabilityRowForm(AffectedRowForm):
         row["product"] = product.slug if product else ""
         if data.get("id"):
             row["id"] = data["id"]
-        if data.get("remediation"):
-            row["remediations"] = [
-                {
-                    "category": data["remediation"],
-                    "details": data.get("remediation_details") or "",
-                    "url": data.get("remediation_url") or "",
-                    "version": data.get("remediation_version") or "",
-                }
-            ]
-        else:
-            row["remediations"] = []
+        row["remediations"] = []
         return row
 
     @staticmethod
     def initial_of(row: Affected) -> dict[str, Any]:
-        first = (row.remediations or [{}])[0]
         return {
             "id": row.pk,
             "product": row.product_id,
@@ -564,67 +537,201 @@ class VulnerabilityRowForm(AffectedRowForm):
             "status": row.status,
             "justification": row.justification,
             "impact_statement": row.impact_statement,
-            "remediation": first.get("category", ""),
-            "remediation_details": first.get("details", ""),
-            "remediation_url": first.get("url", ""),
-            "remediation_version": first.get("version", ""),
         }
 
 
+class RemediationRowForm(forms.Form):
+    """One remediation of a product row: which row (by its number on the page), and what
+    to do. A row may have several (a vendor fix, a workaround, a mitigation ...)."""
+
+    # "<row id>:<index>": the stored remediation it shows, so what it says beyond the
+    # form's fields (an imported one's date, CSAF's restart_required ...) is kept.
+    of = forms.CharField(widget=forms.HiddenInput, required=False, max_length=40)
+    product_row = forms.TypedChoiceField(
+        label="Product row", coerce=int, required=False, help_text="The row above it is for."
+    )
+    category = forms.ChoiceField(
+        choices=REMEDIATION_CHOICES, required=False, help_text="What to do."
+    )
+    details = forms.CharField(required=False, max_length=5000, widget=_textarea(2))
+    url = forms.CharField(
+        label="URL", required=False, max_length=1000, help_text="An http(s) address."
+    )
+    version = forms.CharField(required=False, max_length=100, help_text="The fixed version.")
+
+    def __init__(
+        self, *args: Any, product_rows: list[tuple[int, str]] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["product_row"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", "—"), *(product_rows or [])]
+
+    def is_blank(self) -> bool:
+        return not any(self.cleaned_data.get(f) for f in REMEDIATION_FIELDS)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("DELETE") and not self.is_blank():
+            if not data.get("product_row"):
+                self.add_error("product_row", "Say which product row it is for.")
+            if not data.get("category"):
+                self.add_error("category", "Choose what to do.")
+        return data
+
+
 VulnerabilityRowFormSet = formset_factory(VulnerabilityRowForm, extra=EXTRA_ROWS, can_delete=True)
+RemediationFormSet = formset_factory(RemediationRowForm, extra=EXTRA_ROWS, can_delete=True)
+
+# An action's message about one of the items it was given ("Row 2: ...", "Row 2,
+# remediation 1: ...", "Note 3: ..."): numbered in the list the page sent, which skips
+# blank and removed rows; the page says the row's own number.
+_ACTION_ITEM = re.compile(r"^(?:Row|Note|Reference) (\d+)(?:, remediation (\d+))?: (.*)$", re.S)
 
 
 class VulnerabilityRows:
-    """The product rows of one vulnerability, with the page's row API (``formsets``,
-    ``with_errors``, ``values``) so the editor's helpers and tests read it alike."""
+    """The row tables of one vulnerability (its product rows and their remediations),
+    with the page's row API (``formsets``, ``with_errors``) so the editor's helpers and
+    tests read it alike."""
 
-    SECTIONS = ("affected",)
-    LEGENDS = {"affected": "Products: status, versions, justification, remediation"}
+    SECTIONS = ("affected", "remediations")
+    LEGENDS = {
+        "affected": "Products: status, versions, justification",
+        "remediations": "Remediations: what to do, per product row",
+    }
 
     def __init__(
         self, data: Any = None, *, vulnerability: Any = None, regions: list[str] | None = None
     ) -> None:
-        initial = []
-        if vulnerability is not None:
-            initial = [
-                VulnerabilityRowForm.initial_of(r)
-                for r in vulnerability.affected.order_by("position", "id")
-            ]
+        stored: list[Affected] = []
+        if vulnerability is not None and vulnerability.pk:
+            stored = list(
+                vulnerability.affected.select_related("product").order_by("position", "id")
+            )
         self.affected = VulnerabilityRowFormSet(
-            data, prefix="affected", initial=initial, form_kwargs={"regions": regions or []}
+            data,
+            prefix="affected",
+            initial=[VulnerabilityRowForm.initial_of(r) for r in stored],
+            form_kwargs={"regions": regions or []},
         )
-        self.errors: dict[str, list[str]] = {"affected": []}
+        # The stored remediations the page shows, by their "of" key.
+        self.stored_remediations: dict[str, dict[str, Any]] = {
+            f"{r.pk}:{j}": dict(item)
+            for r in stored
+            for j, item in enumerate(r.remediations or ())
+            if isinstance(item, dict)
+        }
+        names = {n: r.product.name for n, r in enumerate(stored, start=1)}
+        product_rows = [
+            (n, f"{n}: {names[n]}" if n in names else str(n))
+            for n in range(1, self.affected.total_form_count() + 1)
+        ]
+        initial = [
+            {"of": f"{r.pk}:{j}", "product_row": n}
+            | {k: str(item.get(k) or "") for k in REMEDIATION_FIELDS}
+            for n, r in enumerate(stored, start=1)
+            for j, item in enumerate(r.remediations or ())
+            if isinstance(item, dict)
+        ]
+        self.remediations = RemediationFormSet(
+            data,
+            prefix="remediations",
+            initial=initial,
+            form_kwargs={"product_rows": product_rows},
+        )
+        self.errors: dict[str, list[str]] = {name: [] for name in self.SECTIONS}
+        # For each item the action is given, the number of its row on the page.
+        self._places: dict[str, list[int]] = {name: [] for name in self.SECTIONS}
+        self._remediation_places: dict[tuple[int, int], int] = {}
 
     def formsets(self) -> list[BaseFormSet]:
-        return [self.affected]
+        return [self.affected, self.remediations]
 
     def with_errors(self) -> list[tuple[str, str, list[str]]]:
         return rows_with_errors(self.SECTIONS, self.formsets(), self.errors, self.LEGENDS)
 
     def is_valid(self) -> bool:
-        return self.affected.is_valid()
-
-    def rows(self) -> list[dict[str, Any]]:
-        """The rows for the action. A kept row's remediations beyond the first (which the
-        form shows), and what its first says beyond the form's fields, are given back."""
-        rows = [
-            form.row()
-            for form in self.affected.forms
-            if form.cleaned_data and not form.cleaned_data.get("DELETE") and not form.is_blank()
-        ]
-        stored = {
-            r.pk: list(r.remediations or ())
-            for r in Affected.objects.filter(pk__in=[row["id"] for row in rows if "id" in row])
-        }
-        for row in rows:
-            before = stored.get(row.get("id", 0), [])
-            if not before:
+        valid = all([formset.is_valid() for formset in self.formsets()])
+        products = self._product_forms()
+        for form in self.remediations.forms:
+            number = (form.cleaned_data or {}).get("product_row")
+            if not number or form.cleaned_data.get("DELETE") or number in products:
                 continue
-            given = row["remediations"]
-            if given and given[0]["category"] == before[0].get("category"):
-                given[0] = {**before[0], **given[0]}
-            row["remediations"] = [*given, *before[1:]]
+            if not self._removed(number):
+                form.add_error(
+                    "product_row", f"Row {number} has no product; choose a filled-in row."
+                )
+                valid = False
+        return valid
+
+    def _product_forms(self) -> dict[int, VulnerabilityRowForm]:
+        """The product rows that are kept, by their number on the page."""
+        return {
+            n: form
+            for n, form in enumerate(self.affected.forms, start=1)
+            if form.is_valid() and not form.cleaned_data.get("DELETE") and not form.is_blank()
+        }
+
+    def _removed(self, number: int) -> bool:
+        forms_ = self.affected.forms
+        return 0 < number <= len(forms_) and bool(
+            getattr(forms_[number - 1], "cleaned_data", {}).get("DELETE")
+        )
+
+    def _remediations(
+        self, products: dict[int, Any]
+    ) -> dict[int, list[tuple[int, dict[str, Any]]]]:
+        """Each kept product row's remediations (with their numbers on the page). A removed
+        product row's go with it; one the page sent unchanged is given back whole."""
+        found: dict[int, list[tuple[int, dict[str, Any]]]] = {}
+        for n, form in enumerate(self.remediations.forms, start=1):
+            data = getattr(form, "cleaned_data", None) or {}
+            if not form.is_valid() or data.get("DELETE") or form.is_blank():
+                continue
+            if data.get("product_row") not in products:
+                continue
+            given = {k: data.get(k) or "" for k in REMEDIATION_FIELDS}
+            before = self.stored_remediations.get(data.get("of") or "", {})
+            found.setdefault(data["product_row"], []).append((n, {**before, **given}))
+        return found
+
+    def rows(self, *, preview: bool = False) -> list[dict[str, Any]]:
+        """The product rows for the action, each with its remediations; with ``preview``,
+        the rows that parse and name a product (a half-typed one is left out)."""
+        products = self._product_forms()
+        if preview:
+            products = {n: f for n, f in products.items() if f.cleaned_data.get("product")}
+        remediations = self._remediations(products)
+        self._places["affected"] = list(products)
+        self._remediation_places = {}
+        rows = []
+        for i, (n, form) in enumerate(products.items()):
+            row = form.row()
+            for j, (page, item) in enumerate(remediations.get(n, [])):
+                row["remediations"].append(item)
+                self._remediation_places[(i, j)] = page
+            rows.append(row)
         return rows
+
+    def place_errors(self) -> None:
+        """Say the page's row numbers in what the action refused; a remediation's
+        message goes to the remediations table."""
+        for section in self.SECTIONS:
+            kept: list[str] = []
+            for message in self.errors[section]:
+                found = _ACTION_ITEM.match(message)
+                places = self._places.get(section, [])
+                if found is None or int(found[1]) > len(places):
+                    kept.append(message)
+                    continue
+                index, text = int(found[1]) - 1, found[3]
+                if found[2] is not None:
+                    page = self._remediation_places.get((index, int(found[2]) - 1))
+                    if page is not None:
+                        self.errors["remediations"].append(f"Row {page}: {text}")
+                        continue
+                kept.append(f"Row {places[index]}: {text}")
+            self.errors[section] = kept
 
 
 class VulnerabilityRemoveForm(VersionedForm):

@@ -548,7 +548,7 @@ def _vulnerability_page(
     status = 200
     if request.method == "POST":
         form = VulnerabilityForm(request.POST)
-        rows = VulnerabilityRows(request.POST, regions=regions)
+        rows = VulnerabilityRows(request.POST, vulnerability=vulnerability, regions=regions)
         status = 400
         if form.is_valid() and rows.is_valid():
             data = form.cleaned_data
@@ -569,6 +569,7 @@ def _vulnerability_page(
                 messages.success(request, f"{advisory.identifier} saved.")
                 _announce(request, outcome.value, advisory.incident_id)
                 return redirect("web:advisory_detail", identifier=advisory.identifier)
+            rows.place_errors()
             status = outcome.status
     else:
         form = VulnerabilityForm(initial=VulnerabilityForm.initial_for(advisory, vulnerability))
