@@ -1295,6 +1295,7 @@ VULNERABILITY_FIELDS = (
     "cvss_v3_vector",
     "cvss_v4_vector",
     "notes",
+    "references",
 )
 # What a product row of one vulnerability says (the editor's and the API's words).
 VULNERABILITY_ROW_FIELDS = (
@@ -1508,28 +1509,109 @@ def _clean_vulnerability(values: Mapping[str, Any], errors: dict[str, list[str]]
                 ids.append({"id": vid, "role": role})
         cleaned["ids"] = ids
     if "notes" in values:
-        notes: list[dict[str, str]] = []
-        raw_notes = values["notes"] or []
-        if not isinstance(raw_notes, (list, tuple)):
-            errors.setdefault("notes", []).append("Give a list of notes {category, text}.")
-            raw_notes = []
-        for j, note in enumerate(raw_notes):
-            if not isinstance(note, Mapping):
-                errors.setdefault("notes", []).append(f"Note {j + 1}: give category and text.")
-                continue
-            category = str(note.get("category") or "description").strip().lower()
-            text = (_collect(errors, check_text, note.get("text"), "notes", kind="markdown")
-                    or "").strip()  # fmt: skip
-            if category not in NOTE_CATEGORIES:
-                errors.setdefault("notes", []).append(
-                    f"Note {j + 1}: category {category[:30]!r} is not one of "
-                    f"{', '.join(NOTE_CATEGORIES)}."
-                )
-            if not text:
-                errors.setdefault("notes", []).append(f"Note {j + 1}: needs a text.")
-            notes.append({"category": category, "text": text})
-        cleaned["notes"] = notes
+        cleaned["notes"] = _clean_notes(values["notes"], errors)
+    if "references" in values:
+        cleaned["references"] = _clean_references(values["references"], errors)
     return cleaned
+
+
+# A language tag (BCP 47) as CSAF and CVE take it: "en", "de-CH", "zh-Hant-TW".
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+
+
+def _item_text(
+    errors: dict[str, list[str]], section: str, where: str, name: str, value: Any,
+    limit: int, kind: Kind = "line",
+) -> str:  # fmt: skip
+    """One text of a listed item, checked; problems as "<where>: <name>: ..." in ``section``."""
+    found: dict[str, list[str]] = {}
+    text = (_collect(found, check_text, value, name, kind=kind) or "").strip()
+    problems = [m for messages in found.values() for m in messages]
+    if len(text) > limit:
+        problems.append(f"too long ({len(text)} characters, at most {limit}).")
+    errors.setdefault(section, []).extend(f"{where}: {name}: {m}" for m in problems)
+    if not errors[section]:
+        del errors[section]
+    return text
+
+
+def _clean_notes(raw: Any, errors: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """A vulnerability's notes: category, title, language and text each; what an
+    imported note says beyond them (its audience, media) is kept as given."""
+    if raw in (None, ""):
+        return []
+    if not isinstance(raw, (list, tuple)):
+        errors.setdefault("notes", []).append("Give a list of notes {category, text}.")
+        return []
+    notes: list[dict[str, Any]] = []
+    for j, note in enumerate(raw):
+        where = f"Note {j + 1}"
+        if not isinstance(note, Mapping):
+            errors.setdefault("notes", []).append(f"{where}: give category and text.")
+            continue
+        category = str(note.get("category") or "description").strip().lower()
+        if category not in NOTE_CATEGORIES:
+            errors.setdefault("notes", []).append(
+                f"{where}: category: {category[:30]!r} is not one of {', '.join(NOTE_CATEGORIES)}."
+            )
+        text = _item_text(errors, "notes", where, "text", note.get("text"), 100_000, "markdown")
+        if not text:
+            errors.setdefault("notes", []).append(f"{where}: text: a note needs a text.")
+        title = _item_text(errors, "notes", where, "title", note.get("title"), 500)
+        lang = str(note.get("lang") or "").strip()
+        if lang and (len(lang) > 35 or not _LANGUAGE_TAG.match(lang)):
+            errors.setdefault("notes", []).append(
+                f"{where}: language: {lang[:40]!r} is not a language tag (BCP 47: en, de, "
+                "pt-BR ...); blank means English."
+            )
+        kept: dict[str, Any] = {"category": category, "text": text}
+        if title:
+            kept["title"] = title
+        if lang:
+            kept["lang"] = lang
+        if note.get("audience"):
+            kept["audience"] = _item_text(
+                errors, "notes", where, "audience", note.get("audience"), 500
+            )
+        if isinstance(note.get("media"), (list, tuple)) and note["media"]:
+            kept["media"] = [dict(m) for m in note["media"] if isinstance(m, Mapping)]
+        notes.append(kept)
+    return notes
+
+
+def _clean_references(raw: Any, errors: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """A vulnerability's own links: url and type each (as the advisory's references);
+    what an imported one says beyond them (a CVE reference's name and tags) is kept."""
+    if raw in (None, ""):
+        return []
+    if not isinstance(raw, (list, tuple)):
+        errors.setdefault("references", []).append("Give a list of references {url, type}.")
+        return []
+    references: list[dict[str, Any]] = []
+    for j, item in enumerate(raw):
+        where = f"Reference {j + 1}"
+        if not isinstance(item, Mapping):
+            errors.setdefault("references", []).append(f"{where}: give url and type.")
+            continue
+        url = uri(_item_text(errors, "references", where, "url", item.get("url"), 1000))
+        if not re.match(r"^https?://[^\s/$.?#][^\s]*$", url):
+            errors.setdefault("references", []).append(
+                f"{where}: url: {url[:80]!r} is not an http(s) address."
+            )
+        rtype = str(item.get("type") or Reference.Type.WEB).strip().upper()
+        if rtype not in Reference.Type.values:
+            errors.setdefault("references", []).append(
+                f"{where}: type: {rtype[:30]!r} is not one of {', '.join(Reference.Type.values)}."
+            )
+        kept: dict[str, Any] = {"url": url, "type": rtype}
+        name = _item_text(errors, "references", where, "name", item.get("name"), 500)
+        if name:
+            kept["name"] = name
+        tags = item.get("tags")
+        if isinstance(tags, (list, tuple)) and tags:
+            kept["tags"] = [str(t)[:100] for t in tags]
+        references.append(kept)
+    return references
 
 
 def _vulnerability_at(advisory: Advisory, position: int) -> Vulnerability:

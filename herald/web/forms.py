@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.forms import BaseFormSet, formset_factory
 
+from herald.advisories.actions import NOTE_CATEGORIES
 from herald.advisories.fields import (
     ADVISORY_FIELDS,
     FIELDS,
@@ -580,7 +581,45 @@ class RemediationRowForm(forms.Form):
         return data
 
 
+NOTE_CATEGORY_CHOICES = [(c, "FAQ" if c == "faq" else _words(c)) for c in NOTE_CATEGORIES]
+
+
+class NoteRowForm(forms.Form):
+    """A note of one vulnerability: a text about it (CSAF's and CVE's notes)."""
+
+    # Its place in the stored notes: what it says beyond the form (audience, media) is kept.
+    of = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+    category = forms.ChoiceField(
+        choices=NOTE_CATEGORY_CHOICES, initial="description", help_text="What kind of text."
+    )
+    title = forms.CharField(required=False, max_length=500, help_text="Optional.")
+    lang = forms.CharField(
+        label="Language",
+        required=False,
+        max_length=35,
+        help_text="A language tag: de, pt-BR; blank: English.",
+    )
+    text = forms.CharField(required=False, strip=False, widget=_textarea(3), help_text="Markdown.")
+
+    def is_blank(self) -> bool:
+        return not any(self.cleaned_data.get(f, "").strip() for f in ("title", "lang", "text"))
+
+    def row(self) -> dict[str, Any]:
+        return {k: self.cleaned_data.get(k) or "" for k in ("category", "title", "lang", "text")}
+
+
+class VulnerabilityReferenceRowForm(ReferenceRowForm):
+    """A link of one vulnerability; its fields are the advisory's references'."""
+
+    # Its place in the stored references: a CVE reference's name and tags are kept.
+    of = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+
+
 VulnerabilityRowFormSet = formset_factory(VulnerabilityRowForm, extra=EXTRA_ROWS, can_delete=True)
+NoteFormSet = formset_factory(NoteRowForm, extra=EXTRA_ROWS, can_delete=True)
+VulnerabilityReferenceFormSet = formset_factory(
+    VulnerabilityReferenceRowForm, extra=EXTRA_ROWS, can_delete=True
+)
 RemediationFormSet = formset_factory(RemediationRowForm, extra=EXTRA_ROWS, can_delete=True)
 
 # An action's message about one of the items it was given ("Row 2: ...", "Row 2,
@@ -590,14 +629,16 @@ _ACTION_ITEM = re.compile(r"^(?:Row|Note|Reference) (\d+)(?:, remediation (\d+))
 
 
 class VulnerabilityRows:
-    """The row tables of one vulnerability (its product rows and their remediations),
-    with the page's row API (``formsets``, ``with_errors``) so the editor's helpers and
-    tests read it alike."""
+    """The row tables of one vulnerability: its product rows and their remediations, its
+    notes and its own references, with the page's row API (``formsets``,
+    ``with_errors``) so the editor's helpers and tests read it alike."""
 
-    SECTIONS = ("affected", "remediations")
+    SECTIONS = ("affected", "remediations", "notes", "references")
     LEGENDS = {
         "affected": "Products: status, versions, justification",
         "remediations": "Remediations: what to do, per product row",
+        "notes": "Notes",
+        "references": "References of this vulnerability",
     }
 
     def __init__(
@@ -639,13 +680,31 @@ class VulnerabilityRows:
             initial=initial,
             form_kwargs={"product_rows": product_rows},
         )
+        self.stored_notes = list(getattr(vulnerability, "notes", None) or [])
+        self.stored_references = list(getattr(vulnerability, "references", None) or [])
+        self.notes = NoteFormSet(
+            data,
+            prefix="notes",
+            initial=[
+                {"of": i} | {k: str(n.get(k) or "") for k in ("category", "title", "lang", "text")}
+                for i, n in enumerate(self.stored_notes)
+            ],
+        )
+        self.references = VulnerabilityReferenceFormSet(
+            data,
+            prefix="references",
+            initial=[
+                {"of": i, "url": r.get("url", ""), "type": r.get("type", "WEB")}
+                for i, r in enumerate(self.stored_references)
+            ],
+        )
         self.errors: dict[str, list[str]] = {name: [] for name in self.SECTIONS}
         # For each item the action is given, the number of its row on the page.
         self._places: dict[str, list[int]] = {name: [] for name in self.SECTIONS}
         self._remediation_places: dict[tuple[int, int], int] = {}
 
     def formsets(self) -> list[BaseFormSet]:
-        return [self.affected, self.remediations]
+        return [self.affected, self.remediations, self.notes, self.references]
 
     def with_errors(self) -> list[tuple[str, str, list[str]]]:
         return rows_with_errors(self.SECTIONS, self.formsets(), self.errors, self.LEGENDS)
@@ -712,6 +771,29 @@ class VulnerabilityRows:
                 self._remediation_places[(i, j)] = page
             rows.append(row)
         return rows
+
+    def _listed(self, name: str, stored: list[Any]) -> list[dict[str, Any]]:
+        """The filled-in notes or references, each with what its stored one said beyond
+        the form's fields."""
+        formset = getattr(self, name)
+        items, places = [], []
+        for n, form in enumerate(formset.forms, start=1):
+            if not form.is_valid() or form.cleaned_data.get("DELETE") or form.is_blank():
+                continue
+            of = form.cleaned_data.get("of")
+            before = stored[of] if of is not None and of < len(stored) else {}
+            items.append({**(before if isinstance(before, dict) else {}), **form.row()})
+            places.append(n)
+        self._places[name] = places
+        return items
+
+    def values(self, *, preview: bool = False) -> dict[str, list[dict[str, Any]]]:
+        """The action's ``rows``, ``notes`` and ``references``."""
+        return {
+            "rows": self.rows(preview=preview),
+            "notes": self._listed("notes", self.stored_notes),
+            "references": self._listed("references", self.stored_references),
+        }
 
     def place_errors(self) -> None:
         """Say the page's row numbers in what the action refused; a remediation's

@@ -552,6 +552,7 @@ def _vulnerability_page(
         status = 400
         if form.is_valid() and rows.is_valid():
             data = form.cleaned_data
+            listed = rows.values()
             outcome = attempt(
                 form,
                 lambda: do_write_vulnerability(
@@ -560,7 +561,9 @@ def _vulnerability_page(
                     expected_version=data["version"],
                     change_summary=data["change_summary"],
                     position=None if number is None else number - 1,
-                    rows=rows.rows(),
+                    rows=listed["rows"],
+                    notes=listed["notes"],
+                    references=listed["references"],
                     **form.action_values(vulnerability),
                 ),
                 sections=rows.errors,
