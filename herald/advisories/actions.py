@@ -1627,6 +1627,75 @@ def _vulnerability_at(advisory: Advisory, position: int) -> Vulnerability:
     return vulns[position]
 
 
+def _check_vulnerability(
+    advisory: Advisory,
+    position: int | None,
+    cleaned: Mapping[str, Any],
+    errors: dict[str, list[str]],
+) -> None:
+    """What a vulnerability's cleaned values must be within its advisory and beyond."""
+    if position is None and not (cleaned.get("cve_id") or cleaned.get("title")):
+        errors.setdefault("cve_id", []).append(
+            "Give the new vulnerability its CVE id, or a title when it has none."
+        )
+    if position is not None:
+        _collect(errors, _vulnerability_at, advisory, position)
+    if cleaned.get("cve_id"):
+        taken = Vulnerability.objects.filter(cve_id=cleaned["cve_id"]).exclude(
+            advisory_id=advisory.pk
+        )
+        other = Advisory.objects.filter(pk__in=taken.values("advisory_id")).first()
+        if other is not None:
+            errors.setdefault("cve_id", []).append(
+                f"{cleaned['cve_id']} is already the CVE of {other.identifier} "
+                f"({other.title[:80]}); one advisory per CVE."
+            )
+
+
+def preview_vulnerability(
+    advisory: Advisory,
+    *,
+    position: int | None,
+    values: Mapping[str, Any],
+    rows: Iterable[Mapping[str, Any]],
+) -> tuple[Advisory, Vulnerability, list[Affected], dict[str, list[str]]]:
+    """What ``write_vulnerability`` would make of this input, unsaved, and every problem
+    with it by field: the write's own cleaning and checks, for the page's preview.
+
+    Gives the advisory as it would be (its vulnerabilities hold the changed one, and its
+    severity follows the headline score, as saving sets it), that vulnerability, and its
+    own product rows. A bad value is left out, so a half-written one still previews;
+    values that are not fields of a vulnerability are ignored. Nothing is saved.
+    """
+    errors: dict[str, list[str]] = {}
+    cleaned = _clean_vulnerability(
+        {k: v for k, v in values.items() if k in VULNERABILITY_FIELDS}, errors
+    )
+    _check_vulnerability(advisory, position, cleaned, errors)
+    preview = Advisory.objects.select_related("incident").get(pk=advisory.pk)
+    vulns = list(preview.vulnerabilities.order_by("position", "id"))
+    if position is None or not 0 <= position < len(vulns):
+        vuln = Vulnerability(advisory=preview, position=len(vulns))
+        vulns.append(vuln)
+    else:
+        vuln = vulns[position]
+    own = {r.pk: r for r in vuln.affected.select_related("product")} if vuln.pk else {}
+    cleaned_rows = _clean_vulnerability_rows(list(rows), own, errors)
+    for name, value in cleaned.items():
+        setattr(vuln, name, value)
+    if cleaned.get("cve_id") and any(v.cve_id == cleaned["cve_id"] for v in vulns if v is not vuln):
+        errors.setdefault("cve_id", []).append(
+            f"{cleaned['cve_id']} is already a vulnerability of {advisory.identifier}."
+        )
+    # The advisory reads its vulnerabilities (the shorthand, the checks) from these.
+    preview._prefetched_objects_cache = {"vulnerabilities": vulns}  # type: ignore[attr-defined]
+    whole: dict[str, list[str]] = {}
+    _check_whole(preview, whole)
+    for field, messages in whole.items():
+        errors.setdefault(field, []).extend(m for m in messages if m not in errors[field])
+    return preview, vuln, cleaned_rows, errors
+
+
 def write_vulnerability(
     advisory: Advisory,
     *,
@@ -1645,22 +1714,7 @@ def write_vulnerability(
     revision (rule 5)."""
     errors: dict[str, list[str]] = {}
     cleaned = _clean_vulnerability(values, errors)
-    if position is None and not (cleaned.get("cve_id") or cleaned.get("title")):
-        errors.setdefault("cve_id", []).append(
-            "Give the new vulnerability its CVE id, or a title when it has none."
-        )
-    if position is not None:
-        _collect(errors, _vulnerability_at, advisory, position)
-    if cleaned.get("cve_id"):
-        taken = Vulnerability.objects.filter(cve_id=cleaned["cve_id"]).exclude(
-            advisory_id=advisory.pk
-        )
-        other = Advisory.objects.filter(pk__in=taken.values("advisory_id")).first()
-        if other is not None:
-            errors.setdefault("cve_id", []).append(
-                f"{cleaned['cve_id']} is already the CVE of {other.identifier} "
-                f"({other.title[:80]}); one advisory per CVE."
-            )
+    _check_vulnerability(advisory, position, cleaned, errors)
     own: dict[int, Affected] = {}
     if position is not None and "position" not in errors:
         vuln = _vulnerability_at(advisory, position)

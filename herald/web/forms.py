@@ -465,17 +465,19 @@ class VulnerabilityForm(VersionedForm):
         return initial
 
     def action_values(self, vulnerability: Any = None) -> dict[str, Any]:
+        """The fields for the action; one that does not parse is left out (a preview of
+        a half-typed form keeps the stored value there)."""
         data = self.cleaned_data
-        kept = [i for i in (vulnerability.ids if vulnerability else None) or ()
-                if i.get("role") != "alias"]  # fmt: skip
-        return {
-            "cve_id": data["cve_id"],
-            "title": data["title"],
-            "ids": [*({"id": i, "role": "alias"} for i in data["ids"].split()), *kept],
-            "cwe_ids": data["cwe_ids"],
-            "cvss_v3_vector": data["cvss_v3_vector"],
-            "cvss_v4_vector": data["cvss_v4_vector"],
+        values: dict[str, Any] = {
+            name: data[name]
+            for name in ("cve_id", "title", "cwe_ids", "cvss_v3_vector", "cvss_v4_vector")
+            if name in data
         }
+        if "ids" in data:
+            kept = [i for i in (vulnerability.ids if vulnerability else None) or ()
+                    if i.get("role") != "alias"]  # fmt: skip
+            values["ids"] = [*({"id": i, "role": "alias"} for i in data["ids"].split()), *kept]
+        return values
 
 
 def _words(value: str) -> str:
