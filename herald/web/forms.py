@@ -551,7 +551,12 @@ class RemediationRowForm(forms.Form):
     # form's fields (an imported one's date, CSAF's restart_required ...) is kept.
     of = forms.CharField(widget=forms.HiddenInput, required=False, max_length=40)
     product_row = forms.TypedChoiceField(
-        label="Product row", coerce=int, required=False, help_text="The row above it is for."
+        label="Product row",
+        coerce=int,
+        required=False,
+        help_text="The row above it is for.",
+        # The editor's script offers a product row added on the page here too.
+        widget=forms.Select(attrs={"data-rows-of": "affected"}),
     )
     category = forms.ChoiceField(
         choices=REMEDIATION_CHOICES, required=False, help_text="What to do."
