@@ -723,7 +723,9 @@ class VulnerabilityRows:
             number = (form.cleaned_data or {}).get("product_row")
             if not number or form.cleaned_data.get("DELETE") or number in products:
                 continue
-            if not self._removed(number):
+            # A product row with errors of its own says so; a removed one takes its
+            # remediations with it.
+            if self._parses(number) and not self._removed(number):
                 form.add_error(
                     "product_row", f"Row {number} has no product; choose a filled-in row."
                 )
@@ -737,6 +739,10 @@ class VulnerabilityRows:
             for n, form in enumerate(self.affected.forms, start=1)
             if form.is_valid() and not form.cleaned_data.get("DELETE") and not form.is_blank()
         }
+
+    def _parses(self, number: int) -> bool:
+        forms_ = self.affected.forms
+        return 0 < number <= len(forms_) and forms_[number - 1].is_valid()
 
     def _removed(self, number: int) -> bool:
         forms_ = self.affected.forms
