@@ -1314,7 +1314,7 @@ VULNERABILITY_ROW_FIELDS = (
 )
 VULN_ID_ROLES = ("alias", "upstream", "related")
 NOTE_CATEGORIES = (
-    "description", "summary", "details", "general", "faq", "other",
+    "description", "summary", "details", "general", "faq", "legal_disclaimer", "other",
     "workaround", "exploit", "solution", "configuration",
 )  # fmt: skip
 
@@ -1457,8 +1457,12 @@ def _clean_vulnerability_rows(
     return cleaned
 
 
-def _clean_vulnerability(values: Mapping[str, Any], errors: dict[str, list[str]]) -> dict[str, Any]:
-    """The given fields of one vulnerability, normalised; every problem to ``errors``."""
+def _clean_vulnerability(
+    values: Mapping[str, Any], errors: dict[str, list[str]], stored: Vulnerability | None = None
+) -> dict[str, Any]:
+    """The given fields of one vulnerability, normalised; every problem to ``errors``.
+    A note or reference given back as ``stored`` (the vulnerability changed) holds it is
+    kept as it is: what an import wrote is not refused on a save that leaves it alone."""
     for name in sorted(set(values) - set(VULNERABILITY_FIELDS)):
         errors.setdefault(name, []).append("Not a field of a vulnerability.")
     cleaned: dict[str, Any] = {}
@@ -1509,9 +1513,13 @@ def _clean_vulnerability(values: Mapping[str, Any], errors: dict[str, list[str]]
                 ids.append({"id": vid, "role": role})
         cleaned["ids"] = ids
     if "notes" in values:
-        cleaned["notes"] = _clean_notes(values["notes"], errors)
+        cleaned["notes"] = _clean_notes(
+            values["notes"], errors, stored.notes if stored is not None else ()
+        )
     if "references" in values:
-        cleaned["references"] = _clean_references(values["references"], errors)
+        cleaned["references"] = _clean_references(
+            values["references"], errors, stored.references if stored is not None else ()
+        )
     return cleaned
 
 
@@ -1535,7 +1543,25 @@ def _item_text(
     return text
 
 
-def _clean_notes(raw: Any, errors: dict[str, list[str]]) -> list[dict[str, Any]]:
+def _as_stored(item: Any, stored: Iterable[Any]) -> dict[str, Any] | None:
+    """The stored item ``item`` gives back unchanged (empty values and line ends aside)."""
+
+    def plain(value: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            k: v.replace("\r\n", "\n").strip() if isinstance(v, str) else v
+            for k, v in value.items()
+            if v not in ("", None, [], (), {})
+        }
+
+    if not isinstance(item, Mapping):
+        return None
+    given = plain(item)
+    return next((dict(s) for s in stored if isinstance(s, Mapping) and plain(s) == given), None)
+
+
+def _clean_notes(
+    raw: Any, errors: dict[str, list[str]], stored: Iterable[Any] = ()
+) -> list[dict[str, Any]]:
     """A vulnerability's notes: category, title, language and text each; what an
     imported note says beyond them (its audience, media) is kept as given."""
     if raw in (None, ""):
@@ -1546,6 +1572,10 @@ def _clean_notes(raw: Any, errors: dict[str, list[str]]) -> list[dict[str, Any]]
     notes: list[dict[str, Any]] = []
     for j, note in enumerate(raw):
         where = f"Note {j + 1}"
+        kept_as_is = _as_stored(note, stored)
+        if kept_as_is is not None:
+            notes.append(kept_as_is)
+            continue
         if not isinstance(note, Mapping):
             errors.setdefault("notes", []).append(f"{where}: give category and text.")
             continue
@@ -1579,7 +1609,9 @@ def _clean_notes(raw: Any, errors: dict[str, list[str]]) -> list[dict[str, Any]]
     return notes
 
 
-def _clean_references(raw: Any, errors: dict[str, list[str]]) -> list[dict[str, Any]]:
+def _clean_references(
+    raw: Any, errors: dict[str, list[str]], stored: Iterable[Any] = ()
+) -> list[dict[str, Any]]:
     """A vulnerability's own links: url and type each (as the advisory's references);
     what an imported one says beyond them (a CVE reference's name and tags) is kept."""
     if raw in (None, ""):
@@ -1590,6 +1622,10 @@ def _clean_references(raw: Any, errors: dict[str, list[str]]) -> list[dict[str, 
     references: list[dict[str, Any]] = []
     for j, item in enumerate(raw):
         where = f"Reference {j + 1}"
+        kept_as_is = _as_stored(item, stored)
+        if kept_as_is is not None:
+            references.append(kept_as_is)
+            continue
         if not isinstance(item, Mapping):
             errors.setdefault("references", []).append(f"{where}: give url and type.")
             continue
@@ -1668,10 +1704,6 @@ def preview_vulnerability(
     values that are not fields of a vulnerability are ignored. Nothing is saved.
     """
     errors: dict[str, list[str]] = {}
-    cleaned = _clean_vulnerability(
-        {k: v for k, v in values.items() if k in VULNERABILITY_FIELDS}, errors
-    )
-    _check_vulnerability(advisory, position, cleaned, errors)
     preview = Advisory.objects.select_related("incident").get(pk=advisory.pk)
     vulns = list(preview.vulnerabilities.order_by("position", "id"))
     if position is None or not 0 <= position < len(vulns):
@@ -1679,6 +1711,12 @@ def preview_vulnerability(
         vulns.append(vuln)
     else:
         vuln = vulns[position]
+    cleaned = _clean_vulnerability(
+        {k: v for k, v in values.items() if k in VULNERABILITY_FIELDS},
+        errors,
+        vuln if vuln.pk else None,
+    )
+    _check_vulnerability(advisory, position, cleaned, errors)
     own = {r.pk: r for r in vuln.affected.select_related("product")} if vuln.pk else {}
     cleaned_rows = _clean_vulnerability_rows(list(rows), own, errors)
     for name, value in cleaned.items():
@@ -1713,7 +1751,8 @@ def write_vulnerability(
     every vulnerability (the one form's) stay as they are. On a public advisory this is a
     revision (rule 5)."""
     errors: dict[str, list[str]] = {}
-    cleaned = _clean_vulnerability(values, errors)
+    current = None if position is None else _collect({}, _vulnerability_at, advisory, position)
+    cleaned = _clean_vulnerability(values, errors, current)
     _check_vulnerability(advisory, position, cleaned, errors)
     own: dict[int, Affected] = {}
     if position is not None and "position" not in errors:

@@ -8,7 +8,7 @@ rule about advisories and incidents belongs to the actions, whose errors
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.forms import BaseFormSet, formset_factory
@@ -608,6 +608,10 @@ class NoteRowForm(forms.Form):
     )
     text = forms.CharField(required=False, strip=False, widget=_textarea(3), help_text="Markdown.")
 
+    def __init__(self, *args: Any, kept: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _offer(self.fields["category"], kept)
+
     def is_blank(self) -> bool:
         return not any(self.cleaned_data.get(f, "").strip() for f in ("title", "lang", "text"))
 
@@ -620,6 +624,19 @@ class VulnerabilityReferenceRowForm(ReferenceRowForm):
 
     # Its place in the stored references: a CVE reference's name and tags are kept.
     of = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+
+    def __init__(self, *args: Any, kept: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _offer(self.fields["type"], kept)
+
+
+def _offer(field: forms.Field, kept: tuple[str, ...]) -> None:
+    """Offer the values a stored item holds beyond the choices (an import's), so the
+    page shows them and gives them back; the action checks a changed one."""
+    assert isinstance(field, forms.ChoiceField)
+    choices = cast(list[tuple[str, str]], field.choices)  # a ChoiceField keeps a list
+    known = {str(value) for value, _ in choices}
+    field.choices = [*choices, *((k, k) for k in dict.fromkeys(kept) if k and k not in known)]
 
 
 VulnerabilityRowFormSet = formset_factory(VulnerabilityRowForm, extra=EXTRA_ROWS, can_delete=True)
@@ -696,6 +713,7 @@ class VulnerabilityRows:
                 {"of": i} | {k: str(n.get(k) or "") for k in ("category", "title", "lang", "text")}
                 for i, n in enumerate(self.stored_notes)
             ],
+            form_kwargs={"kept": tuple(str(n.get("category") or "") for n in self.stored_notes)},
         )
         self.references = VulnerabilityReferenceFormSet(
             data,
@@ -704,6 +722,7 @@ class VulnerabilityRows:
                 {"of": i, "url": r.get("url", ""), "type": r.get("type", "WEB")}
                 for i, r in enumerate(self.stored_references)
             ],
+            form_kwargs={"kept": tuple(str(r.get("type") or "") for r in self.stored_references)},
         )
         self.errors: dict[str, list[str]] = {name: [] for name in self.SECTIONS}
         # For each item the action is given, the number of its row on the page.
