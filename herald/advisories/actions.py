@@ -1295,6 +1295,7 @@ VULNERABILITY_FIELDS = (
     "cvss_v3_vector",
     "cvss_v4_vector",
     "notes",
+    "references",
 )
 # What a product row of one vulnerability says (the editor's and the API's words).
 VULNERABILITY_ROW_FIELDS = (
@@ -1313,7 +1314,7 @@ VULNERABILITY_ROW_FIELDS = (
 )
 VULN_ID_ROLES = ("alias", "upstream", "related")
 NOTE_CATEGORIES = (
-    "description", "summary", "details", "general", "faq", "other",
+    "description", "summary", "details", "general", "faq", "legal_disclaimer", "other",
     "workaround", "exploit", "solution", "configuration",
 )  # fmt: skip
 
@@ -1456,8 +1457,12 @@ def _clean_vulnerability_rows(
     return cleaned
 
 
-def _clean_vulnerability(values: Mapping[str, Any], errors: dict[str, list[str]]) -> dict[str, Any]:
-    """The given fields of one vulnerability, normalised; every problem to ``errors``."""
+def _clean_vulnerability(
+    values: Mapping[str, Any], errors: dict[str, list[str]], stored: Vulnerability | None = None
+) -> dict[str, Any]:
+    """The given fields of one vulnerability, normalised; every problem to ``errors``.
+    A note or reference given back as ``stored`` (the vulnerability changed) holds it is
+    kept as it is: what an import wrote is not refused on a save that leaves it alone."""
     for name in sorted(set(values) - set(VULNERABILITY_FIELDS)):
         errors.setdefault(name, []).append("Not a field of a vulnerability.")
     cleaned: dict[str, Any] = {}
@@ -1508,28 +1513,141 @@ def _clean_vulnerability(values: Mapping[str, Any], errors: dict[str, list[str]]
                 ids.append({"id": vid, "role": role})
         cleaned["ids"] = ids
     if "notes" in values:
-        notes: list[dict[str, str]] = []
-        raw_notes = values["notes"] or []
-        if not isinstance(raw_notes, (list, tuple)):
-            errors.setdefault("notes", []).append("Give a list of notes {category, text}.")
-            raw_notes = []
-        for j, note in enumerate(raw_notes):
-            if not isinstance(note, Mapping):
-                errors.setdefault("notes", []).append(f"Note {j + 1}: give category and text.")
-                continue
-            category = str(note.get("category") or "description").strip().lower()
-            text = (_collect(errors, check_text, note.get("text"), "notes", kind="markdown")
-                    or "").strip()  # fmt: skip
-            if category not in NOTE_CATEGORIES:
-                errors.setdefault("notes", []).append(
-                    f"Note {j + 1}: category {category[:30]!r} is not one of "
-                    f"{', '.join(NOTE_CATEGORIES)}."
-                )
-            if not text:
-                errors.setdefault("notes", []).append(f"Note {j + 1}: needs a text.")
-            notes.append({"category": category, "text": text})
-        cleaned["notes"] = notes
+        cleaned["notes"] = _clean_notes(
+            values["notes"], errors, stored.notes if stored is not None else ()
+        )
+    if "references" in values:
+        cleaned["references"] = _clean_references(
+            values["references"], errors, stored.references if stored is not None else ()
+        )
     return cleaned
+
+
+# A language tag (BCP 47) as CSAF and CVE take it: "en", "de-CH", "zh-Hant-TW".
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+
+
+def _item_text(
+    errors: dict[str, list[str]], section: str, where: str, name: str, value: Any,
+    limit: int, kind: Kind = "line",
+) -> str:  # fmt: skip
+    """One text of a listed item, checked; problems as "<where>: <name>: ..." in ``section``."""
+    found: dict[str, list[str]] = {}
+    text = (_collect(found, check_text, value, name, kind=kind) or "").strip()
+    problems = [m for messages in found.values() for m in messages]
+    if len(text) > limit:
+        problems.append(f"too long ({len(text)} characters, at most {limit}).")
+    errors.setdefault(section, []).extend(f"{where}: {name}: {m}" for m in problems)
+    if not errors[section]:
+        del errors[section]
+    return text
+
+
+def _as_stored(item: Any, stored: Iterable[Any]) -> dict[str, Any] | None:
+    """The stored item ``item`` gives back unchanged (empty values and line ends aside)."""
+
+    def plain(value: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            k: v.replace("\r\n", "\n").strip() if isinstance(v, str) else v
+            for k, v in value.items()
+            if v not in ("", None, [], (), {})
+        }
+
+    if not isinstance(item, Mapping):
+        return None
+    given = plain(item)
+    return next((dict(s) for s in stored if isinstance(s, Mapping) and plain(s) == given), None)
+
+
+def _clean_notes(
+    raw: Any, errors: dict[str, list[str]], stored: Iterable[Any] = ()
+) -> list[dict[str, Any]]:
+    """A vulnerability's notes: category, title, language and text each; what an
+    imported note says beyond them (its audience, media) is kept as given."""
+    if raw in (None, ""):
+        return []
+    if not isinstance(raw, (list, tuple)):
+        errors.setdefault("notes", []).append("Give a list of notes {category, text}.")
+        return []
+    notes: list[dict[str, Any]] = []
+    for j, note in enumerate(raw):
+        where = f"Note {j + 1}"
+        kept_as_is = _as_stored(note, stored)
+        if kept_as_is is not None:
+            notes.append(kept_as_is)
+            continue
+        if not isinstance(note, Mapping):
+            errors.setdefault("notes", []).append(f"{where}: give category and text.")
+            continue
+        category = str(note.get("category") or "description").strip().lower()
+        if category not in NOTE_CATEGORIES:
+            errors.setdefault("notes", []).append(
+                f"{where}: category: {category[:30]!r} is not one of {', '.join(NOTE_CATEGORIES)}."
+            )
+        text = _item_text(errors, "notes", where, "text", note.get("text"), 100_000, "markdown")
+        if not text:
+            errors.setdefault("notes", []).append(f"{where}: text: a note needs a text.")
+        title = _item_text(errors, "notes", where, "title", note.get("title"), 500)
+        lang = str(note.get("lang") or "").strip()
+        if lang and (len(lang) > 35 or not _LANGUAGE_TAG.match(lang)):
+            errors.setdefault("notes", []).append(
+                f"{where}: language: {lang[:40]!r} is not a language tag (BCP 47: en, de, "
+                "pt-BR ...); blank means English."
+            )
+        kept: dict[str, Any] = {"category": category, "text": text}
+        if title:
+            kept["title"] = title
+        if lang:
+            kept["lang"] = lang
+        if note.get("audience"):
+            kept["audience"] = _item_text(
+                errors, "notes", where, "audience", note.get("audience"), 500
+            )
+        if isinstance(note.get("media"), (list, tuple)) and note["media"]:
+            kept["media"] = [dict(m) for m in note["media"] if isinstance(m, Mapping)]
+        notes.append(kept)
+    return notes
+
+
+def _clean_references(
+    raw: Any, errors: dict[str, list[str]], stored: Iterable[Any] = ()
+) -> list[dict[str, Any]]:
+    """A vulnerability's own links: url and type each (as the advisory's references);
+    what an imported one says beyond them (a CVE reference's name and tags) is kept."""
+    if raw in (None, ""):
+        return []
+    if not isinstance(raw, (list, tuple)):
+        errors.setdefault("references", []).append("Give a list of references {url, type}.")
+        return []
+    references: list[dict[str, Any]] = []
+    for j, item in enumerate(raw):
+        where = f"Reference {j + 1}"
+        kept_as_is = _as_stored(item, stored)
+        if kept_as_is is not None:
+            references.append(kept_as_is)
+            continue
+        if not isinstance(item, Mapping):
+            errors.setdefault("references", []).append(f"{where}: give url and type.")
+            continue
+        url = uri(_item_text(errors, "references", where, "url", item.get("url"), 1000))
+        if not re.match(r"^https?://[^\s/$.?#][^\s]*$", url):
+            errors.setdefault("references", []).append(
+                f"{where}: url: {url[:80]!r} is not an http(s) address."
+            )
+        rtype = str(item.get("type") or Reference.Type.WEB).strip().upper()
+        if rtype not in Reference.Type.values:
+            errors.setdefault("references", []).append(
+                f"{where}: type: {rtype[:30]!r} is not one of {', '.join(Reference.Type.values)}."
+            )
+        kept: dict[str, Any] = {"url": url, "type": rtype}
+        name = _item_text(errors, "references", where, "name", item.get("name"), 500)
+        if name:
+            kept["name"] = name
+        tags = item.get("tags")
+        if isinstance(tags, (list, tuple)) and tags:
+            kept["tags"] = [str(t)[:100] for t in tags]
+        references.append(kept)
+    return references
 
 
 def _vulnerability_at(advisory: Advisory, position: int) -> Vulnerability:
@@ -1543,6 +1661,77 @@ def _vulnerability_at(advisory: Advisory, position: int) -> Vulnerability:
             }
         )
     return vulns[position]
+
+
+def _check_vulnerability(
+    advisory: Advisory,
+    position: int | None,
+    cleaned: Mapping[str, Any],
+    errors: dict[str, list[str]],
+) -> None:
+    """What a vulnerability's cleaned values must be within its advisory and beyond."""
+    if position is None and not (cleaned.get("cve_id") or cleaned.get("title")):
+        errors.setdefault("cve_id", []).append(
+            "Give the new vulnerability its CVE id, or a title when it has none."
+        )
+    if position is not None:
+        _collect(errors, _vulnerability_at, advisory, position)
+    if cleaned.get("cve_id"):
+        taken = Vulnerability.objects.filter(cve_id=cleaned["cve_id"]).exclude(
+            advisory_id=advisory.pk
+        )
+        other = Advisory.objects.filter(pk__in=taken.values("advisory_id")).first()
+        if other is not None:
+            errors.setdefault("cve_id", []).append(
+                f"{cleaned['cve_id']} is already the CVE of {other.identifier} "
+                f"({other.title[:80]}); one advisory per CVE."
+            )
+
+
+def preview_vulnerability(
+    advisory: Advisory,
+    *,
+    position: int | None,
+    values: Mapping[str, Any],
+    rows: Iterable[Mapping[str, Any]],
+) -> tuple[Advisory, Vulnerability, list[Affected], dict[str, list[str]]]:
+    """What ``write_vulnerability`` would make of this input, unsaved, and every problem
+    with it by field: the write's own cleaning and checks, for the page's preview.
+
+    Gives the advisory as it would be (its vulnerabilities hold the changed one, and its
+    severity follows the headline score, as saving sets it), that vulnerability, and its
+    own product rows. A bad value is left out, so a half-written one still previews;
+    values that are not fields of a vulnerability are ignored. Nothing is saved.
+    """
+    errors: dict[str, list[str]] = {}
+    preview = Advisory.objects.select_related("incident").get(pk=advisory.pk)
+    vulns = list(preview.vulnerabilities.order_by("position", "id"))
+    if position is None or not 0 <= position < len(vulns):
+        vuln = Vulnerability(advisory=preview, position=len(vulns))
+        vulns.append(vuln)
+    else:
+        vuln = vulns[position]
+    cleaned = _clean_vulnerability(
+        {k: v for k, v in values.items() if k in VULNERABILITY_FIELDS},
+        errors,
+        vuln if vuln.pk else None,
+    )
+    _check_vulnerability(advisory, position, cleaned, errors)
+    own = {r.pk: r for r in vuln.affected.select_related("product")} if vuln.pk else {}
+    cleaned_rows = _clean_vulnerability_rows(list(rows), own, errors)
+    for name, value in cleaned.items():
+        setattr(vuln, name, value)
+    if cleaned.get("cve_id") and any(v.cve_id == cleaned["cve_id"] for v in vulns if v is not vuln):
+        errors.setdefault("cve_id", []).append(
+            f"{cleaned['cve_id']} is already a vulnerability of {advisory.identifier}."
+        )
+    # The advisory reads its vulnerabilities (the shorthand, the checks) from these.
+    preview._prefetched_objects_cache = {"vulnerabilities": vulns}  # type: ignore[attr-defined]
+    whole: dict[str, list[str]] = {}
+    _check_whole(preview, whole)
+    for field, messages in whole.items():
+        errors.setdefault(field, []).extend(m for m in messages if m not in errors[field])
+    return preview, vuln, cleaned_rows, errors
 
 
 def write_vulnerability(
@@ -1562,23 +1751,9 @@ def write_vulnerability(
     every vulnerability (the one form's) stay as they are. On a public advisory this is a
     revision (rule 5)."""
     errors: dict[str, list[str]] = {}
-    cleaned = _clean_vulnerability(values, errors)
-    if position is None and not (cleaned.get("cve_id") or cleaned.get("title")):
-        errors.setdefault("cve_id", []).append(
-            "Give the new vulnerability its CVE id, or a title when it has none."
-        )
-    if position is not None:
-        _collect(errors, _vulnerability_at, advisory, position)
-    if cleaned.get("cve_id"):
-        taken = Vulnerability.objects.filter(cve_id=cleaned["cve_id"]).exclude(
-            advisory_id=advisory.pk
-        )
-        other = Advisory.objects.filter(pk__in=taken.values("advisory_id")).first()
-        if other is not None:
-            errors.setdefault("cve_id", []).append(
-                f"{cleaned['cve_id']} is already the CVE of {other.identifier} "
-                f"({other.title[:80]}); one advisory per CVE."
-            )
+    current = None if position is None else _collect({}, _vulnerability_at, advisory, position)
+    cleaned = _clean_vulnerability(values, errors, current)
+    _check_vulnerability(advisory, position, cleaned, errors)
     own: dict[int, Affected] = {}
     if position is not None and "position" not in errors:
         vuln = _vulnerability_at(advisory, position)

@@ -399,6 +399,20 @@ class VulnerabilityRowIn(Schema):
     remediations: list[RemediationIn] = Field(default_factory=list, max_length=20)
 
 
+class NoteIn(Schema):
+    """A text about one vulnerability (CSAF's and CVE's notes)."""
+
+    category: str = Field(
+        "description",
+        max_length=40,
+        description="description, summary, details, general, faq, other, workaround, "
+        "exploit, solution or configuration.",
+    )
+    title: str = Field("", max_length=500)
+    lang: str = Field("", max_length=35, description="BCP 47 tag (de, pt-BR); empty: English.")
+    text: str = Field(max_length=100_000, description="Markdown.")
+
+
 class VulnIdIn(Schema):
     id: str = Field(max_length=200)
     role: Literal["alias", "upstream", "related"] = "alias"
@@ -423,6 +437,10 @@ class VulnerabilityIn(Schema):
     cvss_v3_vector: str | None = Field(None, max_length=200)
     cvss_v4_vector: str | None = Field(None, max_length=400)
     rows: list[VulnerabilityRowIn] | None = Field(None, max_length=200)
+    notes: list[NoteIn] | None = Field(None, max_length=MAX_ITEMS, description="Replace its notes.")
+    references: list[ReferenceIn] | None = Field(
+        None, max_length=200, description="Replace its own references (not the advisory's)."
+    )
 
 
 class VulnerabilityRemoveIn(Schema):

@@ -7,11 +7,13 @@ rule about advisories and incidents belongs to the actions, whose errors
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import re
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.forms import BaseFormSet, formset_factory
 
+from herald.advisories.actions import NOTE_CATEGORIES
 from herald.advisories.fields import (
     ADVISORY_FIELDS,
     FIELDS,
@@ -21,6 +23,7 @@ from herald.advisories.fields import (
     fields_of_kind,
 )
 from herald.advisories.models import Advisory, Affected, Credit, Reference
+from herald.advisories.snapshot import REMEDIATION_CATEGORIES, VEX_JUSTIFICATIONS
 from herald.core.models import Product
 from herald.incidents.models import Incident, Severity
 from herald.incidents.queries import open_incidents
@@ -462,45 +465,36 @@ class VulnerabilityForm(VersionedForm):
         return initial
 
     def action_values(self, vulnerability: Any = None) -> dict[str, Any]:
+        """The fields for the action; one that does not parse is left out (a preview of
+        a half-typed form keeps the stored value there)."""
         data = self.cleaned_data
-        kept = [i for i in (vulnerability.ids if vulnerability else None) or ()
-                if i.get("role") != "alias"]  # fmt: skip
-        return {
-            "cve_id": data["cve_id"],
-            "title": data["title"],
-            "ids": [*({"id": i, "role": "alias"} for i in data["ids"].split()), *kept],
-            "cwe_ids": data["cwe_ids"],
-            "cvss_v3_vector": data["cvss_v3_vector"],
-            "cvss_v4_vector": data["cvss_v4_vector"],
+        values: dict[str, Any] = {
+            name: data[name]
+            for name in ("cve_id", "title", "cwe_ids", "cvss_v3_vector", "cvss_v4_vector")
+            if name in data
         }
+        if "ids" in data:
+            kept = [i for i in (vulnerability.ids if vulnerability else None) or ()
+                    if i.get("role") != "alias"]  # fmt: skip
+            values["ids"] = [*({"id": i, "role": "alias"} for i in data["ids"].split()), *kept]
+        return values
 
 
-JUSTIFICATION_CHOICES = [
-    ("", "—"),
-    ("component_not_present", "Component not present"),
-    ("vulnerable_code_not_present", "Vulnerable code not present"),
-    ("vulnerable_code_not_in_execute_path", "Vulnerable code not in execute path"),
-    (
-        "vulnerable_code_cannot_be_controlled_by_adversary",
-        "Vulnerable code cannot be controlled by adversary",
-    ),
-    ("inline_mitigations_already_exist", "Inline mitigations already exist"),
-]
-REMEDIATION_CHOICES = [
-    ("", "—"),
-    ("vendor_fix", "Vendor fix"),
-    ("workaround", "Workaround"),
-    ("mitigation", "Mitigation"),
-    ("fix_planned", "Fix planned"),
-    ("no_fix_planned", "No fix planned"),
-    ("none_available", "None available"),
-    ("optional_patch", "Optional patch"),
-]
+def _words(value: str) -> str:
+    return value.replace("_", " ").capitalize()
+
+
+# The declared vocabularies (``herald.advisories.snapshot``), as the form's choices.
+JUSTIFICATION_CHOICES = [("", "—"), *((j, _words(j)) for j in VEX_JUSTIFICATIONS)]
+REMEDIATION_CHOICES = [("", "—"), *((c, _words(c)) for c in REMEDIATION_CATEGORIES)]
+# What a remediation says that the form shows; anything else it holds is given back.
+REMEDIATION_FIELDS = ("category", "details", "url", "version")
 
 
 class VulnerabilityRowForm(AffectedRowForm):
-    """A product row of one vulnerability: the one form's row, with the version it names,
-    the VEX justification of a product not affected, and what to do (one remediation)."""
+    """A product row of one vulnerability: the one form's row, with the version it names
+    and the VEX justification of a product not affected. What to do about it is the
+    remediation rows (``RemediationRowForm``), each naming its product row."""
 
     id = forms.IntegerField(widget=forms.HiddenInput, required=False)
     version = forms.CharField(
@@ -512,17 +506,10 @@ class VulnerabilityRowForm(AffectedRowForm):
     impact_statement = forms.CharField(
         required=False, max_length=5000, widget=_textarea(2), help_text="Or say why, in words."
     )
-    remediation = forms.ChoiceField(
-        choices=REMEDIATION_CHOICES, required=False, help_text="What to do."
-    )
-    remediation_details = forms.CharField(required=False, max_length=5000, widget=_textarea(2))
-    remediation_url = forms.CharField(label="Remediation URL", required=False, max_length=1000)
-    remediation_version = forms.CharField(required=False, max_length=100)
 
     def is_blank(self) -> bool:
         return super().is_blank() and not any(
-            self.cleaned_data.get(f)
-            for f in ("version", "justification", "impact_statement", "remediation")
+            self.cleaned_data.get(f) for f in ("version", "justification", "impact_statement")
         )
 
     def row(self) -> dict[str, Any]:
@@ -536,22 +523,11 @@ class VulnerabilityRowForm(AffectedRowForm):
         row["product"] = product.slug if product else ""
         if data.get("id"):
             row["id"] = data["id"]
-        if data.get("remediation"):
-            row["remediations"] = [
-                {
-                    "category": data["remediation"],
-                    "details": data.get("remediation_details") or "",
-                    "url": data.get("remediation_url") or "",
-                    "version": data.get("remediation_version") or "",
-                }
-            ]
-        else:
-            row["remediations"] = []
+        row["remediations"] = []
         return row
 
     @staticmethod
     def initial_of(row: Affected) -> dict[str, Any]:
-        first = (row.remediations or [{}])[0]
         return {
             "id": row.pk,
             "product": row.product_id,
@@ -564,67 +540,312 @@ class VulnerabilityRowForm(AffectedRowForm):
             "status": row.status,
             "justification": row.justification,
             "impact_statement": row.impact_statement,
-            "remediation": first.get("category", ""),
-            "remediation_details": first.get("details", ""),
-            "remediation_url": first.get("url", ""),
-            "remediation_version": first.get("version", ""),
         }
 
 
+class RemediationRowForm(forms.Form):
+    """One remediation of a product row: which row (by its number on the page), and what
+    to do. A row may have several (a vendor fix, a workaround, a mitigation ...)."""
+
+    # "<row id>:<index>": the stored remediation it shows, so what it says beyond the
+    # form's fields (an imported one's date, CSAF's restart_required ...) is kept.
+    of = forms.CharField(widget=forms.HiddenInput, required=False, max_length=40)
+    product_row = forms.TypedChoiceField(
+        label="Product row",
+        coerce=int,
+        required=False,
+        help_text="The row above it is for.",
+        # The editor's script offers a product row added on the page here too.
+        widget=forms.Select(attrs={"data-rows-of": "affected"}),
+    )
+    category = forms.ChoiceField(
+        choices=REMEDIATION_CHOICES, required=False, help_text="What to do."
+    )
+    details = forms.CharField(required=False, max_length=5000, widget=_textarea(2))
+    url = forms.CharField(
+        label="URL", required=False, max_length=1000, help_text="An http(s) address."
+    )
+    version = forms.CharField(required=False, max_length=100, help_text="The fixed version.")
+
+    def __init__(
+        self, *args: Any, product_rows: list[tuple[int, str]] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["product_row"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", "—"), *(product_rows or [])]
+
+    def is_blank(self) -> bool:
+        return not any(self.cleaned_data.get(f) for f in REMEDIATION_FIELDS)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("DELETE") and not self.is_blank():
+            if not data.get("product_row"):
+                self.add_error("product_row", "Say which product row it is for.")
+            if not data.get("category"):
+                self.add_error("category", "Choose what to do.")
+        return data
+
+
+NOTE_CATEGORY_CHOICES = [(c, "FAQ" if c == "faq" else _words(c)) for c in NOTE_CATEGORIES]
+
+
+class NoteRowForm(forms.Form):
+    """A note of one vulnerability: a text about it (CSAF's and CVE's notes)."""
+
+    # Its place in the stored notes: what it says beyond the form (audience, media) is kept.
+    of = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+    category = forms.ChoiceField(
+        choices=NOTE_CATEGORY_CHOICES, initial="description", help_text="What kind of text."
+    )
+    title = forms.CharField(required=False, max_length=500, help_text="Optional.")
+    lang = forms.CharField(
+        label="Language",
+        required=False,
+        max_length=35,
+        help_text="A language tag: de, pt-BR; blank: English.",
+    )
+    text = forms.CharField(required=False, strip=False, widget=_textarea(3), help_text="Markdown.")
+
+    def __init__(self, *args: Any, kept: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _offer(self.fields["category"], kept)
+
+    def is_blank(self) -> bool:
+        return not any(self.cleaned_data.get(f, "").strip() for f in ("title", "lang", "text"))
+
+    def row(self) -> dict[str, Any]:
+        return {k: self.cleaned_data.get(k) or "" for k in ("category", "title", "lang", "text")}
+
+
+class VulnerabilityReferenceRowForm(ReferenceRowForm):
+    """A link of one vulnerability; its fields are the advisory's references'."""
+
+    # Its place in the stored references: a CVE reference's name and tags are kept.
+    of = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+
+    def __init__(self, *args: Any, kept: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _offer(self.fields["type"], kept)
+
+
+def _offer(field: forms.Field, kept: tuple[str, ...]) -> None:
+    """Offer the values a stored item holds beyond the choices (an import's), so the
+    page shows them and gives them back; the action checks a changed one."""
+    assert isinstance(field, forms.ChoiceField)
+    choices = cast(list[tuple[str, str]], field.choices)  # a ChoiceField keeps a list
+    known = {str(value) for value, _ in choices}
+    field.choices = [*choices, *((k, k) for k in dict.fromkeys(kept) if k and k not in known)]
+
+
 VulnerabilityRowFormSet = formset_factory(VulnerabilityRowForm, extra=EXTRA_ROWS, can_delete=True)
+NoteFormSet = formset_factory(NoteRowForm, extra=EXTRA_ROWS, can_delete=True)
+VulnerabilityReferenceFormSet = formset_factory(
+    VulnerabilityReferenceRowForm, extra=EXTRA_ROWS, can_delete=True
+)
+RemediationFormSet = formset_factory(RemediationRowForm, extra=EXTRA_ROWS, can_delete=True)
+
+# An action's message about one of the items it was given ("Row 2: ...", "Row 2,
+# remediation 1: ...", "Note 3: ..."): numbered in the list the page sent, which skips
+# blank and removed rows; the page says the row's own number.
+_ACTION_ITEM = re.compile(r"^(?:Row|Note|Reference) (\d+)(?:, remediation (\d+))?: (.*)$", re.S)
 
 
 class VulnerabilityRows:
-    """The product rows of one vulnerability, with the page's row API (``formsets``,
-    ``with_errors``, ``values``) so the editor's helpers and tests read it alike."""
+    """The row tables of one vulnerability: its product rows and their remediations, its
+    notes and its own references, with the page's row API (``formsets``,
+    ``with_errors``) so the editor's helpers and tests read it alike."""
 
-    SECTIONS = ("affected",)
-    LEGENDS = {"affected": "Products: status, versions, justification, remediation"}
+    SECTIONS = ("affected", "remediations", "notes", "references")
+    LEGENDS = {
+        "affected": "Products: status, versions, justification",
+        "remediations": "Remediations: what to do, per product row",
+        "notes": "Notes",
+        "references": "References of this vulnerability",
+    }
 
     def __init__(
         self, data: Any = None, *, vulnerability: Any = None, regions: list[str] | None = None
     ) -> None:
-        initial = []
-        if vulnerability is not None:
-            initial = [
-                VulnerabilityRowForm.initial_of(r)
-                for r in vulnerability.affected.order_by("position", "id")
-            ]
+        stored: list[Affected] = []
+        if vulnerability is not None and vulnerability.pk:
+            stored = list(
+                vulnerability.affected.select_related("product").order_by("position", "id")
+            )
         self.affected = VulnerabilityRowFormSet(
-            data, prefix="affected", initial=initial, form_kwargs={"regions": regions or []}
+            data,
+            prefix="affected",
+            initial=[VulnerabilityRowForm.initial_of(r) for r in stored],
+            form_kwargs={"regions": regions or []},
         )
-        self.errors: dict[str, list[str]] = {"affected": []}
+        # The stored remediations the page shows, by their "of" key.
+        self.stored_remediations: dict[str, dict[str, Any]] = {
+            f"{r.pk}:{j}": dict(item)
+            for r in stored
+            for j, item in enumerate(r.remediations or ())
+            if isinstance(item, dict)
+        }
+        names = {n: r.product.name for n, r in enumerate(stored, start=1)}
+        product_rows = [
+            (n, f"{n}: {names[n]}" if n in names else str(n))
+            for n in range(1, self.affected.total_form_count() + 1)
+        ]
+        initial = [
+            {"of": f"{r.pk}:{j}", "product_row": n}
+            | {k: str(item.get(k) or "") for k in REMEDIATION_FIELDS}
+            for n, r in enumerate(stored, start=1)
+            for j, item in enumerate(r.remediations or ())
+            if isinstance(item, dict)
+        ]
+        self.remediations = RemediationFormSet(
+            data,
+            prefix="remediations",
+            initial=initial,
+            form_kwargs={"product_rows": product_rows},
+        )
+        self.stored_notes = list(getattr(vulnerability, "notes", None) or [])
+        self.stored_references = list(getattr(vulnerability, "references", None) or [])
+        self.notes = NoteFormSet(
+            data,
+            prefix="notes",
+            initial=[
+                {"of": i} | {k: str(n.get(k) or "") for k in ("category", "title", "lang", "text")}
+                for i, n in enumerate(self.stored_notes)
+            ],
+            form_kwargs={"kept": tuple(str(n.get("category") or "") for n in self.stored_notes)},
+        )
+        self.references = VulnerabilityReferenceFormSet(
+            data,
+            prefix="references",
+            initial=[
+                {"of": i, "url": r.get("url", ""), "type": r.get("type", "WEB")}
+                for i, r in enumerate(self.stored_references)
+            ],
+            form_kwargs={"kept": tuple(str(r.get("type") or "") for r in self.stored_references)},
+        )
+        self.errors: dict[str, list[str]] = {name: [] for name in self.SECTIONS}
+        # For each item the action is given, the number of its row on the page.
+        self._places: dict[str, list[int]] = {name: [] for name in self.SECTIONS}
+        self._remediation_places: dict[tuple[int, int], int] = {}
 
     def formsets(self) -> list[BaseFormSet]:
-        return [self.affected]
+        return [self.affected, self.remediations, self.notes, self.references]
 
     def with_errors(self) -> list[tuple[str, str, list[str]]]:
         return rows_with_errors(self.SECTIONS, self.formsets(), self.errors, self.LEGENDS)
 
     def is_valid(self) -> bool:
-        return self.affected.is_valid()
-
-    def rows(self) -> list[dict[str, Any]]:
-        """The rows for the action. A kept row's remediations beyond the first (which the
-        form shows), and what its first says beyond the form's fields, are given back."""
-        rows = [
-            form.row()
-            for form in self.affected.forms
-            if form.cleaned_data and not form.cleaned_data.get("DELETE") and not form.is_blank()
-        ]
-        stored = {
-            r.pk: list(r.remediations or ())
-            for r in Affected.objects.filter(pk__in=[row["id"] for row in rows if "id" in row])
-        }
-        for row in rows:
-            before = stored.get(row.get("id", 0), [])
-            if not before:
+        valid = all([formset.is_valid() for formset in self.formsets()])
+        products = self._product_forms()
+        for form in self.remediations.forms:
+            number = (form.cleaned_data or {}).get("product_row")
+            if not number or form.cleaned_data.get("DELETE") or number in products:
                 continue
-            given = row["remediations"]
-            if given and given[0]["category"] == before[0].get("category"):
-                given[0] = {**before[0], **given[0]}
-            row["remediations"] = [*given, *before[1:]]
+            # A product row with errors of its own says so; a removed one takes its
+            # remediations with it.
+            if self._parses(number) and not self._removed(number):
+                form.add_error(
+                    "product_row", f"Row {number} has no product; choose a filled-in row."
+                )
+                valid = False
+        return valid
+
+    def _product_forms(self) -> dict[int, VulnerabilityRowForm]:
+        """The product rows that are kept, by their number on the page."""
+        return {
+            n: form
+            for n, form in enumerate(self.affected.forms, start=1)
+            if form.is_valid() and not form.cleaned_data.get("DELETE") and not form.is_blank()
+        }
+
+    def _parses(self, number: int) -> bool:
+        forms_ = self.affected.forms
+        return 0 < number <= len(forms_) and forms_[number - 1].is_valid()
+
+    def _removed(self, number: int) -> bool:
+        forms_ = self.affected.forms
+        return 0 < number <= len(forms_) and bool(
+            getattr(forms_[number - 1], "cleaned_data", {}).get("DELETE")
+        )
+
+    def _remediations(
+        self, products: dict[int, Any]
+    ) -> dict[int, list[tuple[int, dict[str, Any]]]]:
+        """Each kept product row's remediations (with their numbers on the page). A removed
+        product row's go with it; one the page sent unchanged is given back whole."""
+        found: dict[int, list[tuple[int, dict[str, Any]]]] = {}
+        for n, form in enumerate(self.remediations.forms, start=1):
+            data = getattr(form, "cleaned_data", None) or {}
+            if not form.is_valid() or data.get("DELETE") or form.is_blank():
+                continue
+            if data.get("product_row") not in products:
+                continue
+            given = {k: data.get(k) or "" for k in REMEDIATION_FIELDS}
+            before = self.stored_remediations.get(data.get("of") or "", {})
+            found.setdefault(data["product_row"], []).append((n, {**before, **given}))
+        return found
+
+    def rows(self, *, preview: bool = False) -> list[dict[str, Any]]:
+        """The product rows for the action, each with its remediations; with ``preview``,
+        the rows that parse and name a product (a half-typed one is left out)."""
+        products = self._product_forms()
+        if preview:
+            products = {n: f for n, f in products.items() if f.cleaned_data.get("product")}
+        remediations = self._remediations(products)
+        self._places["affected"] = list(products)
+        self._remediation_places = {}
+        rows = []
+        for i, (n, form) in enumerate(products.items()):
+            row = form.row()
+            for j, (page, item) in enumerate(remediations.get(n, [])):
+                row["remediations"].append(item)
+                self._remediation_places[(i, j)] = page
+            rows.append(row)
         return rows
+
+    def _listed(self, name: str, stored: list[Any]) -> list[dict[str, Any]]:
+        """The filled-in notes or references, each with what its stored one said beyond
+        the form's fields."""
+        formset = getattr(self, name)
+        items, places = [], []
+        for n, form in enumerate(formset.forms, start=1):
+            if not form.is_valid() or form.cleaned_data.get("DELETE") or form.is_blank():
+                continue
+            of = form.cleaned_data.get("of")
+            before = stored[of] if of is not None and of < len(stored) else {}
+            items.append({**(before if isinstance(before, dict) else {}), **form.row()})
+            places.append(n)
+        self._places[name] = places
+        return items
+
+    def values(self, *, preview: bool = False) -> dict[str, list[dict[str, Any]]]:
+        """The action's ``rows``, ``notes`` and ``references``."""
+        return {
+            "rows": self.rows(preview=preview),
+            "notes": self._listed("notes", self.stored_notes),
+            "references": self._listed("references", self.stored_references),
+        }
+
+    def place_errors(self) -> None:
+        """Say the page's row numbers in what the action refused; a remediation's
+        message goes to the remediations table."""
+        for section in self.SECTIONS:
+            kept: list[str] = []
+            for message in self.errors[section]:
+                found = _ACTION_ITEM.match(message)
+                places = self._places.get(section, [])
+                if found is None or int(found[1]) > len(places):
+                    kept.append(message)
+                    continue
+                index, text = int(found[1]) - 1, found[3]
+                if found[2] is not None:
+                    page = self._remediation_places.get((index, int(found[2]) - 1))
+                    if page is not None:
+                        self.errors["remediations"].append(f"Row {page}: {text}")
+                        continue
+                kept.append(f"Row {places[index]}: {text}")
+            self.errors[section] = kept
 
 
 class VulnerabilityRemoveForm(VersionedForm):

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from herald.advisories.actions import preview_input
+from herald.advisories.actions import preview_input, preview_vulnerability
 from herald.advisories.models import Advisory
 from herald.advisories.rules import publish_blockers
 from herald.advisories.snapshot import (
@@ -24,8 +24,13 @@ from herald.advisories.snapshot import (
     CreditSnapshot,
     ReferenceSnapshot,
     RevisionEntry,
+    SourceSnapshot,
+    VulnerabilitySnapshot,
+    affected_snapshot,
     declared_values,
+    snapshot_of,
     vulnerabilities_of,
+    vulnerability_snapshot,
 )
 from herald.publishing.render.markdown import advisory_blocks
 from herald.web.diffs import FieldChange, field_changes
@@ -57,6 +62,80 @@ def preview_of(
     publish action asks (``publish_blockers``): the preview cannot disagree with them.
     """
     previewed, errors = preview_input(values, advisory=advisory)
+    return _preview(
+        previewed,
+        errors,
+        advisory=advisory,
+        now=now,
+        vulnerabilities=vulnerabilities_of(
+            previewed, affected=[_affected(r) for r in rows.get("affected", [])]
+        ),
+        credits=tuple(
+            CreditSnapshot(name=r["name"], type=r["type"], contact=r.get("contact") or "")
+            for r in rows.get("credits", [])
+        ),
+        references=tuple(
+            ReferenceSnapshot(url=r["url"], type=r["type"]) for r in rows.get("references", [])
+        ),
+    )
+
+
+def vulnerability_preview_of(
+    values: Mapping[str, Any],
+    rows: list[dict[str, Any]],
+    *,
+    advisory: Advisory,
+    position: int | None,
+    now: dt.datetime,
+) -> Preview:
+    """The snapshot publication would render once one vulnerability (at ``position``,
+    0-based; None: a new one) holds ``values`` (its fields, notes and references) and
+    its own product ``rows``: the advisory as stored otherwise.
+
+    The vulnerability is cleaned and checked by its write's own functions
+    (``preview_vulnerability``) and made a snapshot as a stored one is
+    (``vulnerability_snapshot``, ``affected_snapshot``); the rest is ``preview_of``'s.
+    """
+    previewed, vulnerability, own, errors = preview_vulnerability(
+        advisory, position=position, values=values, rows=rows
+    )
+    stored = snapshot_of(advisory, with_history=False)
+    common = [
+        affected_snapshot(r)
+        for r in advisory.affected.select_related("product").filter(vulnerability__isnull=True)
+    ]
+    this = vulnerability_snapshot(vulnerability, [*(affected_snapshot(r) for r in own), *common])
+    vulnerabilities = list(stored.vulnerabilities)
+    if position is None or not 0 <= position < len(vulnerabilities):
+        vulnerabilities.append(this)
+    else:
+        vulnerabilities[position] = this
+    return _preview(
+        previewed,
+        errors,
+        advisory=advisory,
+        now=now,
+        vulnerabilities=tuple(vulnerabilities),
+        credits=stored.credits,
+        references=stored.references,
+        sources=stored.sources,
+    )
+
+
+def _preview(
+    previewed: Advisory,
+    errors: Mapping[str, list[str]],
+    *,
+    advisory: Advisory | None,
+    now: dt.datetime,
+    vulnerabilities: tuple[VulnerabilitySnapshot, ...],
+    credits: tuple[CreditSnapshot, ...],
+    references: tuple[ReferenceSnapshot, ...],
+    sources: tuple[SourceSnapshot, ...] = (),
+) -> Preview:
+    """The preview of ``previewed`` (unsaved, as the write would make it) with these
+    vulnerabilities and rows: what would block publishing it, the snapshot, its
+    differences from the last published revision, the Markdown entry."""
     problems = [f"{label_for(field)}: {m}" for field, messages in errors.items() for m in messages]
     problems += [
         f"{label_for(b.field)}: {b.message}"
@@ -81,16 +160,10 @@ def preview_of(
         updated_at=now,
         withdrawn_at=advisory.withdrawn_at if advisory else None,
         withdrawn_reason=advisory.withdrawn_reason if advisory else "",
-        vulnerabilities=vulnerabilities_of(
-            previewed, affected=[_affected(r) for r in rows.get("affected", [])]
-        ),
-        credits=tuple(
-            CreditSnapshot(name=r["name"], type=r["type"], contact=r.get("contact") or "")
-            for r in rows.get("credits", [])
-        ),
-        references=tuple(
-            ReferenceSnapshot(url=r["url"], type=r["type"]) for r in rows.get("references", [])
-        ),
+        vulnerabilities=vulnerabilities,
+        credits=credits,
+        references=references,
+        sources=sources,
         revisions=_history(advisory),
     )
     changes, compared_with = None, None

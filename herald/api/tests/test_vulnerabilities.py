@@ -102,3 +102,29 @@ class VulnerabilityApiTest(HeraldTestCase):
             {"expected_version": removed.json()["version"], "change_summary": "All."},
         )
         assert last.status_code == 422
+
+    def test_notes_and_references_of_a_vulnerability(self) -> None:
+        advisory = self.draft()
+        path = f"{advisory.identifier}/vulnerabilities/1"
+        refused = self.call(
+            "patch",
+            path,
+            {"expected_version": advisory.version,
+             "notes": [{"category": "details", "lang": "not a tag", "text": "x"}]},
+        )  # fmt: skip
+        assert refused.status_code == 422, refused.content
+        error = refused.json()["errors"][0]
+        assert error["parameter"] == "notes" and "Note 1: language" in error["message"]
+        changed = self.call(
+            "patch",
+            path,
+            {
+                "expected_version": advisory.version,
+                "notes": [{"category": "details", "lang": "de", "text": "Nur Exporte."}],
+                "references": [{"url": "https://example.com/fix", "type": "FIX"}],
+            },
+        )
+        assert changed.status_code == 200, changed.content
+        vulnerability = changed.json()["vulnerabilities"][0]
+        assert vulnerability["notes"][0]["lang"] == "de"
+        assert vulnerability["references"][0]["url"] == "https://example.com/fix"

@@ -60,7 +60,7 @@ from herald.web.forms import (
     VulnerabilityRows,
     WithdrawForm,
 )
-from herald.web.preview import preview_of
+from herald.web.preview import preview_of, vulnerability_preview_of
 from herald.web.publish_plan import outside_herald, publish_plan
 
 # The editor's "Preview" button; the script sends it too, asking for the fragment only.
@@ -542,16 +542,40 @@ def _vulnerability_page(
     number: int | None,
     vulnerability: Vulnerability | None,
 ) -> HttpResponse:
-    """Add (``number`` None) or edit one vulnerability: its ids, CWE, CVSS and its own
-    product rows, in one write (``do_write_vulnerability``)."""
+    """Add (``number`` None) or edit one vulnerability: its ids, CWE, CVSS, notes,
+    references and its own product rows with their remediations, in one write
+    (``do_write_vulnerability``); "Preview" shows it as published, saving nothing."""
     regions = _regions()
+    position = None if number is None else number - 1
     status = 200
-    if request.method == "POST":
+    preview = None
+    if request.method != "POST":
+        form = VulnerabilityForm(initial=VulnerabilityForm.initial_for(advisory, vulnerability))
+        rows = VulnerabilityRows(vulnerability=vulnerability, regions=regions)
+    else:
         form = VulnerabilityForm(request.POST)
-        rows = VulnerabilityRows(request.POST, regions=regions)
+        rows = VulnerabilityRows(request.POST, vulnerability=vulnerability, regions=regions)
+    if request.method == "POST" and PREVIEW in request.POST:
+        # Nothing is saved: the public page and Markdown entry as publication would
+        # render them (the script asks for that fragment alone while the person types).
+        form.is_valid()  # parsing fills cleaned_data with what is valid; errors show
+        rows.is_valid()
+        listed = rows.values(preview=True)
+        preview = vulnerability_preview_of(
+            {**form.action_values(vulnerability), "notes": listed["notes"],
+             "references": listed["references"]},
+            listed["rows"],
+            advisory=advisory,
+            position=position,
+            now=timezone.now(),
+        )  # fmt: skip
+        if request.META.get(FRAGMENT_HEADER):
+            return render(request, "web/desk/_preview.html", {"preview": preview})
+    elif request.method == "POST":
         status = 400
         if form.is_valid() and rows.is_valid():
             data = form.cleaned_data
+            listed = rows.values()
             outcome = attempt(
                 form,
                 lambda: do_write_vulnerability(
@@ -559,8 +583,10 @@ def _vulnerability_page(
                     acting_user=acting_user(request),
                     expected_version=data["version"],
                     change_summary=data["change_summary"],
-                    position=None if number is None else number - 1,
-                    rows=rows.rows(),
+                    position=position,
+                    rows=listed["rows"],
+                    notes=listed["notes"],
+                    references=listed["references"],
                     **form.action_values(vulnerability),
                 ),
                 sections=rows.errors,
@@ -569,10 +595,8 @@ def _vulnerability_page(
                 messages.success(request, f"{advisory.identifier} saved.")
                 _announce(request, outcome.value, advisory.incident_id)
                 return redirect("web:advisory_detail", identifier=advisory.identifier)
+            rows.place_errors()
             status = outcome.status
-    else:
-        form = VulnerabilityForm(initial=VulnerabilityForm.initial_for(advisory, vulnerability))
-        rows = VulnerabilityRows(vulnerability=vulnerability, regions=regions)
     title = (
         f"Add a vulnerability to {advisory.identifier}"
         if number is None
@@ -591,6 +615,7 @@ def _vulnerability_page(
             "number": number,
             "conflict": status == 409,
             "cvss_spec": cvss.calculator_spec(),
+            "preview": preview,
         },
         status=status,
     )

@@ -161,6 +161,11 @@
       row.querySelectorAll(".errorlist").forEach(function (n) { n.remove(); });
       body.appendChild(row);
       total.value = String(index + 1);
+      // Lists that name a row of this table by number (a remediation's product row)
+      // offer the new one too.
+      document.querySelectorAll("select[data-rows-of='" + prefix + "']").forEach(function (select) {
+        select.appendChild(el("option", { value: String(index + 1) }, String(index + 1)));
+      });
       var first = row.querySelector("select, input");
       if (first) { first.focus(); }
     });

@@ -16,6 +16,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from herald.advisories.models import Advisory
+from herald.core.models import Product
 from herald.intake.actions import do_submit_report
 from herald.intake.models import Report
 from herald.test import PASSWORD
@@ -142,6 +143,34 @@ class JourneyTest(BrowserTestCase):
         page.wait_for_selector("pre.markdown-entry")
         assert "**Severity:** Critical" in page.locator("pre.markdown-entry").inner_text()
         assert not Advisory.objects.filter(title="Plain form").exists()
+
+    def test_a_vulnerability_gets_a_product_row_and_its_remediations_with_a_live_preview(
+        self,
+    ) -> None:
+        draft = self.draft(self.declare())
+        Product.objects.create(name="Northwind SDK", slug="sdk")
+        page = self.signed_in(self.bob)
+        page.goto(self.url(f"/desk/advisories/{draft.identifier}/vulnerabilities/1/"))
+        # The live preview: the public page and Markdown entry with this vulnerability.
+        page.wait_for_selector("#preview-body pre.markdown-entry")
+        # A product row added on the page can be named by a remediation at once.
+        page.locator("#affected-rows button.add-row").click()
+        page.get_by_label("Product, row 3").select_option(label="Northwind SDK")
+        page.get_by_label("Status, row 3").select_option("fixed")
+        page.get_by_label("Fixed, row 3").fill("2.0.1")
+        page.get_by_label("Product row, row 1").select_option("3")
+        page.get_by_label("Category, row 1").first.select_option("vendor_fix")
+        page.get_by_label("Version, row 1", exact=True).last.fill("2.0.1")
+        page.get_by_label("Product row, row 2").select_option("3")
+        page.get_by_label("Category, row 2").first.select_option("workaround")
+        page.get_by_label("Details, row 2").fill("Turn exports off.")
+        page.wait_for_selector("#preview-body :text('Northwind SDK')")
+        self.assert_accessible(page)
+        page.get_by_role("button", name="Save").click()
+        page.wait_for_url(re.compile(r"/desk/advisories/[^/]+/$"))
+        row = draft.vulnerabilities.get().affected.get(product__slug="sdk")
+        assert [r["category"] for r in row.remediations] == ["vendor_fix", "workaround"]
+        assert row.remediations[0]["version"] == "2.0.1"
 
     def test_the_keyboard_reaches_the_skip_link_first(self) -> None:
         page = self.signed_in(self.bob)
