@@ -264,7 +264,11 @@ class EveryPageTest(StyledPageCase):
         ids = self.seed()
         page = self.signed_in(self.alice)
         page.set_viewport_size({"width": 1280, "height": 900})
-        for path in ("/desk/advisories/new/", f"/desk/advisories/{ids['draft']}/edit/"):
+        for path in (
+            "/desk/advisories/new/",
+            f"/desk/advisories/{ids['draft']}/edit/",
+            f"/desk/advisories/{ids['draft']}/vulnerabilities/new/",
+        ):
             page.goto(self.url(path))
             box = page.evaluate(
                 """() => { const f = document.querySelector('#affected-rows');
