@@ -373,23 +373,27 @@ def rolie_feed_parts(
         return [json_bytes(rolie_feed(publisher, listed, updated))]
     head, tail = text.split(mark)
     base = f"{publisher.namespace}/{TLP_DIR}"
-    known = _entry_texts.entries()
-    texts: dict[tuple[str, Entry], bytes] = {}
+    known = _entry_texts.entries() if _entry_texts.tag == base else {}
+    texts: dict[Entry, bytes] = {}
     for entry in listed:
-        key = (base, entry)
-        texts[key] = known.get(key) or _entry_text(base, entry)
-    _entry_texts.replace(texts)  # only the entries still listed
+        texts[entry] = known.get(entry) or _entry_text(base, entry)
+    _entry_texts.replace(texts, tag=base)  # only the entries still listed
     pieces = [(head + "[\n").encode("utf-8")]
-    pieces += [texts[(base, entry)] for entry in listed]
+    pieces += [texts[entry] for entry in listed]
     pieces[-1] = pieces[-1][: -len(",\n")] + ("\n    ]" + tail).encode("utf-8")
     return pieces
 
 
-# Each entry's text (with the comma after it) by (base URL, entry), kept between
-# publications: an entry changes only with its advisory, so a feed of 10,000 is
-# formatted once per process and joined after that. Measured with
-# `bench/caches.py --advisories 500`: the feed's parts 0.2 ms kept, 11-37 ms emptied.
-_entry_texts: ProcessCache[tuple[str, Entry], bytes] = ProcessCache("csaf rolie entry texts")
+# Each entry's text (with the comma after it) by entry, tagged with the base URL it
+# was written with, kept between publications: an entry changes only with its
+# advisory, so a feed of 10,000 is formatted once per process and joined after that.
+# Measured with `bench/caches.py --advisories 500`: the feed's parts 0.2 ms kept,
+# 11-37 ms emptied. Keyed by the Entry itself, which ``entries()`` keeps between
+# publications, not by a new (base, entry) tuple: an Entry is a NamedTuple, which the
+# garbage collector never untracks, so each publication left 20,000 new tracked
+# tuples behind and a full collection (200-300 ms at 10,000 advisories) ran every
+# second publication (gc.callbacks in bench/publish_export.py; docs/publishing.md).
+_entry_texts: ProcessCache[Entry, bytes] = ProcessCache("csaf rolie entry texts")
 
 
 def _entry_text(base: str, entry: Entry) -> bytes:

@@ -194,6 +194,13 @@ def test_the_rolie_feed_written_from_a_template_is_json_bytes_of_the_document() 
         assert rolie_feed_bytes(publisher, subset, moment) == json_bytes(
             rolie_feed(publisher, subset, moment)
         )
+    # The entries' texts are kept by entry under the base URL they were written with:
+    # another namespace (a profile edit) writes them again, never joins the old ones.
+    elsewhere: Any = SimpleNamespace(namespace="https://example.org/psirt", name="Other")
+    for each in (elsewhere, publisher):
+        assert rolie_feed_bytes(each, listed, moment) == json_bytes(
+            rolie_feed(each, listed, moment)
+        )
 
 
 class DatabaseDateTextTests(HeraldTestCase):
