@@ -119,7 +119,12 @@ def cve_status(advisory: Advisory) -> list[CveStatus]:
         state = states.get(cve_id) or (row.state if row is not None else "")
         last = rows[-1] if rows else None
         pending = last is not None and last.status in UNFINISHED
-        if not ours:
+        if not cfg.configured and last is None:
+            summary = (
+                cfg.not_configured_message()
+                + " Until then Herald sends no CVE record; publish it with another tool."
+            )
+        elif not ours:
             summary = (
                 "Not sent: this CNA did not reserve it through Herald (another CNA, such as "
                 "GitHub's, assigned it and publishes its record)."

@@ -70,6 +70,9 @@ def do_link_repository(
     """Keep ``advisory`` on ``repository`` (OWNER/NAME): its draft security advisory is
     created there by the worker, then kept in sync and published with it."""
     owner, name = check_repository(repository)
+    if not client.configured():
+        # Nothing is linked that the worker could only fail to send.
+        raise HeraldError(client.UNCONFIGURED)
     who = actor_label(acting_user)
     with transaction.atomic():
         advisory = Advisory.objects.select_for_update().get(pk=advisory.pk)

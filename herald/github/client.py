@@ -56,14 +56,16 @@ def configured() -> bool:
     return bool(settings.HERALD_GITHUB_TOKEN)
 
 
+UNCONFIGURED = (
+    "HERALD_GITHUB_TOKEN is not set: Herald has no token to call GitHub with "
+    "(docs/github.md lists the permissions it needs)."
+)
+
+
 def api() -> GitHub[Any]:
     token = settings.HERALD_GITHUB_TOKEN
     if not token:
-        raise GitHubError(
-            "HERALD_GITHUB_TOKEN is not set: Herald has no token to call GitHub with "
-            "(docs/github.md lists the permissions it needs).",
-            transient=True,
-        )
+        raise GitHubError(UNCONFIGURED, transient=True)
     return GitHub(
         token,
         base_url=settings.HERALD_GITHUB_API_URL + "/",

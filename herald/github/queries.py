@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from herald.advisories.models import Advisory
+from herald.github import client
 from herald.github.models import RepositoryLink
 from herald.notify.models import Delivery
 
@@ -38,7 +39,11 @@ def github_status(advisory: Advisory) -> dict[str, Any]:
     """What a responder needs to see: the repository, GitHub's answer, what is pending and why."""
     link = RepositoryLink.objects.filter(advisory=advisory).first()
     if link is None:
-        return {"advisory": advisory.identifier, "repository": None}
+        return {
+            "advisory": advisory.identifier,
+            "repository": None,
+            "no_token": "" if client.configured() else client.UNCONFIGURED,
+        }
     rows = Delivery.objects.filter(kind="github", idempotency_key__startswith=f"github:{link.pk}:")
     return {
         "advisory": advisory.identifier,
@@ -49,6 +54,7 @@ def github_status(advisory: Advisory) -> dict[str, Any]:
         "cve_id": link.cve_id,
         "cve_requested_at": link.cve_requested_at,
         "cves_held": cves_held(advisory),
+        "no_token": "" if client.configured() else client.UNCONFIGURED,
         "last_answer": link.last_answer,
         "answered_at": link.answered_at,
         "deliveries": [
@@ -68,7 +74,9 @@ def github_status(advisory: Advisory) -> dict[str, Any]:
 
 def status_text(data: dict[str, Any]) -> str:
     if not data.get("repository"):
-        return f"{data['advisory']}: not linked to a GitHub repository"
+        return f"{data['advisory']}: not linked to a GitHub repository" + (
+            f". {data['no_token']}" if data.get("no_token") else ""
+        )
     lines = [
         f"{data['advisory']} on {data['repository']}: "
         + (f"{data['ghsa_id']} ({data['state']})" if data["ghsa_id"] else "not created yet"),

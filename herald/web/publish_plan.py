@@ -20,7 +20,10 @@ from herald.advisories.models import Advisory
 from herald.advisories.rules import embargo_in_force, outreach_required, publish_blockers
 from herald.cna.actions import ids_to_send
 from herald.cna.queries import cve_services_used
+from herald.core.models import VendorProfile
+from herald.github import client as github_client
 from herald.github.actions import link_of
+from herald.publishing.site.surfaces import site_publisher
 
 
 @dataclass(frozen=True)
@@ -56,11 +59,7 @@ def surfaces_for(advisory: Advisory) -> list[Surface]:
             "VEX",
             "a csaf_vex document, OpenVEX and CycloneDX VEX, and each product's VEX page",
         ),
-        Surface(
-            "CVE JSON 5",
-            f"{len(cves)} CNA container{'s' if len(cves) != 1 else ''}"
-            + (f" ({', '.join(cves)})" if cves else ": no CVE id, none written"),
-        ),
+        Surface("CVE JSON 5", _cve_files(cves)),
     ]
 
 
@@ -83,7 +82,10 @@ def outside_herald(advisory: Advisory, *, withdraw: bool = False) -> list[str]:
                     "through Herald, or CVE Services is not configured)."
                 )
     link = link_of(advisory)
-    if link is not None:
+    if link is not None and not github_client.configured():
+        why = github_client.UNCONFIGURED
+        lines.append(f"GitHub: nothing reaches {link.repository} yet. {why}")
+    elif link is not None:
         name = f"{link.ghsa_id} on {link.repository}" if link.ghsa_id else link.repository
         if not withdraw:
             lines.append(
@@ -99,6 +101,20 @@ def outside_herald(advisory: Advisory, *, withdraw: bool = False) -> list[str]:
         elif link.ghsa_id and link.state not in ("closed", "withdrawn"):
             lines.append(f"GitHub: the draft {name} is closed by the worker.")
     return lines
+
+
+def _cve_files(cves: list[str]) -> str:
+    """What the CVE builder will write: nothing until the CNA's organisation id is set
+    (the same test the builder makes, ``Publisher.can_publish_cve``)."""
+    if not cves:
+        return "no CVE id, no CVE record written"
+    if not site_publisher(VendorProfile.get()).can_publish_cve:
+        return (
+            f"not written for {', '.join(cves)}: CVE records are written for a CNA only, "
+            "once HERALD_CNA_SHORT_NAME and HERALD_CNA_ORG_ID are set"
+        )
+    plural = "s" if len(cves) != 1 else ""
+    return f"a CVE record and CNA container for {', '.join(cves)} (file{plural} cve/…)"
 
 
 def _notify() -> Any | None:

@@ -176,8 +176,14 @@ class CveServicesTests(HeraldTestCase):
         with override_settings(HERALD_CVE_API_USER="", HERALD_CVE_API_KEY=""):
             with pytest.raises(CommandError):
                 call_command("cve", "reserve", stderr=err)
-            # and a publication sends nothing there
+            # and a publication sends nothing there, and says so where the responder looks
             advisory = self.published()
+            [status] = cve_status(advisory)
+            out = io.StringIO()
+            call_command("cve", "status", advisory.identifier, stdout=out)
+        assert status.summary.startswith("CVE Services is not configured: set HERALD_CVE_API_USER")
+        assert "Herald sends no CVE record" in out.getvalue()
+        assert "Herald sends no CVE record" in self.desk_page(advisory)
         assert err.getvalue().strip() == (
             "error: CVE Services is not configured: set HERALD_CVE_API_USER, "
             "HERALD_CVE_API_KEY, HERALD_CNA_SHORT_NAME, HERALD_CNA_ORG_ID "
@@ -245,9 +251,9 @@ class CveServicesTests(HeraldTestCase):
     def test_an_id_another_cna_assigned_is_not_sent(self) -> None:
         with cve_services() as peer, cna_settings(peer.url):
             advisory = self.published(cve_ids=["CVE-2023-46746"])  # GitHub's CNA assigned it
+            [status] = cve_status(advisory)
         assert not Delivery.objects.filter(kind="cve").exists()
         assert peer.requests == []
-        [status] = cve_status(advisory)
         assert not status.ours and "did not reserve it" in status.summary
 
     def test_503_with_retry_after_then_success(self) -> None:

@@ -102,3 +102,18 @@ class DeskTests(WebTestCase):
         DBTaskResult.objects.filter(pk=look.pk).delete()  # the looks ran out
         html = section(self.client.get(page).content.decode(), "github")
         assert "Herald no longer asks by itself; press Ask GitHub now" in html
+
+    def test_without_a_token_nothing_is_linked_and_the_desk_says_what_to_set(self) -> None:
+        advisory = self.draft()
+        page = f"/desk/advisories/{advisory.identifier}/"
+        with override_settings(HERALD_GITHUB_TOKEN=""):
+            html = section(self.client.get(page).content.decode(), "github")
+            assert "HERALD_GITHUB_TOKEN is not set" in html and "Link a repository" not in html
+            response = self.client.post(
+                page + "github/", {"version": advisory.version, "repository": "northwind/sdk"}
+            )
+            assert response.status_code == 400
+            assert "HERALD_GITHUB_TOKEN is not set" in response.content.decode()
+        assert not RepositoryLink.objects.exists()
+        self.peer.assert_clean()
+        assert self.peer.requests == []

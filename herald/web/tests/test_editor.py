@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.test import override_settings
+
 from herald.advisories.models import Advisory
 from herald.web.forms import AdvisoryEditForm
 from herald.web.tests.base import WebTestCase, form_data
@@ -122,7 +124,14 @@ class EditorTest(WebTestCase):
         surfaces = ("Public page", "Atom and RSS feeds", "OSV", "CSAF 2.0", "CVE JSON 5", "VEX")
         for surface in surfaces:
             assert surface in html
-        assert "1 CNA container (CVE-2026-12345)" in html
+        # Not a CNA here: the dialog says no CVE file is written, and what would change it.
+        assert "not written for CVE-2026-12345" in html and "HERALD_CNA_ORG_ID" in html
+        with override_settings(HERALD_CNA_ORG_ID="b3476cb9-2e3d-41a6-98d0-0f47421a65b6",
+                               HERALD_CNA_SHORT_NAME="northwind"):  # fmt: skip
+            html = self.client.get(
+                f"/desk/advisories/{advisory.identifier}/publish/"
+            ).content.decode()
+        assert "a CVE record and CNA container for CVE-2026-12345" in html
         assert "Subscribers told: <strong>0</strong>" in html
         assert "affected customers" in html or "affected customer" in html
         assert "action required from users" in html

@@ -22,7 +22,7 @@ from herald.advisories.models import Advisory, Vulnerability
 from herald.advisories.queries import access_advisory_by_identifier, declared_for_change
 from herald.advisories.rules import embargo_in_force, outreach_required
 from herald.advisories.snapshot import snapshot_of
-from herald.cna.queries import cve_services_used, cve_status, unused_reserved_ids
+from herald.cna.queries import cve_status, unused_reserved_ids
 from herald.core.errors import HeraldError
 from herald.core.models import VendorProfile
 from herald.github import actions as github_actions
@@ -105,7 +105,8 @@ def advisory_detail(request: HttpRequest, identifier: str) -> HttpResponse:
             "revisions": advisory.revisions.order_by("number"),
             "now": timezone.now(),
             # Each CVE's record at CVE Services, when this vendor is a CNA using it.
-            "cve_services": cve_status(advisory) if cve_services_used() else [],
+            # Every advisory with a CVE id: what Herald does at CVE Services, or why not.
+            "cve_services": cve_status(advisory),
             # The linked GitHub repository's advisory: GitHub's last answer, pending rows.
             "github": {
                 **github_status(advisory),
