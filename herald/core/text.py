@@ -147,3 +147,10 @@ def visible(value: str) -> str:
         return "\ufffd"
 
     return _REFUSED.sub(stand_in, value)
+
+
+def named(value: str) -> str:
+    """``value`` with each refused character written out as its code point, ``⟦U+202E⟧``:
+    for showing a reporter's text to the team as it was sent (a proof of concept of a
+    bidirectional-text attack must be read in stored order, not displayed reordered)."""
+    return _REFUSED.sub(lambda m: f"\u27e6U+{ord(m.group()):04X}\u27e7", value)

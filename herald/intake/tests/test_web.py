@@ -127,6 +127,20 @@ class PublicForm(IntakeTestCase):
         ):
             assert b"<script>alert(1)" not in page and b"&lt;script&gt;alert(1)" in page
 
+    def test_a_trojan_source_proof_of_concept_is_shown_in_stored_order(self) -> None:
+        # A report may carry bidirectional controls (the proof of concept of such an
+        # attack): kept as sent, but shown written out, never reordering the page.
+        poc = 'if access_level != "user\u202e \u2066// Check if admin\u2069 \u2066" {'
+        self.post(form(body=poc))
+        report = Report.objects.get()
+        assert report.body == poc
+        for page in (
+            self.client.get(f"/security/reports/{report.token}/").content.decode(),
+            self._desk(f"/desk/reports/{report.tracking_id}/").decode(),
+        ):
+            assert "\u202e" not in page and "\u2066" not in page
+            assert "user\u27e6U+202E\u27e7 \u27e6U+2066\u27e7// Check if admin" in page
+
     def test_an_unknown_thread_address_is_not_found(self) -> None:
         assert self.client.get("/security/reports/not-a-token/").status_code == 404
 

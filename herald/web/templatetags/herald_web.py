@@ -11,6 +11,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from herald.advisories.models import Advisory, Affected, Credit, Reference, Revision
 from herald.core.markdown import render
+from herald.core.text import named
 from herald.incidents.models import Incident, IncidentEvent, Severity
 
 register = template.Library()
@@ -27,6 +28,13 @@ CHOICES: dict[str, type[TextChoices]] = {
     "incident_status": Incident.Status,
     "event_kind": IncidentEvent.Kind,
 }
+
+
+@register.filter
+def named_controls(text: str | None) -> str:
+    """A sender's text with control and bidirectional characters written out
+    (``herald.core.text.named``), so the page shows it in the order it was stored."""
+    return named(text or "")
 
 
 @register.filter
