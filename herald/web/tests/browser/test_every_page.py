@@ -98,6 +98,8 @@ class StyledPageCase(BrowserTestCase):
             email="ada@researcher.example",
             title="SSRF through webhook URLs",
             body="The webhook URL can point at the metadata service.",
+            # A long unbroken address, as reporters paste them: it must wrap at 390 px.
+            product_hint="https://app.northwind.example/api/projects/1/settings/webhooks/edit",
             acknowledge=False,
         )
         do_add_note(report, "Reproduced on staging.", acting_user=self.bob)
