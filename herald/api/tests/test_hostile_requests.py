@@ -139,6 +139,10 @@ class NulCharacterTests(HostileRequestTestCase):
             with self.subTest(url=response.request["PATH_INFO"]):
                 assert response.status_code == 400
                 assert "NUL character" in response.content.decode()
+                # A reporter is told the report was not taken, and how to keep their text.
+                assert "Nothing was saved. Go back to change what you sent" in (
+                    response.content.decode()
+                )
 
     def test_a_refused_desk_post_keeps_the_desk_layout_and_a_way_back(self) -> None:
         client = Client(raise_request_exception=False)
