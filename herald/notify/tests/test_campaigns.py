@@ -197,6 +197,13 @@ class DeskTests(CampaignTestCase):
         assert f">{sent.pk}</a>" in every and f">{dead.pk}</a>" in every
         only_dead = self.client.get("/desk/notify/deliveries/?status=dead").content.decode()
         assert f">{dead.pk}</a>" in only_dead and f">{sent.pk}</a>" not in only_dead
+        # With a mail server "sent" means sent; without one the page says where mail went.
+        with override_settings(HERALD_SMTP_URL="smtp://127.0.0.1:2525"):
+            served = self.client.get("/desk/notify/deliveries/").content.decode()
+        assert "Nothing reached its recipients" not in served
+        with override_settings(HERALD_SMTP_URL=""):
+            local = self.client.get("/desk/notify/deliveries/").content.decode()
+        assert "went to the local outbox" in local and "Nothing reached its recipients" in local
 
     def test_only_staff_see_the_notify_desk(self) -> None:
         for path in ("/desk/notify/campaigns/", "/desk/notify/customers/",

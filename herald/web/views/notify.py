@@ -24,6 +24,7 @@ from herald.accounts import access
 from herald.accounts.guard import acting_user, staff_required
 from herald.core.clientip import client_ip
 from herald.core.errors import HeraldError, ValidationError
+from herald.core.mail import smtp_url, where_mail_goes
 from herald.core.throttle import RateLimited
 from herald.notify import actions, queries
 from herald.notify.forms import ChannelForm, ChannelSubscriberForm, SubscribeForm
@@ -203,7 +204,9 @@ def delivery_list(request: HttpRequest) -> HttpResponse:
         request,
         "notify/desk/deliveries.html",
         {"page": page, "status": status, "statuses": Delivery.Status.choices,
-         "progress": queries.progress(Delivery.objects.all())},
+         "progress": queries.progress(Delivery.objects.all()),
+         # Without HERALD_SMTP_URL, "sent" e-mail went to the local outbox only.
+         "mail_goes": where_mail_goes() if not smtp_url() else ""},
     )  # fmt: skip
 
 
