@@ -54,6 +54,15 @@ class Setup(TestCase):
         } <= states
         assert Advisory.objects.filter(embargo_until__gt=timezone.now()).exists()
         assert verify() == []
+        # The signing key names the demo's vendor, not the placeholder profile.
+        import pysequoia
+
+        from herald.publishing.store.signing import active_key
+
+        key = active_key()
+        assert key is not None
+        user_ids = pysequoia.Cert.from_bytes(key.public_key.encode()).user_ids
+        assert "Northwind Analytics Security <security@northwind.example>" in str(user_ids)
 
         # The admin may add a passkey at once: allauth refuses second factors to an
         # account with an unverified address, and a new desk has no mail server.
