@@ -99,7 +99,7 @@ def check_links(text: str, field: str) -> None:
         if ":" in head and head.split(":", 1)[0].lower() not in LINK_SCHEMES:
             raise ValidationError(
                 {
-                    field: f"Links may only point to http(s) or mailto addresses; "
+                    field: f"Links may only point to http(s) or mailto addresses, or be relative; "
                     f"{target[:80]!r} does not."
                 }
             )

@@ -439,7 +439,7 @@ class BadInput(HeraldTestCase):
     def test_a_javascript_link_in_markdown_is_refused(self) -> None:
         with pytest.raises(ValidationError) as exc:
             self.draft(resolution="[Fix](javascript:alert(1))")
-        assert "http(s) or mailto" in field_errors(exc)["resolution"][0]
+        assert "http(s) or mailto addresses, or be relative" in field_errors(exc)["resolution"][0]
 
     def test_a_control_character_in_a_credit_or_a_withdrawal_reason_is_refused(self) -> None:
         with pytest.raises(ValidationError) as exc:
