@@ -25,6 +25,19 @@ from herald.publication.actions import (
 )
 
 
+def demo_profile() -> None:
+    """The demo vendor's profile (setup writes it before the signing key is generated,
+    so that the key's user id names this vendor)."""
+    profile = VendorProfile.get()
+    profile.name = "Northwind Analytics"
+    profile.security_contact = "security@northwind.example"
+    profile.status_page_url = "https://status.northwind.example/"
+    profile.advisory_prefix = "NWA"
+    profile.regions = ["US", "EU"]
+    profile.internal_channels = ["#security-incidents", "#support", "#company-announcements"]
+    profile.save()
+
+
 def load_demo() -> str:
     """Load the demo once; returns what was created, or "" if the desk has advisories."""
     if Advisory.objects.exists():
@@ -36,14 +49,7 @@ def load_demo() -> str:
         return today - dt.timedelta(days=days)
 
     with transaction.atomic():
-        profile = VendorProfile.get()
-        profile.name = "Northwind Analytics"
-        profile.security_contact = "security@northwind.example"
-        profile.status_page_url = "https://status.northwind.example/"
-        profile.advisory_prefix = "NWA"
-        profile.regions = ["US", "EU"]
-        profile.internal_channels = ["#security-incidents", "#support", "#company-announcements"]
-        profile.save()
+        demo_profile()
 
         Product.objects.create(
             name="Northwind Cloud", slug="cloud", description="The hosted analytics service."

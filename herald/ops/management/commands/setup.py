@@ -85,6 +85,17 @@ class Command(BaseCommand):
             self.stdout.write("Admin account exists; credentials unchanged.")
         # The account the CLI without --as, the worker and the scheduler act as.
         service_account()
+        from herald.publishing.store.signing import active_key, ensure_signing_key
+
+        if active_key() is None:
+            from herald.advisories.models import Advisory
+
+            if options["demo"] and not Advisory.objects.exists():
+                from herald.ops.demo import demo_profile
+
+                demo_profile()  # the key's user id then names the demo's vendor
+            key = ensure_signing_key()
+            self.stdout.write(f"OpenPGP signing key generated: {key.fingerprint}.")
         if options["demo"]:
             from herald.ops.demo import load_demo
 
@@ -93,13 +104,6 @@ class Command(BaseCommand):
                 self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {created}."))
             else:
                 self.stdout.write("Demo data skipped: the desk already has advisories.")
-        # After the demo's vendor profile: the key's user id names the vendor and its
-        # security contact. (Everything is rendered and signed again below.)
-        from herald.publishing.store.signing import active_key, ensure_signing_key
-
-        if active_key() is None:
-            key = ensure_signing_key()
-            self.stdout.write(f"OpenPGP signing key generated: {key.fingerprint}.")
         # Every public file is rendered again: after an upgrade, templates and
         # renderers may have changed, and the served copy must show what they make.
         from herald.publishing import tasks
