@@ -28,9 +28,6 @@ from herald.github.queries import cves_held
 from herald.notify.channels import Envelope, PermanentError, TransientError, Waiting
 from herald.notify.models import Channel
 
-_DRAFT_STATES = ("", "triage", "draft")
-_CLOSED_STATES = ("closed", "withdrawn")
-
 
 class GitHubSession:
     def __init__(self) -> None:
@@ -100,11 +97,11 @@ class GitHubSession:
         else:
             done = ""
         if op in ("sync", "publish"):
-            if link.state in _CLOSED_STATES:
+            if link.is_closed:
                 return f"{link.ghsa_id} is {link.state} on GitHub: not changed"
             # A published repository advisory is still edited (GitHub: "Editing a
             # repository security advisory"): Herald's later revisions reach it too.
-            publish = op == "publish" and link.state in _DRAFT_STATES
+            publish = op == "publish" and link.is_draft
             answer = client.call(
                 advisories.update_repository_advisory,
                 link.owner,
@@ -153,9 +150,9 @@ class GitHubSession:
         """Herald withdrew the advisory: close GitHub's draft (nothing to do if none)."""
         if not link.ghsa_id:
             return "nothing was created on GitHub: nothing to close"
-        if link.state in ("closed", "withdrawn"):
+        if link.is_closed:
             return f"{link.ghsa_id} is already {link.state} on GitHub"
-        if link.state not in _DRAFT_STATES:
+        if not link.is_draft:
             raise PermanentError(
                 f"{link.ghsa_id} is published on GitHub, and GitHub's API cannot withdraw a "
                 "published repository advisory: ask GitHub to withdraw it "

@@ -54,6 +54,16 @@ class RepositoryLink(models.Model):
     def repository(self) -> str:
         return f"{self.owner}/{self.name}"
 
+    @property
+    def is_draft(self) -> bool:
+        """Not published on GitHub yet (or not created): a publication publishes it."""
+        return self.state in ("", self.State.TRIAGE, self.State.DRAFT)
+
+    @property
+    def is_closed(self) -> bool:
+        """Closed or withdrawn on GitHub: Herald changes it no more."""
+        return self.state in (self.State.CLOSED, self.State.WITHDRAWN)
+
 
 class ImportedAdvisory(models.Model):
     """A repository advisory or private vulnerability report read into intake, once.

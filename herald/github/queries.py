@@ -53,7 +53,11 @@ def github_status(advisory: Advisory) -> dict[str, Any]:
         "state": link.state,
         "cve_id": link.cve_id,
         "cve_requested_at": link.cve_requested_at,
-        "cves_held": cves_held(advisory),
+        # GitHub's CNA is asked once, and only for an advisory with a vulnerability
+        # that has no CVE yet (do_request_cve refuses otherwise).
+        "cve_request_offered": not link.cve_id
+        and not link.cve_requested_at
+        and not cves_held(advisory),
         "no_token": "" if client.configured() else client.UNCONFIGURED,
         "last_answer": link.last_answer,
         "answered_at": link.answered_at,

@@ -87,18 +87,20 @@ def outside_herald(advisory: Advisory, *, withdraw: bool = False) -> list[str]:
         lines.append(f"GitHub: nothing reaches {link.repository} yet. {why}")
     elif link is not None:
         name = f"{link.ghsa_id} on {link.repository}" if link.ghsa_id else link.repository
-        if not withdraw:
+        if link.is_closed:
+            lines.append(f"GitHub: {name} is {link.state} there; Herald changes it no more.")
+        elif not withdraw:
             lines.append(
                 f"GitHub: the repository advisory {name} is published by the worker."
-                if link.state in ("", "triage", "draft")
+                if link.is_draft
                 else f"GitHub: the repository advisory {name} ({link.state}) is updated."
             )
-        elif link.state == "published":
+        elif not link.is_draft:
             lines.append(
                 f"GitHub: {name} is published there, and GitHub's API cannot withdraw it: "
                 "ask GitHub to (https://support.github.com)."
             )
-        elif link.ghsa_id and link.state not in ("closed", "withdrawn"):
+        elif link.ghsa_id and not link.is_closed:
             lines.append(f"GitHub: the draft {name} is closed by the worker.")
     return lines
 
